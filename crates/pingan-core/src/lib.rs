@@ -1,0 +1,8 @@
+//! The IO-free heart of Pingan: values that cannot be invalid once constructed, and the vocabulary
+//! every layer uses to explain a refusal. Nothing here touches a file, a socket or a clock.
+
+pub mod division;
+pub mod problem;
+
+pub use division::{DivisionCode, GridCode, Level};
+pub use problem::Explain;
