@@ -1,0 +1,242 @@
+//! The PostgreSQL engine: a connection pool, migrations compiled in and applied at connect, bulk
+//! writes as array parameters (`unnest`) so a large import is a few statements, not one per row.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_store::{
+    BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
+};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+const MIGRATIONS: &[(i32, &str, &str)] =
+    &[(1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql"))];
+
+/// Rows per statement in bulk writes.
+const CHUNK: usize = 20_000;
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn database_error(error: tokio_postgres::Error) -> StoreError {
+    if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+        let detail = error.as_db_error().and_then(|e| e.detail()).unwrap_or("").to_owned();
+        return StoreError::MissingDivision(detail);
+    }
+    StoreError::Database(error.to_string())
+}
+
+fn pool_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+impl PostgresStore {
+    /// Connects to `url` (postgres://…) and brings the schema up to date. With `schema`, every
+    /// connection works in that schema (created if need be), which keeps test runs apart.
+    pub async fn connect(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        if let Some(schema) = schema {
+            config.options(format!("-c search_path={schema}"));
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(16).build().map_err(pool_error)?;
+        let store = PostgresStore { pool };
+        let mut client = store.pool.get().await.map_err(pool_error)?;
+        if let Some(schema) = schema {
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
+                .await
+                .map_err(database_error)?;
+        }
+        let transaction = client.transaction().await.map_err(database_error)?;
+        // One migrator at a time, even when several servers start together.
+        transaction.batch_execute("SELECT pg_advisory_xact_lock(7262616)").await.map_err(database_error)?;
+        transaction
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .await
+            .map_err(database_error)?;
+        for &(version, name, sql) in MIGRATIONS {
+            let applied = transaction
+                .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[&version])
+                .await
+                .map_err(database_error)?;
+            if applied.is_none() {
+                transaction.batch_execute(sql).await.map_err(database_error)?;
+                transaction
+                    .execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&version, &name])
+                    .await
+                    .map_err(database_error)?;
+            }
+        }
+        transaction.commit().await.map_err(database_error)?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
+fn division_from_row(row: &Row) -> StoreResult<Division> {
+    let code: String = row.get(0);
+    let code = DivisionCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Division { code, name: row.get(1) })
+}
+
+#[async_trait]
+impl DivisionStore for PostgresStore {
+    async fn upsert_divisions(&self, mut rows: Vec<Division>) -> StoreResult<()> {
+        rows.sort_by_key(|row| row.code.as_str().len());
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        let statement = transaction
+            .prepare(
+                "INSERT INTO divisions (code, name, level, parent_code)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[])
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name WHERE divisions.name <> excluded.name",
+            )
+            .await
+            .map_err(database_error)?;
+        // Chunks never mix levels, so every parent is written before its children.
+        for level_rows in rows.chunk_by(|a, b| a.code.as_str().len() == b.code.as_str().len()) {
+            for chunk in level_rows.chunks(CHUNK) {
+                let codes: Vec<&str> = chunk.iter().map(|r| r.code.as_str()).collect();
+                let names: Vec<&str> = chunk.iter().map(|r| r.name.as_str()).collect();
+                let levels: Vec<i16> = chunk.iter().map(|r| r.code.level().to_db() as i16).collect();
+                let parents: Vec<Option<String>> = chunk.iter().map(|r| r.code.parent().map(String::from)).collect();
+                transaction.execute(&statement, &[&codes, &names, &levels, &parents]).await.map_err(database_error)?;
+            }
+        }
+        transaction.commit().await.map_err(database_error)
+    }
+
+    async fn division_names(&self) -> StoreResult<Vec<Division>> {
+        let client = self.client().await?;
+        let rows = client.query("SELECT code, name FROM divisions ORDER BY code", &[]).await.map_err(database_error)?;
+        rows.iter().map(division_from_row).collect()
+    }
+
+    async fn division(&self, code: &DivisionCode) -> StoreResult<Option<Division>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT code, name FROM divisions WHERE code = $1", &[&code.as_str()])
+            .await
+            .map_err(database_error)?;
+        row.as_ref().map(division_from_row).transpose()
+    }
+
+    async fn children(&self, code: &DivisionCode) -> StoreResult<Vec<Division>> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT code, name FROM divisions WHERE parent_code = $1 ORDER BY code", &[&code.as_str()])
+            .await
+            .map_err(database_error)?;
+        rows.iter().map(division_from_row).collect()
+    }
+
+    async fn count_by_level(&self) -> StoreResult<Vec<(Level, u64)>> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT level, count(*) FROM divisions GROUP BY level ORDER BY level", &[])
+            .await
+            .map_err(database_error)?;
+        rows.iter()
+            .map(|row| {
+                let (level, count): (i16, i64) = (row.get(0), row.get(1));
+                let level = Level::from_db(i64::from(level)).ok_or_else(|| StoreError::Corrupt(format!("division level {level}")))?;
+                Ok((level, count as u64))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl GeographyStore for PostgresStore {
+    async fn put_boundaries(&self, rows: Vec<BoundaryRow>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        for chunk in rows.chunks(CHUNK) {
+            let codes: Vec<&str> = chunk.iter().map(|r| r.code.as_str()).collect();
+            let geometries: Vec<&str> = chunk.iter().map(|r| r.geometry.as_str()).collect();
+            let sources: Vec<&str> = chunk.iter().map(|r| r.source.as_str()).collect();
+            transaction
+                .execute(
+                    "INSERT INTO boundaries (division_code, geometry, source)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                     ON CONFLICT (division_code) DO UPDATE SET geometry = excluded.geometry, source = excluded.source",
+                    &[&codes, &geometries, &sources],
+                )
+                .await
+                .map_err(database_error)?;
+        }
+        transaction.commit().await.map_err(database_error)
+    }
+
+    async fn boundaries(&self, prefix: &str) -> StoreResult<Vec<BoundaryRow>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT division_code, geometry, source FROM boundaries WHERE division_code LIKE $1 || '%' ORDER BY division_code",
+                &[&prefix],
+            )
+            .await
+            .map_err(database_error)?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.get(0);
+                let code = DivisionCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(BoundaryRow { code, geometry: row.get(1), source: row.get(2) })
+            })
+            .collect()
+    }
+
+    async fn put_grids(&self, rows: Vec<GridRow>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        for chunk in rows.chunks(CHUNK) {
+            let codes: Vec<&str> = chunk.iter().map(|r| r.code.as_str()).collect();
+            let villages: Vec<String> = chunk.iter().map(|r| r.code.village().to_string()).collect();
+            let names: Vec<&str> = chunk.iter().map(|r| r.name.as_str()).collect();
+            let geometries: Vec<&str> = chunk.iter().map(|r| r.geometry.as_str()).collect();
+            transaction
+                .execute(
+                    "INSERT INTO grids (code, village_code, name, geometry)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, geometry = excluded.geometry",
+                    &[&codes, &villages, &names, &geometries],
+                )
+                .await
+                .map_err(database_error)?;
+        }
+        transaction.commit().await.map_err(database_error)
+    }
+
+    async fn grids(&self, prefix: &str) -> StoreResult<Vec<GridRow>> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT code, name, geometry FROM grids WHERE code LIKE $1 || '%' ORDER BY code", &[&prefix])
+            .await
+            .map_err(database_error)?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.get(0);
+                let code = GridCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(GridRow { code, name: row.get(1), geometry: row.get(2) })
+            })
+            .collect()
+    }
+}
+
+impl Store for PostgresStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+}

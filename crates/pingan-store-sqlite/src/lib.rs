@@ -1,0 +1,309 @@
+//! The embedded engine: one SQLite file, WAL journal, fully synchronous commits, migrations
+//! compiled in and applied at open. Writes go through one connection; reads use a small pool of
+//! their own connections, which WAL lets run beside a write.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_store::{
+    BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
+};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+
+/// Migrations in order; each runs once, in its own transaction.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql"))];
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn database_error(error: rusqlite::Error) -> StoreError {
+    StoreError::Database(error.to_string())
+}
+
+fn is_foreign_key_failure(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation
+        && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let connection = Connection::open(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    // WAL lets readers run beside the writer; FULL syncs the WAL at every commit, so a commit that
+    // returned is on disk.
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;",
+        )
+        .map_err(|e| StoreError::Unavailable(format!("cannot configure {}: {e}", path.display())))?;
+    Ok(connection)
+}
+
+fn migrate(connection: &mut Connection) -> StoreResult<()> {
+    connection
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .map_err(database_error)?;
+    for &(version, name, sql) in MIGRATIONS {
+        let transaction = connection.transaction().map_err(database_error)?;
+        let applied: Option<i64> = transaction
+            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |row| row.get(0))
+            .optional()
+            .map_err(database_error)?;
+        if applied.is_none() {
+            transaction.execute_batch(sql).map_err(database_error)?;
+            transaction
+                .execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, datetime('now'))",
+                    params![version, name],
+                )
+                .map_err(database_error)?;
+        }
+        transaction.commit().map_err(database_error)?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if need be) the database file at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let store = self.clone();
+        run_blocking(move || {
+            let pooled = store.readers.lock().map_err(|_| poisoned())?.pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => open_connection(&store.path)?,
+            };
+            let result = query(&connection).map_err(database_error);
+            store.readers.lock().map_err(|_| poisoned())?.push(connection);
+            result
+        })
+        .await
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let writer = self.writer.clone();
+        run_blocking(move || {
+            let mut connection = writer.lock().map_err(|_| poisoned())?;
+            let transaction = connection.transaction().map_err(database_error)?;
+            let result = work(&transaction)?;
+            transaction.commit().map_err(database_error)?;
+            Ok(result)
+        })
+        .await
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Unavailable("a database connection was poisoned by an earlier panic".into())
+}
+
+async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Unavailable(e.to_string()))?
+}
+
+fn division_from_row(code: String, name: String) -> rusqlite::Result<Division> {
+    let code = DivisionCode::parse(&code)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(Division { code, name })
+}
+
+/// The exclusive upper bound of codes starting with `prefix` (codes are digits; ':' follows '9').
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}:")
+}
+
+#[async_trait]
+impl DivisionStore for SqliteStore {
+    async fn upsert_divisions(&self, mut rows: Vec<Division>) -> StoreResult<()> {
+        // Parents before children, so each row's parent is already there when it is written.
+        rows.sort_by_key(|row| row.code.as_str().len());
+        self.write(move |transaction| {
+            let mut statement = transaction
+                .prepare(
+                    "INSERT INTO divisions (code, name, level, parent_code) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
+                )
+                .map_err(database_error)?;
+            for row in &rows {
+                let parent = row.code.parent().map(String::from);
+                statement
+                    .execute(params![row.code.as_str(), row.name, row.code.level().to_db(), parent])
+                    .map_err(|e| {
+                        if is_foreign_key_failure(&e) {
+                            StoreError::MissingDivision(row.code.to_string())
+                        } else {
+                            database_error(e)
+                        }
+                    })?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn division_names(&self) -> StoreResult<Vec<Division>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare("SELECT code, name FROM divisions ORDER BY code")?;
+            statement.query_map([], |row| division_from_row(row.get(0)?, row.get(1)?))?.collect()
+        })
+        .await
+    }
+
+    async fn division(&self, code: &DivisionCode) -> StoreResult<Option<Division>> {
+        let code = code.to_string();
+        self.read(move |connection| {
+            connection
+                .query_row("SELECT code, name FROM divisions WHERE code = ?1", [code], |row| {
+                    division_from_row(row.get(0)?, row.get(1)?)
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn children(&self, code: &DivisionCode) -> StoreResult<Vec<Division>> {
+        let code = code.to_string();
+        self.read(move |connection| {
+            let mut statement =
+                connection.prepare("SELECT code, name FROM divisions WHERE parent_code = ?1 ORDER BY code")?;
+            statement.query_map([code], |row| division_from_row(row.get(0)?, row.get(1)?))?.collect()
+        })
+        .await
+    }
+
+    async fn count_by_level(&self) -> StoreResult<Vec<(Level, u64)>> {
+        let counts: Vec<(i64, i64)> = self
+            .read(|connection| {
+                let mut statement =
+                    connection.prepare("SELECT level, count(*) FROM divisions GROUP BY level ORDER BY level")?;
+                statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect()
+            })
+            .await?;
+        counts
+            .into_iter()
+            .map(|(level, count)| {
+                let level = Level::from_db(level).ok_or_else(|| StoreError::Corrupt(format!("division level {level}")))?;
+                Ok((level, count as u64))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl GeographyStore for SqliteStore {
+    async fn put_boundaries(&self, rows: Vec<BoundaryRow>) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut statement = transaction
+                .prepare(
+                    "INSERT INTO boundaries (division_code, geometry, source) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (division_code) DO UPDATE SET geometry = excluded.geometry, source = excluded.source",
+                )
+                .map_err(database_error)?;
+            for row in &rows {
+                statement.execute(params![row.code.as_str(), row.geometry, row.source]).map_err(|e| {
+                    if is_foreign_key_failure(&e) { StoreError::MissingDivision(row.code.to_string()) } else { database_error(e) }
+                })?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn boundaries(&self, prefix: &str) -> StoreResult<Vec<BoundaryRow>> {
+        let (start, end) = (prefix.to_owned(), prefix_end(prefix));
+        let rows: Vec<(String, String, String)> = self
+            .read(move |connection| {
+                let mut statement = connection.prepare(
+                    "SELECT division_code, geometry, source FROM boundaries
+                     WHERE division_code >= ?1 AND division_code < ?2 ORDER BY division_code",
+                )?;
+                statement.query_map([start, end], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(code, geometry, source)| {
+                let code = DivisionCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(BoundaryRow { code, geometry, source })
+            })
+            .collect()
+    }
+
+    async fn put_grids(&self, rows: Vec<GridRow>) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut statement = transaction
+                .prepare(
+                    "INSERT INTO grids (code, village_code, name, geometry) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, geometry = excluded.geometry",
+                )
+                .map_err(database_error)?;
+            for row in &rows {
+                statement
+                    .execute(params![row.code.as_str(), row.code.village().as_str(), row.name, row.geometry])
+                    .map_err(|e| {
+                        if is_foreign_key_failure(&e) { StoreError::MissingDivision(row.code.to_string()) } else { database_error(e) }
+                    })?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn grids(&self, prefix: &str) -> StoreResult<Vec<GridRow>> {
+        let (start, end) = (prefix.to_owned(), prefix_end(prefix));
+        let rows: Vec<(String, String, String)> = self
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare("SELECT code, name, geometry FROM grids WHERE code >= ?1 AND code < ?2 ORDER BY code")?;
+                statement.query_map([start, end], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(code, name, geometry)| {
+                let code = GridCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(GridRow { code, name, geometry })
+            })
+            .collect()
+    }
+}
+
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+}
