@@ -1,0 +1,182 @@
+//! The server's in-memory geography: the grid router and the names of every division, swapped
+//! whole (one pointer) when grids change, so a lookup never sees half an update.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use pingan_core::{DivisionCode, Explain, GridCode, Level};
+use pingan_geo::{FixedPoint, OutOfRange, Router};
+use pingan_store::Store;
+use serde::Serialize;
+
+use crate::AppError;
+use crate::geography::load_grids;
+
+/// Kilometres per degree of latitude, for telling distances to people.
+const KM_PER_DEGREE: f64 = 111.32;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NamedDivision {
+    pub code: String,
+    pub name: String,
+    pub level: Level,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NamedGrid {
+    pub code: String,
+    pub name: String,
+}
+
+/// Where a point lies: its grid and the grid's divisions from the province down to the village.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Routed {
+    pub grid: NamedGrid,
+    pub chain: Vec<NamedDivision>,
+}
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RouteError {
+    #[error("{0}")]
+    BadCoordinates(#[from] OutOfRange),
+    #[error("lon={lon} lat={lat} lies in no grid{}", nearest_en(.nearest))]
+    Outside { lon: f64, lat: f64, nearest: Option<Nearest> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Nearest {
+    pub grid: NamedGrid,
+    pub chain: Vec<NamedDivision>,
+    pub distance_km: f64,
+}
+
+fn chain_names(chain: &[NamedDivision]) -> String {
+    chain.iter().map(|d| d.name.as_str()).collect()
+}
+
+fn nearest_en(nearest: &Option<Nearest>) -> String {
+    match nearest {
+        Some(n) => format!("; the nearest is {} {} ({:.1} km away)", chain_names(&n.chain), n.grid.code, n.distance_km),
+        None => "; no grids are loaded".into(),
+    }
+}
+
+impl Explain for RouteError {
+    fn code(&self) -> &'static str {
+        match self {
+            RouteError::BadCoordinates(e) => e.code(),
+            RouteError::Outside { .. } => "outside_served_area",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            RouteError::BadCoordinates(e) => e.message_zh(),
+            RouteError::Outside { lon, lat, nearest: Some(n) } => format!(
+                "坐标（经度 {lon}，纬度 {lat}）不在任何网格内；最近的是{}（网格 {}，约 {:.1} 公里）",
+                chain_names(&n.chain),
+                n.grid.code,
+                n.distance_km
+            ),
+            RouteError::Outside { lon, lat, nearest: None } => format!("坐标（经度 {lon}，纬度 {lat}）不在任何网格内；尚未载入网格"),
+        }
+    }
+
+    fn message_en(&self) -> String {
+        self.to_string()
+    }
+}
+
+struct Snapshot {
+    router: Router,
+    grid_names: HashMap<GridCode, String>,
+    division_names: HashMap<String, String>,
+}
+
+pub struct Atlas {
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Atlas {
+    pub async fn load(store: &dyn Store) -> Result<Atlas, AppError> {
+        Ok(Atlas { current: RwLock::new(Arc::new(Self::snapshot(store).await?)) })
+    }
+
+    /// Rebuilds from the store and swaps the new geography in.
+    pub async fn reload(&self, store: &dyn Store) -> Result<(), AppError> {
+        let fresh = Arc::new(Self::snapshot(store).await?);
+        match self.current.write() {
+            Ok(mut current) => *current = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        Ok(())
+    }
+
+    async fn snapshot(store: &dyn Store) -> Result<Snapshot, AppError> {
+        let grids = load_grids(store, "").await?;
+        let division_names = store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();
+        let grid_names = grids.iter().map(|(entry, name)| (entry.code.clone(), name.clone())).collect();
+        let router = Router::build(grids.into_iter().map(|(entry, _)| entry).collect());
+        Ok(Snapshot { router, grid_names, division_names })
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn grid_count(&self) -> usize {
+        self.current().router.len()
+    }
+
+    pub fn division_name(&self, code: &str) -> Option<String> {
+        self.current().division_names.get(code).cloned()
+    }
+
+    pub fn route(&self, lon: f64, lat: f64) -> Result<Routed, RouteError> {
+        let point = FixedPoint::from_degrees(lon, lat)?;
+        let snapshot = self.current();
+        if let Some(entry) = snapshot.router.route(point) {
+            return Ok(snapshot.describe(&entry.code));
+        }
+        let nearest = snapshot.router.nearest(point).map(|(entry, degrees)| {
+            let Routed { grid, chain } = snapshot.describe(&entry.code);
+            Nearest { grid, chain, distance_km: (degrees * KM_PER_DEGREE * 10.0).round() / 10.0 }
+        });
+        Err(RouteError::Outside { lon, lat, nearest })
+    }
+
+    /// The grids whose code starts with `prefix`, as (code, name, GeoJSON geometry).
+    pub fn grids_in(&self, prefix: &str) -> Vec<(String, String, serde_json::Value)> {
+        let snapshot = self.current();
+        snapshot
+            .router
+            .entries()
+            .iter()
+            .filter(|entry| entry.code.as_str().starts_with(prefix))
+            .map(|entry| {
+                let name = snapshot.grid_names.get(&entry.code).cloned().unwrap_or_default();
+                (entry.code.to_string(), name, entry.region.to_geojson())
+            })
+            .collect()
+    }
+}
+
+impl Snapshot {
+    fn describe(&self, grid: &GridCode) -> Routed {
+        let chain = grid
+            .village()
+            .lineage()
+            .into_iter()
+            .map(|code: DivisionCode| NamedDivision {
+                name: self.division_names.get(code.as_str()).cloned().unwrap_or_default(),
+                level: code.level(),
+                code: code.into(),
+            })
+            .collect();
+        let name = self.grid_names.get(grid).cloned().unwrap_or_default();
+        Routed { grid: NamedGrid { code: grid.to_string(), name }, chain }
+    }
+}

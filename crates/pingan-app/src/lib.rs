@@ -1,0 +1,14 @@
+//! Use cases: what the CLI and the web layer ask of Pingan, written once over the storage traits.
+//! Nothing here knows HTTP, the terminal or a particular database engine.
+
+pub mod atlas;
+pub mod demo;
+pub mod divisions;
+pub mod error;
+pub mod geography;
+pub mod jiangxi;
+pub mod progress;
+
+pub use atlas::{Atlas, Routed};
+pub use error::AppError;
+pub use progress::{Progress, Silent};
