@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use pingan_core::{DivisionCode, Explain, GridCode, Level};
-use pingan_geo::{FixedPoint, OutOfRange, Router};
+use pingan_geo::{FixedPoint, OutOfRange, Region, Router};
 use pingan_store::Store;
 use serde::Serialize;
 
 use crate::AppError;
-use crate::geography::load_grids;
+use crate::geography::{load_grids, parse_stored_area};
 
 /// Kilometres per degree of latitude, for telling distances to people.
 const KM_PER_DEGREE: f64 = 111.32;
@@ -91,6 +91,7 @@ struct Snapshot {
     router: Router,
     grid_names: HashMap<GridCode, String>,
     division_names: HashMap<String, String>,
+    boundaries: Vec<(DivisionCode, Region)>,
 }
 
 pub struct Atlas {
@@ -117,7 +118,13 @@ impl Atlas {
         let division_names = store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();
         let grid_names = grids.iter().map(|(entry, name)| (entry.code.clone(), name.clone())).collect();
         let router = Router::build(grids.into_iter().map(|(entry, _)| entry).collect());
-        Ok(Snapshot { router, grid_names, division_names })
+        let boundaries = store
+            .boundaries("")
+            .await?
+            .into_iter()
+            .map(|row| Ok((row.code.clone(), parse_stored_area(&row.geometry, &row.code)?)))
+            .collect::<Result<_, AppError>>()?;
+        Ok(Snapshot { router, grid_names, division_names, boundaries })
     }
 
     fn current(&self) -> Arc<Snapshot> {
@@ -148,19 +155,42 @@ impl Atlas {
         Err(RouteError::Outside { lon, lat, nearest })
     }
 
-    /// The grids whose code starts with `prefix`, as (code, name, GeoJSON geometry).
-    pub fn grids_in(&self, prefix: &str) -> Vec<(String, String, serde_json::Value)> {
+    /// The grids whose code starts with `prefix`, with their names, ordered by code.
+    pub fn grids_in(&self, prefix: &str) -> Vec<(GridCode, String, Region)> {
         let snapshot = self.current();
-        snapshot
+        let mut grids: Vec<_> = snapshot
             .router
             .entries()
             .iter()
             .filter(|entry| entry.code.as_str().starts_with(prefix))
             .map(|entry| {
                 let name = snapshot.grid_names.get(&entry.code).cloned().unwrap_or_default();
-                (entry.code.to_string(), name, entry.region.to_geojson())
+                (entry.code.clone(), name, entry.region.clone())
             })
-            .collect()
+            .collect();
+        grids.sort_by(|a, b| a.0.cmp(&b.0));
+        grids
+    }
+
+    /// Boundaries of the divisions whose code starts with `prefix`.
+    pub fn boundaries_in(&self, prefix: &str) -> Vec<(DivisionCode, Region)> {
+        self.current().boundaries.iter().filter(|(code, _)| code.as_str().starts_with(prefix)).cloned().collect()
+    }
+
+    /// The divisions whose code starts with `prefix` (including it), ordered by code.
+    pub fn divisions_under(&self, prefix: &str) -> Vec<NamedDivision> {
+        let snapshot = self.current();
+        let mut divisions: Vec<NamedDivision> = snapshot
+            .division_names
+            .iter()
+            .filter(|(code, _)| code.starts_with(prefix))
+            .filter_map(|(code, name)| {
+                let parsed = DivisionCode::parse(code).ok()?;
+                Some(NamedDivision { code: code.clone(), name: name.clone(), level: parsed.level() })
+            })
+            .collect();
+        divisions.sort_by(|a, b| a.code.cmp(&b.code));
+        divisions
     }
 }
 

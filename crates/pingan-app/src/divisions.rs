@@ -109,12 +109,7 @@ fn parse_file(index: usize, file: &DivisionFile, rows: &mut Vec<ParsedRow>, prog
     Ok(())
 }
 
-/// Checks and imports `files`. Nothing is written unless every row of every file is sound.
-pub async fn import_divisions(
-    store: &dyn Store,
-    files: &[DivisionFile],
-    progress: &dyn Progress,
-) -> Result<DivisionImportReport, AppError> {
+fn parse_files(files: &[DivisionFile], progress: &dyn Progress) -> Result<Vec<ParsedRow>, AppError> {
     let total_bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
     progress.stage("reading", (total_bytes / 64) as u64);
     let mut rows: Vec<ParsedRow> = Vec::new();
@@ -122,6 +117,21 @@ pub async fn import_divisions(
         parse_file(index, file, &mut rows, progress)?;
     }
     progress.finish();
+    Ok(rows)
+}
+
+/// The rows of `files`, each checked on its own (codes, levels, names, ancestor columns).
+pub fn read_division_files(files: &[DivisionFile]) -> Result<Vec<Division>, AppError> {
+    Ok(parse_files(files, &crate::Silent)?.into_iter().map(|row| row.division).collect())
+}
+
+/// Checks and imports `files`. Nothing is written unless every row of every file is sound.
+pub async fn import_divisions(
+    store: &dyn Store,
+    files: &[DivisionFile],
+    progress: &dyn Progress,
+) -> Result<DivisionImportReport, AppError> {
+    let rows = parse_files(files, progress)?;
 
     let stored: HashMap<String, String> =
         store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();

@@ -6,7 +6,7 @@ use geo::{Area, BooleanOps, BoundingRect, Intersects, MultiPolygon};
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_geo::crosswalk::{parse_crosswalk, reconcile};
 use pingan_geo::geojson_io::{CodedShape, InvalidAreas, read_areas};
-use pingan_geo::tessellate::{CountyPlan, Settings, VillagePlan, tessellate};
+use pingan_geo::tessellate::{CountyPlan, GeneratedGrid, Settings, VillagePlan, tessellate};
 use pingan_geo::{Region, RouterEntry};
 use pingan_store::{BoundaryRow, GridRow, Store};
 
@@ -131,7 +131,7 @@ fn check_no_overlap(village: &DivisionCode, grids: &[(GridCode, MultiPolygon<f64
 }
 
 /// Reads back a stored GeoJSON area; `what` names it in the error.
-fn parse_stored_area(text: &str, what: &dyn std::fmt::Display) -> Result<Region, AppError> {
+pub(crate) fn parse_stored_area(text: &str, what: &dyn std::fmt::Display) -> Result<Region, AppError> {
     let corrupt = |reason: String| AppError::Store(pingan_store::StoreError::Corrupt(format!("{what}: {reason}")));
     let geometry: geojson::Geometry = text.parse().map_err(|e: geojson::Error| corrupt(e.to_string()))?;
     let shape = match &geometry.value {
@@ -155,6 +155,30 @@ pub async fn load_grids(store: &dyn Store, prefix: &str) -> Result<Vec<(RouterEn
         .collect()
 }
 
+/// Draws grids for the villages among `divisions` inside the given counties.
+pub fn tessellate_counties(
+    counties: &[(DivisionCode, Region)],
+    divisions: Vec<pingan_store::Division>,
+    settings: Settings,
+) -> Result<Vec<GeneratedGrid>, AppError> {
+    let mut villages: HashMap<String, Vec<VillagePlan>> = HashMap::new();
+    for division in divisions {
+        if division.level() == Level::Village {
+            let county = division.code.as_str()[..Level::County.code_len()].to_owned();
+            villages.entry(county).or_default().push(VillagePlan { code: division.code, name: division.name });
+        }
+    }
+    let plans: Vec<CountyPlan> = counties
+        .iter()
+        .map(|(code, region)| CountyPlan {
+            code: code.clone(),
+            boundary: region,
+            villages: villages.remove(code.as_str()).unwrap_or_default(),
+        })
+        .collect();
+    Ok(tessellate(&plans, settings)?)
+}
+
 /// Draws grids for every village under `prefix` (a city or county code) from the stored county
 /// boundaries, and stores them (replacing generated grids of the same codes).
 pub async fn generate_grids(
@@ -164,27 +188,15 @@ pub async fn generate_grids(
     progress: &dyn Progress,
 ) -> Result<usize, AppError> {
     progress.stage("drawing grids", 0);
-    let boundaries = store.boundaries(prefix.as_str()).await?;
-    let mut villages: HashMap<String, Vec<VillagePlan>> = HashMap::new();
-    for division in store.division_names().await? {
-        if division.level() == Level::Village && prefix.contains(&division.code) {
-            let county = division.code.as_str()[..Level::County.code_len()].to_owned();
-            villages.entry(county).or_default().push(VillagePlan { code: division.code, name: division.name });
-        }
-    }
-    let mut regions = Vec::new();
-    for boundary in boundaries.iter().filter(|b| b.code.level() == Level::County) {
-        regions.push((boundary.code.clone(), parse_stored_area(&boundary.geometry, &boundary.code)?));
-    }
-    let plans: Vec<CountyPlan> = regions
-        .iter()
-        .map(|(code, region)| CountyPlan {
-            code: code.clone(),
-            boundary: region,
-            villages: villages.remove(code.as_str()).unwrap_or_default(),
-        })
-        .collect();
-    let grids = tessellate(&plans, settings)?;
+    let counties = store
+        .boundaries(prefix.as_str())
+        .await?
+        .into_iter()
+        .filter(|b| b.code.level() == Level::County)
+        .map(|b| Ok((b.code.clone(), parse_stored_area(&b.geometry, &b.code)?)))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let divisions = store.division_names().await?.into_iter().filter(|d| prefix.contains(&d.code)).collect();
+    let grids = tessellate_counties(&counties, divisions, settings)?;
     progress.finish();
     let count = grids.len();
     let rows = grids

@@ -1,9 +1,17 @@
 //! The Jiangxi data shipped with Pingan (see data/README.md for sources and licences), compiled
 //! into the binary so the demo needs nothing but the executable.
 
-use pingan_core::Level;
+use std::collections::BTreeMap;
 
-use crate::divisions::DivisionFile;
+use pingan_core::{DivisionCode, Level};
+use pingan_geo::Region;
+use pingan_geo::crosswalk::{parse_crosswalk, reconcile};
+use pingan_geo::geojson_io::{InvalidAreas, read_areas};
+use pingan_geo::tessellate::{GeneratedGrid, Settings};
+
+use crate::AppError;
+use crate::divisions::{DivisionFile, read_division_files};
+use crate::geography::tessellate_counties;
 
 macro_rules! data_file {
     ($path:literal) => {
@@ -40,4 +48,31 @@ pub fn division_files() -> Vec<DivisionFile> {
             bytes: bytes.to_vec(),
         })
         .collect()
+}
+
+/// Jiangxi's county boundaries under today's codes, straight from the shipped files.
+pub fn county_regions() -> Result<Vec<(DivisionCode, Region)>, AppError> {
+    let counties: Vec<String> = read_division_files(&division_files())?
+        .into_iter()
+        .filter(|d| d.level() == Level::County)
+        .map(|d| String::from(d.code))
+        .collect();
+    let areas: BTreeMap<String, geo::MultiPolygon<f64>> =
+        read_areas(COUNTY_BOUNDARIES, InvalidAreas::Accept)?.into_iter().map(|s| (s.code, s.shape)).collect();
+    reconcile(areas, &parse_crosswalk(COUNTY_CROSSWALK)?, &counties)?
+        .into_iter()
+        .map(|(code, shape)| {
+            let invalid = |reason: String| AppError::BadFeature { feature: 0, code: code.clone(), reason };
+            let division = DivisionCode::parse(&code).map_err(|e| invalid(e.to_string()))?;
+            let region = Region::from_geo(&shape).map_err(|e| invalid(e.to_string()))?;
+            Ok((division, region))
+        })
+        .collect()
+}
+
+/// Generated grids for every village of Jiangxi, in memory (for benchmarks), with the counties.
+pub fn generated_grids(settings: Settings) -> Result<(Vec<GeneratedGrid>, Vec<(DivisionCode, Region)>), AppError> {
+    let counties = county_regions()?;
+    let grids = tessellate_counties(&counties, read_division_files(&division_files())?, settings)?;
+    Ok((grids, counties))
 }

@@ -1,0 +1,66 @@
+//! One error shape for every JSON endpoint:
+//! `{"error": {"code": "...", "message_zh": "...", "message_en": "...", "details": ...}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pingan_app::atlas::RouteError;
+use pingan_core::Explain;
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message_zh: String,
+    pub message_en: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn from_explained(status: StatusCode, error: &dyn Explain) -> ApiError {
+        ApiError { status, code: error.code(), message_zh: error.message_zh(), message_en: error.message_en(), details: None }
+    }
+
+    pub fn missing_parameter(name: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "missing_parameter",
+            message_zh: format!("缺少参数 {name}"),
+            message_en: format!("the parameter {name} is required"),
+            details: Some(json!({ "parameter": name })),
+        }
+    }
+
+    pub fn invalid_parameter(name: &str, value: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_parameter",
+            message_zh: format!("参数 {name} 的值“{value}”无效"),
+            message_en: format!("the parameter {name} has an invalid value {value:?}"),
+            details: Some(json!({ "parameter": name })),
+        }
+    }
+}
+
+impl From<RouteError> for ApiError {
+    fn from(error: RouteError) -> ApiError {
+        match &error {
+            RouteError::BadCoordinates(_) => ApiError::from_explained(StatusCode::BAD_REQUEST, &error),
+            RouteError::Outside { nearest, .. } => ApiError {
+                details: Some(json!({ "nearest": nearest })),
+                ..ApiError::from_explained(StatusCode::NOT_FOUND, &error)
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message_zh": self.message_zh, "message_en": self.message_en });
+        if let Some(details) = self.details {
+            error["details"] = details;
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}

@@ -1,0 +1,107 @@
+//! The only crate that knows HTTP, JSON bodies and HTML. Handlers are thin: parse the request,
+//! call a use case, render the answer or the error.
+
+mod error;
+mod map;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use pingan_app::{Atlas, Routed};
+use pingan_core::DivisionCode;
+use pingan_store::Store;
+use serde::{Deserialize, Serialize};
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub atlas: Arc<Atlas>,
+    /// The city the home page shows.
+    pub home_city: DivisionCode,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(health))
+        .route("/api/v1/route", get(route_point))
+        .with_state(state)
+}
+
+/// Serves until the process is told to stop (Ctrl-C or SIGTERM).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+/// Binds `address` and serves in the background; returns the bound address (for tests: port 0).
+pub async fn spawn(address: SocketAddr, state: AppState) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    Ok(bound)
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        // If the handler cannot be installed, the server runs until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    engine: &'static str,
+    grids: usize,
+}
+
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health { status: "ok", engine: state.store.engine(), grids: state.atlas.grid_count() })
+}
+
+/// Raw query parameters: parsed by hand so that a missing or malformed value gets our own error.
+#[derive(Deserialize)]
+struct PointQuery {
+    lon: Option<String>,
+    lat: Option<String>,
+}
+
+pub(crate) fn parse_coordinate(name: &'static str, value: Option<&str>) -> Result<f64, ApiError> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| ApiError::missing_parameter(name))?;
+    value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| ApiError::invalid_parameter(name, value))
+}
+
+/// GET /api/v1/route?lon=..&lat=.. — the grid at a WGS-84 point and its whole division chain.
+async fn route_point(
+    State(state): State<AppState>,
+    query: Result<Query<PointQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Routed>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+    let lon = parse_coordinate("lon", query.lon.as_deref())?;
+    let lat = parse_coordinate("lat", query.lat.as_deref())?;
+    Ok(Json(state.atlas.route(lon, lat)?))
+}

