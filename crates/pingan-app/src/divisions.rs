@@ -102,7 +102,7 @@ fn parse_file(index: usize, file: &DivisionFile, rows: &mut Vec<ParsedRow>, prog
             }
         }
         rows.push(ParsedRow { division: Division { code, name: name.to_owned() }, file: index, line });
-        if rows.len() % 10_000 == 0 {
+        if rows.len().is_multiple_of(10_000) {
             progress.advance(10_000);
         }
     }

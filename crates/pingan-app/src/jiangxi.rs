@@ -70,9 +70,7 @@ pub fn county_regions() -> Result<Vec<(DivisionCode, Region)>, AppError> {
         .collect()
 }
 
-/// Generated grids for every village of Jiangxi, in memory (for benchmarks), with the counties.
-pub fn generated_grids(settings: Settings) -> Result<(Vec<GeneratedGrid>, Vec<(DivisionCode, Region)>), AppError> {
-    let counties = county_regions()?;
-    let grids = tessellate_counties(&counties, read_division_files(&division_files())?, settings)?;
-    Ok((grids, counties))
+/// Generated grids for every village of Jiangxi, in memory (for benchmarks).
+pub fn generated_grids(counties: &[(DivisionCode, Region)], settings: Settings) -> Result<Vec<GeneratedGrid>, AppError> {
+    tessellate_counties(counties, read_division_files(&division_files())?, settings)
 }

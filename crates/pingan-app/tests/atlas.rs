@@ -1,5 +1,7 @@
 //! The shipped Jiangxi data loaded as the demo loads it, and points routed through the atlas.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use pingan_app::atlas::RouteError;
 use pingan_app::demo::load_jiangxi;
 use pingan_app::{Atlas, Silent, jiangxi};

@@ -1,6 +1,8 @@
 //! Imports through the use cases on a real SQLite file: bad input is refused with file, line or
 //! feature and reason, and nothing is written; good input is imported once and only once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use pingan_app::divisions::{DivisionFile, DivisionImportReport, import_divisions};
 use pingan_app::geography::import_grids;
 use pingan_app::{Silent, jiangxi};

@@ -1,6 +1,8 @@
 //! The router against a brute-force scan: on random points, on vertices and on points of shared
 //! edges, the router's answer must equal the one region the scan finds.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use pingan_core::{DivisionCode, GridCode};

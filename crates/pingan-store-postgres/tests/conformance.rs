@@ -2,6 +2,8 @@
 //! server on 127.0.0.1:5432. Each test works in a schema of its own. A server that cannot be
 //! reached fails these tests; they are never skipped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use pingan_store_postgres::PostgresStore;
 
 pub fn test_url() -> String {

@@ -1,5 +1,7 @@
 //! The shared conformance suite on a real SQLite file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use pingan_store_sqlite::SqliteStore;
 
 async fn fresh_store() -> (SqliteStore, tempfile::TempDir) {

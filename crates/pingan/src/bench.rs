@@ -126,7 +126,8 @@ fn bench_set(label: &str, entries: Vec<RouterEntry>, points: &[FixedPoint], runs
 
 fn routing(count: usize, runs: usize, export: Option<PathBuf>) -> Result<()> {
     let started = Instant::now();
-    let (grids, counties) = jiangxi::generated_grids(Settings::default()).map_err(|e| explained(&e))?;
+    let counties = jiangxi::county_regions().map_err(|e| explained(&e))?;
+    let grids = jiangxi::generated_grids(&counties, Settings::default()).map_err(|e| explained(&e))?;
     println!("generated {} grids for Jiangxi's villages in {:.2?}", grids.len(), started.elapsed());
     let entries: Vec<RouterEntry> = grids.into_iter().map(|g| RouterEntry { code: g.code, region: g.region }).collect();
     let extent = entries.iter().map(|e| e.region.bbox()).reduce(|a, b| a.union(b)).context("no grids")?;

@@ -1,0 +1,148 @@
+//! The server over real HTTP on loopback, loaded with the demo data, on both engines; and the home
+//! page as a real headless Chromium renders it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use pingan_app::demo::load_jiangxi;
+use pingan_app::{Atlas, Silent, jiangxi};
+use pingan_core::DivisionCode;
+use pingan_store::Store;
+use pingan_web::AppState;
+use serde_json::Value;
+
+struct Served {
+    base: String,
+    grids: usize,
+    // Kept alive for the test's duration: the server runs on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
+    let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
+    let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
+        let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
+        let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
+        let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), AppState { store, atlas, home_city: city }).await.unwrap();
+        (address, load.grids)
+    });
+    Served { base: format!("http://{address}"), grids, _runtime: runtime }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn get(served: &Served, path: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent.get(&format!("{}{path}", served.base)).call().unwrap();
+    let status = response.status().as_u16();
+    let body = response.body_mut().with_config().limit(64 << 20).read_to_string().unwrap();
+    (status, body)
+}
+
+fn get_json(served: &Served, path: &str) -> (u16, Value) {
+    let (status, body) = get(served, path);
+    (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}")))
+}
+
+/// Every check of the HTTP surface, in one table, on one server.
+fn check_http_api(served: &Served, engine: &str) {
+    let (status, health) = get_json(served, "/healthz");
+    assert_eq!(status, 200);
+    assert_eq!(health["engine"], engine);
+    assert_eq!(health["grids"], served.grids);
+
+    let (status, routed) = get_json(served, "/api/v1/route?lon=113.8543&lat=27.6229");
+    assert_eq!(status, 200, "{routed}");
+    assert_eq!(routed["chain"][1]["name"], "萍乡市");
+    assert_eq!(routed["chain"][2]["code"], "360302");
+    assert_eq!(routed["chain"].as_array().unwrap().len(), 5);
+    let grid = routed["grid"]["code"].as_str().unwrap();
+    assert!(grid.starts_with(routed["chain"][4]["code"].as_str().unwrap()));
+
+    // Refusals: (query, status, code).
+    let refusals = [
+        ("?lon=115.8582&lat=28.6820", 404, "outside_served_area"),
+        ("?lat=27.6", 400, "missing_parameter"),
+        ("?lon=113.85", 400, "missing_parameter"),
+        ("?lon=&lat=27.6", 400, "missing_parameter"),
+        ("?lon=abc&lat=27.6", 400, "invalid_parameter"),
+        ("?lon=113.8&lat=NaN", 400, "invalid_parameter"),
+        ("?lon=1e999&lat=27.6", 400, "invalid_parameter"),
+        ("?lon=181&lat=27.6", 400, "invalid_coordinates"),
+        ("?lon=113.8&lat=-91", 400, "invalid_coordinates"),
+    ];
+    for (query, expected_status, expected_code) in refusals {
+        let (status, body) = get_json(served, &format!("/api/v1/route{query}"));
+        assert_eq!(status, expected_status, "{query}: {body}");
+        assert_eq!(body["error"]["code"], expected_code, "{query}: {body}");
+        assert!(!body["error"]["message_zh"].as_str().unwrap().is_empty());
+        assert!(!body["error"]["message_en"].as_str().unwrap().is_empty());
+    }
+    let (_, outside) = get_json(served, "/api/v1/route?lon=115.8582&lat=28.6820");
+    assert_eq!(outside["error"]["details"]["nearest"]["chain"][1]["name"], "萍乡市", "{outside}");
+
+    let (status, page) = get(served, "/");
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("<path data-grid=").count(), served.grids);
+    assert_eq!(page.matches("<path data-division=").count(), 5, "萍乡's five counties are outlined");
+    assert!(page.contains("湘东区") && page.contains("芦溪县"));
+    let (_, page) = get(served, "/?lon=113.8543&lat=27.6229");
+    assert!(page.contains(&format!(r#"id="route-result" data-grid="{grid}""#)));
+    let (_, page) = get(served, "/?lon=abc&lat=1");
+    assert!(page.contains(r#"data-code="invalid_parameter""#));
+    let (status, _) = get(served, "/no/such/page");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn http_api_on_sqlite() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
+    let served = serve(Arc::new(store), runtime());
+    check_http_api(&served, "sqlite");
+    check_page_in_chromium(&served);
+}
+
+#[test]
+fn http_api_on_postgres() {
+    let url = std::env::var("PINGAN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let runtime = runtime();
+    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
+    let store = runtime
+        .block_on(pingan_store_postgres::PostgresStore::connect(&url, Some(&schema)))
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
+    let served = serve(Arc::new(store), runtime);
+    check_http_api(&served, "postgres");
+}
+
+/// Renders the home page in headless Chromium and reads back the DOM it built.
+fn check_page_in_chromium(served: &Served) {
+    let chromium = std::env::var("PINGAN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let profile = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("{}/?lon=113.8543&lat=27.6229", served.base))
+        .output()
+        .unwrap_or_else(|e| panic!("headless Chromium ({chromium}) is needed for this test: {e}"));
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(dom.matches("<path data-grid=").count(), served.grids, "the browser's DOM holds every grid");
+    assert!(dom.contains(r#"id="marker""#));
+    assert!(dom.contains(r#"id="route-result""#));
+    assert!(dom.contains("萍乡市"));
+}
