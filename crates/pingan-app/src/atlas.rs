@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use pingan_core::{DivisionCode, Explain, GridCode, Level};
 use pingan_geo::{FixedPoint, OutOfRange, Region, Router};
@@ -88,6 +89,8 @@ impl Explain for RouteError {
 }
 
 struct Snapshot {
+    /// The store's geography revision this snapshot was built from.
+    revision: i64,
     router: Router,
     grid_names: HashMap<GridCode, String>,
     division_names: HashMap<String, String>,
@@ -113,7 +116,34 @@ impl Atlas {
         Ok(())
     }
 
+    /// Reloads if the store's geography changed since the current snapshot was built; says whether it did.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, AppError> {
+        if store.geography_revision().await? == self.current().revision {
+            return Ok(false);
+        }
+        self.reload(store).await?;
+        Ok(true)
+    }
+
+    /// Checks the store every `interval` and swaps in new geography when grids or boundaries change,
+    /// whoever changed them (this server, an import in another process, another server).
+    pub async fn keep_fresh(self: Arc<Self>, store: Arc<dyn Store>, interval: Duration) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match self.refresh(store.as_ref()).await {
+                Ok(true) => tracing::info!(grids = self.grid_count(), "geography reloaded"),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "geography reload failed; keeping the current one"),
+            }
+        }
+    }
+
     async fn snapshot(store: &dyn Store) -> Result<Snapshot, AppError> {
+        // Read the revision first: a change made while loading leaves the snapshot older than the
+        // store, so the next refresh loads again.
+        let revision = store.geography_revision().await?;
         let grids = load_grids(store, "").await?;
         let division_names = store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();
         let grid_names = grids.iter().map(|(entry, name)| (entry.code.clone(), name.clone())).collect();
@@ -124,7 +154,7 @@ impl Atlas {
             .into_iter()
             .map(|row| Ok((row.code.clone(), parse_stored_area(&row.geometry, &row.code)?)))
             .collect::<Result<_, AppError>>()?;
-        Ok(Snapshot { router, grid_names, division_names, boundaries })
+        Ok(Snapshot { revision, router, grid_names, division_names, boundaries })
     }
 
     fn current(&self) -> Arc<Snapshot> {

@@ -12,8 +12,12 @@ use pingan_store::{
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
-const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql")),
+    (2, "geography_revision", include_str!("../migrations/0002_geography_revision.sql")),
+];
+
+const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
 
 /// Rows per statement in bulk writes.
 const CHUNK: usize = 20_000;
@@ -177,6 +181,7 @@ impl GeographyStore for PostgresStore {
                 .await
                 .map_err(database_error)?;
         }
+        transaction.execute(BUMP_GEOGRAPHY_REVISION, &[]).await.map_err(database_error)?;
         transaction.commit().await.map_err(database_error)
     }
 
@@ -216,6 +221,7 @@ impl GeographyStore for PostgresStore {
                 .await
                 .map_err(database_error)?;
         }
+        transaction.execute(BUMP_GEOGRAPHY_REVISION, &[]).await.map_err(database_error)?;
         transaction.commit().await.map_err(database_error)
     }
 
@@ -232,6 +238,12 @@ impl GeographyStore for PostgresStore {
                 Ok(GridRow { code, name: row.get(1), geometry: row.get(2) })
             })
             .collect()
+    }
+
+    async fn geography_revision(&self) -> StoreResult<i64> {
+        let client = self.client().await?;
+        let row = client.query_one("SELECT revision FROM geography_revision", &[]).await.map_err(database_error)?;
+        Ok(row.get(0))
     }
 }
 

@@ -13,8 +13,12 @@ use pingan_store::{
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 
 /// Migrations in order; each runs once, in its own transaction.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql")),
+    (2, "geography_revision", include_str!("../migrations/0002_geography_revision.sql")),
+];
+
+const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -240,6 +244,7 @@ impl GeographyStore for SqliteStore {
                     if is_foreign_key_failure(&e) { StoreError::MissingDivision(row.code.to_string()) } else { database_error(e) }
                 })?;
             }
+            transaction.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
             Ok(())
         })
         .await
@@ -279,6 +284,7 @@ impl GeographyStore for SqliteStore {
                         if is_foreign_key_failure(&e) { StoreError::MissingDivision(row.code.to_string()) } else { database_error(e) }
                     })?;
             }
+            transaction.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
             Ok(())
         })
         .await
@@ -299,6 +305,10 @@ impl GeographyStore for SqliteStore {
                 Ok(GridRow { code, name, geometry })
             })
             .collect()
+    }
+
+    async fn geography_revision(&self) -> StoreResult<i64> {
+        self.read(|connection| connection.query_row("SELECT revision FROM geography_revision", [], |row| row.get(0))).await
     }
 }
 

@@ -15,7 +15,8 @@ macro_rules! conformance_tests {
             missing_parent_fails_whole_batch,
             grids_round_trip,
             grid_of_unknown_village_fails_whole_batch,
-            boundaries_round_trip);
+            boundaries_round_trip,
+            geography_writes_bump_the_revision);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -132,4 +133,18 @@ pub async fn boundaries_round_trip(store: &dyn Store) {
     assert!(store.boundaries("3604").await.expect("read").is_empty());
     let orphan = BoundaryRow { code: code("360399"), geometry: SQUARE.into(), source: "test".into() };
     assert!(matches!(store.put_boundaries(vec![orphan]).await, Err(crate::StoreError::MissingDivision(_))));
+}
+
+pub async fn geography_writes_bump_the_revision(store: &dyn Store) {
+    store.upsert_divisions(sample_tree()).await.expect("import");
+    let start = store.geography_revision().await.expect("revision");
+    store.put_grids(vec![grid("360313101201001", "太和村第1网格", SQUARE)]).await.expect("grids");
+    let after_grids = store.geography_revision().await.expect("revision");
+    assert!(after_grids > start);
+    let boundary = BoundaryRow { code: code("360313"), geometry: SQUARE.into(), source: "test".into() };
+    store.put_boundaries(vec![boundary]).await.expect("boundaries");
+    assert!(store.geography_revision().await.expect("revision") > after_grids);
+    let failed = store.put_grids(vec![grid("360313101299001", "无村网格", SQUARE)]).await;
+    assert!(failed.is_err());
+    assert_eq!(store.geography_revision().await.expect("revision"), after_grids + 1, "a failed write bumped it");
 }

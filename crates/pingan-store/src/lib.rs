@@ -108,6 +108,9 @@ pub trait GeographyStore: Send + Sync {
 
     /// Grids whose code starts with `prefix` (empty: all), ordered by code.
     async fn grids(&self, prefix: &str) -> StoreResult<Vec<GridRow>>;
+
+    /// A number that grows with every committed write of boundaries or grids.
+    async fn geography_revision(&self) -> StoreResult<i64>;
 }
 
 /// Everything a Pingan server needs from its database.

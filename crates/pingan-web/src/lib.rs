@@ -7,6 +7,7 @@ mod pages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -35,15 +36,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How often a server checks the store for changed grids or boundaries.
+pub const GEOGRAPHY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Serves until the process is told to stop (Ctrl-C or SIGTERM).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), GEOGRAPHY_CHECK_INTERVAL));
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
 }
 
-/// Binds `address` and serves in the background; returns the bound address (for tests: port 0).
-pub async fn spawn(address: SocketAddr, state: AppState) -> std::io::Result<SocketAddr> {
+/// Binds `address` and serves in the background, checking for changed geography every
+/// `geography_check`; returns the bound address (for tests: port 0).
+pub async fn spawn(address: SocketAddr, state: AppState, geography_check: Duration) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
+    tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), geography_check));
     tokio::spawn(async move { axum::serve(listener, router(state)).await });
     Ok(bound)
 }

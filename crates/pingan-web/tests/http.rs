@@ -5,8 +5,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use pingan_app::demo::load_jiangxi;
+use pingan_app::geography::import_grids;
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::DivisionCode;
 use pingan_store::Store;
@@ -16,6 +18,7 @@ use serde_json::Value;
 struct Served {
     base: String,
     grids: usize,
+    store: Arc<dyn Store>,
     // Kept alive for the test's duration: the server runs on it.
     _runtime: tokio::runtime::Runtime,
 }
@@ -25,10 +28,11 @@ fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
     let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
         let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
-        let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), AppState { store, atlas, home_city: city }).await.unwrap();
+        let state = AppState { store: store.clone(), atlas, home_city: city };
+        let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50)).await.unwrap();
         (address, load.grids)
     });
-    Served { base: format!("http://{address}"), grids, _runtime: runtime }
+    Served { base: format!("http://{address}"), grids, store, _runtime: runtime }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -96,6 +100,24 @@ fn check_http_api(served: &Served, engine: &str) {
     assert!(page.contains(r#"data-code="invalid_parameter""#));
     let (status, _) = get(served, "/no/such/page");
     assert_eq!(status, 404);
+
+    // A grid imported while the server runs is routed to once the server notices the change.
+    let nanchang = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"360102002001001","name":"民巷第1网格"},
+        "geometry":{"type":"Polygon","coordinates":[[[115.85,28.67],[115.87,28.67],[115.87,28.69],[115.85,28.69],[115.85,28.67]]]}}]}"#;
+    served._runtime.block_on(import_grids(served.store.as_ref(), nanchang.as_bytes())).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = get_json(served, "/api/v1/route?lon=115.8582&lat=28.6820");
+        if status == 200 {
+            assert_eq!(body["grid"]["code"], "360102002001001");
+            assert_eq!(body["chain"][1]["name"], "南昌市");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server never picked up the new grid: {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, health) = get_json(served, "/healthz");
+    assert_eq!(health["grids"], served.grids + 1);
 }
 
 #[test]
