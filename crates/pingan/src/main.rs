@@ -155,10 +155,16 @@ async fn serve(store: Arc<dyn Store>, listen: SocketAddr, city: DivisionCode, st
     let grids = atlas.grid_count();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let address = listener.local_addr()?;
-    println!("Pingan is serving {grids} grids ({} engine), ready in {:.2?}", store.engine(), started.elapsed());
-    println!("  map and division tree: http://{address}/");
-    println!("  route a point:         http://{address}/api/v1/route?lon=113.8543&lat=27.6229");
-    println!("  health:                http://{address}/healthz");
+    // Written once and errors ignored: a server whose output is closed keeps serving.
+    let banner = format!(
+        "Pingan is serving {grids} grids ({} engine), ready in {:.2?}\n  \
+         map and division tree: http://{address}/\n  \
+         route a point:         http://{address}/api/v1/route?lon=113.8543&lat=27.6229\n  \
+         health:                http://{address}/healthz\n",
+        store.engine(),
+        started.elapsed()
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     pingan_web::serve(listener, AppState { store, atlas, home_city: city }).await?;
     Ok(())
 }

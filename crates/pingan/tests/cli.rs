@@ -1,0 +1,139 @@
+//! The `pingan` binary as a user runs it: imports, refusals, the demo and serve.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+fn pingan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pingan")).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn repo(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn division_import_is_idempotent_and_refuses_bad_rows_whole() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", directory.path().join("pingan.db").display());
+    let shipped = repo("data/divisions/jiangxi");
+
+    let first = pingan(&["import", "divisions", &shipped, "--database", &database]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("23959 rows read: 23959 new, 0 renamed, 0 unchanged"), "{}", text(&first.stdout));
+    let again = pingan(&["import", "divisions", &shipped, "--database", &database]);
+    assert!(text(&again.stdout).contains("0 new, 0 renamed, 23959 unchanged"), "{}", text(&again.stdout));
+
+    // A renamed village and a village whose township does not exist: refused, nothing written.
+    let bad = directory.path().join("villages.csv");
+    std::fs::write(
+        &bad,
+        "code,name,streetCode,provinceCode,cityCode,areaCode\n\
+         360102002001,\"民巷社区（新名）\",360102002,36,3601,360102\n\
+         360102999001,\"无镇村\",360102999,36,3601,360102\n",
+    )
+    .unwrap();
+    let refused = pingan(&["import", "divisions", bad.to_str().unwrap(), "--database", &database]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("[invalid_row]") && stderr.contains("line 3") && stderr.contains("villages.csv"), "{stderr}");
+    assert!(stderr.contains("360102999"), "{stderr}");
+    let unchanged = pingan(&["import", "divisions", &shipped, "--database", &database]);
+    assert!(text(&unchanged.stdout).contains("0 renamed, 23959 unchanged"), "the refused import renamed something");
+
+    let not_a_package_file = directory.path().join("towns.csv");
+    std::fs::write(&not_a_package_file, "code,name\n").unwrap();
+    let refused = pingan(&["import", "divisions", not_a_package_file.to_str().unwrap(), "--database", &database]);
+    assert!(!refused.status.success());
+}
+
+#[test]
+fn unknown_database_urls_are_refused() {
+    for url in ["mysql://root@localhost/pingan", "pingan.db"] {
+        let output = pingan(&["import", "divisions", &repo("data/divisions/jiangxi"), "--database", url]);
+        assert!(!output.status.success());
+        assert!(text(&output.stderr).contains("[unsupported_database_url]"), "{}", text(&output.stderr));
+    }
+}
+
+#[test]
+fn boundary_and_grid_imports_refuse_bad_files() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", directory.path().join("pingan.db").display());
+    assert!(pingan(&["import", "divisions", &repo("data/divisions/jiangxi"), "--database", &database]).status.success());
+    let write = |name: &str, body: &str| {
+        let path = directory.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let square = r#"{"type":"Polygon","coordinates":[[[113.8,27.6],[113.9,27.6],[113.9,27.7],[113.8,27.7],[113.8,27.6]]]}"#;
+    let unknown = write("unknown.geojson", &format!(r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"code":"369999"}},"geometry":{square}}}]}}"#));
+    let output = pingan(&["import", "boundaries", &unknown, "--database", &database]);
+    assert!(text(&output.stderr).contains("[invalid_feature]"), "{}", text(&output.stderr));
+    let broken = write("broken.geojson", r#"{"type":"FeatureCollection","features":[{"type":"Feature""#);
+    let output = pingan(&["import", "grids", &broken, "--database", &database]);
+    assert!(text(&output.stderr).contains("[malformed_geojson]"), "{}", text(&output.stderr));
+    let good = write("good.geojson", &format!(r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"code":"360313"}},"geometry":{square}}}]}}"#));
+    let output = pingan(&["import", "boundaries", &good, "--database", &database]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // With the shipped crosswalk, the shipped echarts data reconciles to every current county.
+    let output = pingan(&[
+        "import",
+        "boundaries",
+        &repo("data/boundaries/jiangxi-counties-2017.geojson"),
+        "--crosswalk",
+        &repo("data/boundaries/jiangxi-crosswalk.csv"),
+        "--database",
+        &database,
+    ]);
+    // Strict validation refuses the source's self-intersections, naming the feature.
+    assert!(text(&output.stderr).contains("[invalid_geometry]"), "{}", text(&output.stderr));
+}
+
+/// Starts a server command and waits for the line that gives its address.
+fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pingan"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(url) = line.split("map and division tree: ").nth(1) {
+            // Keep reading what the server prints, as a terminal would.
+            std::thread::spawn(move || lines.for_each(drop));
+            return (child, url.trim_end_matches('/').to_owned());
+        }
+    }
+    let _ = child.kill();
+    panic!("{args:?} never said where it serves");
+}
+
+fn health(base: &str) -> serde_json::Value {
+    let mut response = ureq::get(&format!("{base}/healthz")).call().unwrap();
+    response.body_mut().read_json().unwrap()
+}
+
+#[test]
+fn demo_serves_and_serve_reopens_its_database() {
+    let directory = tempfile::tempdir().unwrap();
+    let data_dir = directory.path().to_str().unwrap();
+    let (mut demo, base) = start(&["demo", "--data-dir", data_dir, "--listen", "127.0.0.1:0"]);
+    let grids = health(&base)["grids"].as_u64().unwrap();
+    assert!(grids > 2000, "{grids}");
+    demo.kill().unwrap();
+    demo.wait().unwrap();
+
+    let database = format!("sqlite://{}", Path::new(data_dir).join("demo.db").display());
+    let (mut server, base) = start(&["serve", "--database", &database, "--listen", "127.0.0.1:0"]);
+    assert_eq!(health(&base)["grids"].as_u64().unwrap(), grids);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
