@@ -113,6 +113,7 @@ fn start(args: &[&str]) -> (Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("{args:?} never said where it serves");
 }
 
