@@ -110,8 +110,8 @@ fn parse_file(index: usize, file: &DivisionFile, rows: &mut Vec<ParsedRow>, prog
 }
 
 fn parse_files(files: &[DivisionFile], progress: &dyn Progress) -> Result<Vec<ParsedRow>, AppError> {
-    let total_bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
-    progress.stage("reading", (total_bytes / 64) as u64);
+    let total_rows: usize = files.iter().map(|f| f.bytes.iter().filter(|&&b| b == b'\n').count()).sum();
+    progress.stage("reading", total_rows as u64);
     let mut rows: Vec<ParsedRow> = Vec::new();
     for (index, file) in files.iter().enumerate() {
         parse_file(index, file, &mut rows, progress)?;

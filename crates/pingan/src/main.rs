@@ -109,6 +109,14 @@ enum ImportCommand {
         database: DatabaseOptions,
         file: PathBuf,
     },
+    /// The Jiangxi data shipped in the binary: divisions, county boundaries, generated grids.
+    Jiangxi {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        /// The city or county whose villages get generated grids.
+        #[arg(long, default_value = jiangxi::PINGXIANG)]
+        grids_under: String,
+    },
 }
 
 /// Turns a Pingan error into an anyhow error that carries its code and both messages.
@@ -144,6 +152,13 @@ fn division_files(paths: &[PathBuf]) -> Result<Vec<DivisionFile>> {
         bail!("no division CSV files found in {paths:?}");
     }
     Ok(files)
+}
+
+fn describe_load(load: &pingan_app::demo::JiangxiLoad, gridded: &str) -> String {
+    format!(
+        "{} divisions ({} new, {} renamed), {} county boundaries, {} grids under {gridded}",
+        load.divisions.read, load.divisions.inserted, load.divisions.renamed, load.boundaries, load.grids
+    )
 }
 
 fn parse_division(code: &str) -> Result<DivisionCode> {
@@ -189,13 +204,7 @@ async fn main() -> Result<()> {
             let store = database::open_store(&format!("sqlite://{}", path.display())).await.map_err(|e| explained(&e))?;
             let city = parse_division(jiangxi::PINGXIANG)?;
             let load = pingan_app::demo::load_jiangxi(store.as_ref(), &city, &Bars::default()).await.map_err(|e| explained(&e))?;
-            println!(
-                "Demo database {}: {} divisions, {} county boundaries, {} grids in 萍乡市",
-                path.display(),
-                load.divisions.inserted,
-                load.boundaries,
-                load.grids
-            );
+            println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
             serve(store, listen, city, started).await
         }
         Command::Import(ImportCommand::Divisions { database, paths }) => {
@@ -228,6 +237,13 @@ async fn main() -> Result<()> {
             let store = database.open().await?;
             let report = import_grids(store.as_ref(), &geojson).await.map_err(|e| explained(&e))?;
             println!("{} grids of {} villages imported from {}", report.grids, report.villages, file.display());
+            Ok(())
+        }
+        Command::Import(ImportCommand::Jiangxi { database, grids_under }) => {
+            let store = database.open().await?;
+            let under = parse_division(&grids_under)?;
+            let load = pingan_app::demo::load_jiangxi(store.as_ref(), &under, &Bars::default()).await.map_err(|e| explained(&e))?;
+            println!("{}", describe_load(&load, &grids_under));
             Ok(())
         }
         Command::GenerateGrids { database, under } => {
