@@ -79,7 +79,9 @@ impl Explain for RouteError {
                 n.grid.code,
                 n.distance_km
             ),
-            RouteError::Outside { lon, lat, nearest: None } => format!("坐标（经度 {lon}，纬度 {lat}）不在任何网格内；尚未载入网格"),
+            RouteError::Outside { lon, lat, nearest: None } => {
+                format!("坐标（经度 {lon}，纬度 {lat}）不在任何网格内；尚未载入网格")
+            }
         }
     }
 
@@ -145,7 +147,8 @@ impl Atlas {
         // store, so the next refresh loads again.
         let revision = store.geography_revision().await?;
         let grids = load_grids(store, "").await?;
-        let division_names = store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();
+        let division_names =
+            store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();
         let grid_names = grids.iter().map(|(entry, name)| (entry.code.clone(), name.clone())).collect();
         let router = Router::build(grids.into_iter().map(|(entry, _)| entry).collect());
         let boundaries = store

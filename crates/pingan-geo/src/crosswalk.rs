@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use geo::{BooleanOps, MultiPolygon, Rect, coord};
 use pingan_core::Explain;
-use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Relation {
@@ -137,16 +136,6 @@ pub fn reconcile(
         return Err(CrosswalkError::UnmatchedBoundaries(unmatched));
     }
     Ok(areas)
-}
-
-/// The `name` of each feature of a GeoJSON FeatureCollection, by code, for messages and records.
-pub fn names_by_code(collection: &Value) -> BTreeMap<String, String> {
-    collection["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| Some((f["properties"]["code"].as_str()?.to_owned(), f["properties"]["name"].as_str()?.to_owned())))
-        .collect()
 }
 
 #[cfg(test)]

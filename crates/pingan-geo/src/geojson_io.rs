@@ -74,7 +74,8 @@ pub enum InvalidAreas {
 /// Features are numbered from 1 in messages.
 pub fn read_areas(bytes: &[u8], invalid_areas: InvalidAreas) -> Result<Vec<CodedShape>, GeoJsonError> {
     let text = std::str::from_utf8(bytes).map_err(|e| GeoJsonError::Malformed(e.to_string()))?;
-    let collection: FeatureCollection = text.parse().map_err(|e: geojson::Error| GeoJsonError::Malformed(e.to_string()))?;
+    let collection: FeatureCollection =
+        text.parse().map_err(|e: geojson::Error| GeoJsonError::Malformed(e.to_string()))?;
     collection
         .features
         .iter()
@@ -94,18 +95,21 @@ pub fn read_areas(bytes: &[u8], invalid_areas: InvalidAreas) -> Result<Vec<Coded
                 .as_ref()
                 .ok_or_else(|| GeoJsonError::MissingGeometry { feature: number, code: code.clone() })?;
             let shape = match &geometry.value {
-                GeometryValue::Polygon { .. } => Polygon::<f64>::try_from(&geometry.value).map(|p| MultiPolygon(vec![p])),
+                GeometryValue::Polygon { .. } => {
+                    Polygon::<f64>::try_from(&geometry.value).map(|p| MultiPolygon(vec![p]))
+                }
                 GeometryValue::MultiPolygon { .. } => MultiPolygon::<f64>::try_from(&geometry.value),
                 other => {
-                    return Err(GeoJsonError::NotAnArea {
-                        feature: number,
-                        code,
-                        kind: other.type_name().to_owned(),
-                    });
+                    return Err(GeoJsonError::NotAnArea { feature: number, code, kind: other.type_name().to_owned() });
                 }
             }
-            .map_err(|e| GeoJsonError::InvalidGeometry { feature: number, code: code.clone(), reason: e.to_string() })?;
-            let invalid = |reason: String| GeoJsonError::InvalidGeometry { feature: number, code: code.clone(), reason };
+            .map_err(|e| GeoJsonError::InvalidGeometry {
+                feature: number,
+                code: code.clone(),
+                reason: e.to_string(),
+            })?;
+            let invalid =
+                |reason: String| GeoJsonError::InvalidGeometry { feature: number, code: code.clone(), reason };
             if invalid_areas == InvalidAreas::Refuse
                 && let Some(problem) = shape.validation_errors().first()
             {
@@ -146,10 +150,23 @@ mod tests {
             (b"{not json".to_vec(), "malformed_geojson"),
             (br#"{"type":"Feature","properties":{},"geometry":null}"#.to_vec(), "malformed_geojson"),
             (collection(&format!(r#"{{"type":"Feature","properties":{{}},"geometry":{SQUARE}}}"#)), "missing_code"),
-            (collection(r#"{"type":"Feature","properties":{"code":"36"},"geometry":{"type":"Point","coordinates":[1,2]}}"#), "not_an_area"),
+            (
+                collection(
+                    r#"{"type":"Feature","properties":{"code":"36"},"geometry":{"type":"Point","coordinates":[1,2]}}"#,
+                ),
+                "not_an_area",
+            ),
             (collection(r#"{"type":"Feature","properties":{"code":"36"},"geometry":null}"#), "not_an_area"),
-            (collection(&format!(r#"{{"type":"Feature","properties":{{"code":"36"}},"geometry":{bow_tie}}}"#)), "invalid_geometry"),
-            (collection(r#"{"type":"Feature","properties":{"code":"36"},"geometry":{"type":"Polygon","coordinates":[[[200,0],[201,0],[201,1],[200,0]]]}}"#), "invalid_geometry"),
+            (
+                collection(&format!(r#"{{"type":"Feature","properties":{{"code":"36"}},"geometry":{bow_tie}}}"#)),
+                "invalid_geometry",
+            ),
+            (
+                collection(
+                    r#"{"type":"Feature","properties":{"code":"36"},"geometry":{"type":"Polygon","coordinates":[[[200,0],[201,0],[201,1],[200,0]]]}}"#,
+                ),
+                "invalid_geometry",
+            ),
         ];
         for (bytes, expected) in cases {
             let error = read_areas(&bytes, InvalidAreas::Refuse).expect_err(expected);

@@ -58,7 +58,9 @@ impl Region {
         let to_fixed = |ring: &LineString<f64>| -> Result<Vec<FixedPoint>, RegionError> {
             ring.0
                 .iter()
-                .map(|c| FixedPoint::from_degrees(c.x, c.y).map_err(|e| RegionError::OutOfRange { lon: e.lon, lat: e.lat }))
+                .map(|c| {
+                    FixedPoint::from_degrees(c.x, c.y).map_err(|e| RegionError::OutOfRange { lon: e.lon, lat: e.lat })
+                })
                 .collect()
         };
         let mut polygons = Vec::with_capacity(shape.0.len());
@@ -105,9 +107,10 @@ impl Region {
 
     /// Every edge of every ring, as (start, end).
     pub fn edges(&self) -> impl Iterator<Item = (FixedPoint, FixedPoint)> + '_ {
-        self.polygons.iter().flatten().flat_map(|ring| {
-            ring.iter().copied().zip(ring.iter().copied().cycle().skip(1)).take(ring.len())
-        })
+        self.polygons
+            .iter()
+            .flatten()
+            .flat_map(|ring| ring.iter().copied().zip(ring.iter().copied().cycle().skip(1)).take(ring.len()))
     }
 
     pub fn vertex_count(&self) -> usize {

@@ -84,8 +84,7 @@ impl Router {
     /// The same answer found through the R-tree of bounding boxes and an exact test of each
     /// candidate, without the cell index: the plain method, kept as a baseline and a cross-check.
     pub fn route_by_rtree(&self, p: FixedPoint) -> Option<&RouterEntry> {
-        let mut candidates: Vec<u32> =
-            self.boxes.locate_all_at_point(&[p.lon(), p.lat()]).map(|b| b.data).collect();
+        let mut candidates: Vec<u32> = self.boxes.locate_all_at_point(&[p.lon(), p.lat()]).map(|b| b.data).collect();
         candidates.sort_unstable();
         candidates.into_iter().map(|id| &self.entries[id as usize]).find(|entry| entry.region.contains(p))
     }

@@ -141,7 +141,8 @@ pub fn tessellate(counties: &[CountyPlan<'_>], settings: Settings) -> Result<Vec
         let mut rng = fastrand::Rng::with_seed(settings.seed ^ stable_hash(village.code.as_str()).rotate_left(17));
         for (number, seed) in sample(cells, count, &mut rng).into_iter().enumerate() {
             let number = number as u16 + 1;
-            let code = GridCode::new(&village.code, number).map_err(|_| TessellateError::ForeignVillage(village.code.clone()))?;
+            let code = GridCode::new(&village.code, number)
+                .map_err(|_| TessellateError::ForeignVillage(village.code.clone()))?;
             grid_seeds.push((seed, grid_names.len() as u32 + 1));
             grid_names.push((code, format!("{}第{}网格", village.name, number)));
         }

@@ -116,10 +116,7 @@ pub fn outline(mask: &CellMask, placement: Placement) -> Vec<Vec<Vec<FixedPoint>
 /// Keeps only the vertices where the heading changes.
 fn corners(steps: &[(i64, i64, u8)]) -> Vec<(i64, i64)> {
     let n = steps.len();
-    (0..n)
-        .filter(|&i| steps[(i + n - 1) % n].2 != steps[i].2)
-        .map(|i| (steps[i].0, steps[i].1))
-        .collect()
+    (0..n).filter(|&i| steps[(i + n - 1) % n].2 != steps[i].2).map(|i| (steps[i].0, steps[i].1)).collect()
 }
 
 fn twice_signed_area(ring: &[(i64, i64)]) -> i64 {
@@ -137,10 +134,7 @@ fn group_rings(rings: Vec<Vec<(i64, i64)>>) -> Vec<Vec<Vec<(i64, i64)>>> {
         let (a, b) = (hole[0], hole[1]);
         let (dx, dy) = ((b.0 - a.0).signum(), (b.1 - a.1).signum());
         let probe = (2 * (a.0 + b.0) - dy, 2 * (a.1 + b.1) + dx);
-        let owner = polygons
-            .iter()
-            .position(|polygon| ring_contains_scaled(&polygon[0], probe))
-            .unwrap_or(0);
+        let owner = polygons.iter().position(|polygon| ring_contains_scaled(&polygon[0], probe)).unwrap_or(0);
         if let Some(polygon) = polygons.get_mut(owner) {
             polygon.push(hole);
         }

@@ -39,7 +39,12 @@ fn check_router(router: &Router, samples: usize, edge_stride: usize) {
     let extent = router.entries().iter().map(|e| e.region.bbox()).reduce(|a, b| a.union(b)).unwrap();
     let mut rng = fastrand::Rng::with_seed(7);
     let mut points: Vec<FixedPoint> = (0..samples)
-        .map(|_| FixedPoint::new(rng.i32(extent.min.x - 1000..=extent.max.x + 1000), rng.i32(extent.min.y - 1000..=extent.max.y + 1000)))
+        .map(|_| {
+            FixedPoint::new(
+                rng.i32(extent.min.x - 1000..=extent.max.x + 1000),
+                rng.i32(extent.min.y - 1000..=extent.max.y + 1000),
+            )
+        })
         .collect();
     for entry in router.entries() {
         for (a, b) in entry.region.edges().step_by(edge_stride) {
@@ -84,7 +89,10 @@ fn jittered_quads(columns: i32, rows: i32, side: i32) -> Vec<RouterEntry> {
         for j in 0..rows as usize {
             let ring = vec![corner[i][j], corner[i + 1][j], corner[i + 1][j + 1], corner[i][j + 1]];
             let number = (i * rows as usize + j + 1) as u16;
-            entries.push(RouterEntry { code: GridCode::new(&village, number % 1000).unwrap(), region: Region::new(vec![vec![ring]]).unwrap() });
+            entries.push(RouterEntry {
+                code: GridCode::new(&village, number % 1000).unwrap(),
+                region: Region::new(vec![vec![ring]]).unwrap(),
+            });
         }
     }
     entries.truncate(999);
@@ -109,19 +117,23 @@ fn repo_file(path: &str) -> Vec<u8> {
 }
 
 fn pingxiang_grids() -> Vec<RouterEntry> {
-    let counties: BTreeMap<String, Region> = read_areas(&repo_file("data/boundaries/jiangxi-counties-2017.geojson"), InvalidAreas::Accept)
-        .unwrap()
-        .into_iter()
-        .filter(|shape| shape.code.starts_with("3603"))
-        .map(|shape| (shape.code, shape.region))
-        .collect();
+    let counties: BTreeMap<String, Region> =
+        read_areas(&repo_file("data/boundaries/jiangxi-counties-2017.geojson"), InvalidAreas::Accept)
+            .unwrap()
+            .into_iter()
+            .filter(|shape| shape.code.starts_with("3603"))
+            .map(|shape| (shape.code, shape.region))
+            .collect();
     let villages_csv = repo_file("data/divisions/jiangxi/villages.csv");
     let mut reader = csv::Reader::from_reader(villages_csv.as_slice());
     let mut villages: BTreeMap<String, Vec<VillagePlan>> = BTreeMap::new();
     for record in reader.records() {
         let record = record.unwrap();
         let code = DivisionCode::parse(&record[0]).unwrap();
-        villages.entry(code.as_str()[..6].to_owned()).or_default().push(VillagePlan { code, name: record[1].to_owned() });
+        villages
+            .entry(code.as_str()[..6].to_owned())
+            .or_default()
+            .push(VillagePlan { code, name: record[1].to_owned() });
     }
     let plans: Vec<CountyPlan> = counties
         .iter()
@@ -144,7 +156,10 @@ fn pingxiang_grids() -> Vec<RouterEntry> {
 fn generated_pingxiang_grids_route_like_a_scan() {
     let grids = pingxiang_grids();
     // Deterministic: the same seed draws the same grids.
-    assert_eq!(pingxiang_grids().iter().map(|g| g.region.clone()).collect::<Vec<_>>(), grids.iter().map(|g| g.region.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        pingxiang_grids().iter().map(|g| g.region.clone()).collect::<Vec<_>>(),
+        grids.iter().map(|g| g.region.clone()).collect::<Vec<_>>()
+    );
     let router = Router::build(grids);
     check_router(&router, 3_000, 40);
 }

@@ -6,9 +6,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pingan_core::{DivisionCode, GridCode, Level};
-use pingan_store::{
-    BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
-};
+use pingan_store::{BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
@@ -43,7 +41,8 @@ impl PostgresStore {
     /// Connects to `url` (postgres://…) and brings the schema up to date. With `schema`, every
     /// connection works in that schema (created if need be), which keeps test runs apart.
     pub async fn connect(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        let mut config =
+            tokio_postgres::Config::from_str(url).map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
         if let Some(schema) = schema {
             config.options(format!("-c search_path={schema}"));
         }
@@ -155,7 +154,8 @@ impl DivisionStore for PostgresStore {
         rows.iter()
             .map(|row| {
                 let (level, count): (i16, i64) = (row.get(0), row.get(1));
-                let level = Level::from_db(i64::from(level)).ok_or_else(|| StoreError::Corrupt(format!("division level {level}")))?;
+                let level = Level::from_db(i64::from(level))
+                    .ok_or_else(|| StoreError::Corrupt(format!("division level {level}")))?;
                 Ok((level, count as u64))
             })
             .collect()

@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode, Level};
-use pingan_store::{
-    BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
-};
+use pingan_store::{BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 
 /// Migrations in order; each runs once, in its own transaction.
@@ -31,14 +29,16 @@ fn database_error(error: rusqlite::Error) -> StoreError {
     StoreError::Database(error.to_string())
 }
 
-fn is_foreign_key_failure(error: &rusqlite::Error) -> bool {
-    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation
-        && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+/// A failed write of the row `code`: a broken foreign key means it names a division that does not exist.
+fn row_error(error: rusqlite::Error, code: &dyn std::fmt::Display) -> StoreError {
+    let foreign_key = matches!(&error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation
+        && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY);
+    if foreign_key { StoreError::MissingDivision(code.to_string()) } else { database_error(error) }
 }
 
 fn open_connection(path: &Path) -> StoreResult<Connection> {
-    let connection = Connection::open(path)
-        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    let connection =
+        Connection::open(path).map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     // WAL lets readers run beside the writer; FULL syncs the WAL at every commit, so a commit that
     // returned is on disk.
     connection
@@ -168,13 +168,7 @@ impl DivisionStore for SqliteStore {
                 let parent = row.code.parent().map(String::from);
                 statement
                     .execute(params![row.code.as_str(), row.name, row.code.level().to_db(), parent])
-                    .map_err(|e| {
-                        if is_foreign_key_failure(&e) {
-                            StoreError::MissingDivision(row.code.to_string())
-                        } else {
-                            database_error(e)
-                        }
-                    })?;
+                    .map_err(|e| row_error(e, &row.code))?;
             }
             Ok(())
         })
@@ -222,7 +216,8 @@ impl DivisionStore for SqliteStore {
         counts
             .into_iter()
             .map(|(level, count)| {
-                let level = Level::from_db(level).ok_or_else(|| StoreError::Corrupt(format!("division level {level}")))?;
+                let level =
+                    Level::from_db(level).ok_or_else(|| StoreError::Corrupt(format!("division level {level}")))?;
                 Ok((level, count as u64))
             })
             .collect()
@@ -240,9 +235,9 @@ impl GeographyStore for SqliteStore {
                 )
                 .map_err(database_error)?;
             for row in &rows {
-                statement.execute(params![row.code.as_str(), row.geometry, row.source]).map_err(|e| {
-                    if is_foreign_key_failure(&e) { StoreError::MissingDivision(row.code.to_string()) } else { database_error(e) }
-                })?;
+                statement
+                    .execute(params![row.code.as_str(), row.geometry, row.source])
+                    .map_err(|e| row_error(e, &row.code))?;
             }
             transaction.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
             Ok(())
@@ -280,9 +275,7 @@ impl GeographyStore for SqliteStore {
             for row in &rows {
                 statement
                     .execute(params![row.code.as_str(), row.code.village().as_str(), row.name, row.geometry])
-                    .map_err(|e| {
-                        if is_foreign_key_failure(&e) { StoreError::MissingDivision(row.code.to_string()) } else { database_error(e) }
-                    })?;
+                    .map_err(|e| row_error(e, &row.code))?;
             }
             transaction.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
             Ok(())
@@ -308,7 +301,8 @@ impl GeographyStore for SqliteStore {
     }
 
     async fn geography_revision(&self) -> StoreResult<i64> {
-        self.read(|connection| connection.query_row("SELECT revision FROM geography_revision", [], |row| row.get(0))).await
+        self.read(|connection| connection.query_row("SELECT revision FROM geography_revision", [], |row| row.get(0)))
+            .await
     }
 }
 

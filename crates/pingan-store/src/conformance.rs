@@ -92,7 +92,8 @@ fn grid(code: &str, name: &str, geometry: &str) -> GridRow {
     GridRow { code: GridCode::parse(code).expect("test code"), name: name.to_owned(), geometry: geometry.to_owned() }
 }
 
-const SQUARE: &str = r#"{"type":"MultiPolygon","coordinates":[[[[113.8,27.6],[113.9,27.6],[113.9,27.7],[113.8,27.6]]]]}"#;
+const SQUARE: &str =
+    r#"{"type":"MultiPolygon","coordinates":[[[[113.8,27.6],[113.9,27.6],[113.9,27.7],[113.8,27.6]]]]}"#;
 
 pub async fn grids_round_trip(store: &dyn Store) {
     store.upsert_divisions(sample_tree()).await.expect("import");
@@ -124,7 +125,8 @@ pub async fn grid_of_unknown_village_fails_whole_batch(store: &dyn Store) {
 
 pub async fn boundaries_round_trip(store: &dyn Store) {
     store.upsert_divisions(sample_tree()).await.expect("import");
-    let row = |geometry: &str| BoundaryRow { code: code("360313"), geometry: geometry.to_owned(), source: "test".into() };
+    let row =
+        |geometry: &str| BoundaryRow { code: code("360313"), geometry: geometry.to_owned(), source: "test".into() };
     store.put_boundaries(vec![row(SQUARE)]).await.expect("put");
     store.put_boundaries(vec![row(&SQUARE.replace("113.9", "113.95"))]).await.expect("replace");
     let stored = store.boundaries("3603").await.expect("read");

@@ -65,7 +65,9 @@ impl Explain for StoreError {
             StoreError::Unavailable(e) => format!("数据库不可用：{e}"),
             StoreError::Database(e) => format!("数据库错误：{e}"),
             StoreError::MissingDivision(code) => format!("{code} 所属的区划不存在"),
-            StoreError::UnsupportedUrl(url) => format!("不支持的数据库地址“{url}”：请使用 sqlite://路径 或 postgres://…"),
+            StoreError::UnsupportedUrl(url) => {
+                format!("不支持的数据库地址“{url}”：请使用 sqlite://路径 或 postgres://…")
+            }
             StoreError::Corrupt(e) => format!("存储的数据已损坏：{e}"),
         }
     }

@@ -19,7 +19,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn from_explained(status: StatusCode, error: &dyn Explain) -> ApiError {
-        ApiError { status, code: error.code(), message_zh: error.message_zh(), message_en: error.message_en(), details: None }
+        ApiError {
+            status,
+            code: error.code(),
+            message_zh: error.message_zh(),
+            message_en: error.message_en(),
+            details: None,
+        }
     }
 
     pub fn missing_parameter(name: &str) -> ApiError {

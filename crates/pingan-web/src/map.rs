@@ -26,7 +26,10 @@ struct Projection {
 impl Projection {
     /// Map coordinates in half-pixels, so that rounding keeps shapes crisp at any zoom a browser offers.
     fn half_pixels(&self, p: FixedPoint) -> (i64, i64) {
-        (((p.lon() - self.min_lon) * self.scale_x * 2.0).round() as i64, ((self.max_lat - p.lat()) * self.scale_y * 2.0).round() as i64)
+        (
+            ((p.lon() - self.min_lon) * self.scale_x * 2.0).round() as i64,
+            ((self.max_lat - p.lat()) * self.scale_y * 2.0).round() as i64,
+        )
     }
 }
 
@@ -54,7 +57,14 @@ fn write_path(out: &mut String, region: &Region, projection: &Projection) {
         }
         for (i, (x, y)) in kept.iter().enumerate() {
             let command = if i == 0 { 'M' } else { 'L' };
-            let _ = write!(out, "{command}{}{} {}{}", x / 2, if x % 2 == 0 { "" } else { ".5" }, y / 2, if y % 2 == 0 { "" } else { ".5" });
+            let _ = write!(
+                out,
+                "{command}{}{} {}{}",
+                x / 2,
+                if x % 2 == 0 { "" } else { ".5" },
+                y / 2,
+                if y % 2 == 0 { "" } else { ".5" }
+            );
         }
         out.push('Z');
     }
@@ -101,7 +111,12 @@ pub fn render_svg(layers: &MapLayers<'_>) -> String {
         && let Ok(point) = FixedPoint::from_degrees(lon, lat)
     {
         let (x, y) = projection.half_pixels(point);
-        let _ = write!(svg, r##"<circle id="marker" cx="{}" cy="{}" r="6" fill="#c92a2a" stroke="#fff" stroke-width="2"/>"##, x as f64 / 2.0, y as f64 / 2.0);
+        let _ = write!(
+            svg,
+            r##"<circle id="marker" cx="{}" cy="{}" r="6" fill="#c92a2a" stroke="#fff" stroke-width="2"/>"##,
+            x as f64 / 2.0,
+            y as f64 / 2.0
+        );
     }
     svg.push_str("</svg>");
     svg

@@ -71,10 +71,16 @@ pub async fn home(State(state): State<AppState>, Query(query): Query<HomeQuery>)
     let mut counties: Vec<CountyView> = Vec::new();
     for division in state.atlas.divisions_under(city) {
         match division.level {
-            Level::County => counties.push(CountyView { code: division.code, name: division.name, townships: Vec::new() }),
+            Level::County => {
+                counties.push(CountyView { code: division.code, name: division.name, townships: Vec::new() })
+            }
             Level::Township => {
                 if let Some(county) = counties.last_mut() {
-                    county.townships.push(TownshipView { code: division.code, name: division.name, villages: Vec::new() });
+                    county.townships.push(TownshipView {
+                        code: division.code,
+                        name: division.name,
+                        villages: Vec::new(),
+                    });
                 }
             }
             Level::Village => {
@@ -107,7 +113,8 @@ pub async fn home(State(state): State<AppState>, Query(query): Query<HomeQuery>)
         }
     }
     let highlight = routed.as_ref().map(|r| r.grid.code.clone());
-    let map_svg = render_svg(&MapLayers { grids: &grids, boundaries: &boundaries, marker, highlight: highlight.as_deref() });
+    let map_svg =
+        render_svg(&MapLayers { grids: &grids, boundaries: &boundaries, marker, highlight: highlight.as_deref() });
     let page = HomePage {
         city_code: city.to_owned(),
         city_name: state.atlas.division_name(city).unwrap_or_default(),

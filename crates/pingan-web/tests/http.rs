@@ -29,7 +29,8 @@ fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
         let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
         let state = AppState { store: store.clone(), atlas, home_city: city };
-        let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50)).await.unwrap();
+        let address =
+            pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50)).await.unwrap();
         (address, load.grids)
     });
     Served { base: format!("http://{address}"), grids, store, _runtime: runtime }
@@ -131,7 +132,8 @@ fn http_api_on_sqlite() {
 
 #[test]
 fn http_api_on_postgres() {
-    let url = std::env::var("PINGAN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let url = std::env::var("PINGAN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let runtime = runtime();
     let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
     let store = runtime

@@ -72,7 +72,9 @@ fn report(name: &str, points: usize, timing: &Timing, found: usize) {
 
 fn random_points(extent: pingan_geo::Bbox, count: usize) -> Vec<FixedPoint> {
     let mut rng = fastrand::Rng::with_seed(2022);
-    (0..count).map(|_| FixedPoint::new(rng.i32(extent.min.x..=extent.max.x), rng.i32(extent.min.y..=extent.max.y))).collect()
+    (0..count)
+        .map(|_| FixedPoint::new(rng.i32(extent.min.x..=extent.max.x), rng.i32(extent.min.y..=extent.max.y)))
+        .collect()
 }
 
 /// The plain method the cell index is measured against: an R-tree of bounding boxes, then
@@ -91,7 +93,13 @@ impl PlainRtree {
                 .enumerate()
                 .map(|(i, r)| {
                     let b = r.bbox();
-                    GeomWithData::new(Rectangle::from_aabb(AABB::from_corners([b.min.lon(), b.min.lat()], [b.max.lon(), b.max.lat()])), i)
+                    GeomWithData::new(
+                        Rectangle::from_aabb(AABB::from_corners(
+                            [b.min.lon(), b.min.lat()],
+                            [b.max.lon(), b.max.lat()],
+                        )),
+                        i,
+                    )
                 })
                 .collect(),
         );
@@ -141,7 +149,11 @@ fn routing(count: usize, runs: usize, export: Option<PathBuf>) -> Result<()> {
         .into_iter()
         .enumerate()
         .filter_map(|(i, (code, region))| {
-            let code = pingan_core::GridCode::new(&pingan_core::DivisionCode::parse(&format!("{}001001", code)).ok()?, i as u16).ok()?;
+            let code = pingan_core::GridCode::new(
+                &pingan_core::DivisionCode::parse(&format!("{}001001", code)).ok()?,
+                i as u16,
+            )
+            .ok()?;
             Some(RouterEntry { code, region })
         })
         .collect();
@@ -162,7 +174,8 @@ fn export_files(directory: &PathBuf, entries: &[RouterEntry], points: &[FixedPoi
                 let rings: Vec<String> = rings
                     .iter()
                     .map(|ring| {
-                        let mut coordinates: Vec<String> = ring.iter().map(|p| format!("{} {}", p.lon(), p.lat())).collect();
+                        let mut coordinates: Vec<String> =
+                            ring.iter().map(|p| format!("{} {}", p.lon(), p.lat())).collect();
                         coordinates.push(coordinates[0].clone());
                         format!("({})", coordinates.join(","))
                     })

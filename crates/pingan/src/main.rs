@@ -143,7 +143,10 @@ fn division_files(paths: &[PathBuf]) -> Result<Vec<DivisionFile>> {
         for candidate in candidates {
             let file_name = candidate.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             let Some(level) = DivisionFile::level_for_file_name(file_name) else {
-                bail!("{}: not one of provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv", candidate.display());
+                bail!(
+                    "{}: not one of provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv",
+                    candidate.display()
+                );
             };
             files.push(DivisionFile { name: candidate.display().to_string(), level, bytes: read(&candidate)? });
         }
@@ -192,18 +195,24 @@ async fn main() -> Result<()> {
         .init();
     let started = Instant::now();
     match Cli::parse().command {
-        Command::Serve { database, listen, city } => serve(database.open().await?, listen, parse_division(&city)?, started).await,
+        Command::Serve { database, listen, city } => {
+            serve(database.open().await?, listen, parse_division(&city)?, started).await
+        }
         Command::Demo { data_dir, listen } => {
             let path = data_dir.join("demo.db");
             for suffix in ["", "-wal", "-shm"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
                 if file.exists() {
-                    std::fs::remove_file(&file).with_context(|| format!("removing the previous demo database {}", file.display()))?;
+                    std::fs::remove_file(&file)
+                        .with_context(|| format!("removing the previous demo database {}", file.display()))?;
                 }
             }
-            let store = database::open_store(&format!("sqlite://{}", path.display())).await.map_err(|e| explained(&e))?;
+            let store =
+                database::open_store(&format!("sqlite://{}", path.display())).await.map_err(|e| explained(&e))?;
             let city = parse_division(jiangxi::PINGXIANG)?;
-            let load = pingan_app::demo::load_jiangxi(store.as_ref(), &city, &Bars::default()).await.map_err(|e| explained(&e))?;
+            let load = pingan_app::demo::load_jiangxi(store.as_ref(), &city, &Bars::default())
+                .await
+                .map_err(|e| explained(&e))?;
             println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
             serve(store, listen, city, started).await
         }
@@ -226,9 +235,10 @@ async fn main() -> Result<()> {
             let crosswalk = crosswalk.as_deref().map(read).transpose()?;
             let store = database.open().await?;
             let source = file.display().to_string();
-            let count = import_boundaries(store.as_ref(), &geojson, crosswalk.as_deref(), InvalidAreas::Refuse, &source)
-                .await
-                .map_err(|e| explained(&e))?;
+            let count =
+                import_boundaries(store.as_ref(), &geojson, crosswalk.as_deref(), InvalidAreas::Refuse, &source)
+                    .await
+                    .map_err(|e| explained(&e))?;
             println!("{count} boundaries imported from {source}");
             Ok(())
         }
@@ -242,7 +252,9 @@ async fn main() -> Result<()> {
         Command::Import(ImportCommand::Jiangxi { database, grids_under }) => {
             let store = database.open().await?;
             let under = parse_division(&grids_under)?;
-            let load = pingan_app::demo::load_jiangxi(store.as_ref(), &under, &Bars::default()).await.map_err(|e| explained(&e))?;
+            let load = pingan_app::demo::load_jiangxi(store.as_ref(), &under, &Bars::default())
+                .await
+                .map_err(|e| explained(&e))?;
             println!("{}", describe_load(&load, &grids_under));
             Ok(())
         }

@@ -13,7 +13,8 @@ pub struct Bars {
 impl Progress for Bars {
     fn stage(&self, name: &str, total: u64) {
         let bar = if total == 0 { ProgressBar::new_spinner() } else { ProgressBar::new(total) };
-        let template = if total == 0 { "{spinner} {msg} {elapsed}" } else { "{msg:>12} [{bar:40}] {percent:>3}% {elapsed}" };
+        let template =
+            if total == 0 { "{spinner} {msg} {elapsed}" } else { "{msg:>12} [{bar:40}] {percent:>3}% {elapsed}" };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }

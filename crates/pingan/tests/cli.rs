@@ -26,7 +26,11 @@ fn division_import_is_idempotent_and_refuses_bad_rows_whole() {
 
     let first = pingan(&["import", "divisions", &shipped, "--database", &database]);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    assert!(text(&first.stdout).contains("23959 rows read: 23959 new, 0 renamed, 0 unchanged"), "{}", text(&first.stdout));
+    assert!(
+        text(&first.stdout).contains("23959 rows read: 23959 new, 0 renamed, 0 unchanged"),
+        "{}",
+        text(&first.stdout)
+    );
     let again = pingan(&["import", "divisions", &shipped, "--database", &database]);
     assert!(text(&again.stdout).contains("0 new, 0 renamed, 23959 unchanged"), "{}", text(&again.stdout));
 
@@ -42,7 +46,10 @@ fn division_import_is_idempotent_and_refuses_bad_rows_whole() {
     let refused = pingan(&["import", "divisions", bad.to_str().unwrap(), "--database", &database]);
     assert!(!refused.status.success());
     let stderr = text(&refused.stderr);
-    assert!(stderr.contains("[invalid_row]") && stderr.contains("line 3") && stderr.contains("villages.csv"), "{stderr}");
+    assert!(
+        stderr.contains("[invalid_row]") && stderr.contains("line 3") && stderr.contains("villages.csv"),
+        "{stderr}"
+    );
     assert!(stderr.contains("360102999"), "{stderr}");
     let unchanged = pingan(&["import", "divisions", &shipped, "--database", &database]);
     assert!(text(&unchanged.stdout).contains("0 renamed, 23959 unchanged"), "the refused import renamed something");
@@ -66,20 +73,33 @@ fn unknown_database_urls_are_refused() {
 fn boundary_and_grid_imports_refuse_bad_files() {
     let directory = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", directory.path().join("pingan.db").display());
-    assert!(pingan(&["import", "divisions", &repo("data/divisions/jiangxi"), "--database", &database]).status.success());
+    assert!(
+        pingan(&["import", "divisions", &repo("data/divisions/jiangxi"), "--database", &database]).status.success()
+    );
     let write = |name: &str, body: &str| {
         let path = directory.path().join(name);
         std::fs::write(&path, body).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let square = r#"{"type":"Polygon","coordinates":[[[113.8,27.6],[113.9,27.6],[113.9,27.7],[113.8,27.7],[113.8,27.6]]]}"#;
-    let unknown = write("unknown.geojson", &format!(r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"code":"369999"}},"geometry":{square}}}]}}"#));
+    let square =
+        r#"{"type":"Polygon","coordinates":[[[113.8,27.6],[113.9,27.6],[113.9,27.7],[113.8,27.7],[113.8,27.6]]]}"#;
+    let unknown = write(
+        "unknown.geojson",
+        &format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"code":"369999"}},"geometry":{square}}}]}}"#
+        ),
+    );
     let output = pingan(&["import", "boundaries", &unknown, "--database", &database]);
     assert!(text(&output.stderr).contains("[invalid_feature]"), "{}", text(&output.stderr));
     let broken = write("broken.geojson", r#"{"type":"FeatureCollection","features":[{"type":"Feature""#);
     let output = pingan(&["import", "grids", &broken, "--database", &database]);
     assert!(text(&output.stderr).contains("[malformed_geojson]"), "{}", text(&output.stderr));
-    let good = write("good.geojson", &format!(r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"code":"360313"}},"geometry":{square}}}]}}"#));
+    let good = write(
+        "good.geojson",
+        &format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"code":"360313"}},"geometry":{square}}}]}}"#
+        ),
+    );
     let output = pingan(&["import", "boundaries", &good, "--database", &database]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     // With the shipped crosswalk, the shipped echarts data reconciles to every current county.
