@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod division;
+pub mod lifecycle;
 pub mod problem;
 
 pub use division::{DivisionCode, GridCode, Level};
