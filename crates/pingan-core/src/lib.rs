@@ -2,6 +2,8 @@
 //! every layer uses to explain a refusal. Nothing here touches a file, a socket or a clock.
 
 pub mod calendar;
+pub mod case;
+pub mod category;
 pub mod division;
 pub mod lifecycle;
 pub mod problem;
