@@ -1,6 +1,7 @@
 //! The embedded engine: one SQLite file, WAL journal, fully synchronous commits, migrations
-//! compiled in and applied at open. Writes go through one connection; reads use a small pool of
-//! their own connections, which WAL lets run beside a write.
+//! compiled in and applied at open. Writes go through one writer thread that commits concurrent
+//! writes together (see `writer`); reads use a small pool of their own connections, which WAL lets
+//! run beside a write.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::{BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+
+mod writer;
+
+use writer::GroupWriter;
 
 /// Migrations in order; each runs once, in its own transaction.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -21,7 +26,7 @@ const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = 
 #[derive(Clone)]
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Arc<Mutex<Connection>>,
+    writer: GroupWriter,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
@@ -90,7 +95,7 @@ impl SqliteStore {
         migrate(&mut writer)?;
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Arc::new(Mutex::new(writer)),
+            writer: GroupWriter::start(writer)?,
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
@@ -119,17 +124,9 @@ impl SqliteStore {
 
     async fn write<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let writer = self.writer.clone();
-        run_blocking(move || {
-            let mut connection = writer.lock().map_err(|_| poisoned())?;
-            let transaction = connection.transaction().map_err(database_error)?;
-            let result = work(&transaction)?;
-            transaction.commit().map_err(database_error)?;
-            Ok(result)
-        })
-        .await
+        self.writer.write(work).await
     }
 }
 
@@ -157,8 +154,8 @@ impl DivisionStore for SqliteStore {
     async fn upsert_divisions(&self, mut rows: Vec<Division>) -> StoreResult<()> {
         // Parents before children, so each row's parent is already there when it is written.
         rows.sort_by_key(|row| row.code.as_str().len());
-        self.write(move |transaction| {
-            let mut statement = transaction
+        self.write(move |connection| {
+            let mut statement = connection
                 .prepare(
                     "INSERT INTO divisions (code, name, level, parent_code) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (code) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
@@ -227,8 +224,8 @@ impl DivisionStore for SqliteStore {
 #[async_trait]
 impl GeographyStore for SqliteStore {
     async fn put_boundaries(&self, rows: Vec<BoundaryRow>) -> StoreResult<()> {
-        self.write(move |transaction| {
-            let mut statement = transaction
+        self.write(move |connection| {
+            let mut statement = connection
                 .prepare(
                     "INSERT INTO boundaries (division_code, geometry, source) VALUES (?1, ?2, ?3)
                      ON CONFLICT (division_code) DO UPDATE SET geometry = excluded.geometry, source = excluded.source",
@@ -239,7 +236,7 @@ impl GeographyStore for SqliteStore {
                     .execute(params![row.code.as_str(), row.geometry, row.source])
                     .map_err(|e| row_error(e, &row.code))?;
             }
-            transaction.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
+            connection.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
             Ok(())
         })
         .await
@@ -265,8 +262,8 @@ impl GeographyStore for SqliteStore {
     }
 
     async fn put_grids(&self, rows: Vec<GridRow>) -> StoreResult<()> {
-        self.write(move |transaction| {
-            let mut statement = transaction
+        self.write(move |connection| {
+            let mut statement = connection
                 .prepare(
                     "INSERT INTO grids (code, village_code, name, geometry) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (code) DO UPDATE SET name = excluded.name, geometry = excluded.geometry",
@@ -277,7 +274,7 @@ impl GeographyStore for SqliteStore {
                     .execute(params![row.code.as_str(), row.code.village().as_str(), row.name, row.geometry])
                     .map_err(|e| row_error(e, &row.code))?;
             }
-            transaction.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
+            connection.execute(BUMP_GEOGRAPHY_REVISION, []).map_err(database_error)?;
             Ok(())
         })
         .await

@@ -1,0 +1,152 @@
+//! Group commit: one thread owns the write connection, takes every write waiting for it, applies
+//! them in one transaction (each inside its own savepoint, so one failing write does not undo the
+//! others), syncs once, and only then answers each caller. A caller's write is therefore on disk
+//! when it is acknowledged, while a burst of concurrent writes shares one fsync.
+
+use std::sync::mpsc;
+use std::thread;
+
+use pingan_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+/// Writes taken into one transaction at most: bounds how long the first caller of a batch waits.
+const MAX_BATCH: usize = 4096;
+
+trait Job: Send {
+    /// Runs the write inside the open transaction; says whether it succeeded.
+    fn run(&mut self, connection: &Connection) -> bool;
+    /// Answers the caller once the transaction's fate is known.
+    fn answer(self: Box<Self>, commit: Result<(), &StoreError>);
+}
+
+struct Write<T, F> {
+    work: Option<F>,
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T: Send, F: FnOnce(&Connection) -> StoreResult<T> + Send> Job for Write<T, F> {
+    fn run(&mut self, connection: &Connection) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        let result = work(connection);
+        let succeeded = result.is_ok();
+        self.result = Some(result);
+        succeeded
+    }
+
+    fn answer(self: Box<Self>, commit: Result<(), &StoreError>) {
+        let outcome = match (commit, self.result) {
+            (Err(error), Some(Ok(_))) => Err(StoreError::Database(format!("the commit failed: {error}"))),
+            (_, Some(result)) => result,
+            (_, None) => Err(StoreError::Unavailable("the write was never run".into())),
+        };
+        // The caller may have gone away; its write stands or falls all the same.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+#[derive(Clone)]
+pub struct GroupWriter {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl GroupWriter {
+    /// Starts the writer thread on `connection`.
+    pub fn start(connection: Connection) -> StoreResult<GroupWriter> {
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(connection, queue))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        Ok(GroupWriter { jobs })
+    }
+
+    /// Runs `work` in the next group transaction and returns its result once that is on disk.
+    /// If `work` fails, its changes are rolled back and the rest of the group is unaffected.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Write { work: Some(work), result: None, reply });
+        self.jobs.send(job).map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("the writer thread stopped before answering".into()))?
+    }
+}
+
+fn write_loop(connection: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit = run_batch(&connection, &mut batch);
+        for job in batch {
+            job.answer(commit.as_ref().map(|_| ()));
+        }
+    }
+}
+
+fn run_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
+    let sql = |statement: &str| connection.execute_batch(statement).map_err(|e| StoreError::Database(e.to_string()));
+    sql("BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        let applied = sql("SAVEPOINT job").map(|_| job.run(connection));
+        let closed = match applied {
+            Ok(true) => sql("RELEASE job"),
+            Ok(false) => sql("ROLLBACK TO job; RELEASE job"),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = closed {
+            let _ = sql("ROLLBACK");
+            return Err(error);
+        }
+    }
+    sql("COMMIT").inspect_err(|_| {
+        let _ = sql("ROLLBACK");
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits_and_a_failure_stays_alone() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("writer.db");
+        let connection = Connection::open(&path).unwrap();
+        connection.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER PRIMARY KEY)").unwrap();
+        let writer = GroupWriter::start(connection).unwrap();
+        let mut tasks = Vec::new();
+        for x in 0..500i64 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                writer
+                    .write(move |c| {
+                        c.execute("INSERT INTO t (x) VALUES (?1)", [x])
+                            .map_err(|e| StoreError::Database(e.to_string()))?;
+                        // Every hundredth write fails after writing: its row must not survive.
+                        if x % 100 == 7 { Err(StoreError::Database("refused".into())) } else { Ok(x) }
+                    })
+                    .await
+            }));
+        }
+        let mut failures = 0;
+        for task in tasks {
+            if task.await.unwrap().is_err() {
+                failures += 1;
+            }
+        }
+        assert_eq!(failures, 5);
+        let reader = Connection::open(&path).unwrap();
+        let count: i64 = reader.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 495);
+        let failed_rows: i64 = reader.query_row("SELECT count(*) FROM t WHERE x % 100 = 7", [], |r| r.get(0)).unwrap();
+        assert_eq!(failed_rows, 0);
+    }
+}
