@@ -88,6 +88,53 @@ impl From<CaseNumber> for String {
     }
 }
 
+/// How a report reached Pingan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A resident, on the web or the mobile app.
+    Resident,
+    Volunteer,
+    /// A grid worker on patrol.
+    GridPatrol,
+    Hotline,
+    /// A village reception point (接待点).
+    Reception,
+    Survey,
+    BatchImport,
+    Open311,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 8] = [
+        Channel::Resident,
+        Channel::Volunteer,
+        Channel::GridPatrol,
+        Channel::Hotline,
+        Channel::Reception,
+        Channel::Survey,
+        Channel::BatchImport,
+        Channel::Open311,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Resident => "resident",
+            Channel::Volunteer => "volunteer",
+            Channel::GridPatrol => "grid_patrol",
+            Channel::Hotline => "hotline",
+            Channel::Reception => "reception",
+            Channel::Survey => "survey",
+            Channel::BatchImport => "batch_import",
+            Channel::Open311 => "open311",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
 /// The hash before a case's first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
 

@@ -11,6 +11,7 @@ use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::{BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
+mod cases;
 mod writer;
 
 use writer::GroupWriter;
@@ -19,6 +20,7 @@ use writer::GroupWriter;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql")),
     (2, "geography_revision", include_str!("../migrations/0002_geography_revision.sql")),
+    (3, "cases", include_str!("../migrations/0003_cases.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

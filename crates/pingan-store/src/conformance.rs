@@ -4,7 +4,11 @@
 
 use pingan_core::{DivisionCode, GridCode, Level};
 
-use crate::{BoundaryRow, Division, GridRow, Store};
+use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, NewCase};
+use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
+use pingan_core::case::{CaseNumber, Channel, GENESIS};
+use pingan_core::category::Priority;
+use pingan_core::lifecycle::Status;
 
 #[macro_export]
 macro_rules! conformance_tests {
@@ -16,7 +20,12 @@ macro_rules! conformance_tests {
             grids_round_trip,
             grid_of_unknown_village_fails_whole_batch,
             boundaries_round_trip,
-            geography_writes_bump_the_revision);
+            geography_writes_bump_the_revision,
+            cases_are_numbered_per_city_and_day,
+            idempotency_keys_return_the_first_case,
+            actions_chain_their_hashes_and_check_versions,
+            case_lists_filter_and_page,
+            a_failed_case_write_leaves_nothing);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -149,4 +158,146 @@ pub async fn geography_writes_bump_the_revision(store: &dyn Store) {
     let failed = store.put_grids(vec![grid("360313101299001", "无村网格", SQUARE)]).await;
     assert!(failed.is_err());
     assert_eq!(store.geography_revision().await.expect("revision"), after_grids + 1, "a failed write bumped it");
+}
+
+fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> NewCase {
+    let division = code(division);
+    let city = DivisionCode::parse(&division.as_str()[..4]).expect("city");
+    NewCase {
+        row: CaseRow {
+            id: id.to_owned(),
+            number: None,
+            city,
+            status: Status::Reported,
+            channel: Channel::Resident,
+            category: "dispute.neighbour".into(),
+            priority: Priority::Normal,
+            division,
+            handler: None,
+            grid: None,
+            reported_at,
+            claim_due: None,
+            resolve_due: Some(reported_at + 1000),
+            version: 0,
+            idempotency_key: key.map(str::to_owned),
+            body: CaseBody { description: format!("案件 {id}"), ..CaseBody::default() },
+        },
+        day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
+        first: ActionRecord {
+            at: reported_at,
+            actor: "resident:1".into(),
+            action: "report".into(),
+            status_after: Status::Reported,
+            details: "{}".into(),
+        },
+    }
+}
+
+fn created(outcome: Created) -> CaseRow {
+    match outcome {
+        Created::New(row) => row,
+        Created::Existing(row) => panic!("case {} already existed", row.id),
+    }
+}
+
+async fn tree_with_two_cities(store: &dyn Store) {
+    let mut tree = sample_tree();
+    tree.extend([division("3601", "南昌市"), division("360102", "东湖区")]);
+    store.upsert_divisions(tree).await.expect("import");
+}
+
+pub async fn cases_are_numbered_per_city_and_day(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let first = created(store.create_case(new_case("a1", "360313101", 1, None)).await.expect("create"));
+    let second = created(store.create_case(new_case("a2", "360313", 2, None)).await.expect("create"));
+    let other_city = created(store.create_case(new_case("a3", "360102", 3, None)).await.expect("create"));
+    let number = |row: &CaseRow| row.number.as_ref().expect("numbered").to_string();
+    assert_eq!(number(&first), "3603-20261128-000001");
+    assert_eq!(number(&second), "3603-20261128-000002");
+    assert_eq!(number(&other_city), "3601-20261128-000001");
+    assert_eq!(first.version, 1);
+    let by_number =
+        store.case_by_number(&CaseNumber::parse("3603-20261128-000002").expect("number")).await.expect("read");
+    assert_eq!(by_number.as_ref(), Some(&second));
+    assert_eq!(store.case_by_id("a1").await.expect("read"), Some(first));
+    assert_eq!(store.case_by_id("zz").await.expect("read"), None);
+}
+
+pub async fn idempotency_keys_return_the_first_case(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let first = created(store.create_case(new_case("k1", "360313", 1, Some("client-42"))).await.expect("create"));
+    let retry = store.create_case(new_case("k2", "360313", 2, Some("client-42"))).await.expect("retry");
+    assert_eq!(retry, Created::Existing(first.clone()));
+    assert_eq!(store.case_by_id("k2").await.expect("read"), None, "a twin was written");
+    let next = created(store.create_case(new_case("k3", "360313", 3, None)).await.expect("create"));
+    assert_eq!(next.number.expect("numbered").to_string(), "3603-20261128-000002", "the retry used a number");
+}
+
+pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let case = created(store.create_case(new_case("h1", "360313101", 10, None)).await.expect("create"));
+    let accept = ActionRecord {
+        at: 20,
+        actor: "centre:360313101".into(),
+        action: "accept".into(),
+        status_after: Status::Accepted,
+        details: "{}".into(),
+    };
+    let accepted = CaseRow { status: Status::Accepted, ..case.clone() };
+    let after = store.record_action(1, accept.clone(), accepted.clone()).await.expect("accept");
+    assert_eq!(after.version, 2);
+    assert_eq!(store.case_by_id("h1").await.expect("read"), Some(after.clone()));
+    // A second operator still holding version 1 loses.
+    let stale = store.record_action(1, accept.clone(), accepted).await;
+    assert!(matches!(stale, Err(StoreError::Conflict { expected: 1, actual: 2 })), "{stale:?}");
+    assert!(matches!(
+        store.record_action(1, accept, CaseRow { id: "nope".into(), ..case }).await,
+        Err(StoreError::NoSuchCase(_))
+    ));
+    let history = store.history("h1").await.expect("history");
+    assert_eq!(history.iter().map(|h| h.sequence).collect::<Vec<_>>(), [1, 2]);
+    let mut previous = GENESIS;
+    for entry in &history {
+        assert_eq!(entry.record.hash("h1", entry.sequence, &previous), entry.hash, "entry {}", entry.sequence);
+        previous = entry.hash;
+    }
+    assert_eq!(history[1].record.status_after, Status::Accepted);
+}
+
+pub async fn case_lists_filter_and_page(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    for (i, division) in ["360313101", "360313102", "360313101", "360102", "360313"].iter().enumerate() {
+        created(store.create_case(new_case(&format!("l{i}"), division, 100 + i as i64, None)).await.expect("create"));
+    }
+    let ids = |rows: Vec<CaseRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let township = CaseFilter { division: Some(code("360313101")), limit: 10, ..CaseFilter::default() };
+    assert_eq!(ids(store.list_cases(&township).await.expect("list")), ["l2", "l0"]);
+    let county = CaseFilter { division: Some(code("360313")), limit: 10, ..CaseFilter::default() };
+    assert_eq!(ids(store.list_cases(&county).await.expect("list")), ["l4", "l2", "l1", "l0"]);
+    let page = CaseFilter { limit: 2, ..county.clone() };
+    let first_page = store.list_cases(&page).await.expect("list");
+    let last = first_page.last().expect("a page");
+    let next = CaseFilter { after: Some((last.reported_at, last.id.clone())), ..page };
+    assert_eq!(ids(first_page.clone()), ["l4", "l2"]);
+    assert_eq!(ids(store.list_cases(&next).await.expect("list")), ["l1", "l0"]);
+    let closed = CaseFilter { statuses: vec![Status::Closed], limit: 10, ..CaseFilter::default() };
+    assert!(store.list_cases(&closed).await.expect("list").is_empty());
+    // resolve_due is reported_at + 1000: at 1102 the first three are overdue.
+    let overdue = CaseFilter { overdue_at: Some(1102), limit: 10, ..CaseFilter::default() };
+    assert_eq!(ids(store.list_cases(&overdue).await.expect("list")), ["l1", "l0"]);
+    let window =
+        CaseFilter { reported_from: Some(101), reported_before: Some(103), limit: 10, ..CaseFilter::default() };
+    assert_eq!(ids(store.list_cases(&window).await.expect("list")), ["l2", "l1"]);
+    assert_eq!(store.case_ids(None, 2).await.expect("ids"), ["l0", "l1"]);
+    assert_eq!(store.case_ids(Some("l3"), 10).await.expect("ids"), ["l4"]);
+}
+
+pub async fn a_failed_case_write_leaves_nothing(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    // 360399 is not a stored division: the whole write fails, the day's counter included.
+    let error = store.create_case(new_case("f1", "360399", 1, None)).await.expect_err("orphan case");
+    assert!(matches!(error, StoreError::MissingDivision(_) | StoreError::Database(_)), "{error}");
+    assert_eq!(store.case_by_id("f1").await.expect("read"), None);
+    let next = created(store.create_case(new_case("f2", "360313", 2, None)).await.expect("create"));
+    assert_eq!(next.number.expect("numbered").to_string(), "3603-20261128-000001");
 }

@@ -2,6 +2,7 @@
 //! `pingan-store-postgres`); both must pass [`conformance`]. Rows here are plain data: no engine
 //! type, no SQL and no JSON crosses this boundary.
 
+pub mod cases;
 pub mod conformance;
 
 use async_trait::async_trait;
@@ -47,6 +48,10 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the case changed meanwhile: it is at version {actual}, not {expected}; reload it and try again")]
+    Conflict { expected: i64, actual: i64 },
+    #[error("no case {0}")]
+    NoSuchCase(String),
 }
 
 impl Explain for StoreError {
@@ -57,6 +62,8 @@ impl Explain for StoreError {
             StoreError::MissingDivision(_) => "unknown_division",
             StoreError::UnsupportedUrl(_) => "unsupported_database_url",
             StoreError::Corrupt(_) => "corrupt_data",
+            StoreError::Conflict { .. } => "version_conflict",
+            StoreError::NoSuchCase(_) => "case_not_found",
         }
     }
 
@@ -69,6 +76,10 @@ impl Explain for StoreError {
                 format!("不支持的数据库地址“{url}”：请使用 sqlite://路径 或 postgres://…")
             }
             StoreError::Corrupt(e) => format!("存储的数据已损坏：{e}"),
+            StoreError::Conflict { expected, actual } => {
+                format!("事件已被他人更新：当前版本为 {actual}，而非 {expected}；请刷新后重试")
+            }
+            StoreError::NoSuchCase(id) => format!("没有事件 {id}"),
         }
     }
 
@@ -116,7 +127,7 @@ pub trait GeographyStore: Send + Sync {
 }
 
 /// Everything a Pingan server needs from its database.
-pub trait Store: DivisionStore + GeographyStore {
+pub trait Store: DivisionStore + GeographyStore + cases::CaseStore {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;
 }

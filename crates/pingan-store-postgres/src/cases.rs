@@ -1,0 +1,230 @@
+//! Cases on PostgreSQL. Each write is one transaction; the row is locked (`FOR UPDATE`) while its
+//! version is checked and its history extended, so concurrent actions on one case serialise.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use pingan_core::case::{CaseNumber, GENESIS};
+use pingan_core::lifecycle::Status;
+use pingan_store::cases::{
+    ActionRecord, CASE_COLUMNS, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, NewCase, SqlValue, StoredAction,
+};
+use pingan_store::{StoreError, StoreResult};
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use crate::{PostgresStore, database_error};
+
+fn columns(row: &Row) -> CaseColumns {
+    CaseColumns {
+        id: row.get(0),
+        number: row.get(1),
+        city_code: row.get(2),
+        status: row.get(3),
+        channel: row.get(4),
+        category: row.get(5),
+        priority: row.get(6),
+        division_code: row.get(7),
+        handler: row.get(8),
+        grid_code: row.get(9),
+        reported_at: row.get(10),
+        claim_due: row.get(11),
+        resolve_due: row.get(12),
+        version: row.get(13),
+        idempotency_key: row.get(14),
+        body: row.get(15),
+    }
+}
+
+async fn case_where(client: &impl GenericClient, condition: &str, value: &str) -> StoreResult<Option<CaseRow>> {
+    let row = client
+        .query_opt(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE {condition} = $1"), &[&value])
+        .await
+        .map_err(database_error)?;
+    row.map(|r| CaseRow::from_columns(columns(&r))).transpose()
+}
+
+fn hash_bytes(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt("a history hash is not 32 bytes".into()))
+}
+
+async fn insert_action(
+    client: &impl GenericClient,
+    case_id: &str,
+    sequence: i64,
+    record: &ActionRecord,
+    hash: &[u8; 32],
+) -> StoreResult<()> {
+    client
+        .execute(
+            "INSERT INTO case_actions (case_id, sequence, at, actor, action, status_after, details, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &case_id,
+                &sequence,
+                &record.at,
+                &record.actor,
+                &record.action,
+                &record.status_after.as_str(),
+                &record.details,
+                &hash.as_slice(),
+            ],
+        )
+        .await
+        .map_err(database_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl CaseStore for PostgresStore {
+    async fn create_case(&self, new: NewCase) -> StoreResult<Created> {
+        let mut client = self.client().await?;
+        if let Some(key) = &new.row.idempotency_key
+            && let Some(existing) = case_where(&client, "idempotency_key", key).await?
+        {
+            return Ok(Created::Existing(existing));
+        }
+        let transaction = client.transaction().await.map_err(database_error)?;
+        let day = new.day.format("%Y%m%d").to_string();
+        let sequence: i64 = transaction
+            .query_one(
+                "INSERT INTO case_counters (city_code, day, last) VALUES ($1, $2, 1)
+                 ON CONFLICT (city_code, day) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
+                &[&new.row.city.as_str(), &day],
+            )
+            .await
+            .map_err(database_error)?
+            .get(0);
+        let mut row = new.row;
+        row.number =
+            Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        row.version = 1;
+        let hash = new.first.hash(&row.id, 1, &GENESIS);
+        let c = row.to_columns()?;
+        let inserted = transaction
+            .execute(
+                &format!("INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
+                &[
+                    &c.id, &c.number, &c.city_code, &c.status, &c.channel, &c.category, &c.priority, &c.division_code, &c.handler,
+                    &c.grid_code, &c.reported_at, &c.claim_due, &c.resolve_due, &c.version, &c.idempotency_key, &c.body,
+                    &hash.as_slice(),
+                ],
+            )
+            .await;
+        if let Err(error) = inserted {
+            // Another submission with the same key won the race: answer with its case.
+            if error.code() == Some(&SqlState::UNIQUE_VIOLATION)
+                && let Some(key) = &c.idempotency_key
+            {
+                drop(transaction);
+                let existing = case_where(&client, "idempotency_key", key).await?;
+                return existing.map(Created::Existing).ok_or_else(|| database_error(error));
+            }
+            return Err(database_error(error));
+        }
+        insert_action(&transaction, &row.id, 1, &new.first, &hash).await?;
+        transaction.commit().await.map_err(database_error)?;
+        Ok(Created::New(row))
+    }
+
+    async fn record_action(
+        &self,
+        expected_version: i64,
+        record: ActionRecord,
+        updated: CaseRow,
+    ) -> StoreResult<CaseRow> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        let stored = transaction
+            .query_opt("SELECT version, last_hash FROM cases WHERE id = $1 FOR UPDATE", &[&updated.id])
+            .await
+            .map_err(database_error)?
+            .ok_or_else(|| StoreError::NoSuchCase(updated.id.clone()))?;
+        let (version, last_hash): (i64, Vec<u8>) = (stored.get(0), stored.get(1));
+        if version != expected_version {
+            return Err(StoreError::Conflict { expected: expected_version, actual: version });
+        }
+        let sequence = version + 1;
+        let hash = record.hash(&updated.id, sequence, &hash_bytes(last_hash)?);
+        insert_action(&transaction, &updated.id, sequence, &record, &hash).await?;
+        let mut row = updated;
+        row.version = sequence;
+        let c = row.to_columns()?;
+        transaction
+            .execute(
+                "UPDATE cases SET status = $2, category = $3, priority = $4, division_code = $5, handler = $6, grid_code = $7,
+                 claim_due = $8, resolve_due = $9, version = $10, body = $11, last_hash = $12 WHERE id = $1",
+                &[
+                    &c.id, &c.status, &c.category, &c.priority, &c.division_code, &c.handler, &c.grid_code, &c.claim_due,
+                    &c.resolve_due, &c.version, &c.body, &hash.as_slice(),
+                ],
+            )
+            .await
+            .map_err(database_error)?;
+        transaction.commit().await.map_err(database_error)?;
+        Ok(row)
+    }
+
+    async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRow>> {
+        let client = self.client().await?;
+        case_where(&client, "id", id).await
+    }
+
+    async fn case_by_number(&self, number: &CaseNumber) -> StoreResult<Option<CaseRow>> {
+        let client = self.client().await?;
+        case_where(&client, "number", number.as_str()).await
+    }
+
+    async fn history(&self, case_id: &str) -> StoreResult<Vec<StoredAction>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT sequence, at, actor, action, status_after, details, hash FROM case_actions WHERE case_id = $1 ORDER BY sequence",
+                &[&case_id],
+            )
+            .await
+            .map_err(database_error)?;
+        rows.into_iter()
+            .map(|r| {
+                let status_after: String = r.get(4);
+                let status_after = Status::parse(&status_after)
+                    .ok_or_else(|| StoreError::Corrupt(format!("history status {status_after}")))?;
+                let record =
+                    ActionRecord { at: r.get(1), actor: r.get(2), action: r.get(3), status_after, details: r.get(5) };
+                Ok(StoredAction { sequence: r.get(0), record, hash: hash_bytes(r.get(6))? })
+            })
+            .collect()
+    }
+
+    async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+        let (tail, values) = filter.to_sql(|n| format!("${n}"));
+        let values: Vec<Box<dyn ToSql + Sync + Send>> = values
+            .into_iter()
+            .map(|v| -> Box<dyn ToSql + Sync + Send> {
+                match v {
+                    SqlValue::Text(text) => Box::new(text),
+                    SqlValue::Integer(number) => Box::new(number),
+                }
+            })
+            .collect();
+        let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"), &parameters)
+            .await
+            .map_err(database_error)?;
+        rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
+    }
+
+    async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id FROM cases WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after.unwrap_or(""), &i64::from(limit)],
+            )
+            .await
+            .map_err(database_error)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}

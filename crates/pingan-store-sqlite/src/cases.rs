@@ -1,0 +1,223 @@
+//! Cases on SQLite: every write runs on the group-commit writer thread.
+
+use async_trait::async_trait;
+use pingan_core::case::{CaseNumber, GENESIS};
+use pingan_core::lifecycle::Status;
+use pingan_store::cases::{
+    ActionRecord, CASE_COLUMNS, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, NewCase, SqlValue, StoredAction,
+};
+use pingan_store::{StoreError, StoreResult};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use crate::{SqliteStore, database_error, row_error};
+
+fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
+    Ok(CaseColumns {
+        id: row.get(0)?,
+        number: row.get(1)?,
+        city_code: row.get(2)?,
+        status: row.get(3)?,
+        channel: row.get(4)?,
+        category: row.get(5)?,
+        priority: row.get(6)?,
+        division_code: row.get(7)?,
+        handler: row.get(8)?,
+        grid_code: row.get(9)?,
+        reported_at: row.get(10)?,
+        claim_due: row.get(11)?,
+        resolve_due: row.get(12)?,
+        version: row.get(13)?,
+        idempotency_key: row.get(14)?,
+        body: row.get(15)?,
+    })
+}
+
+fn case_where(connection: &Connection, condition: &str, value: &str) -> StoreResult<Option<CaseRow>> {
+    let found = connection
+        .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE {condition} = ?1"), [value], columns)
+        .optional()
+        .map_err(database_error)?;
+    found.map(CaseRow::from_columns).transpose()
+}
+
+fn hash_bytes(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt("a history hash is not 32 bytes".into()))
+}
+
+fn insert_action(
+    connection: &Connection,
+    case_id: &str,
+    sequence: i64,
+    record: &ActionRecord,
+    hash: &[u8; 32],
+) -> StoreResult<()> {
+    connection
+        .execute(
+            "INSERT INTO case_actions (case_id, sequence, at, actor, action, status_after, details, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                case_id,
+                sequence,
+                record.at,
+                record.actor,
+                record.action,
+                record.status_after.as_str(),
+                record.details,
+                hash.as_slice()
+            ],
+        )
+        .map_err(database_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl CaseStore for SqliteStore {
+    async fn create_case(&self, new: NewCase) -> StoreResult<Created> {
+        self.write(move |connection| {
+            if let Some(key) = &new.row.idempotency_key
+                && let Some(existing) = case_where(connection, "idempotency_key", key)?
+            {
+                return Ok(Created::Existing(existing));
+            }
+            let day = new.day.format("%Y%m%d").to_string();
+            let sequence: i64 = connection
+                .query_row(
+                    "INSERT INTO case_counters (city_code, day, last) VALUES (?1, ?2, 1)
+                     ON CONFLICT (city_code, day) DO UPDATE SET last = last + 1 RETURNING last",
+                    params![new.row.city.as_str(), day],
+                    |row| row.get(0),
+                )
+                .map_err(database_error)?;
+            let mut row = new.row;
+            row.number = Some(
+                CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            );
+            row.version = 1;
+            let hash = new.first.hash(&row.id, 1, &GENESIS);
+            let c = row.to_columns()?;
+            connection
+                .execute(
+                    &format!("INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+                    params![
+                        c.id, c.number, c.city_code, c.status, c.channel, c.category, c.priority, c.division_code, c.handler,
+                        c.grid_code, c.reported_at, c.claim_due, c.resolve_due, c.version, c.idempotency_key, c.body, hash.as_slice()
+                    ],
+                )
+                .map_err(|e| row_error(e, &c.division_code))?;
+            insert_action(connection, &row.id, 1, &new.first, &hash)?;
+            Ok(Created::New(row))
+        })
+        .await
+    }
+
+    async fn record_action(
+        &self,
+        expected_version: i64,
+        record: ActionRecord,
+        updated: CaseRow,
+    ) -> StoreResult<CaseRow> {
+        self.write(move |connection| {
+            let stored: Option<(i64, Vec<u8>)> = connection
+                .query_row("SELECT version, last_hash FROM cases WHERE id = ?1", [&updated.id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+                .map_err(database_error)?;
+            let (version, last_hash) = stored.ok_or_else(|| StoreError::NoSuchCase(updated.id.clone()))?;
+            if version != expected_version {
+                return Err(StoreError::Conflict { expected: expected_version, actual: version });
+            }
+            let sequence = version + 1;
+            let hash = record.hash(&updated.id, sequence, &hash_bytes(last_hash)?);
+            insert_action(connection, &updated.id, sequence, &record, &hash)?;
+            let mut row = updated;
+            row.version = sequence;
+            let c = row.to_columns()?;
+            connection
+                .execute(
+                    "UPDATE cases SET status = ?2, category = ?3, priority = ?4, division_code = ?5, handler = ?6, grid_code = ?7,
+                     claim_due = ?8, resolve_due = ?9, version = ?10, body = ?11, last_hash = ?12 WHERE id = ?1",
+                    params![
+                        c.id, c.status, c.category, c.priority, c.division_code, c.handler, c.grid_code, c.claim_due,
+                        c.resolve_due, c.version, c.body, hash.as_slice()
+                    ],
+                )
+                .map_err(|e| row_error(e, &c.division_code))?;
+            Ok(row)
+        })
+        .await
+    }
+
+    async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRow>> {
+        let id = id.to_owned();
+        self.read(move |connection| {
+            connection.query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"), [id], columns).optional()
+        })
+        .await?
+        .map(CaseRow::from_columns)
+        .transpose()
+    }
+
+    async fn case_by_number(&self, number: &CaseNumber) -> StoreResult<Option<CaseRow>> {
+        let number = number.to_string();
+        self.read(move |connection| {
+            connection
+                .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = ?1"), [number], columns)
+                .optional()
+        })
+        .await?
+        .map(CaseRow::from_columns)
+        .transpose()
+    }
+
+    async fn history(&self, case_id: &str) -> StoreResult<Vec<StoredAction>> {
+        let case_id = case_id.to_owned();
+        let rows: Vec<(i64, i64, String, String, String, String, Vec<u8>)> = self
+            .read(move |connection| {
+                let mut statement = connection.prepare(
+                    "SELECT sequence, at, actor, action, status_after, details, hash FROM case_actions WHERE case_id = ?1 ORDER BY sequence",
+                )?;
+                statement
+                    .query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+                    .collect()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(sequence, at, actor, action, status_after, details, hash)| {
+                let status_after = Status::parse(&status_after)
+                    .ok_or_else(|| StoreError::Corrupt(format!("history status {status_after}")))?;
+                Ok(StoredAction {
+                    sequence,
+                    record: ActionRecord { at, actor, action, status_after, details },
+                    hash: hash_bytes(hash)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+        let (tail, values) = filter.to_sql(|n| format!("?{n}"));
+        let values: Vec<Value> = values
+            .into_iter()
+            .map(|v| match v {
+                SqlValue::Text(text) => Value::Text(text),
+                SqlValue::Integer(number) => Value::Integer(number),
+            })
+            .collect();
+        let found: Vec<CaseColumns> = self
+            .read(move |connection| {
+                let mut statement = connection.prepare(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"))?;
+                statement.query_map(params_from_iter(values), columns)?.collect()
+            })
+            .await?;
+        found.into_iter().map(CaseRow::from_columns).collect()
+    }
+
+    async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {
+        let after = after.unwrap_or("").to_owned();
+        self.read(move |connection| {
+            let mut statement = connection.prepare("SELECT id FROM cases WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+            statement.query_map(params![after, i64::from(limit)], |row| row.get(0))?.collect()
+        })
+        .await
+    }
+}

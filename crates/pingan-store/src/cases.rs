@@ -1,0 +1,309 @@
+//! Rows and storage for cases and their history.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use pingan_core::case::{CaseNumber, Channel};
+use pingan_core::category::Priority;
+use pingan_core::lifecycle::{Satisfaction, Status};
+use pingan_core::{DivisionCode, GridCode};
+use serde::{Deserialize, Serialize};
+
+use crate::StoreResult;
+
+/// A case's current state: the columns lists filter on, and the rest as a body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseRow {
+    /// Internal id (a time-ordered UUID, as text).
+    pub id: String,
+    /// Set by the store when the case is created.
+    pub number: Option<CaseNumber>,
+    pub city: DivisionCode,
+    pub status: Status,
+    pub channel: Channel,
+    pub category: String,
+    pub priority: Priority,
+    /// The division whose governance centre is responsible now.
+    pub division: DivisionCode,
+    /// The unit the case is dispatched to, if any (e.g. `centre:360313101`, `department:360313:cg`).
+    pub handler: Option<String>,
+    pub grid: Option<GridCode>,
+    /// Milliseconds since the Unix epoch, like every time here.
+    pub reported_at: i64,
+    pub claim_due: Option<i64>,
+    pub resolve_due: Option<i64>,
+    /// Grows by one with every action; a write naming an older version is refused.
+    pub version: i64,
+    pub idempotency_key: Option<String>,
+    pub body: CaseBody,
+}
+
+/// Everything else about a case.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseBody {
+    pub category_version: i64,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub description: String,
+    /// Reporter contact as given (personal data); None for anonymous reports.
+    pub reporter: Option<Reporter>,
+    /// Content hashes of the report's photos.
+    pub photos: Vec<String>,
+    pub extension_pending: bool,
+    pub satisfaction: Option<Satisfaction>,
+    pub master: Option<String>,
+    pub dispatched_at: Option<i64>,
+    pub claimed_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub returns: u32,
+    pub escalations: u32,
+    pub supervisions: u32,
+    pub reopenings: u32,
+    pub extensions: u32,
+    pub result: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporter {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// One history entry as the engine writes it; the store adds the sequence number and the hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionRecord {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub status_after: Status,
+    /// The action's details (reason, target unit, satisfaction …) as JSON text.
+    pub details: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAction {
+    pub sequence: i64,
+    pub record: ActionRecord,
+    pub hash: [u8; 32],
+}
+
+/// A new case with its first history entry; the store numbers it within `city` and `day`.
+#[derive(Clone, Debug)]
+pub struct NewCase {
+    pub row: CaseRow,
+    pub day: NaiveDate,
+    pub first: ActionRecord,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Created {
+    New(CaseRow),
+    /// A case with the same idempotency key already exists: it is returned, nothing is written.
+    Existing(CaseRow),
+}
+
+/// Filters for listing cases; every field narrows the list.
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    /// Cases whose responsible division lies in this subtree.
+    pub division: Option<DivisionCode>,
+    pub handler: Option<String>,
+    pub statuses: Vec<Status>,
+    pub category: Option<String>,
+    pub reported_from: Option<i64>,
+    pub reported_before: Option<i64>,
+    /// Open cases whose resolution deadline passed before this instant.
+    pub overdue_at: Option<i64>,
+    /// Continue after this (reported_at, id), newest first.
+    pub after: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait CaseStore: Send + Sync {
+    /// Numbers and stores a new case with its first entry, in one transaction; with an idempotency
+    /// key already used, returns that case instead.
+    async fn create_case(&self, new: NewCase) -> StoreResult<Created>;
+
+    /// Appends `record` to the history and replaces the row by `updated` (its version one more),
+    /// in one transaction, provided the stored version is still `expected_version`.
+    async fn record_action(
+        &self,
+        expected_version: i64,
+        record: ActionRecord,
+        updated: CaseRow,
+    ) -> StoreResult<CaseRow>;
+
+    async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRow>>;
+
+    async fn case_by_number(&self, number: &CaseNumber) -> StoreResult<Option<CaseRow>>;
+
+    /// The history in order, with the hashes as stored.
+    async fn history(&self, case_id: &str) -> StoreResult<Vec<StoredAction>>;
+
+    /// Cases matching `filter`, newest first.
+    async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>>;
+
+    /// Case ids in id order, after `after`, for walking every case (audits).
+    async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>>;
+}
+
+/// A case row as the engines store it: text, integers and the body as JSON. Both engines convert
+/// through this, so a row reads back the same from either.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseColumns {
+    pub id: String,
+    pub number: String,
+    pub city_code: String,
+    pub status: String,
+    pub channel: String,
+    pub category: String,
+    pub priority: String,
+    pub division_code: String,
+    pub handler: Option<String>,
+    pub grid_code: Option<String>,
+    pub reported_at: i64,
+    pub claim_due: Option<i64>,
+    pub resolve_due: Option<i64>,
+    pub version: i64,
+    pub idempotency_key: Option<String>,
+    pub body: String,
+}
+
+/// The column list, in `CaseColumns` order, for SELECTs.
+pub const CASE_COLUMNS: &str = "id, number, city_code, status, channel, category, priority, division_code, handler, \
+     grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body";
+
+impl CaseRow {
+    pub fn to_columns(&self) -> StoreResult<CaseColumns> {
+        Ok(CaseColumns {
+            id: self.id.clone(),
+            number: self.number.as_ref().map(|n| n.to_string()).unwrap_or_default(),
+            city_code: self.city.to_string(),
+            status: self.status.as_str().to_owned(),
+            channel: self.channel.as_str().to_owned(),
+            category: self.category.clone(),
+            priority: self.priority.as_str().to_owned(),
+            division_code: self.division.to_string(),
+            handler: self.handler.clone(),
+            grid_code: self.grid.as_ref().map(|g| g.to_string()),
+            reported_at: self.reported_at,
+            claim_due: self.claim_due,
+            resolve_due: self.resolve_due,
+            version: self.version,
+            idempotency_key: self.idempotency_key.clone(),
+            body: serde_json::to_string(&self.body).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+        })
+    }
+
+    pub fn from_columns(columns: CaseColumns) -> StoreResult<CaseRow> {
+        let corrupt = |what: &str| crate::StoreError::Corrupt(format!("case {}: {what}", columns.id));
+        Ok(CaseRow {
+            number: Some(CaseNumber::parse(&columns.number).map_err(|_| corrupt("number"))?),
+            city: DivisionCode::parse(&columns.city_code).map_err(|_| corrupt("city"))?,
+            status: Status::parse(&columns.status).ok_or_else(|| corrupt("status"))?,
+            channel: Channel::parse(&columns.channel).ok_or_else(|| corrupt("channel"))?,
+            priority: Priority::parse(&columns.priority).ok_or_else(|| corrupt("priority"))?,
+            division: DivisionCode::parse(&columns.division_code).map_err(|_| corrupt("division"))?,
+            grid: columns.grid_code.as_deref().map(GridCode::parse).transpose().map_err(|_| corrupt("grid"))?,
+            body: serde_json::from_str(&columns.body).map_err(|e| corrupt(&format!("body: {e}")))?,
+            category: columns.category,
+            handler: columns.handler,
+            reported_at: columns.reported_at,
+            claim_due: columns.claim_due,
+            resolve_due: columns.resolve_due,
+            version: columns.version,
+            idempotency_key: columns.idempotency_key,
+            id: columns.id,
+        })
+    }
+}
+
+impl ActionRecord {
+    /// The hash of this record as entry `sequence` of case `case_id`, after `previous`.
+    pub fn hash(&self, case_id: &str, sequence: i64, previous: &[u8; 32]) -> [u8; 32] {
+        pingan_core::case::HistoryFields {
+            case_id,
+            sequence,
+            at_ms: self.at,
+            actor: &self.actor,
+            action: &self.action,
+            status_after: self.status_after.as_str(),
+            details: &self.details,
+        }
+        .hash(previous)
+    }
+}
+
+/// A value bound to a filter's placeholder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SqlValue {
+    Text(String),
+    Integer(i64),
+}
+
+impl CaseFilter {
+    /// The WHERE … ORDER BY … LIMIT tail for `SELECT … FROM cases`, with `placeholder(n)` naming
+    /// the n-th bound value (1-based) in the engine's syntax, and the values to bind.
+    pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<SqlValue> = Vec::new();
+        let bind = |value: SqlValue, values: &mut Vec<SqlValue>| {
+            values.push(value);
+            placeholder(values.len())
+        };
+        if let Some(division) = &self.division {
+            let from = bind(SqlValue::Text(division.to_string()), &mut values);
+            // Codes are digits, and ':' sorts right after '9'.
+            let to = bind(SqlValue::Text(format!("{division}:")), &mut values);
+            conditions.push(format!("division_code >= {from} AND division_code < {to}"));
+        }
+        if let Some(handler) = &self.handler {
+            conditions.push(format!("handler = {}", bind(SqlValue::Text(handler.clone()), &mut values)));
+        }
+        if !self.statuses.is_empty() {
+            let list: Vec<String> =
+                self.statuses.iter().map(|s| bind(SqlValue::Text(s.as_str().to_owned()), &mut values)).collect();
+            conditions.push(format!("status IN ({})", list.join(", ")));
+        }
+        if let Some(category) = &self.category {
+            conditions.push(format!("category = {}", bind(SqlValue::Text(category.clone()), &mut values)));
+        }
+        if let Some(from) = self.reported_from {
+            conditions.push(format!("reported_at >= {}", bind(SqlValue::Integer(from), &mut values)));
+        }
+        if let Some(before) = self.reported_before {
+            conditions.push(format!("reported_at < {}", bind(SqlValue::Integer(before), &mut values)));
+        }
+        if let Some(at) = self.overdue_at {
+            let finished: Vec<String> = [
+                Status::Resolved,
+                Status::Verified,
+                Status::CalledBack,
+                Status::Closed,
+                Status::Rejected,
+                Status::Merged,
+            ]
+            .iter()
+            .map(|s| bind(SqlValue::Text(s.as_str().to_owned()), &mut values))
+            .collect();
+            let at = bind(SqlValue::Integer(at), &mut values);
+            conditions.push(format!("resolve_due < {at} AND status NOT IN ({})", finished.join(", ")));
+        }
+        if let Some((reported_at, id)) = &self.after {
+            let first = bind(SqlValue::Integer(*reported_at), &mut values);
+            let second = bind(SqlValue::Integer(*reported_at), &mut values);
+            let id = bind(SqlValue::Text(id.clone()), &mut values);
+            conditions.push(format!("(reported_at < {first} OR (reported_at = {second} AND id < {id}))"));
+        }
+        let mut sql = String::new();
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        let limit = bind(SqlValue::Integer(i64::from(self.limit.clamp(1, 1000))), &mut values);
+        sql.push_str(&format!(" ORDER BY reported_at DESC, id DESC LIMIT {limit}"));
+        (sql, values)
+    }
+}
