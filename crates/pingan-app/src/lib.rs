@@ -2,6 +2,7 @@
 //! Nothing here knows HTTP, the terminal or a particular database engine.
 
 pub mod atlas;
+pub mod audit;
 pub mod demo;
 pub mod divisions;
 pub mod error;

@@ -83,6 +83,18 @@ enum Command {
     /// Measure Pingan's hot paths (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Check the tamper-evident case histories.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every history hash; report the first broken entry (exit status 2 if any).
+    Verify {
+        #[command(flatten)]
+        database: DatabaseOptions,
+    },
 }
 
 #[derive(Subcommand)]
@@ -267,5 +279,28 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Bench(command) => bench::run(command).await,
+        Command::Audit(AuditCommand::Verify { database }) => {
+            let store = database.open().await?;
+            let report = pingan_app::audit::verify_histories(store.as_ref(), &Bars::default())
+                .await
+                .map_err(|e| explained(&e))?;
+            match report.first_break {
+                None => {
+                    println!("{} cases, {} history entries: every hash holds", report.cases, report.entries);
+                    Ok(())
+                }
+                Some(broken) => {
+                    println!(
+                        "BROKEN: case {} ({}), entry {}: {} — {} cases checked before it",
+                        broken.case_number,
+                        broken.case_id,
+                        broken.sequence,
+                        broken.reason,
+                        report.cases - 1
+                    );
+                    std::process::exit(2);
+                }
+            }
+        }
     }
 }

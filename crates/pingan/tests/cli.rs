@@ -158,3 +158,14 @@ fn demo_serves_and_serve_reopens_its_database() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn audit_verify_takes_the_database_options() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", directory.path().join("pingan.db").display());
+    let output = pingan(&["audit", "verify", "--database", &database]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("0 cases, 0 history entries: every hash holds"), "{}", text(&output.stdout));
+    let refused = pingan(&["audit", "verify", "--database", "oracle://db"]);
+    assert!(!refused.status.success());
+}
