@@ -175,17 +175,24 @@ pub async fn import_divisions(
 
     let mut report = DivisionImportReport { read: rows.len() as u64, ..Default::default() };
     let mut changes: Vec<Division> = Vec::new();
-    for (&code, &(name, position)) in &in_batch {
+    for (position, row) in rows.iter().enumerate() {
+        let code = row.division.code.as_str();
+        // A code listed twice (with the same name) counts once, at its last listing.
+        if in_batch.get(code).map(|&(_, last)| last) != Some(position) {
+            continue;
+        }
         match stored.get(code) {
             None => report.inserted += 1,
-            Some(stored_name) if stored_name != name => report.renamed += 1,
+            Some(stored_name) if *stored_name != row.division.name => report.renamed += 1,
             Some(_) => {
                 report.unchanged += 1;
                 continue;
             }
         }
-        changes.push(rows[position].division.clone());
+        changes.push(row.division.clone());
     }
+    // In code order, B-tree inserts append instead of splitting pages all over the index.
+    changes.sort_by(|a, b| a.code.cmp(&b.code));
     progress.stage("writing", 0);
     if !changes.is_empty() {
         store.upsert_divisions(changes).await?;
