@@ -90,7 +90,7 @@ pub fn outline(mask: &CellMask, placement: Placement) -> Vec<Vec<Vec<FixedPoint>
                     break;
                 }
             }
-            rings.push(corners(&ring));
+            rings.extend(split_at_repeated_vertices(ring).iter().map(|piece| corners(piece)));
         }
     }
     group_rings(rings)
@@ -111,6 +111,28 @@ pub fn outline(mask: &CellMask, placement: Placement) -> Vec<Vec<Vec<FixedPoint>
                 .collect()
         })
         .collect()
+}
+
+/// Cuts a walk that passes some vertex twice into simple rings. A walk passes a vertex twice where
+/// a hole touches the exterior at a corner; valid polygons need the two as separate rings that
+/// touch there, so each loop between two visits becomes a ring of its own.
+fn split_at_repeated_vertices(steps: Vec<(i64, i64, u8)>) -> Vec<Vec<(i64, i64, u8)>> {
+    let mut pieces = Vec::new();
+    let mut path: Vec<(i64, i64, u8)> = Vec::with_capacity(steps.len());
+    let mut position: std::collections::HashMap<(i64, i64), usize> = std::collections::HashMap::new();
+    for step in steps {
+        if let Some(&start) = position.get(&(step.0, step.1)) {
+            let piece = path.split_off(start);
+            for vertex in &piece {
+                position.remove(&(vertex.0, vertex.1));
+            }
+            pieces.push(piece);
+        }
+        position.insert((step.0, step.1), path.len());
+        path.push(step);
+    }
+    pieces.push(path);
+    pieces
 }
 
 /// Keeps only the vertices where the heading changes.
@@ -175,6 +197,8 @@ mod tests {
         assert_eq!(polygons.len(), expected_polygons, "{rows:?}");
         assert_eq!(polygons.iter().map(|p| p.len() - 1).sum::<usize>(), expected_holes, "{rows:?}");
         let region = Region::new(polygons).unwrap();
+        let problems = geo::Validation::validation_errors(&region.to_geo());
+        assert!(problems.is_empty(), "{rows:?}: {problems:?}");
         for row in 0..mask.rows {
             for column in 0..mask.columns {
                 let centre = FixedPoint::new(column as i32 * 10 + 5, row as i32 * 10 + 5);
@@ -195,5 +219,7 @@ mod tests {
         check(&[".#", "#."], 2, 0);
         check(&["#####", "#...#", "#.#.#", "#...#", "#####"], 2, 1); // an island inside a hole
         check(&["##.", "#.#", ".##"], 2, 0); // two L shapes touching at two corners
+        check(&[".##", "#.#", "###"], 1, 1); // a hole touching the outside at a corner
+        check(&["###.", "#.#.", "####", "..##"], 1, 1);
     }
 }

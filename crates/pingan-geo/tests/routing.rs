@@ -149,6 +149,10 @@ fn pingxiang_grids() -> Vec<RouterEntry> {
     villages_with_grids.dedup();
     assert_eq!(villages_with_grids.len(), village_count, "every village gets grids");
     assert!(grids.len() >= 2 * village_count);
+    for grid in &grids {
+        let problems = geo::Validation::validation_errors(&grid.region.to_geo());
+        assert!(problems.is_empty(), "grid {} is not a valid polygon: {problems:?}", grid.code);
+    }
     grids.into_iter().map(|g| RouterEntry { code: g.code, region: g.region }).collect()
 }
 
