@@ -52,7 +52,7 @@ async fn tampering_is_found() {
         let new = NewCase {
             row,
             day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
-            first: record(1, "report", Status::Reported),
+            entries: vec![record(1, "report", Status::Reported)],
         };
         let Created::New(row) = store.create_case(new).await.unwrap() else { panic!() };
         let accepted = CaseRow { status: Status::Accepted, ..row };

@@ -3,10 +3,11 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use pingan_core::case::{CaseNumber, GENESIS};
+use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, NewCase, SqlValue, StoredAction,
+    chain,
 };
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -98,8 +99,9 @@ impl CaseStore for PostgresStore {
         let mut row = new.row;
         row.number =
             Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-        row.version = 1;
-        let hash = new.first.hash(&row.id, 1, &GENESIS);
+        let hashes = chain(&row.id, &new.entries);
+        let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
+        row.version = hashes.len() as i64;
         let c = row.to_columns()?;
         let inserted = transaction
             .execute(
@@ -107,7 +109,7 @@ impl CaseStore for PostgresStore {
                 &[
                     &c.id, &c.number, &c.city_code, &c.status, &c.channel, &c.category, &c.priority, &c.division_code, &c.handler,
                     &c.grid_code, &c.reported_at, &c.claim_due, &c.resolve_due, &c.version, &c.idempotency_key, &c.body,
-                    &hash.as_slice(),
+                    &last_hash.as_slice(),
                 ],
             )
             .await;
@@ -122,7 +124,9 @@ impl CaseStore for PostgresStore {
             }
             return Err(database_error(error));
         }
-        insert_action(&transaction, &row.id, 1, &new.first, &hash).await?;
+        for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
+            insert_action(&transaction, &row.id, index as i64 + 1, entry, hash).await?;
+        }
         transaction.commit().await.map_err(database_error)?;
         Ok(Created::New(row))
     }

@@ -1,10 +1,11 @@
 //! Cases on SQLite: every write runs on the group-commit writer thread.
 
 use async_trait::async_trait;
-use pingan_core::case::{CaseNumber, GENESIS};
+use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, NewCase, SqlValue, StoredAction,
+    chain,
 };
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -93,19 +94,22 @@ impl CaseStore for SqliteStore {
             row.number = Some(
                 CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             );
-            row.version = 1;
-            let hash = new.first.hash(&row.id, 1, &GENESIS);
+            let hashes = chain(&row.id, &new.entries);
+            let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
+            row.version = hashes.len() as i64;
             let c = row.to_columns()?;
             connection
                 .execute(
                     &format!("INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
                     params![
                         c.id, c.number, c.city_code, c.status, c.channel, c.category, c.priority, c.division_code, c.handler,
-                        c.grid_code, c.reported_at, c.claim_due, c.resolve_due, c.version, c.idempotency_key, c.body, hash.as_slice()
+                        c.grid_code, c.reported_at, c.claim_due, c.resolve_due, c.version, c.idempotency_key, c.body, last_hash.as_slice()
                     ],
                 )
                 .map_err(|e| row_error(e, &c.division_code))?;
-            insert_action(connection, &row.id, 1, &new.first, &hash)?;
+            for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
+                insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
+            }
             Ok(Created::New(row))
         })
         .await

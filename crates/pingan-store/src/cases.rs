@@ -61,6 +61,8 @@ pub struct CaseBody {
     pub supervisions: u32,
     pub reopenings: u32,
     pub extensions: u32,
+    /// Working minutes asked for by a pending extension request.
+    pub extension_requested: Option<i64>,
     pub result: Option<String>,
 }
 
@@ -88,12 +90,14 @@ pub struct StoredAction {
     pub hash: [u8; 32],
 }
 
-/// A new case with its first history entry; the store numbers it within `city` and `day`.
+/// A new case with its first history entries (a report, and what was done at once: an automatic
+/// acceptance and dispatch, say); the store numbers it within `city` and `day`.
 #[derive(Clone, Debug)]
 pub struct NewCase {
     pub row: CaseRow,
     pub day: NaiveDate,
-    pub first: ActionRecord,
+    /// At least one.
+    pub entries: Vec<ActionRecord>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -122,8 +126,8 @@ pub struct CaseFilter {
 
 #[async_trait]
 pub trait CaseStore: Send + Sync {
-    /// Numbers and stores a new case with its first entry, in one transaction; with an idempotency
-    /// key already used, returns that case instead.
+    /// Numbers and stores a new case with its first entries, in one transaction (its version is the
+    /// number of entries); with an idempotency key already used, returns that case instead.
     async fn create_case(&self, new: NewCase) -> StoreResult<Created>;
 
     /// Appends `record` to the history and replaces the row by `updated` (its version one more),
@@ -218,6 +222,19 @@ impl CaseRow {
             id: columns.id,
         })
     }
+}
+
+/// Hashes `entries` as entries 1, 2 … of case `case_id`, chained from the genesis hash.
+pub fn chain(case_id: &str, entries: &[ActionRecord]) -> Vec<[u8; 32]> {
+    let mut previous = pingan_core::case::GENESIS;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            previous = entry.hash(case_id, index as i64 + 1, &previous);
+            previous
+        })
+        .collect()
 }
 
 impl ActionRecord {

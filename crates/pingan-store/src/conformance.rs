@@ -183,13 +183,13 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
             body: CaseBody { description: format!("案件 {id}"), ..CaseBody::default() },
         },
         day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
-        first: ActionRecord {
+        entries: vec![ActionRecord {
             at: reported_at,
             actor: "resident:1".into(),
             action: "report".into(),
             status_after: Status::Reported,
             details: "{}".into(),
-        },
+        }],
     }
 }
 
@@ -235,33 +235,43 @@ pub async fn idempotency_keys_return_the_first_case(store: &dyn Store) {
 
 pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
     tree_with_two_cities(store).await;
-    let case = created(store.create_case(new_case("h1", "360313101", 10, None)).await.expect("create"));
+    let mut new = new_case("h1", "360313101", 10, None);
     let accept = ActionRecord {
-        at: 20,
+        at: 11,
         actor: "centre:360313101".into(),
         action: "accept".into(),
         status_after: Status::Accepted,
         details: "{}".into(),
     };
-    let accepted = CaseRow { status: Status::Accepted, ..case.clone() };
-    let after = store.record_action(1, accept.clone(), accepted.clone()).await.expect("accept");
-    assert_eq!(after.version, 2);
+    new.entries.push(accept);
+    new.row.status = Status::Accepted;
+    let case = created(store.create_case(new).await.expect("create"));
+    assert_eq!(case.version, 2, "one version per entry");
+    let dispatch = ActionRecord {
+        at: 20,
+        actor: "centre:360313101".into(),
+        action: "dispatch".into(),
+        status_after: Status::Dispatched,
+        details: r#"{"to":"centre:360313101"}"#.into(),
+    };
+    let dispatched = CaseRow { status: Status::Dispatched, ..case.clone() };
+    let after = store.record_action(2, dispatch.clone(), dispatched.clone()).await.expect("dispatch");
+    assert_eq!(after.version, 3);
     assert_eq!(store.case_by_id("h1").await.expect("read"), Some(after.clone()));
-    // A second operator still holding version 1 loses.
-    let stale = store.record_action(1, accept.clone(), accepted).await;
-    assert!(matches!(stale, Err(StoreError::Conflict { expected: 1, actual: 2 })), "{stale:?}");
-    assert!(matches!(
-        store.record_action(1, accept, CaseRow { id: "nope".into(), ..case }).await,
-        Err(StoreError::NoSuchCase(_))
-    ));
+    // A second operator still holding version 2 loses.
+    let stale = store.record_action(2, dispatch.clone(), dispatched).await;
+    assert!(matches!(stale, Err(StoreError::Conflict { expected: 2, actual: 3 })), "{stale:?}");
+    let missing = store.record_action(3, dispatch, CaseRow { id: "nope".into(), ..case }).await;
+    assert!(matches!(missing, Err(StoreError::NoSuchCase(_))));
     let history = store.history("h1").await.expect("history");
-    assert_eq!(history.iter().map(|h| h.sequence).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(history.iter().map(|h| h.sequence).collect::<Vec<_>>(), [1, 2, 3]);
     let mut previous = GENESIS;
     for entry in &history {
         assert_eq!(entry.record.hash("h1", entry.sequence, &previous), entry.hash, "entry {}", entry.sequence);
         previous = entry.hash;
     }
-    assert_eq!(history[1].record.status_after, Status::Accepted);
+    assert_eq!(history[2].record.status_after, Status::Dispatched);
+    assert_eq!(history[2].record.details, r#"{"to":"centre:360313101"}"#);
 }
 
 pub async fn case_lists_filter_and_page(store: &dyn Store) {
