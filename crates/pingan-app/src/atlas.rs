@@ -188,6 +188,12 @@ impl Atlas {
         Err(RouteError::Outside { lon, lat, nearest })
     }
 
+    /// A loaded grid and its division chain.
+    pub fn grid(&self, code: &GridCode) -> Option<Routed> {
+        let snapshot = self.current();
+        snapshot.grid_names.contains_key(code).then(|| snapshot.describe(code))
+    }
+
     /// The grids whose code starts with `prefix`, with their names, ordered by code.
     pub fn grids_in(&self, prefix: &str) -> Vec<(GridCode, String, Region)> {
         let snapshot = self.current();

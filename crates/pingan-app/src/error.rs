@@ -1,4 +1,8 @@
 use pingan_core::Explain;
+use pingan_core::category::CategoryError;
+use pingan_core::lifecycle::LifecycleError;
+
+use crate::atlas::RouteError;
 use pingan_geo::crosswalk::CrosswalkError;
 use pingan_geo::geojson_io::GeoJsonError;
 use pingan_geo::tessellate::TessellateError;
@@ -23,6 +27,28 @@ pub enum AppError {
     Tessellate(#[from] TessellateError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Route(#[from] RouteError),
+    #[error("{0}")]
+    Lifecycle(#[from] LifecycleError),
+    #[error("{0}")]
+    Categories(#[from] CategoryError),
+    #[error("no category {0:?} to file a case under")]
+    UnknownCategory(String),
+    #[error("{0} is required")]
+    MissingField(&'static str),
+    #[error("{field} is longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("a report needs a location: lon and lat, or a grid code")]
+    MissingLocation,
+    #[error("no grid {0}")]
+    UnknownGrid(String),
+    #[error("no case {0}")]
+    CaseNotFound(String),
+    #[error("{0:?} names no unit: use centre:CODE, department:COUNTY:KIND or grid:CODE")]
+    BadUnit(String),
+    #[error("the case is already at the top of the division tree and cannot be escalated")]
+    CannotEscalate,
 }
 
 impl Explain for AppError {
@@ -36,6 +62,17 @@ impl Explain for AppError {
             AppError::Crosswalk(e) => e.code(),
             AppError::Tessellate(_) => "tessellation_failed",
             AppError::Store(e) => e.code(),
+            AppError::Route(e) => e.code(),
+            AppError::Lifecycle(e) => e.code(),
+            AppError::Categories(e) => e.code(),
+            AppError::UnknownCategory(_) => "unknown_category",
+            AppError::MissingField(_) => "missing_field",
+            AppError::TooLong { .. } => "too_long",
+            AppError::MissingLocation => "missing_location",
+            AppError::UnknownGrid(_) => "unknown_grid",
+            AppError::CaseNotFound(_) => "case_not_found",
+            AppError::BadUnit(_) => "unknown_unit",
+            AppError::CannotEscalate => "cannot_escalate",
         }
     }
 
@@ -51,6 +88,19 @@ impl Explain for AppError {
             AppError::Crosswalk(e) => e.message_zh(),
             AppError::Tessellate(e) => format!("网格生成失败：{e}"),
             AppError::Store(e) => e.message_zh(),
+            AppError::Route(e) => e.message_zh(),
+            AppError::Lifecycle(e) => e.message_zh(),
+            AppError::Categories(e) => e.message_zh(),
+            AppError::UnknownCategory(code) => format!("没有事项分类“{code}”"),
+            AppError::MissingField(field) => format!("缺少必填项 {field}"),
+            AppError::TooLong { field, max } => format!("{field} 超过 {max} 个字符"),
+            AppError::MissingLocation => "上报须提供位置：经纬度或网格代码".into(),
+            AppError::UnknownGrid(code) => format!("没有网格 {code}"),
+            AppError::CaseNotFound(case) => format!("没有事件 {case}"),
+            AppError::BadUnit(unit) => {
+                format!("“{unit}”不是有效的单位，应为 centre:区划代码、department:县代码:部门 或 grid:网格代码")
+            }
+            AppError::CannotEscalate => "事件已在最高层级，无法再上报".into(),
         }
     }
 

@@ -3,8 +3,11 @@
 
 pub mod atlas;
 pub mod audit;
+pub mod categories;
+pub mod clock;
 pub mod demo;
 pub mod divisions;
+pub mod engine;
 pub mod error;
 pub mod geography;
 pub mod jiangxi;

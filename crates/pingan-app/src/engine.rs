@@ -1,0 +1,471 @@
+//! The case engine: intake and every lifecycle action, each one transaction through the store.
+//!
+//! Actors are named by their unit until accounts exist: `centre:CODE` (the governance centre of a
+//! division), `department:COUNTY:KIND` (a department of a county or city), `grid:CODE` (a grid
+//! worker of a grid), `resident:…` and the like for reporters. What an actor may do to a case
+//! follows from that name and the case (see [`capacities`]); the lifecycle rules do the rest.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pingan_core::calendar::{WorkClock, china_standard_time};
+use pingan_core::case::{CaseNumber, Channel};
+use pingan_core::category::{Category, HandlingLevel, Priority};
+use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
+use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_store::Store;
+use pingan_store::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, NewCase, Reporter};
+use serde_json::json;
+
+use crate::categories::CategoryBook;
+use crate::clock::Clock;
+use crate::{AppError, Atlas};
+
+const MAX_DESCRIPTION: usize = 4000;
+const MAX_REASON: usize = 1000;
+
+#[derive(Clone, Copy, Debug)]
+pub struct EngineSettings {
+    /// Share of the allowed working time after which a case is in warning.
+    pub warn_at: f64,
+    /// A report of the same category this close to an open case is flagged as a possible duplicate …
+    pub duplicate_radius_m: f64,
+    /// … if that case was reported within this many hours.
+    pub duplicate_window_hours: i64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> EngineSettings {
+        EngineSettings { warn_at: 0.8, duplicate_radius_m: 200.0, duplicate_window_hours: 72 }
+    }
+}
+
+pub struct CaseEngine {
+    store: Arc<dyn Store>,
+    atlas: Arc<Atlas>,
+    book: CategoryBook,
+    work: WorkClock,
+    clock: Arc<dyn Clock>,
+    settings: EngineSettings,
+}
+
+/// A report as it arrives from any channel.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub channel: Channel,
+    /// Who files it (a resident's or a worker's name for the record).
+    pub actor: String,
+    pub category: String,
+    pub priority: Priority,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// Where no point is given, the grid the matter lies in.
+    pub grid: Option<String>,
+    pub address: Option<String>,
+    pub description: String,
+    pub reporter: Option<Reporter>,
+    /// A client-chosen key: a retried submission with the same key returns the same case.
+    pub idempotency_key: Option<String>,
+    /// A grid worker who settled the matter on the spot says how.
+    pub settled_on_spot: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Submitted {
+    pub case: CaseRow,
+    /// False when the idempotency key had been used: `case` is the earlier one.
+    pub created: bool,
+    /// Numbers of open cases of the same category nearby, reported recently.
+    pub possible_duplicates: Vec<String>,
+}
+
+/// One lifecycle action on a case.
+#[derive(Clone, Debug, Default)]
+pub struct ActionRequest {
+    /// The case's id or number.
+    pub case: String,
+    pub actor: String,
+    pub action: Option<ActionKind>,
+    /// The version the actor saw; a case changed meanwhile is refused.
+    pub expected_version: i64,
+    pub reason: Option<String>,
+    /// The unit to dispatch to.
+    pub target: Option<String>,
+    pub satisfaction: Option<Satisfaction>,
+    /// Working minutes asked for by an extension request.
+    pub extension_minutes: Option<i64>,
+    pub result: Option<String>,
+    /// The case a duplicate is merged into.
+    pub master: Option<String>,
+}
+
+/// What `actor` is to `case`.
+pub fn capacities(actor: &str, case: &CaseRow) -> Vec<Capacity> {
+    let mut held = Vec::new();
+    if let Some(division) = actor.strip_prefix("centre:") {
+        if division == case.division.as_str() {
+            held.push(Capacity::Centre);
+        } else if case.division.as_str().starts_with(division) {
+            held.push(Capacity::HigherCentre);
+        }
+    }
+    if case.handler.as_deref() == Some(actor) {
+        held.push(Capacity::Handler);
+    }
+    if let (Some(grid), Some(worker_grid)) = (&case.grid, actor.strip_prefix("grid:"))
+        && grid.as_str() == worker_grid
+    {
+        held.push(Capacity::GridWorker);
+    }
+    held
+}
+
+fn text(value: Option<&str>, field: &'static str, max: usize) -> Result<String, AppError> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or(AppError::MissingField(field))?;
+    if value.chars().count() > max {
+        return Err(AppError::TooLong { field, max });
+    }
+    Ok(value.to_owned())
+}
+
+/// Checks a unit name: `centre:CODE`, `department:COUNTY:KIND` or `grid:CODE`.
+fn unit(name: &str) -> Result<String, AppError> {
+    let bad = || AppError::BadUnit(name.to_owned());
+    let valid = match name.split(':').collect::<Vec<_>>().as_slice() {
+        ["centre", code] => DivisionCode::parse(code).is_ok(),
+        ["department", county, kind] => {
+            DivisionCode::parse(county).is_ok_and(|c| matches!(c.level(), Level::County | Level::City))
+                && !kind.is_empty()
+                && kind.bytes().all(|b| b.is_ascii_lowercase())
+        }
+        ["grid", code] => GridCode::parse(code).is_ok(),
+        _ => false,
+    };
+    if valid { Ok(name.to_owned()) } else { Err(bad()) }
+}
+
+fn millis(instant: DateTime<Utc>) -> i64 {
+    instant.timestamp_millis()
+}
+
+fn instant(millis: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+/// Metres between two WGS-84 points (equirectangular; fine at the scale of a duplicate search).
+fn metres_between(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let scale = ((a.1 + b.1) / 2.0).to_radians().cos();
+    let (dx, dy) = ((a.0 - b.0) * scale, a.1 - b.1);
+    (dx * dx + dy * dy).sqrt() * 111_320.0
+}
+
+impl CaseEngine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        atlas: Arc<Atlas>,
+        book: CategoryBook,
+        work: WorkClock,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+    ) -> CaseEngine {
+        CaseEngine { store, atlas, book, work, clock, settings }
+    }
+
+    fn category(&self, code: &str) -> Result<&Category, AppError> {
+        self.book.leaf(code).ok_or_else(|| AppError::UnknownCategory(code.to_owned()))
+    }
+
+    /// The claim and resolution deadlines of a dispatch made at `at`.
+    fn deadlines(&self, category: &str, priority: Priority, at: DateTime<Utc>) -> (Option<i64>, Option<i64>) {
+        match self.book.leaf(category).and_then(|c| c.deadlines(priority)) {
+            Some(d) => {
+                (Some(millis(self.work.add(at, d.claim_minutes))), Some(millis(self.work.add(at, d.resolve_minutes))))
+            }
+            None => (None, None),
+        }
+    }
+
+    pub async fn submit(&self, submission: Submission) -> Result<Submitted, AppError> {
+        let category = self.category(&submission.category)?;
+        let description = text(Some(&submission.description), "description", MAX_DESCRIPTION)?;
+        let routed = match (submission.lon, submission.lat, &submission.grid) {
+            (Some(lon), Some(lat), _) => self.atlas.route(lon, lat)?,
+            (None, None, Some(grid)) => {
+                let code = GridCode::parse(grid).map_err(|_| AppError::UnknownGrid(grid.clone()))?;
+                self.atlas.grid(&code).ok_or_else(|| AppError::UnknownGrid(grid.clone()))?
+            }
+            (Some(_), None, _) => return Err(AppError::MissingField("lat")),
+            (None, Some(_), _) => return Err(AppError::MissingField("lon")),
+            (None, None, None) => return Err(AppError::MissingLocation),
+        };
+        let grid = GridCode::parse(&routed.grid.code).map_err(|_| AppError::UnknownGrid(routed.grid.code.clone()))?;
+        let village = grid.village();
+        let division = match category.level {
+            HandlingLevel::Grid | HandlingLevel::Village => village.clone(),
+            HandlingLevel::Township => village.parent().unwrap_or(village.clone()),
+            HandlingLevel::County => DivisionCode::parse(&village.as_str()[..6]).unwrap_or(village.clone()),
+            HandlingLevel::City => DivisionCode::parse(&village.as_str()[..4]).unwrap_or(village.clone()),
+        };
+        let city = DivisionCode::parse(&village.as_str()[..4]).unwrap_or(village.clone());
+        let address = submission.address.as_deref().map(|a| text(Some(a), "address", 500)).transpose()?;
+
+        let now = self.clock.now();
+        let at = millis(now);
+        let centre = format!("centre:{division}");
+        let mut entries = vec![ActionRecord {
+            at,
+            actor: submission.actor.clone(),
+            action: "report".into(),
+            status_after: Status::Reported,
+            details: json!({ "channel": submission.channel.as_str(), "grid": grid.as_str() }).to_string(),
+        }];
+        let (mut status, mut handler, mut claim_due, mut resolve_due) = (Status::Reported, None, None, None);
+        let mut body = CaseBody {
+            category_version: self.book.version(),
+            lon: submission.lon,
+            lat: submission.lat,
+            address,
+            description,
+            reporter: submission.reporter.clone(),
+            ..CaseBody::default()
+        };
+        let staff_channel = matches!(submission.channel, Channel::GridPatrol | Channel::Hotline | Channel::Reception);
+        if let Some(result) = &submission.settled_on_spot {
+            // Only a grid worker of this grid, reporting from patrol, settles on the spot.
+            let worker = format!("grid:{grid}");
+            if submission.channel != Channel::GridPatrol || submission.actor != worker {
+                return Err(lifecycle::LifecycleError::Forbidden {
+                    action: ActionKind::SettleOnSpot,
+                    status: Status::Reported,
+                    needed: vec![Capacity::GridWorker],
+                }
+                .into());
+            }
+            let result = text(Some(result), "result", MAX_DESCRIPTION)?;
+            entries.push(record(at, &worker, ActionKind::SettleOnSpot, Status::Resolved, json!({ "result": result })));
+            status = Status::Resolved;
+            body.result = Some(result);
+            body.resolved_at = Some(at);
+        } else if staff_channel {
+            entries.push(record(at, &centre, ActionKind::Accept, Status::Accepted, json!({ "automatic": true })));
+            status = Status::Accepted;
+            // Unambiguous: a matter the centres handle themselves goes to the responsible centre.
+            if category.department.is_none() {
+                entries.push(record(
+                    at,
+                    &centre,
+                    ActionKind::Dispatch,
+                    Status::Dispatched,
+                    json!({ "to": centre, "automatic": true }),
+                ));
+                status = Status::Dispatched;
+                handler = Some(centre.clone());
+                (claim_due, resolve_due) = self.deadlines(&category.code, submission.priority, now);
+                body.dispatched_at = Some(at);
+            }
+        }
+
+        let possible_duplicates =
+            self.possible_duplicates(&category.code, &village, submission.lon.zip(submission.lat), at).await?;
+        let row = CaseRow {
+            id: uuid::Uuid::new_v7(uuid::Timestamp::from_unix_time(
+                now.timestamp().max(0) as u64,
+                now.timestamp_subsec_nanos(),
+                0,
+                0,
+            ))
+            .to_string(),
+            number: None,
+            city,
+            status,
+            channel: submission.channel,
+            category: category.code.clone(),
+            priority: submission.priority,
+            division,
+            handler,
+            grid: Some(grid),
+            reported_at: at,
+            claim_due,
+            resolve_due,
+            version: 0,
+            idempotency_key: submission.idempotency_key.clone(),
+            body,
+        };
+        let day = now.with_timezone(&china_standard_time()).date_naive();
+        match self.store.create_case(NewCase { row, day, entries }).await? {
+            Created::New(case) => Ok(Submitted { case, created: true, possible_duplicates }),
+            Created::Existing(case) => Ok(Submitted { case, created: false, possible_duplicates: Vec::new() }),
+        }
+    }
+
+    async fn possible_duplicates(
+        &self,
+        category: &str,
+        village: &DivisionCode,
+        point: Option<(f64, f64)>,
+        at: i64,
+    ) -> Result<Vec<String>, AppError> {
+        let Some(point) = point else { return Ok(Vec::new()) };
+        let filter = CaseFilter {
+            division: Some(DivisionCode::parse(&village.as_str()[..6]).unwrap_or(village.clone())),
+            category: Some(category.to_owned()),
+            statuses: vec![Status::Reported, Status::Accepted, Status::Dispatched, Status::InProgress],
+            reported_from: Some(at - self.settings.duplicate_window_hours * 3_600_000),
+            limit: 200,
+            ..CaseFilter::default()
+        };
+        Ok(self
+            .store
+            .list_cases(&filter)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.body
+                    .lon
+                    .zip(c.body.lat)
+                    .is_some_and(|other| metres_between(point, other) <= self.settings.duplicate_radius_m)
+            })
+            .filter_map(|c| c.number.map(|n| n.to_string()))
+            .collect())
+    }
+
+    pub async fn find(&self, case: &str) -> Result<CaseRow, AppError> {
+        let found = match CaseNumber::parse(case) {
+            Ok(number) => self.store.case_by_number(&number).await?,
+            Err(_) => self.store.case_by_id(case).await?,
+        };
+        found.ok_or_else(|| AppError::CaseNotFound(case.to_owned()))
+    }
+
+    /// Applies one action; the case's row and history change together or not at all.
+    pub async fn act(&self, request: ActionRequest) -> Result<CaseRow, AppError> {
+        let action = request.action.ok_or(AppError::MissingField("action"))?;
+        let case = self.find(&request.case).await?;
+        let held = capacities(&request.actor, &case);
+        let flags = Flags { extension_pending: case.body.extension_pending };
+        let outcome = lifecycle::transition(case.status, flags, action, request.satisfaction, &held)?;
+        let now = self.clock.now();
+        let at = millis(now);
+        let mut row = case.clone();
+        row.status = outcome.status;
+        row.body.extension_pending = outcome.flags.extension_pending;
+        let reason = |required: bool| -> Result<Option<String>, AppError> {
+            match (request.reason.as_deref(), required) {
+                (None, false) => Ok(None),
+                (value, _) => text(value, "reason", MAX_REASON).map(Some),
+            }
+        };
+        let mut details = json!({});
+        match action {
+            ActionKind::Accept | ActionKind::Verify | ActionKind::Claim | ActionKind::Close | ActionKind::Note => {
+                details["note"] = json!(reason(action == ActionKind::Note)?);
+                if action == ActionKind::Claim {
+                    row.body.claimed_at = Some(at);
+                }
+                if action == ActionKind::Close {
+                    row.body.closed_at = Some(at);
+                }
+            }
+            ActionKind::Reject | ActionKind::SendBack => {
+                details["reason"] = json!(reason(true)?);
+                if action == ActionKind::SendBack {
+                    row.body.resolved_at = None;
+                }
+            }
+            ActionKind::Merge => {
+                let master = self.find(request.master.as_deref().ok_or(AppError::MissingField("master"))?).await?;
+                if master.id == case.id {
+                    return Err(AppError::MissingField("master (another case)"));
+                }
+                details["master"] = json!(master.number.as_ref().map(ToString::to_string));
+                row.body.master = Some(master.id);
+            }
+            ActionKind::Dispatch | ActionKind::Redispatch => {
+                let target = unit(request.target.as_deref().ok_or(AppError::MissingField("target"))?)?;
+                details["to"] = json!(target);
+                row.handler = Some(target);
+                (row.claim_due, row.resolve_due) = self.deadlines(&case.category, case.priority, now);
+                row.body.dispatched_at = Some(at);
+                row.body.claimed_at = None;
+            }
+            ActionKind::Return => {
+                details["reason"] = json!(reason(true)?);
+                row.handler = None;
+                (row.claim_due, row.resolve_due) = (None, None);
+                row.body.returns += 1;
+            }
+            ActionKind::Escalate => {
+                details["reason"] = json!(reason(true)?);
+                row.division = case.division.parent().ok_or(AppError::CannotEscalate)?;
+                details["to"] = json!(format!("centre:{}", row.division));
+                row.handler = None;
+                (row.claim_due, row.resolve_due) = (None, None);
+                row.body.escalations += 1;
+            }
+            ActionKind::RequestExtension => {
+                details["reason"] = json!(reason(true)?);
+                let minutes =
+                    request.extension_minutes.filter(|m| *m > 0).ok_or(AppError::MissingField("extension_minutes"))?;
+                details["minutes"] = json!(minutes);
+                row.body.extension_requested = Some(minutes);
+            }
+            ActionKind::ApproveExtension => {
+                let minutes = case.body.extension_requested.unwrap_or(0);
+                details["minutes"] = json!(minutes);
+                row.resolve_due = case.resolve_due.map(|due| millis(self.work.add(instant(due), minutes)));
+                row.body.extension_requested = None;
+                row.body.extensions += 1;
+            }
+            ActionKind::RefuseExtension => {
+                details["reason"] = json!(reason(true)?);
+                row.body.extension_requested = None;
+            }
+            ActionKind::Supervise => {
+                details["note"] = json!(reason(true)?);
+                row.body.supervisions += 1;
+            }
+            ActionKind::Resolve | ActionKind::SettleOnSpot => {
+                let result = text(request.result.as_deref(), "result", MAX_DESCRIPTION)?;
+                details["result"] = json!(result);
+                row.body.result = Some(result);
+                row.body.resolved_at = Some(at);
+            }
+            ActionKind::CallBack => {
+                details["satisfaction"] = json!(request.satisfaction);
+                details["note"] = json!(reason(false)?);
+                row.body.satisfaction = request.satisfaction;
+                if outcome.reopened {
+                    row.body.reopenings += 1;
+                    row.body.resolved_at = None;
+                    // Reopened work gets a fresh resolution deadline.
+                    row.resolve_due = self.deadlines(&case.category, case.priority, now).1;
+                }
+            }
+        }
+        let entry = ActionRecord {
+            at,
+            actor: request.actor.clone(),
+            action: action.as_str().to_owned(),
+            status_after: row.status,
+            details: details.to_string(),
+        };
+        Ok(self.store.record_action(request.expected_version, entry, row).await?)
+    }
+
+    /// The working-time deadline state of an open case's resolution, if it has a deadline.
+    pub fn resolution_state(&self, case: &CaseRow) -> Option<pingan_core::calendar::DeadlineState> {
+        let (due, dispatched) = (case.resolve_due?, case.body.dispatched_at?);
+        let allowed = self.work.minutes_between(instant(dispatched), instant(due));
+        Some(self.work.deadline_state(instant(dispatched), allowed, self.settings.warn_at, self.clock.now()))
+    }
+}
+
+fn record(at: i64, actor: &str, action: ActionKind, status: Status, details: serde_json::Value) -> ActionRecord {
+    ActionRecord {
+        at,
+        actor: actor.to_owned(),
+        action: action.as_str().to_owned(),
+        status_after: status,
+        details: details.to_string(),
+    }
+}

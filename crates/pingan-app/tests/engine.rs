@@ -1,0 +1,373 @@
+//! The case engine on the demo data (萍乡 gridded) in a real SQLite file, with a clock the tests move.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use pingan_app::audit::verify_histories;
+use pingan_app::categories::CategoryBook;
+use pingan_app::clock::ManualClock;
+use pingan_app::demo::load_jiangxi;
+use pingan_app::engine::{ActionRequest, CaseEngine, EngineSettings, Submission};
+use pingan_app::{Atlas, Silent, jiangxi};
+use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
+use pingan_core::case::Channel;
+use pingan_core::category::Priority;
+use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
+use pingan_core::{DivisionCode, Explain};
+use pingan_store::Store;
+use pingan_store::cases::{CaseFilter, CaseRow};
+use pingan_store_sqlite::SqliteStore;
+
+/// 萍乡 city centre: grid 360302008205001 of 上柳源村委会, 光丰街道, 安源区.
+const LON: f64 = 113.8543;
+const LAT: f64 = 27.6229;
+const VILLAGE: &str = "360302008205";
+const TOWNSHIP: &str = "360302008";
+
+fn local(text: &str) -> DateTime<Utc> {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
+    china_standard_time().from_local_datetime(&naive).unwrap().with_timezone(&Utc)
+}
+
+struct World {
+    engine: CaseEngine,
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    _directory: tempfile::TempDir,
+}
+
+async fn world(start: &str) -> World {
+    let directory = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&directory.path().join("pingan.db")).unwrap());
+    load_jiangxi(store.as_ref(), &DivisionCode::parse(jiangxi::PINGXIANG).unwrap(), &Silent).await.unwrap();
+    let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
+    let calendar = OfficialCalendar::parse(include_str!("../../../data/calendar/cn-official-calendar.csv")).unwrap();
+    let clock = Arc::new(ManualClock::new(local(start)));
+    let engine = CaseEngine::new(
+        store.clone(),
+        atlas,
+        CategoryBook::shipped().unwrap(),
+        WorkClock::new(calendar, OfficeHours::default()),
+        clock.clone(),
+        EngineSettings::default(),
+    );
+    World { engine, store, clock, _directory: directory }
+}
+
+fn report(channel: Channel, actor: &str, category: &str) -> Submission {
+    Submission {
+        channel,
+        actor: actor.into(),
+        category: category.into(),
+        priority: Priority::Normal,
+        lon: Some(LON),
+        lat: Some(LAT),
+        grid: None,
+        address: Some("光丰街道上柳源".into()),
+        description: "楼上漏水，协商未果".into(),
+        reporter: None,
+        idempotency_key: None,
+        settled_on_spot: None,
+    }
+}
+
+fn act(case: &CaseRow, actor: &str, action: ActionKind) -> ActionRequest {
+    ActionRequest {
+        case: case.number.as_ref().unwrap().to_string(),
+        actor: actor.into(),
+        action: Some(action),
+        expected_version: case.version,
+        ..ActionRequest::default()
+    }
+}
+
+fn centre(code: &str) -> String {
+    format!("centre:{code}")
+}
+
+async fn case_count(store: &dyn Store) -> usize {
+    store.list_cases(&CaseFilter { limit: 1000, ..CaseFilter::default() }).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn a_resident_report_walks_the_whole_lifecycle() {
+    let w = world("2025-03-10 09:00").await;
+    let village = centre(VILLAGE);
+    let submitted =
+        w.engine.submit(report(Channel::Resident, "resident:13800000000", "dispute.neighbour")).await.unwrap();
+    let case = submitted.case;
+    assert!(submitted.created);
+    assert_eq!(case.number.as_ref().unwrap().to_string(), "3603-20250310-000001");
+    assert_eq!((case.status, case.division.as_str(), case.version), (Status::Reported, VILLAGE, 1));
+
+    let case = w.engine.act(act(&case, &village, ActionKind::Accept)).await.unwrap();
+    let case = w
+        .engine
+        .act(ActionRequest { target: Some(village.clone()), ..act(&case, &village, ActionKind::Dispatch) })
+        .await
+        .unwrap();
+    assert_eq!(case.status, Status::Dispatched);
+    // 8 working hours to claim from 09:00 Monday: 3 h to noon, 3.5 h in the afternoon, 1.5 h on Tuesday.
+    assert_eq!(case.claim_due, Some(local("2025-03-11 10:00").timestamp_millis()));
+    w.clock.set(local("2025-03-10 10:00"));
+    let case = w.engine.act(act(&case, &village, ActionKind::Claim)).await.unwrap();
+    let case = w
+        .engine
+        .act(ActionRequest { result: Some("协调维修完毕".into()), ..act(&case, &village, ActionKind::Resolve) })
+        .await
+        .unwrap();
+    let case = w.engine.act(act(&case, &village, ActionKind::Verify)).await.unwrap();
+    let case = w
+        .engine
+        .act(ActionRequest {
+            satisfaction: Some(Satisfaction::Unsatisfied),
+            ..act(&case, &village, ActionKind::CallBack)
+        })
+        .await
+        .unwrap();
+    assert_eq!((case.status, case.body.reopenings), (Status::InProgress, 1), "an unsatisfied call-back reopens");
+    let case = w
+        .engine
+        .act(ActionRequest { result: Some("更换管道".into()), ..act(&case, &village, ActionKind::Resolve) })
+        .await
+        .unwrap();
+    let case = w.engine.act(act(&case, &village, ActionKind::Verify)).await.unwrap();
+    let case = w
+        .engine
+        .act(ActionRequest {
+            satisfaction: Some(Satisfaction::Satisfied),
+            ..act(&case, &village, ActionKind::CallBack)
+        })
+        .await
+        .unwrap();
+    let case = w.engine.act(act(&case, &village, ActionKind::Close)).await.unwrap();
+    assert_eq!((case.status, case.version), (Status::Closed, 11));
+    assert_eq!(case.body.satisfaction, Some(Satisfaction::Satisfied));
+
+    let history = w.store.history(&case.id).await.unwrap();
+    let actions: Vec<&str> = history.iter().map(|h| h.record.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "report",
+            "accept",
+            "dispatch",
+            "claim",
+            "resolve",
+            "verify",
+            "call_back",
+            "resolve",
+            "verify",
+            "call_back",
+            "close"
+        ]
+    );
+    let report = verify_histories(w.store.as_ref(), &Silent).await.unwrap();
+    assert_eq!((report.cases, report.first_break), (1, None));
+}
+
+#[tokio::test]
+async fn refusals_name_the_state_and_write_nothing() {
+    let w = world("2025-03-10 09:00").await;
+    let case = w.engine.submit(report(Channel::Resident, "resident:1", "dispute.neighbour")).await.unwrap().case;
+
+    // A centre that is not responsible, and a wrong step, and a stale version.
+    let other = w.engine.act(act(&case, &centre("360302008201"), ActionKind::Accept)).await.unwrap_err();
+    assert_eq!(other.code(), "action_forbidden", "{other}");
+    let early = w.engine.act(act(&case, &centre(VILLAGE), ActionKind::Claim)).await.unwrap_err();
+    assert_eq!(early.code(), "invalid_transition");
+    assert!(early.to_string().contains("accept"), "the error lists what is possible: {early}");
+    assert!(early.message_zh().contains("已上报"));
+    // A higher centre may supervise.
+    let supervised = w
+        .engine
+        .act(ActionRequest {
+            reason: Some("请加快办理".into()),
+            ..act(&case, &centre(TOWNSHIP), ActionKind::Supervise)
+        })
+        .await
+        .unwrap();
+    assert_eq!((supervised.status, supervised.body.supervisions), (Status::Reported, 1));
+    let stale = w.engine.act(act(&case, &centre(VILLAGE), ActionKind::Accept)).await.unwrap_err();
+    assert_eq!(stale.code(), "version_conflict");
+    let accepted = w.engine.act(act(&supervised, &centre(VILLAGE), ActionKind::Accept)).await.unwrap();
+    let bad_target = w
+        .engine
+        .act(ActionRequest {
+            target: Some("somewhere".into()),
+            ..act(&accepted, &centre(VILLAGE), ActionKind::Dispatch)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_target.code(), "unknown_unit");
+    let no_reason = w.engine.act(act(&accepted, &centre(VILLAGE), ActionKind::Escalate)).await.unwrap_err();
+    assert_eq!(no_reason.code(), "missing_field");
+    assert_eq!(w.store.history(&case.id).await.unwrap().len(), 3, "refused actions wrote nothing");
+
+    let bad_reports = [
+        (Submission { category: "dispute.aliens".into(), ..report(Channel::Resident, "r", "x") }, "unknown_category"),
+        (Submission { category: "dispute".into(), ..report(Channel::Resident, "r", "x") }, "unknown_category"),
+        (
+            Submission { lon: Some(115.85), lat: Some(28.68), ..report(Channel::Resident, "r", "dispute.family") },
+            "outside_served_area",
+        ),
+        (Submission { lon: Some(181.0), ..report(Channel::Resident, "r", "dispute.family") }, "invalid_coordinates"),
+        (Submission { description: "  ".into(), ..report(Channel::Resident, "r", "dispute.family") }, "missing_field"),
+        (Submission { description: "长".repeat(4001), ..report(Channel::Resident, "r", "dispute.family") }, "too_long"),
+        (Submission { lon: None, lat: None, ..report(Channel::Resident, "r", "dispute.family") }, "missing_location"),
+        (
+            Submission {
+                lon: None,
+                lat: None,
+                grid: Some("360302008205999".into()),
+                ..report(Channel::Resident, "r", "dispute.family")
+            },
+            "unknown_grid",
+        ),
+        (
+            Submission {
+                settled_on_spot: Some("已处理".into()), ..report(Channel::Resident, "r", "dispute.family")
+            },
+            "action_forbidden",
+        ),
+    ];
+    for (submission, expected) in bad_reports {
+        let error = w.engine.submit(submission).await.unwrap_err();
+        assert_eq!(error.code(), expected, "{error}");
+    }
+    assert_eq!(case_count(w.store.as_ref()).await, 1, "a refused report wrote a case");
+}
+
+#[tokio::test]
+async fn staff_channels_accept_and_dispatch_at_once() {
+    let w = world("2025-03-10 09:00").await;
+    let family = w.engine.submit(report(Channel::Hotline, "hotline:7", "dispute.family")).await.unwrap().case;
+    assert_eq!(family.status, Status::Dispatched);
+    assert_eq!(family.handler.as_deref(), Some(centre(VILLAGE).as_str()));
+    assert_eq!(w.store.history(&family.id).await.unwrap().len(), 3);
+
+    // A fire hazard is the county's and a department's: it waits in the county centre's queue.
+    let fire = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
+    assert_eq!((fire.status, fire.division.as_str(), fire.handler.as_deref()), (Status::Accepted, "360302", None));
+    let fire = w
+        .engine
+        .act(ActionRequest {
+            target: Some("department:360302:xfj".into()),
+            ..act(&fire, &centre("360302"), ActionKind::Dispatch)
+        })
+        .await
+        .unwrap();
+    assert_eq!(fire.handler.as_deref(), Some("department:360302:xfj"));
+    let claimed = w.engine.act(act(&fire, "department:360302:xfj", ActionKind::Claim)).await.unwrap();
+    assert_eq!(claimed.status, Status::InProgress);
+
+    let grid = "grid:360302008205001";
+    let settled = w
+        .engine
+        .submit(Submission {
+            settled_on_spot: Some("已劝离占道摊贩".into()),
+            ..report(Channel::GridPatrol, grid, "livelihood.street_order")
+        })
+        .await
+        .unwrap()
+        .case;
+    assert_eq!((settled.status, settled.body.result.as_deref()), (Status::Resolved, Some("已劝离占道摊贩")));
+    let elsewhere = Submission {
+        settled_on_spot: Some("已处理".into()),
+        ..report(Channel::GridPatrol, "grid:360302008205002", "livelihood.street_order")
+    };
+    assert_eq!(w.engine.submit(elsewhere).await.unwrap_err().code(), "action_forbidden");
+}
+
+#[tokio::test]
+async fn retries_return_the_same_case_and_near_reports_are_flagged() {
+    let w = world("2025-03-10 09:00").await;
+    let keyed = Submission {
+        idempotency_key: Some("app-7f3a".into()),
+        ..report(Channel::Resident, "resident:1", "hazard.road")
+    };
+    let first = w.engine.submit(keyed.clone()).await.unwrap();
+    let retry = w.engine.submit(keyed).await.unwrap();
+    assert!(first.created && !retry.created);
+    assert_eq!(first.case.id, retry.case.id);
+    assert!(first.possible_duplicates.is_empty());
+    w.clock.set(local("2025-03-10 11:00"));
+    let near = Submission { lon: Some(LON + 0.0005), ..report(Channel::Resident, "resident:2", "hazard.road") };
+    let near = w.engine.submit(near).await.unwrap();
+    assert_eq!(near.possible_duplicates, [first.case.number.as_ref().unwrap().to_string()]);
+    let other_kind = w.engine.submit(report(Channel::Resident, "resident:3", "dispute.family")).await.unwrap();
+    assert!(other_kind.possible_duplicates.is_empty());
+    // The duplicate can be merged into the first report.
+    let accepted_near = &near.case;
+    let merged = w
+        .engine
+        .act(ActionRequest {
+            master: Some(first.case.number.as_ref().unwrap().to_string()),
+            ..act(accepted_near, &centre("360302"), ActionKind::Merge)
+        })
+        .await
+        .unwrap();
+    assert_eq!((merged.status, merged.body.master.as_deref()), (Status::Merged, Some(first.case.id.as_str())));
+    assert_eq!(case_count(w.store.as_ref()).await, 3);
+}
+
+#[tokio::test]
+async fn escalation_and_extension_move_the_case_and_its_deadline() {
+    let w = world("2025-03-10 09:00").await;
+    let case = w.engine.submit(report(Channel::Hotline, "hotline:1", "dispute.neighbour")).await.unwrap().case;
+    let village = centre(VILLAGE);
+    let claimed = w.engine.act(act(&case, &village, ActionKind::Claim)).await.unwrap();
+    let asked = w
+        .engine
+        .act(ActionRequest {
+            reason: Some("需等待鉴定".into()),
+            extension_minutes: Some(420),
+            ..act(&claimed, &village, ActionKind::RequestExtension)
+        })
+        .await
+        .unwrap();
+    let again = w
+        .engine
+        .act(ActionRequest {
+            reason: Some("再延".into()),
+            extension_minutes: Some(60),
+            ..act(&asked, &village, ActionKind::RequestExtension)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), "invalid_transition", "one request at a time");
+    let approved = w.engine.act(act(&asked, &village, ActionKind::ApproveExtension)).await.unwrap();
+    // 70 working hours (dispute.neighbour, normal) plus one working day (7 h).
+    let before = claimed.resolve_due.unwrap();
+    assert!(approved.resolve_due.unwrap() > before);
+    assert_eq!(approved.body.extensions, 1);
+    let escalated = w
+        .engine
+        .act(ActionRequest {
+            reason: Some("涉及多村，需镇里协调".into()),
+            ..act(&approved, &village, ActionKind::Escalate)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (escalated.status, escalated.division.as_str(), escalated.handler.as_deref()),
+        (Status::Accepted, TOWNSHIP, None)
+    );
+    assert_eq!(escalated.body.escalations, 1);
+    let now_the_townships = w.engine.act(act(&escalated, &village, ActionKind::Dispatch)).await.unwrap_err();
+    assert_eq!(now_the_townships.code(), "action_forbidden");
+}
+
+#[tokio::test]
+async fn deadlines_count_working_time_across_the_spring_festival() {
+    // Friday 24 January 2025, 16:00: 1.5 h that day, then Sunday 26 January is a make-up working day.
+    let w = world("2025-01-24 16:00").await;
+    let case = w.engine.submit(report(Channel::Hotline, "hotline:1", "dispute.family")).await.unwrap().case;
+    assert_eq!(case.claim_due, Some(local("2025-01-26 17:00").timestamp_millis()));
+    // Resolution: 70 h. After the 26th (7 h) the festival runs 28 January to 4 February.
+    assert!(case.resolve_due.unwrap() > local("2025-02-05 08:30").timestamp_millis());
+    w.clock.set(local("2025-01-26 16:30"));
+    assert_eq!(w.engine.resolution_state(&case), Some(pingan_core::calendar::DeadlineState::OnTime));
+}
