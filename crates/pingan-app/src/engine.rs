@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use pingan_core::calendar::{WorkClock, china_standard_time};
+use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
 use pingan_core::case::{CaseNumber, Channel};
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
@@ -20,6 +20,9 @@ use serde_json::json;
 use crate::categories::CategoryBook;
 use crate::clock::Clock;
 use crate::{AppError, Atlas};
+
+/// The State Council's holiday arrangements, compiled in.
+pub const SHIPPED_CALENDAR: &str = include_str!("../../../data/calendar/cn-official-calendar.csv");
 
 const MAX_DESCRIPTION: usize = 4000;
 const MAX_REASON: usize = 1000;
@@ -169,6 +172,16 @@ impl CaseEngine {
         settings: EngineSettings,
     ) -> CaseEngine {
         CaseEngine { store, atlas, book, work, clock, settings }
+    }
+
+    /// An engine with the shipped categories, the shipped official calendar and default office hours.
+    pub fn standard(store: Arc<dyn Store>, atlas: Arc<Atlas>, clock: Arc<dyn Clock>) -> Result<CaseEngine, AppError> {
+        let calendar = OfficialCalendar::parse(SHIPPED_CALENDAR).map_err(|e| AppError::BadFile {
+            file: "data/calendar/cn-official-calendar.csv".into(),
+            reason: e.to_string(),
+        })?;
+        let work = WorkClock::new(calendar, OfficeHours::default());
+        Ok(CaseEngine::new(store, atlas, CategoryBook::shipped()?, work, clock, EngineSettings::default()))
     }
 
     fn category(&self, code: &str) -> Result<&Category, AppError> {
@@ -341,6 +354,15 @@ impl CaseEngine {
     pub async fn act(&self, request: ActionRequest) -> Result<CaseRow, AppError> {
         let action = request.action.ok_or(AppError::MissingField("action"))?;
         let case = self.find(&request.case).await?;
+        // An actor who saw an older version judged a state that is gone: say so first. The store
+        // checks again when writing, so a change that lands in between is caught too.
+        if case.version != request.expected_version {
+            return Err(pingan_store::StoreError::Conflict {
+                expected: request.expected_version,
+                actual: case.version,
+            }
+            .into());
+        }
         let held = capacities(&request.actor, &case);
         let flags = Flags { extension_pending: case.body.extension_pending };
         let outcome = lifecycle::transition(case.status, flags, action, request.satisfaction, &held)?;

@@ -43,7 +43,7 @@ async fn world(start: &str) -> World {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&directory.path().join("pingan.db")).unwrap());
     load_jiangxi(store.as_ref(), &DivisionCode::parse(jiangxi::PINGXIANG).unwrap(), &Silent).await.unwrap();
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
-    let calendar = OfficialCalendar::parse(include_str!("../../../data/calendar/cn-official-calendar.csv")).unwrap();
+    let calendar = OfficialCalendar::parse(pingan_app::engine::SHIPPED_CALENDAR).unwrap();
     let clock = Arc::new(ManualClock::new(local(start)));
     let engine = CaseEngine::new(
         store.clone(),

@@ -4,8 +4,11 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use pingan_app::AppError;
 use pingan_app::atlas::RouteError;
 use pingan_core::Explain;
+use pingan_core::lifecycle::LifecycleError;
+use pingan_store::StoreError;
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -58,6 +61,33 @@ impl From<RouteError> for ApiError {
                 ..ApiError::from_explained(StatusCode::NOT_FOUND, &error)
             },
         }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> ApiError {
+        let status = match &error {
+            AppError::Route(route) => {
+                // A report from outside the served area is a request the server understood and
+                // cannot take; the route lookup itself answers 404.
+                let mut refused: ApiError = route.clone().into();
+                if refused.status == StatusCode::NOT_FOUND {
+                    refused.status = StatusCode::UNPROCESSABLE_ENTITY;
+                }
+                return refused;
+            }
+            AppError::CaseNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Lifecycle(LifecycleError::Forbidden { .. }) => StatusCode::FORBIDDEN,
+            AppError::Lifecycle(LifecycleError::InvalidTransition { .. }) => StatusCode::CONFLICT,
+            AppError::Store(StoreError::Conflict { .. }) => StatusCode::CONFLICT,
+            AppError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Store(StoreError::Database(_) | StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        if status.is_server_error() {
+            tracing::error!(%error, "request failed");
+        }
+        ApiError::from_explained(status, &error)
     }
 }
 

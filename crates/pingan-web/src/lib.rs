@@ -1,6 +1,7 @@
 //! The only crate that knows HTTP, JSON bodies and HTML. Handlers are thin: parse the request,
 //! call a use case, render the answer or the error.
 
+mod cases;
 mod error;
 mod map;
 mod pages;
@@ -10,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use pingan_app::engine::CaseEngine;
 use pingan_app::{Atlas, Routed};
 use pingan_core::DivisionCode;
 use pingan_store::Store;
@@ -24,6 +26,7 @@ pub use error::ApiError;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub atlas: Arc<Atlas>,
+    pub engine: Arc<CaseEngine>,
     /// The city the home page shows.
     pub home_city: DivisionCode,
 }
@@ -33,6 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/healthz", get(health))
         .route("/api/v1/route", get(route_point))
+        .route("/api/v1/cases", post(cases::create_case))
+        .route("/api/v1/cases/{case}", get(cases::get_case))
+        .route("/api/v1/cases/{case}/actions", post(cases::act_on_case))
+        .route("/api/v1/cases/{case}/history", get(cases::case_history))
         .with_state(state)
 }
 

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pingan_app::clock::SystemClock;
 use pingan_app::demo::load_jiangxi;
+use pingan_app::engine::CaseEngine;
 use pingan_app::geography::import_grids;
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::DivisionCode;
@@ -28,7 +30,8 @@ fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
     let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
         let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
-        let state = AppState { store: store.clone(), atlas, home_city: city };
+        let engine = Arc::new(CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).unwrap());
+        let state = AppState { store: store.clone(), atlas, engine, home_city: city };
         let address =
             pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50)).await.unwrap();
         (address, load.grids)
@@ -51,6 +54,123 @@ fn get(served: &Served, path: &str) -> (u16, String) {
 fn get_json(served: &Served, path: &str) -> (u16, Value) {
     let (status, body) = get(served, path);
     (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}")))
+}
+
+fn post(served: &Served, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut request = agent.post(&format!("{}{path}", served.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")))
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// Submitting and acting on cases over HTTP, and the refusals.
+fn check_case_api(served: &Served) {
+    let report = serde_json::json!({
+        "channel": "resident", "actor": "resident:1", "category": "dispute.neighbour",
+        "lon": 113.8543, "lat": 27.6229, "description": "楼上漏水", "reporter_phone": "13812345678"
+    })
+    .to_string();
+    let (status, created) = post(served, "/api/v1/cases", &[JSON, ("idempotency-key", "http-test-1")], &report);
+    assert_eq!(status, 201, "{created}");
+    let case = &created["case"];
+    let number = case["number"].as_str().unwrap().to_owned();
+    assert_eq!(case["status"], "reported");
+    assert_eq!(case["division"], "360302008205");
+    assert!(!created.to_string().contains("13812345678"), "personal data leaked");
+    let (status, again) = post(served, "/api/v1/cases", &[JSON, ("idempotency-key", "http-test-1")], &report);
+    assert_eq!((status, &again["case"]["id"]), (200, &case["id"]));
+
+    let (status, fetched) = get_json(served, &format!("/api/v1/cases/{number}"));
+    assert_eq!((status, &fetched["id"]), (200, &case["id"]));
+    let accept = |version: i64, actor: &str| {
+        serde_json::json!({ "actor": actor, "action": "accept", "expected_version": version }).to_string()
+    };
+    let actions = format!("/api/v1/cases/{number}/actions");
+    let (status, accepted) = post(served, &actions, &[JSON], &accept(1, "centre:360302008205"));
+    assert_eq!((status, &accepted["status"], &accepted["version"]), (200, &"accepted".into(), &2.into()), "{accepted}");
+
+    let refusals: Vec<(String, &str, Vec<(&str, &str)>, String, u16, &str)> = vec![
+        ("stale version".into(), &actions, vec![JSON], accept(1, "centre:360302008205"), 409, "version_conflict"),
+        (
+            "another village".into(),
+            &actions,
+            vec![JSON],
+            serde_json::json!({ "actor": "centre:360302008201", "action": "dispatch", "expected_version": 2, "target": "centre:360302008201" })
+                .to_string(),
+            403,
+            "action_forbidden",
+        ),
+        (
+            "claim before dispatch".into(),
+            &actions,
+            vec![JSON],
+            serde_json::json!({ "actor": "centre:360302008205", "action": "claim", "expected_version": 2 }).to_string(),
+            409,
+            "invalid_transition",
+        ),
+        ("malformed JSON".into(), "/api/v1/cases", vec![JSON], "{\"channel\": ".into(), 400, "malformed_json"),
+        ("no content type".into(), "/api/v1/cases", vec![], report.clone(), 415, "unsupported_media_type"),
+        (
+            "unknown field".into(),
+            "/api/v1/cases",
+            vec![JSON],
+            report.replace("\"actor\"", "\"act0r\":1,\"actor\""),
+            400,
+            "malformed_json",
+        ),
+        (
+            "outside the area".into(),
+            "/api/v1/cases",
+            vec![JSON],
+            report.replace("113.8543", "115.8543"),
+            422,
+            "outside_served_area",
+        ),
+        (
+            "unknown category".into(),
+            "/api/v1/cases",
+            vec![JSON],
+            report.replace("dispute.neighbour", "dispute.ufo"),
+            400,
+            "unknown_category",
+        ),
+        (
+            "oversized body".into(),
+            "/api/v1/cases",
+            vec![JSON],
+            report.replace("楼上漏水", &"水".repeat(1_000_000)),
+            413,
+            "body_too_large",
+        ),
+        (
+            "unknown case".into(),
+            "/api/v1/cases/3603-20200101-000001/actions",
+            vec![JSON],
+            accept(1, "centre:3603"),
+            404,
+            "case_not_found",
+        ),
+    ];
+    for (what, path, headers, body, expected_status, expected_code) in refusals {
+        let (status, answer) = post(served, path, &headers, &body);
+        assert_eq!(status, expected_status, "{what}: {answer}");
+        assert_eq!(answer["error"]["code"], expected_code, "{what}: {answer}");
+    }
+    let (status, history) = get_json(served, &format!("/api/v1/cases/{number}/history"));
+    assert_eq!(status, 200);
+    let entries = history.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "refused requests wrote nothing: {history}");
+    assert_eq!(entries[1]["action"], "accept");
+    assert_eq!(entries[1]["hash"].as_str().unwrap().len(), 64);
+    let (status, missing) = get_json(served, "/api/v1/cases/no-such-case");
+    assert_eq!((status, &missing["error"]["code"]), (404, &"case_not_found".into()));
 }
 
 /// Every check of the HTTP surface, in one table, on one server.
@@ -127,6 +247,7 @@ fn http_api_on_sqlite() {
     let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
     let served = serve(Arc::new(store), runtime());
     check_http_api(&served, "sqlite");
+    check_case_api(&served);
     check_page_in_chromium(&served);
 }
 
@@ -141,6 +262,7 @@ fn http_api_on_postgres() {
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
     let served = serve(Arc::new(store), runtime);
     check_http_api(&served, "postgres");
+    check_case_api(&served);
 }
 
 /// Renders the home page in headless Chromium and reads back the DOM it built.

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use pingan_app::clock::SystemClock;
 use pingan_app::divisions::{DivisionFile, import_divisions};
+use pingan_app::engine::CaseEngine;
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
 use pingan_app::{Atlas, jiangxi};
 use pingan_core::{DivisionCode, Explain};
@@ -195,7 +197,9 @@ async fn serve(store: Arc<dyn Store>, listen: SocketAddr, city: DivisionCode, st
         started.elapsed()
     );
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
-    pingan_web::serve(listener, AppState { store, atlas, home_city: city }).await?;
+    let engine =
+        Arc::new(CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).map_err(|e| explained(&e))?);
+    pingan_web::serve(listener, AppState { store, atlas, engine, home_city: city }).await?;
     Ok(())
 }
 
