@@ -145,7 +145,7 @@ pub async fn create_case(
     let request = body(payload)?;
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let reporter = (request.reporter_name.is_some() || request.reporter_phone.is_some())
-        .then(|| Reporter { name: request.reporter_name, phone: request.reporter_phone });
+        .then_some(Reporter { name: request.reporter_name, phone: request.reporter_phone });
     let submitted = state
         .engine
         .submit(Submission {
