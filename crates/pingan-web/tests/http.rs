@@ -96,7 +96,9 @@ fn check_case_api(served: &Served) {
     let (status, accepted) = post(served, &actions, &[JSON], &accept(1, "centre:360302008205"));
     assert_eq!((status, &accepted["status"], &accepted["version"]), (200, &"accepted".into(), &2.into()), "{accepted}");
 
-    let refusals: Vec<(String, &str, Vec<(&str, &str)>, String, u16, &str)> = vec![
+    // (what, path, headers, body, expected status, expected code)
+    type Refusal<'a> = (String, &'a str, Vec<(&'a str, &'a str)>, String, u16, &'a str);
+    let refusals: Vec<Refusal> = vec![
         ("stale version".into(), &actions, vec![JSON], accept(1, "centre:360302008205"), 409, "version_conflict"),
         (
             "another village".into(),
