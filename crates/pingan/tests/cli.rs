@@ -169,3 +169,59 @@ fn audit_verify_takes_the_database_options() {
     let refused = pingan(&["audit", "verify", "--database", "oracle://db"]);
     assert!(!refused.status.success());
 }
+
+/// Kill the server (SIGKILL) in the middle of a burst of submissions: after a restart, every
+/// submission that was acknowledged is there, with an intact history.
+#[test]
+fn acknowledged_submissions_survive_kill_9() {
+    use std::sync::{Arc, Mutex};
+
+    let directory = tempfile::tempdir().unwrap();
+    let data_dir = directory.path().to_str().unwrap().to_owned();
+    let (mut server, base) = start(&["demo", "--data-dir", &data_dir, "--listen", "127.0.0.1:0"]);
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..8)
+        .map(|worker| {
+            let (base, acknowledged) = (base.clone(), acknowledged.clone());
+            std::thread::spawn(move || {
+                for attempt in 0..400 {
+                    let body = serde_json::json!({
+                        "channel": "hotline", "actor": "hotline:1", "category": "dispute.family",
+                        "lon": 113.8543 + f64::from(worker) * 0.001, "lat": 27.6229,
+                        "description": format!("第 {worker}-{attempt} 号来电"),
+                        "idempotency_key": format!("burst-{worker}-{attempt}")
+                    });
+                    let Ok(mut response) = ureq::post(&format!("{base}/api/v1/cases")).send_json(&body) else { return };
+                    if response.status().as_u16() == 201 {
+                        let answer: serde_json::Value = response.body_mut().read_json().unwrap();
+                        acknowledged.lock().unwrap().push(answer["case"]["id"].as_str().unwrap().to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while acknowledged.lock().unwrap().len() < 300 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.wait().unwrap();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 300, "only {} submissions were acknowledged", acknowledged.len());
+
+    let database = format!("sqlite://{}", Path::new(&data_dir).join("demo.db").display());
+    let (mut server, base) = start(&["serve", "--database", &database, "--listen", "127.0.0.1:0"]);
+    for id in &acknowledged {
+        let mut response = ureq::get(&format!("{base}/api/v1/cases/{id}/history")).call().unwrap();
+        let history: serde_json::Value = response.body_mut().read_json().unwrap();
+        let actions: Vec<&str> = history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["report", "accept", "dispatch"], "case {id}");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let audit = pingan(&["audit", "verify", "--database", &database]);
+    assert!(audit.status.success(), "{}", text(&audit.stdout));
+}
