@@ -31,7 +31,8 @@ const MAX_REASON: usize = 1000;
 pub struct EngineSettings {
     /// Share of the allowed working time after which a case is in warning.
     pub warn_at: f64,
-    /// A report of the same category this close to an open case is flagged as a possible duplicate …
+    /// A report of the same category this close to an open case of the same village is flagged as a
+    /// possible duplicate …
     pub duplicate_radius_m: f64,
     /// … if that case was reported within this many hours.
     pub duplicate_window_hours: i64,
@@ -320,7 +321,7 @@ impl CaseEngine {
     ) -> Result<Vec<String>, AppError> {
         let Some(point) = point else { return Ok(Vec::new()) };
         let filter = CaseFilter {
-            division: Some(DivisionCode::parse(&village.as_str()[..6]).unwrap_or(village.clone())),
+            grid_prefix: Some(village.to_string()),
             category: Some(category.to_owned()),
             statuses: vec![Status::Reported, Status::Accepted, Status::Dispatched, Status::InProgress],
             reported_from: Some(at - self.settings.duplicate_window_hours * 3_600_000),

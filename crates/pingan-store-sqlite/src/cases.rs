@@ -36,8 +36,8 @@ fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
 
 fn case_where(connection: &Connection, condition: &str, value: &str) -> StoreResult<Option<CaseRow>> {
     let found = connection
-        .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE {condition} = ?1"), [value], columns)
-        .optional()
+        .prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE {condition} = ?1"))
+        .and_then(|mut statement| statement.query_row([value], columns).optional())
         .map_err(database_error)?;
     found.map(CaseRow::from_columns).transpose()
 }
@@ -54,10 +54,12 @@ fn insert_action(
     hash: &[u8; 32],
 ) -> StoreResult<()> {
     connection
-        .execute(
+        .prepare_cached(
             "INSERT INTO case_actions (case_id, sequence, at, actor, action, status_after, details, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
                 case_id,
                 sequence,
                 record.at,
@@ -66,8 +68,8 @@ fn insert_action(
                 record.status_after.as_str(),
                 record.details,
                 hash.as_slice()
-            ],
-        )
+            ])
+        })
         .map_err(database_error)?;
     Ok(())
 }
@@ -83,12 +85,11 @@ impl CaseStore for SqliteStore {
             }
             let day = new.day.format("%Y%m%d").to_string();
             let sequence: i64 = connection
-                .query_row(
+                .prepare_cached(
                     "INSERT INTO case_counters (city_code, day, last) VALUES (?1, ?2, 1)
                      ON CONFLICT (city_code, day) DO UPDATE SET last = last + 1 RETURNING last",
-                    params![new.row.city.as_str(), day],
-                    |row| row.get(0),
                 )
+                .and_then(|mut statement| statement.query_row(params![new.row.city.as_str(), day], |row| row.get(0)))
                 .map_err(database_error)?;
             let mut row = new.row;
             row.number = Some(
@@ -99,13 +100,13 @@ impl CaseStore for SqliteStore {
             row.version = hashes.len() as i64;
             let c = row.to_columns()?;
             connection
-                .execute(
-                    &format!("INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
-                    params![
+                .prepare_cached(&format!(
+                    "INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                ))
+                .and_then(|mut statement| statement.execute(params![
                         c.id, c.number, c.city_code, c.status, c.channel, c.category, c.priority, c.division_code, c.handler,
                         c.grid_code, c.reported_at, c.claim_due, c.resolve_due, c.version, c.idempotency_key, c.body, last_hash.as_slice()
-                    ],
-                )
+                    ]))
                 .map_err(|e| row_error(e, &c.division_code))?;
             for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
                 insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
@@ -209,7 +210,7 @@ impl CaseStore for SqliteStore {
             .collect();
         let found: Vec<CaseColumns> = self
             .read(move |connection| {
-                let mut statement = connection.prepare(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"))?;
+                let mut statement = connection.prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"))?;
                 statement.query_map(params_from_iter(values), columns)?.collect()
             })
             .await?;

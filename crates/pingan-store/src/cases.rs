@@ -113,6 +113,8 @@ pub struct CaseFilter {
     /// Cases whose responsible division lies in this subtree.
     pub division: Option<DivisionCode>,
     pub handler: Option<String>,
+    /// Cases whose grid code starts with this (a village code: the village's grids).
+    pub grid_prefix: Option<String>,
     pub statuses: Vec<Status>,
     pub category: Option<String>,
     pub reported_from: Option<i64>,
@@ -275,6 +277,11 @@ impl CaseFilter {
             // Codes are digits, and ':' sorts right after '9'.
             let to = bind(SqlValue::Text(format!("{division}:")), &mut values);
             conditions.push(format!("division_code >= {from} AND division_code < {to}"));
+        }
+        if let Some(prefix) = &self.grid_prefix {
+            let from = bind(SqlValue::Text(prefix.clone()), &mut values);
+            let to = bind(SqlValue::Text(format!("{prefix}:")), &mut values);
+            conditions.push(format!("grid_code >= {from} AND grid_code < {to}"));
         }
         if let Some(handler) = &self.handler {
             conditions.push(format!("handler = {}", bind(SqlValue::Text(handler.clone()), &mut values)));

@@ -1,0 +1,3 @@
+-- Duplicate search: open cases of one category in one village (grid codes start with the village
+-- code), recently reported.
+CREATE INDEX cases_by_category_and_grid ON cases (category, grid_code, reported_at);
