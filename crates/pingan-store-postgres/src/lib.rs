@@ -87,6 +87,23 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Removes a scratch schema made by `connect(url, Some(schema))`, with everything in it.
+    pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
+        let config =
+            tokio_postgres::Config::from_str(url).map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        let (client, connection) = config.connect(NoTls).await.map_err(database_error)?;
+        let driver = tokio::spawn(connection);
+        let dropped = client
+            .batch_execute(&format!(
+                "SET client_min_messages = warning; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                schema.replace('"', "")
+            ))
+            .await;
+        drop(client);
+        let _ = driver.await;
+        dropped.map_err(database_error)
+    }
+
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_error)
     }

@@ -242,13 +242,11 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>) -> R
     use pingan_store::Store;
 
     let scratch = std::env::temp_dir().join(format!("pingan-bench-submit-{}", std::process::id()));
+    let schema = format!("pingan_bench_{}", std::process::id());
     let store: Arc<dyn Store> = match &postgres {
-        Some(url) => {
-            let schema = format!("pingan_bench_{}", std::process::id());
-            Arc::new(
-                pingan_store_postgres::PostgresStore::connect(url, Some(&schema)).await.map_err(|e| explained(&e))?,
-            )
-        }
+        Some(url) => Arc::new(
+            pingan_store_postgres::PostgresStore::connect(url, Some(&schema)).await.map_err(|e| explained(&e))?,
+        ),
         None => {
             Arc::new(pingan_store_sqlite::SqliteStore::open(&scratch.join("pingan.db")).map_err(|e| explained(&e))?)
         }
@@ -309,8 +307,13 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>) -> R
         elapsed,
         accepted as f64 / elapsed.as_secs_f64()
     );
-    if postgres.is_none() {
-        let _ = std::fs::remove_dir_all(&scratch);
+    drop(engine);
+    drop(store);
+    match &postgres {
+        Some(url) => {
+            pingan_store_postgres::PostgresStore::drop_schema(url, &schema).await.map_err(|e| explained(&e))?
+        }
+        None => std::fs::remove_dir_all(&scratch)?,
     }
     Ok(())
 }
