@@ -38,10 +38,11 @@ fn columns(row: &Row) -> CaseColumns {
 }
 
 async fn case_where(client: &impl GenericClient, condition: &str, value: &str) -> StoreResult<Option<CaseRow>> {
-    let row = client
-        .query_opt(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE {condition} = $1"), &[&value])
+    let statement = client
+        .prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE {condition} = $1"))
         .await
         .map_err(database_error)?;
+    let row = client.query_opt(&statement, &[&value]).await.map_err(database_error)?;
     row.map(|r| CaseRow::from_columns(columns(&r))).transpose()
 }
 
@@ -56,10 +57,16 @@ async fn insert_action(
     record: &ActionRecord,
     hash: &[u8; 32],
 ) -> StoreResult<()> {
-    client
-        .execute(
+    let statement = client
+        .prepare_cached(
             "INSERT INTO case_actions (case_id, sequence, at, actor, action, status_after, details, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .await
+        .map_err(database_error)?;
+    client
+        .execute(
+            &statement,
             &[
                 &case_id,
                 &sequence,
@@ -85,17 +92,30 @@ impl CaseStore for PostgresStore {
         {
             return Ok(Created::Existing(existing));
         }
-        let transaction = client.transaction().await.map_err(database_error)?;
+        // A case naming no stored division is refused before it takes a number.
+        let known = client.prepare_cached("SELECT 1 FROM divisions WHERE code = $1").await.map_err(database_error)?;
+        let division_known = client.query_opt(&known, &[&new.row.division.as_str()]).await.map_err(database_error)?;
+        if division_known.is_none() {
+            return Err(StoreError::MissingDivision(new.row.division.to_string()));
+        }
+        // The number comes from its own short transaction, committed without waiting for the flush,
+        // so the city's counter row is not held while each case's commit is flushed (which made
+        // submissions queue on it). Safe: the case's own commit comes later in the write-ahead
+        // log, so a case that is durable has a durable number; a failed case leaves a gap.
         let day = new.day.format("%Y%m%d").to_string();
-        let sequence: i64 = transaction
-            .query_one(
+        let counter = client.transaction().await.map_err(database_error)?;
+        counter.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(database_error)?;
+        let next = counter
+            .prepare_cached(
                 "INSERT INTO case_counters (city_code, day, last) VALUES ($1, $2, 1)
                  ON CONFLICT (city_code, day) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
-                &[&new.row.city.as_str(), &day],
             )
             .await
-            .map_err(database_error)?
-            .get(0);
+            .map_err(database_error)?;
+        let sequence: i64 =
+            counter.query_one(&next, &[&new.row.city.as_str(), &day]).await.map_err(database_error)?.get(0);
+        counter.commit().await.map_err(database_error)?;
+        let transaction = client.transaction().await.map_err(database_error)?;
         let mut row = new.row;
         row.number =
             Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
@@ -103,12 +123,32 @@ impl CaseStore for PostgresStore {
         let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
         row.version = hashes.len() as i64;
         let c = row.to_columns()?;
+        let insert = transaction
+            .prepare_cached(&format!(
+                "INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ))
+            .await
+            .map_err(database_error)?;
         let inserted = transaction
             .execute(
-                &format!("INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
+                &insert,
                 &[
-                    &c.id, &c.number, &c.city_code, &c.status, &c.channel, &c.category, &c.priority, &c.division_code, &c.handler,
-                    &c.grid_code, &c.reported_at, &c.claim_due, &c.resolve_due, &c.version, &c.idempotency_key, &c.body,
+                    &c.id,
+                    &c.number,
+                    &c.city_code,
+                    &c.status,
+                    &c.channel,
+                    &c.category,
+                    &c.priority,
+                    &c.division_code,
+                    &c.handler,
+                    &c.grid_code,
+                    &c.reported_at,
+                    &c.claim_due,
+                    &c.resolve_due,
+                    &c.version,
+                    &c.idempotency_key,
+                    &c.body,
                     &last_hash.as_slice(),
                 ],
             )

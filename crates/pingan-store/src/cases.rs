@@ -130,6 +130,7 @@ pub struct CaseFilter {
 pub trait CaseStore: Send + Sync {
     /// Numbers and stores a new case with its first entries, in one transaction (its version is the
     /// number of entries); with an idempotency key already used, returns that case instead.
+    /// Numbers grow within a city and day; an engine may leave a gap where a write failed.
     async fn create_case(&self, new: NewCase) -> StoreResult<Created>;
 
     /// Appends `record` to the history and replaces the row by `updated` (its version one more),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pingan_app::engine::CaseEngine;
@@ -40,8 +41,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{case}", get(cases::get_case))
         .route("/api/v1/cases/{case}/actions", post(cases::act_on_case))
         .route("/api/v1/cases/{case}/history", get(cases::case_history))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(state)
 }
+
+/// The largest JSON body accepted: a report's text fields are a few kilobytes at most.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 /// How often a server checks the store for changed grids or boundaries.
 pub const GEOGRAPHY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
