@@ -27,8 +27,4 @@ impl CategoryBook {
     pub fn version(&self) -> i64 {
         self.version
     }
-
-    pub fn all(&self) -> impl Iterator<Item = &Category> {
-        self.by_code.values()
-    }
 }

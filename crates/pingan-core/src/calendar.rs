@@ -115,11 +115,6 @@ impl OfficeHours {
             periods.iter().all(|(start, end)| start < end) && periods.windows(2).all(|pair| pair[0].1 <= pair[1].0);
         (!periods.is_empty() && ordered).then_some(OfficeHours { periods })
     }
-
-    /// Minutes of working time in one working day.
-    pub fn minutes_per_day(&self) -> i64 {
-        self.periods.iter().map(|(start, end)| (*end - *start).num_minutes()).sum()
-    }
 }
 
 impl Default for OfficeHours {

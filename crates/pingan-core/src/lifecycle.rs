@@ -74,11 +74,6 @@ impl Status {
     pub fn parse(text: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.as_str() == text)
     }
-
-    /// No further work is done on the case (a note may still be added).
-    pub fn is_final(self) -> bool {
-        matches!(self, Status::Closed | Status::Rejected | Status::Merged)
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

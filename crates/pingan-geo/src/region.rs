@@ -113,10 +113,6 @@ impl Region {
             .flat_map(|ring| ring.iter().copied().zip(ring.iter().copied().cycle().skip(1)).take(ring.len()))
     }
 
-    pub fn vertex_count(&self) -> usize {
-        self.polygons.iter().flatten().map(Vec::len).sum()
-    }
-
     /// Exact, half-open point-in-polygon test (see the module comment).
     pub fn contains(&self, p: FixedPoint) -> bool {
         if !self.bbox.contains(p) {

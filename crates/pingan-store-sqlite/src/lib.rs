@@ -103,10 +103,6 @@ impl SqliteStore {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     async fn read<T: Send + 'static>(
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
