@@ -106,6 +106,10 @@ pub struct ActionRequest {
 /// What `actor` is to `case`.
 pub fn capacities(actor: &str, case: &CaseRow) -> Vec<Capacity> {
     let mut held = Vec::new();
+    // The deadline sweep acts for the responsible centre.
+    if actor == crate::scheduler::SWEEP_ACTOR {
+        held.push(Capacity::Centre);
+    }
     if let Some(division) = actor.strip_prefix("centre:") {
         if division == case.division.as_str() {
             held.push(Capacity::Centre);
@@ -382,6 +386,11 @@ impl CaseEngine {
         match action {
             ActionKind::Accept | ActionKind::Verify | ActionKind::Claim | ActionKind::Close | ActionKind::Note => {
                 details["note"] = json!(reason(action == ActionKind::Note)?);
+                if action == ActionKind::Note && request.actor == crate::scheduler::SWEEP_ACTOR {
+                    details["overdue"] = json!(true);
+                    details["notify"] = json!(case.division.parent().map(|p| format!("centre:{p}")));
+                    row.body.overdue_noted = case.resolve_due;
+                }
                 if action == ActionKind::Claim {
                     row.body.claimed_at = Some(at);
                 }
@@ -419,6 +428,7 @@ impl CaseEngine {
             }
             ActionKind::Escalate => {
                 details["reason"] = json!(reason(true)?);
+                details["automatic"] = json!(request.actor == crate::scheduler::SWEEP_ACTOR);
                 row.division = case.division.parent().ok_or(AppError::CannotEscalate)?;
                 details["to"] = json!(format!("centre:{}", row.division));
                 row.handler = None;
@@ -473,6 +483,15 @@ impl CaseEngine {
             details: details.to_string(),
         };
         Ok(self.store.record_action(request.expected_version, entry, row).await?)
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The engine's idea of now (its clock's).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The working-time deadline state of an open case's resolution, if it has a deadline.

@@ -12,6 +12,7 @@ pub mod error;
 pub mod geography;
 pub mod jiangxi;
 pub mod progress;
+pub mod scheduler;
 
 pub use atlas::{Atlas, Routed};
 pub use error::AppError;

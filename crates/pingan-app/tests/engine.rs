@@ -371,3 +371,45 @@ async fn deadlines_count_working_time_across_the_spring_festival() {
     w.clock.set(local("2025-01-26 16:30"));
     assert_eq!(w.engine.resolution_state(&case), Some(pingan_core::calendar::DeadlineState::OnTime));
 }
+
+#[tokio::test]
+async fn the_deadline_sweep_notifies_once_or_escalates() {
+    use pingan_app::scheduler::{OverduePolicy, SweepReport, sweep_overdue};
+
+    let w = world("2025-03-10 09:00").await;
+    let noted = w.engine.submit(report(Channel::Hotline, "hotline:1", "dispute.family")).await.unwrap().case;
+    let moved = w.engine.submit(report(Channel::Hotline, "hotline:2", "dispute.neighbour")).await.unwrap().case;
+    let quiet = SweepReport::default();
+    assert_eq!(sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap(), quiet, "nothing is overdue yet");
+
+    // Both have 70 working hours: ten working days, so on the 25th of March both are overdue.
+    w.clock.set(local("2025-03-25 09:00"));
+    assert!(noted.resolve_due.unwrap() < local("2025-03-25 09:00").timestamp_millis());
+    let first = sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap();
+    assert_eq!((first.overdue, first.notified, first.escalated), (2, 2, 0));
+    let again = sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap();
+    assert_eq!(again, quiet, "an overdue case is recorded once per deadline");
+    let history = w.store.history(&noted.id).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last.record.action.as_str(), last.record.actor.as_str()), ("note", "system:deadlines"));
+    assert!(last.record.details.contains(&format!("centre:{TOWNSHIP}")), "{}", last.record.details);
+
+    let escalated = sweep_overdue(&w.engine, OverduePolicy::Escalate).await.unwrap();
+    assert_eq!(escalated.escalated, 0, "already recorded for this deadline");
+    // A case with a new deadline that passes is escalated under the escalation policy.
+    let current = w.engine.find(&moved.id).await.unwrap();
+    let redispatched = w
+        .engine
+        .act(ActionRequest { target: Some(centre(VILLAGE)), ..act(&current, &centre(VILLAGE), ActionKind::Redispatch) })
+        .await
+        .unwrap();
+    w.clock.set(local("2025-04-25 09:00"));
+    let report = sweep_overdue(&w.engine, OverduePolicy::Escalate).await.unwrap();
+    assert_eq!(report.escalated, 1, "{report:?}");
+    let after = w.engine.find(&redispatched.id).await.unwrap();
+    assert_eq!((after.status, after.division.as_str()), (Status::Accepted, TOWNSHIP));
+    let last = w.store.history(&after.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.record.action, "escalate");
+    assert!(last.record.details.contains("\"automatic\":true"));
+    assert_eq!(verify_histories(w.store.as_ref(), &Silent).await.unwrap().first_break, None);
+}

@@ -63,6 +63,8 @@ pub struct CaseBody {
     pub extensions: u32,
     /// Working minutes asked for by a pending extension request.
     pub extension_requested: Option<i64>,
+    /// The resolution deadline for which the case was last recorded as overdue.
+    pub overdue_noted: Option<i64>,
     pub result: Option<String>,
 }
 

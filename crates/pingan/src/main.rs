@@ -15,6 +15,7 @@ use pingan_app::clock::SystemClock;
 use pingan_app::divisions::{DivisionFile, import_divisions};
 use pingan_app::engine::CaseEngine;
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
+use pingan_app::scheduler::{OverduePolicy, keep_sweeping};
 use pingan_app::{Atlas, jiangxi};
 use pingan_core::{DivisionCode, Explain};
 use pingan_geo::geojson_io::InvalidAreas;
@@ -63,6 +64,9 @@ enum Command {
         /// The city the home page shows.
         #[arg(long, default_value = jiangxi::PINGXIANG)]
         city: String,
+        /// What happens to a case past its resolution deadline.
+        #[arg(long, value_enum, default_value_t = Overdue::Notify)]
+        overdue: Overdue,
     },
     /// Create a fresh demo database (Jiangxi, with 萍乡 fully gridded) and serve it.
     Demo {
@@ -97,6 +101,24 @@ enum AuditCommand {
         #[command(flatten)]
         database: DatabaseOptions,
     },
+}
+
+/// What the deadline sweep does with an overdue case.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Overdue {
+    /// Record it for the parent level's centre; the case stays.
+    Notify,
+    /// Move it up to the parent level's centre.
+    Escalate,
+}
+
+impl From<Overdue> for OverduePolicy {
+    fn from(overdue: Overdue) -> OverduePolicy {
+        match overdue {
+            Overdue::Notify => OverduePolicy::NotifyParent,
+            Overdue::Escalate => OverduePolicy::Escalate,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -182,7 +204,16 @@ fn parse_division(code: &str) -> Result<DivisionCode> {
     DivisionCode::parse(code).map_err(|e| explained(&e))
 }
 
-async fn serve(store: Arc<dyn Store>, listen: SocketAddr, city: DivisionCode, started: Instant) -> Result<()> {
+/// How often the deadline sweep runs in a server.
+const DEADLINE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn serve(
+    store: Arc<dyn Store>,
+    listen: SocketAddr,
+    city: DivisionCode,
+    overdue: OverduePolicy,
+    started: Instant,
+) -> Result<()> {
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
     let grids = atlas.grid_count();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
@@ -199,6 +230,7 @@ async fn serve(store: Arc<dyn Store>, listen: SocketAddr, city: DivisionCode, st
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     let engine =
         Arc::new(CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).map_err(|e| explained(&e))?);
+    tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
     pingan_web::serve(listener, AppState { store, atlas, engine, home_city: city }).await?;
     Ok(())
 }
@@ -211,8 +243,8 @@ async fn main() -> Result<()> {
         .init();
     let started = Instant::now();
     match Cli::parse().command {
-        Command::Serve { database, listen, city } => {
-            serve(database.open().await?, listen, parse_division(&city)?, started).await
+        Command::Serve { database, listen, city, overdue } => {
+            serve(database.open().await?, listen, parse_division(&city)?, overdue.into(), started).await
         }
         Command::Demo { data_dir, listen } => {
             let path = data_dir.join("demo.db");
@@ -230,7 +262,7 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| explained(&e))?;
             println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
-            serve(store, listen, city, started).await
+            serve(store, listen, city, OverduePolicy::NotifyParent, started).await
         }
         Command::Import(ImportCommand::Divisions { database, paths }) => {
             let files = division_files(&paths)?;

@@ -1,0 +1,83 @@
+//! The deadline sweep: open cases past their resolution deadline are escalated to the parent
+//! level's centre, or their parent centre is notified, as the policy says. Each step is an action in
+//! the case's history by `system:deadlines`, acting for the responsible centre. The sweep takes its
+//! time from the engine's clock; the server runs it every minute, tests call it directly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pingan_core::lifecycle::ActionKind;
+use pingan_store::cases::CaseFilter;
+
+use crate::AppError;
+use crate::engine::{ActionRequest, CaseEngine};
+
+/// The actor the sweep acts as.
+pub const SWEEP_ACTOR: &str = "system:deadlines";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverduePolicy {
+    /// Record the overdue case for the parent level's centre to see; the case stays where it is.
+    NotifyParent,
+    /// Move the case up to the parent level's centre.
+    Escalate,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub overdue: usize,
+    pub escalated: usize,
+    pub notified: usize,
+    /// Cases another actor changed while the sweep looked at them; the next sweep sees them again.
+    pub skipped: usize,
+}
+
+/// Cases handled per sweep at most: a backlog is worked off over several sweeps.
+const SWEEP_LIMIT: u32 = 1000;
+
+pub async fn sweep_overdue(engine: &CaseEngine, policy: OverduePolicy) -> Result<SweepReport, AppError> {
+    let now = engine.now().timestamp_millis();
+    let filter = CaseFilter { overdue_at: Some(now), limit: SWEEP_LIMIT, ..CaseFilter::default() };
+    let mut report = SweepReport::default();
+    for case in engine.store().list_cases(&filter).await? {
+        // Notified already for this very deadline: nothing new to say.
+        if case.body.overdue_noted == case.resolve_due {
+            continue;
+        }
+        report.overdue += 1;
+        let number = case.number.as_ref().map(ToString::to_string).unwrap_or(case.id.clone());
+        let request = ActionRequest {
+            case: case.id.clone(),
+            actor: SWEEP_ACTOR.into(),
+            expected_version: case.version,
+            reason: Some("办理超期 overdue".into()),
+            ..ActionRequest::default()
+        };
+        let escalate = policy == OverduePolicy::Escalate && case.division.parent().is_some();
+        let action = if escalate { ActionKind::Escalate } else { ActionKind::Note };
+        match engine.act(ActionRequest { action: Some(action), ..request }).await {
+            Ok(_) if escalate => report.escalated += 1,
+            Ok(_) => report.notified += 1,
+            Err(AppError::Store(pingan_store::StoreError::Conflict { .. })) => report.skipped += 1,
+            Err(error) => {
+                tracing::warn!(case = %number, %error, "the deadline sweep could not act on a case");
+                report.skipped += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Runs the sweep every `interval` for as long as the server runs.
+pub async fn keep_sweeping(engine: Arc<CaseEngine>, policy: OverduePolicy, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match sweep_overdue(&engine, policy).await {
+            Ok(report) if report.overdue > 0 => tracing::info!(?report, "deadline sweep"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "deadline sweep failed"),
+        }
+    }
+}
