@@ -283,8 +283,8 @@ impl CaseEngine {
             }
         }
 
-        let possible_duplicates =
-            self.possible_duplicates(&category.code, &village, submission.lon.zip(submission.lat), at).await?;
+        let point = submission.lon.zip(submission.lat);
+        let similar = point.map(|_| self.duplicate_search(&category.code, &village, at));
         let row = CaseRow {
             id: uuid::Uuid::new_v7(uuid::Timestamp::from_unix_time(
                 now.timestamp().max(0) as u64,
@@ -310,32 +310,30 @@ impl CaseEngine {
             body,
         };
         let day = now.with_timezone(&china_standard_time()).date_naive();
-        match self.store.create_case(NewCase { row, day, entries }).await? {
-            Created::New(case) => Ok(Submitted { case, created: true, possible_duplicates }),
+        match self.store.create_case(NewCase { row, day, entries, similar }).await? {
+            Created::New(case, similar) => {
+                Ok(Submitted { case, created: true, possible_duplicates: self.near(point, similar) })
+            }
             Created::Existing(case) => Ok(Submitted { case, created: false, possible_duplicates: Vec::new() }),
         }
     }
 
-    async fn possible_duplicates(
-        &self,
-        category: &str,
-        village: &DivisionCode,
-        point: Option<(f64, f64)>,
-        at: i64,
-    ) -> Result<Vec<String>, AppError> {
-        let Some(point) = point else { return Ok(Vec::new()) };
-        let filter = CaseFilter {
+    /// The search for open cases of the same category in the same village, reported recently.
+    fn duplicate_search(&self, category: &str, village: &DivisionCode, at: i64) -> CaseFilter {
+        CaseFilter {
             grid_prefix: Some(village.to_string()),
             category: Some(category.to_owned()),
             statuses: vec![Status::Reported, Status::Accepted, Status::Dispatched, Status::InProgress],
             reported_from: Some(at - self.settings.duplicate_window_hours * 3_600_000),
             limit: 200,
             ..CaseFilter::default()
-        };
-        Ok(self
-            .store
-            .list_cases(&filter)
-            .await?
+        }
+    }
+
+    /// Numbers of the `found` cases within the duplicate radius of `point`.
+    fn near(&self, point: Option<(f64, f64)>, found: Vec<CaseRow>) -> Vec<String> {
+        let Some(point) = point else { return Vec::new() };
+        found
             .into_iter()
             .filter(|c| {
                 c.body
@@ -344,7 +342,7 @@ impl CaseEngine {
                     .is_some_and(|other| metres_between(point, other) <= self.settings.duplicate_radius_m)
             })
             .filter_map(|c| c.number.map(|n| n.to_string()))
-            .collect())
+            .collect()
     }
 
     pub async fn find(&self, case: &str) -> Result<CaseRow, AppError> {

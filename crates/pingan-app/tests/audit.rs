@@ -53,8 +53,9 @@ async fn tampering_is_found() {
             row,
             day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
             entries: vec![record(1, "report", Status::Reported)],
+            similar: None,
         };
-        let Created::New(row) = store.create_case(new).await.unwrap() else { panic!() };
+        let Created::New(row, _) = store.create_case(new).await.unwrap() else { panic!() };
         let accepted = CaseRow { status: Status::Accepted, ..row };
         store.record_action(1, record(2, "accept", Status::Accepted), accepted).await.unwrap();
     }

@@ -46,6 +46,24 @@ async fn case_where(client: &impl GenericClient, condition: &str, value: &str) -
     row.map(|r| CaseRow::from_columns(columns(&r))).transpose()
 }
 
+async fn select_cases(client: &impl GenericClient, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+    let (tail, values) = filter.to_sql(|n| format!("${n}"));
+    let values: Vec<Box<dyn ToSql + Sync + Send>> = values
+        .into_iter()
+        .map(|v| -> Box<dyn ToSql + Sync + Send> {
+            match v {
+                SqlValue::Text(text) => Box::new(text),
+                SqlValue::Integer(number) => Box::new(number),
+            }
+        })
+        .collect();
+    let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+    let statement =
+        client.prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}")).await.map_err(database_error)?;
+    let rows = client.query(&statement, &parameters).await.map_err(database_error)?;
+    rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
+}
+
 fn hash_bytes(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
     bytes.try_into().map_err(|_| StoreError::Corrupt("a history hash is not 32 bytes".into()))
 }
@@ -116,6 +134,10 @@ impl CaseStore for PostgresStore {
             counter.query_one(&next, &[&new.row.city.as_str(), &day]).await.map_err(database_error)?.get(0);
         counter.commit().await.map_err(database_error)?;
         let transaction = client.transaction().await.map_err(database_error)?;
+        let similar = match &new.similar {
+            Some(filter) => select_cases(&transaction, filter).await?,
+            None => Vec::new(),
+        };
         let mut row = new.row;
         row.number =
             Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
@@ -168,7 +190,7 @@ impl CaseStore for PostgresStore {
             insert_action(&transaction, &row.id, index as i64 + 1, entry, hash).await?;
         }
         transaction.commit().await.map_err(database_error)?;
-        Ok(Created::New(row))
+        Ok(Created::New(row, similar))
     }
 
     async fn record_action(
@@ -241,23 +263,8 @@ impl CaseStore for PostgresStore {
     }
 
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-        let (tail, values) = filter.to_sql(|n| format!("${n}"));
-        let values: Vec<Box<dyn ToSql + Sync + Send>> = values
-            .into_iter()
-            .map(|v| -> Box<dyn ToSql + Sync + Send> {
-                match v {
-                    SqlValue::Text(text) => Box::new(text),
-                    SqlValue::Integer(number) => Box::new(number),
-                }
-            })
-            .collect();
-        let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
         let client = self.client().await?;
-        let rows = client
-            .query(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"), &parameters)
-            .await
-            .map_err(database_error)?;
-        rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
+        select_cases(&client, filter).await
     }
 
     async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {

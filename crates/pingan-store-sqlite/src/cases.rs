@@ -42,6 +42,19 @@ fn case_where(connection: &Connection, condition: &str, value: &str) -> StoreRes
     found.map(CaseRow::from_columns).transpose()
 }
 
+fn select_cases(connection: &Connection, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+    let (tail, values) = filter.to_sql(|n| format!("?{n}"));
+    let values = values.into_iter().map(|v| match v {
+        SqlValue::Text(text) => Value::Text(text),
+        SqlValue::Integer(number) => Value::Integer(number),
+    });
+    let found: Vec<CaseColumns> = connection
+        .prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"))
+        .and_then(|mut statement| statement.query_map(params_from_iter(values), columns)?.collect())
+        .map_err(database_error)?;
+    found.into_iter().map(CaseRow::from_columns).collect()
+}
+
 fn hash_bytes(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
     bytes.try_into().map_err(|_| StoreError::Corrupt("a history hash is not 32 bytes".into()))
 }
@@ -83,6 +96,10 @@ impl CaseStore for SqliteStore {
             {
                 return Ok(Created::Existing(existing));
             }
+            let similar = match &new.similar {
+                Some(filter) => select_cases(connection, filter)?,
+                None => Vec::new(),
+            };
             let day = new.day.format("%Y%m%d").to_string();
             let sequence: i64 = connection
                 .prepare_cached(
@@ -111,7 +128,7 @@ impl CaseStore for SqliteStore {
             for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
                 insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
             }
-            Ok(Created::New(row))
+            Ok(Created::New(row, similar))
         })
         .await
     }
@@ -200,21 +217,8 @@ impl CaseStore for SqliteStore {
     }
 
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-        let (tail, values) = filter.to_sql(|n| format!("?{n}"));
-        let values: Vec<Value> = values
-            .into_iter()
-            .map(|v| match v {
-                SqlValue::Text(text) => Value::Text(text),
-                SqlValue::Integer(number) => Value::Integer(number),
-            })
-            .collect();
-        let found: Vec<CaseColumns> = self
-            .read(move |connection| {
-                let mut statement = connection.prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"))?;
-                statement.query_map(params_from_iter(values), columns)?.collect()
-            })
-            .await?;
-        found.into_iter().map(CaseRow::from_columns).collect()
+        let filter = filter.clone();
+        self.read(move |connection| Ok(select_cases(connection, &filter))).await?
     }
 
     async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {

@@ -100,11 +100,15 @@ pub struct NewCase {
     pub day: NaiveDate,
     /// At least one.
     pub entries: Vec<ActionRecord>,
+    /// Cases to look for in the same transaction, before this one is written (a duplicate search):
+    /// run there, it sees every case committed before this one, even one in the same group commit.
+    pub similar: Option<CaseFilter>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Created {
-    New(CaseRow),
+    /// The new case, and the cases the `similar` filter found.
+    New(CaseRow, Vec<CaseRow>),
     /// A case with the same idempotency key already exists: it is returned, nothing is written.
     Existing(CaseRow),
 }

@@ -25,7 +25,8 @@ macro_rules! conformance_tests {
             idempotency_keys_return_the_first_case,
             actions_chain_their_hashes_and_check_versions,
             case_lists_filter_and_page,
-            a_failed_case_write_leaves_nothing);
+            a_failed_case_write_leaves_nothing,
+            a_new_case_finds_similar_cases_written_before_it);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -183,6 +184,7 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
             body: CaseBody { description: format!("案件 {id}"), ..CaseBody::default() },
         },
         day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
+        similar: None,
         entries: vec![ActionRecord {
             at: reported_at,
             actor: "resident:1".into(),
@@ -195,7 +197,7 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
 
 fn created(outcome: Created) -> CaseRow {
     match outcome {
-        Created::New(row) => row,
+        Created::New(row, _) => row,
         Created::Existing(row) => panic!("case {} already existed", row.id),
     }
 }
@@ -310,4 +312,17 @@ pub async fn a_failed_case_write_leaves_nothing(store: &dyn Store) {
     assert_eq!(store.case_by_id("f1").await.expect("read"), None);
     let next = created(store.create_case(new_case("f2", "360313", 2, None)).await.expect("create"));
     assert_eq!(next.number.expect("numbered").to_string(), "3603-20261128-000001");
+}
+
+pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let first = created(store.create_case(new_case("s1", "360313101", 1, None)).await.expect("create"));
+    let mut second = new_case("s2", "360313101", 2, None);
+    second.similar =
+        Some(CaseFilter { category: Some("dispute.neighbour".into()), limit: 10, ..CaseFilter::default() });
+    let Created::New(row, similar) = store.create_case(second).await.expect("create") else {
+        panic!("an existing case")
+    };
+    assert_eq!(similar, [first], "the search runs before the new case is written");
+    assert_eq!(row.id, "s2");
 }
