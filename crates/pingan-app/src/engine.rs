@@ -323,7 +323,7 @@ impl CaseEngine {
         CaseFilter {
             grid_prefix: Some(village.to_string()),
             category: Some(category.to_owned()),
-            statuses: vec![Status::Reported, Status::Accepted, Status::Dispatched, Status::InProgress],
+            statuses: Status::OPEN.to_vec(),
             reported_from: Some(at - self.settings.duplicate_window_hours * 3_600_000),
             limit: 200,
             ..CaseFilter::default()

@@ -41,6 +41,9 @@ impl Status {
         Status::Merged,
     ];
 
+    /// Statuses in which work on the case is still to be done (deadlines run, duplicates matter).
+    pub const OPEN: [Status; 4] = [Status::Reported, Status::Accepted, Status::Dispatched, Status::InProgress];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Reported => "reported",

@@ -308,19 +308,10 @@ impl CaseFilter {
             conditions.push(format!("reported_at < {}", bind(SqlValue::Integer(before), &mut values)));
         }
         if let Some(at) = self.overdue_at {
-            let finished: Vec<String> = [
-                Status::Resolved,
-                Status::Verified,
-                Status::CalledBack,
-                Status::Closed,
-                Status::Rejected,
-                Status::Merged,
-            ]
-            .iter()
-            .map(|s| bind(SqlValue::Text(s.as_str().to_owned()), &mut values))
-            .collect();
+            let open: Vec<String> =
+                Status::OPEN.iter().map(|s| bind(SqlValue::Text(s.as_str().to_owned()), &mut values)).collect();
             let at = bind(SqlValue::Integer(at), &mut values);
-            conditions.push(format!("resolve_due < {at} AND status NOT IN ({})", finished.join(", ")));
+            conditions.push(format!("resolve_due < {at} AND status IN ({})", open.join(", ")));
         }
         if let Some((reported_at, id)) = &self.after {
             let first = bind(SqlValue::Integer(*reported_at), &mut values);
