@@ -218,13 +218,15 @@ impl CaseEngine {
         };
         let grid = GridCode::parse(&routed.grid.code).map_err(|_| AppError::UnknownGrid(routed.grid.code.clone()))?;
         let village = grid.village();
+        // A grid's village code is 12 digits, so every level above it exists.
+        let at_level = |level: Level| village.ancestor(level).unwrap_or_else(|| village.clone());
         let division = match category.level {
             HandlingLevel::Grid | HandlingLevel::Village => village.clone(),
-            HandlingLevel::Township => village.parent().unwrap_or(village.clone()),
-            HandlingLevel::County => DivisionCode::parse(&village.as_str()[..6]).unwrap_or(village.clone()),
-            HandlingLevel::City => DivisionCode::parse(&village.as_str()[..4]).unwrap_or(village.clone()),
+            HandlingLevel::Township => at_level(Level::Township),
+            HandlingLevel::County => at_level(Level::County),
+            HandlingLevel::City => at_level(Level::City),
         };
-        let city = DivisionCode::parse(&village.as_str()[..4]).unwrap_or(village.clone());
+        let city = at_level(Level::City);
         let address = submission.address.as_deref().map(|a| text(Some(a), "address", 500)).transpose()?;
 
         let now = self.clock.now();

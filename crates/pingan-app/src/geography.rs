@@ -170,7 +170,7 @@ pub fn tessellate_counties(
     let mut villages: HashMap<String, Vec<VillagePlan>> = HashMap::new();
     for division in divisions {
         if division.level() == Level::Village {
-            let county = division.code.as_str()[..Level::County.code_len()].to_owned();
+            let county = division.code.ancestor(Level::County).map(String::from).unwrap_or_default();
             villages.entry(county).or_default().push(VillagePlan { code: division.code, name: division.name });
         }
     }

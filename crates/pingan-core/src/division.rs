@@ -143,6 +143,12 @@ impl DivisionCode {
         Some(DivisionCode(self.0[..parent_len].to_owned()))
     }
 
+    /// The division at `level` that contains this one (itself at its own level); None below it.
+    pub fn ancestor(&self, level: Level) -> Option<DivisionCode> {
+        let len = level.code_len();
+        (len <= self.0.len()).then(|| DivisionCode(self.0[..len].to_owned()))
+    }
+
     /// This code and every ancestor, from the province down.
     pub fn lineage(&self) -> Vec<DivisionCode> {
         Level::ALL
@@ -281,6 +287,9 @@ mod tests {
         assert_eq!(DivisionCode::parse("3603").unwrap().statistical_code(), "360300000000");
         assert!(DivisionCode::parse("3603").unwrap().contains(&village));
         assert!(!DivisionCode::parse("3604").unwrap().contains(&village));
+        assert_eq!(village.ancestor(Level::County).unwrap().as_str(), "360313");
+        assert_eq!(village.ancestor(Level::Village), Some(village.clone()));
+        assert_eq!(DivisionCode::parse("3603").unwrap().ancestor(Level::County), None);
     }
 
     #[test]
