@@ -24,6 +24,13 @@ impl CategoryBook {
         self.by_code.get(code).filter(|c| c.parent.is_some())
     }
 
+    /// Every category cases can be filed under, ordered by code.
+    pub fn leaves(&self) -> Vec<&Category> {
+        let mut leaves: Vec<&Category> = self.by_code.values().filter(|c| c.parent.is_some()).collect();
+        leaves.sort_by(|a, b| a.code.cmp(&b.code));
+        leaves
+    }
+
     pub fn version(&self) -> i64 {
         self.version
     }

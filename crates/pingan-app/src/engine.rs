@@ -14,7 +14,7 @@ use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::Store;
-use pingan_store::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, NewCase, Reporter};
+use pingan_store::cases::{ActionRecord, Candidate, CaseBody, CaseRow, Created, DuplicateSearch, NewCase, Reporter};
 use serde_json::json;
 
 use crate::categories::CategoryBook;
@@ -204,6 +204,52 @@ impl CaseEngine {
     }
 
     pub async fn submit(&self, submission: Submission) -> Result<Submitted, AppError> {
+        let planned = self.plan_submission(&submission, self.clock.now(), true)?;
+        let point = submission.lon.zip(submission.lat);
+        match self.store.create_case(planned).await? {
+            Created::New(case, similar) => {
+                Ok(Submitted { case, created: true, possible_duplicates: self.near(point, similar) })
+            }
+            Created::Existing(case) => Ok(Submitted { case, created: false, possible_duplicates: Vec::new() }),
+        }
+    }
+
+    /// Submits many reports at once (an import): all become cases, in one transaction, or none
+    /// does; a bad report is named by its position.
+    pub async fn submit_batch(&self, submissions: &[Submission]) -> Result<Vec<Submitted>, AppError> {
+        let now = self.clock.now();
+        let planned = submissions
+            .iter()
+            .enumerate()
+            .map(|(index, submission)| {
+                self.plan_submission(submission, now, true)
+                    .map_err(|error| AppError::InBatch { index, error: Box::new(error) })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let created = self.store.create_cases(planned).await?;
+        Ok(created
+            .into_iter()
+            .zip(submissions)
+            .map(|(created, submission)| match created {
+                Created::New(case, similar) => Submitted {
+                    case,
+                    created: true,
+                    possible_duplicates: self.near(submission.lon.zip(submission.lat), similar),
+                },
+                Created::Existing(case) => Submitted { case, created: false, possible_duplicates: Vec::new() },
+            })
+            .collect())
+    }
+
+    /// The new case a submission made at `now` becomes: routed, accepted and dispatched where the
+    /// rules allow, with its first history entries; nothing is written. With `find_duplicates`, the
+    /// store is asked to look for open cases like it in the same transaction.
+    pub fn plan_submission(
+        &self,
+        submission: &Submission,
+        now: DateTime<Utc>,
+        find_duplicates: bool,
+    ) -> Result<NewCase, AppError> {
         let category = self.category(&submission.category)?;
         let description = text(Some(&submission.description), "description", MAX_DESCRIPTION)?;
         let routed = match (submission.lon, submission.lat, &submission.grid) {
@@ -229,7 +275,6 @@ impl CaseEngine {
         let city = at_level(Level::City);
         let address = submission.address.as_deref().map(|a| text(Some(a), "address", 500)).transpose()?;
 
-        let now = self.clock.now();
         let at = millis(now);
         let centre = format!("centre:{division}");
         let mut entries = vec![ActionRecord {
@@ -264,6 +309,8 @@ impl CaseEngine {
             let result = text(Some(result), "result", MAX_DESCRIPTION)?;
             entries.push(record(at, &worker, ActionKind::SettleOnSpot, Status::Resolved, json!({ "result": result })));
             status = Status::Resolved;
+            // The worker answers for it: a verification that sends it back sends it to them.
+            handler = Some(worker);
             body.result = Some(result);
             body.resolved_at = Some(at);
         } else if staff_channel {
@@ -286,7 +333,7 @@ impl CaseEngine {
         }
 
         let point = submission.lon.zip(submission.lat);
-        let similar = point.map(|_| self.duplicate_search(&category.code, &village, at));
+        let similar = point.filter(|_| find_duplicates).map(|p| self.duplicate_search(&category.code, &village, at, p));
         let row = CaseRow {
             id: uuid::Uuid::new_v7(uuid::Timestamp::from_unix_time(
                 now.timestamp().max(0) as u64,
@@ -312,38 +359,32 @@ impl CaseEngine {
             body,
         };
         let day = now.with_timezone(&china_standard_time()).date_naive();
-        match self.store.create_case(NewCase { row, day, entries, similar }).await? {
-            Created::New(case, similar) => {
-                Ok(Submitted { case, created: true, possible_duplicates: self.near(point, similar) })
-            }
-            Created::Existing(case) => Ok(Submitted { case, created: false, possible_duplicates: Vec::new() }),
-        }
+        Ok(NewCase { row, day, entries, similar })
     }
 
-    /// The search for open cases of the same category in the same village, reported recently.
-    fn duplicate_search(&self, category: &str, village: &DivisionCode, at: i64) -> CaseFilter {
-        CaseFilter {
-            grid_prefix: Some(village.to_string()),
-            category: Some(category.to_owned()),
-            statuses: Status::OPEN.to_vec(),
-            reported_from: Some(at - self.settings.duplicate_window_hours * 3_600_000),
-            limit: 200,
-            ..CaseFilter::default()
+    /// The search for open cases of the same category in the same village, reported recently,
+    /// within a box around `point` a little larger than the duplicate radius.
+    fn duplicate_search(&self, category: &str, village: &DivisionCode, at: i64, point: (f64, f64)) -> DuplicateSearch {
+        let lat_span = self.settings.duplicate_radius_m / 111_320.0 * 1.01;
+        let lon_span = lat_span / point.1.to_radians().cos().max(0.01);
+        DuplicateSearch {
+            category: category.to_owned(),
+            village: village.to_string(),
+            reported_from: at - self.settings.duplicate_window_hours * 3_600_000,
+            west: point.0 - lon_span,
+            east: point.0 + lon_span,
+            south: point.1 - lat_span,
+            north: point.1 + lat_span,
         }
     }
 
     /// Numbers of the `found` cases within the duplicate radius of `point`.
-    fn near(&self, point: Option<(f64, f64)>, found: Vec<CaseRow>) -> Vec<String> {
+    fn near(&self, point: Option<(f64, f64)>, found: Vec<Candidate>) -> Vec<String> {
         let Some(point) = point else { return Vec::new() };
         found
             .into_iter()
-            .filter(|c| {
-                c.body
-                    .lon
-                    .zip(c.body.lat)
-                    .is_some_and(|other| metres_between(point, other) <= self.settings.duplicate_radius_m)
-            })
-            .filter_map(|c| c.number.map(|n| n.to_string()))
+            .filter(|c| metres_between(point, (c.lon, c.lat)) <= self.settings.duplicate_radius_m)
+            .map(|c| c.number)
             .collect()
     }
 
@@ -357,8 +398,25 @@ impl CaseEngine {
 
     /// Applies one action; the case's row and history change together or not at all.
     pub async fn act(&self, request: ActionRequest) -> Result<CaseRow, AppError> {
-        let action = request.action.ok_or(AppError::MissingField("action"))?;
         let case = self.find(&request.case).await?;
+        let master = match (request.action, request.master.as_deref()) {
+            (Some(ActionKind::Merge), Some(master)) => Some(self.find(master).await?),
+            _ => None,
+        };
+        let (entry, row) = self.plan_action(&case, &request, master.as_ref(), self.clock.now())?;
+        Ok(self.store.record_action(request.expected_version, entry, row).await?)
+    }
+
+    /// The history entry and the updated row that `request` makes of `case` at `now` (`master` is
+    /// the case a merge names); nothing is written.
+    pub fn plan_action(
+        &self,
+        case: &CaseRow,
+        request: &ActionRequest,
+        master: Option<&CaseRow>,
+        now: DateTime<Utc>,
+    ) -> Result<(ActionRecord, CaseRow), AppError> {
+        let action = request.action.ok_or(AppError::MissingField("action"))?;
         // An actor who saw an older version judged a state that is gone: say so first. The store
         // checks again when writing, so a change that lands in between is caught too.
         if case.version != request.expected_version {
@@ -368,10 +426,9 @@ impl CaseEngine {
             }
             .into());
         }
-        let held = capacities(&request.actor, &case);
+        let held = capacities(&request.actor, case);
         let flags = Flags { extension_pending: case.body.extension_pending };
         let outcome = lifecycle::transition(case.status, flags, action, request.satisfaction, &held)?;
-        let now = self.clock.now();
         let at = millis(now);
         let mut row = case.clone();
         row.status = outcome.status;
@@ -405,12 +462,12 @@ impl CaseEngine {
                 }
             }
             ActionKind::Merge => {
-                let master = self.find(request.master.as_deref().ok_or(AppError::MissingField("master"))?).await?;
+                let master = master.ok_or(AppError::MissingField("master"))?;
                 if master.id == case.id {
                     return Err(AppError::MissingField("master (another case)"));
                 }
                 details["master"] = json!(master.number.as_ref().map(ToString::to_string));
-                row.body.master = Some(master.id);
+                row.body.master = Some(master.id.clone());
             }
             ActionKind::Dispatch | ActionKind::Redispatch => {
                 let target = unit(request.target.as_deref().ok_or(AppError::MissingField("target"))?)?;
@@ -482,7 +539,26 @@ impl CaseEngine {
             status_after: row.status,
             details: details.to_string(),
         };
-        Ok(self.store.record_action(request.expected_version, entry, row).await?)
+        Ok((entry, row))
+    }
+
+    /// The unit a case of `category` goes to by default: the county's (or city's) department of the
+    /// category's kind, the grid for grid-level matters, else the responsible centre.
+    pub fn dispatch_target(&self, case: &CaseRow, category: &Category) -> String {
+        let county = case.division.ancestor(Level::County).or_else(|| case.division.ancestor(Level::City));
+        match (&category.department, county, &case.grid) {
+            (Some(kind), Some(county), _) => format!("department:{county}:{kind}"),
+            (None, _, Some(grid)) if category.level == HandlingLevel::Grid => format!("grid:{grid}"),
+            _ => format!("centre:{}", case.division),
+        }
+    }
+
+    pub fn categories(&self) -> &CategoryBook {
+        &self.book
+    }
+
+    pub fn work_clock(&self) -> &WorkClock {
+        &self.work
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -49,6 +49,10 @@ pub enum AppError {
     BadUnit(String),
     #[error("the case is already at the top of the division tree and cannot be escalated")]
     CannotEscalate,
+    #[error("report {} of the batch: {error}", index + 1)]
+    InBatch { index: usize, error: Box<AppError> },
+    #[error("no grids under {0}: import or generate them first")]
+    NoGridsUnder(String),
 }
 
 impl Explain for AppError {
@@ -73,6 +77,8 @@ impl Explain for AppError {
             AppError::CaseNotFound(_) => "case_not_found",
             AppError::BadUnit(_) => "unknown_unit",
             AppError::CannotEscalate => "cannot_escalate",
+            AppError::NoGridsUnder(_) => "no_grids",
+            AppError::InBatch { error, .. } => error.code(),
         }
     }
 
@@ -101,6 +107,8 @@ impl Explain for AppError {
                 format!("“{unit}”不是有效的单位，应为 centre:区划代码、department:县代码:部门 或 grid:网格代码")
             }
             AppError::CannotEscalate => "事件已在最高层级，无法再上报".into(),
+            AppError::NoGridsUnder(code) => format!("{code} 下没有网格，请先导入或生成网格"),
+            AppError::InBatch { index, error } => format!("第 {} 条：{}", index + 1, error.message_zh()),
         }
     }
 

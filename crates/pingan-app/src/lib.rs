@@ -13,6 +13,7 @@ pub mod geography;
 pub mod jiangxi;
 pub mod progress;
 pub mod scheduler;
+pub mod simulate;
 
 pub use atlas::{Atlas, Routed};
 pub use error::AppError;

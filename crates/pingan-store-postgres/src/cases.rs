@@ -6,8 +6,8 @@ use deadpool_postgres::GenericClient;
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
-    ActionRecord, CASE_COLUMNS, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, NewCase, SqlValue, StoredAction,
-    chain,
+    ActionRecord, CASE_COLUMNS, Candidate, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, DuplicateSearch,
+    NewCase, SqlValue, StoredAction, chain,
 };
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -34,6 +34,8 @@ fn columns(row: &Row) -> CaseColumns {
         version: row.get(13),
         idempotency_key: row.get(14),
         body: row.get(15),
+        lon: row.get(16),
+        lat: row.get(17),
     }
 }
 
@@ -46,22 +48,36 @@ async fn case_where(client: &impl GenericClient, condition: &str, value: &str) -
     row.map(|r| CaseRow::from_columns(columns(&r))).transpose()
 }
 
-async fn select_cases(client: &impl GenericClient, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-    let (tail, values) = filter.to_sql(|n| format!("${n}"));
-    let values: Vec<Box<dyn ToSql + Sync + Send>> = values
+fn bound(values: Vec<SqlValue>) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    values
         .into_iter()
         .map(|v| -> Box<dyn ToSql + Sync + Send> {
             match v {
                 SqlValue::Text(text) => Box::new(text),
                 SqlValue::Integer(number) => Box::new(number),
+                SqlValue::Real(number) => Box::new(number),
             }
         })
-        .collect();
+        .collect()
+}
+
+async fn query(client: &impl GenericClient, sql: &str, values: Vec<SqlValue>) -> StoreResult<Vec<Row>> {
+    let values = bound(values);
     let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-    let statement =
-        client.prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}")).await.map_err(database_error)?;
-    let rows = client.query(&statement, &parameters).await.map_err(database_error)?;
+    let statement = client.prepare_cached(sql).await.map_err(database_error)?;
+    client.query(&statement, &parameters).await.map_err(database_error)
+}
+
+async fn select_cases(client: &impl GenericClient, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+    let (tail, values) = filter.to_sql(|n| format!("${n}"));
+    let rows = query(client, &format!("SELECT {CASE_COLUMNS} FROM cases{tail}"), values).await?;
     rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
+}
+
+async fn find_candidates(client: &impl GenericClient, search: &DuplicateSearch) -> StoreResult<Vec<Candidate>> {
+    let (sql, values) = search.to_sql(|n| format!("${n}"));
+    let rows = query(client, &sql, values).await?;
+    Ok(rows.iter().map(|r| Candidate { id: r.get(0), number: r.get(1), lon: r.get(2), lat: r.get(3) }).collect())
 }
 
 fn hash_bytes(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
@@ -101,6 +117,82 @@ async fn insert_action(
     Ok(())
 }
 
+/// Why [`insert_case`] wrote nothing.
+enum Refused {
+    Store(StoreError),
+    /// The idempotency key was taken meanwhile.
+    KeyTaken(String, tokio_postgres::Error),
+}
+
+/// Inserts a new case numbered `sequence` with its history, inside `transaction`, after running
+/// its duplicate search there.
+async fn insert_case(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    new: NewCase,
+    sequence: i64,
+) -> Result<Created, Refused> {
+    let similar = match &new.similar {
+        Some(search) => find_candidates(transaction, search).await.map_err(Refused::Store)?,
+        None => Vec::new(),
+    };
+    let mut row = new.row;
+    row.number = Some(
+        CaseNumber::new(&row.city, new.day, sequence as u32)
+            .map_err(|e| Refused::Store(StoreError::Corrupt(e.to_string())))?,
+    );
+    let hashes = chain(&row.id, &new.entries);
+    let last_hash =
+        hashes.last().copied().ok_or_else(|| Refused::Store(StoreError::Corrupt("a case needs an entry".into())))?;
+    row.version = hashes.len() as i64;
+    let c = row.to_columns().map_err(Refused::Store)?;
+    let insert = transaction
+        .prepare_cached(&format!(
+            "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        ))
+        .await
+        .map_err(|e| Refused::Store(database_error(e)))?;
+    let inserted = transaction
+        .execute(
+            &insert,
+            &[
+                &c.id,
+                &c.number,
+                &c.city_code,
+                &c.status,
+                &c.channel,
+                &c.category,
+                &c.priority,
+                &c.division_code,
+                &c.handler,
+                &c.grid_code,
+                &c.reported_at,
+                &c.claim_due,
+                &c.resolve_due,
+                &c.version,
+                &c.idempotency_key,
+                &c.body,
+                &c.lon,
+                &c.lat,
+                &last_hash.as_slice(),
+            ],
+        )
+        .await;
+    if let Err(error) = inserted {
+        return Err(match (error.code(), &c.idempotency_key) {
+            (Some(&SqlState::UNIQUE_VIOLATION), Some(key)) => Refused::KeyTaken(key.clone(), error),
+            (Some(&SqlState::FOREIGN_KEY_VIOLATION), _) => {
+                Refused::Store(StoreError::MissingDivision(c.division_code.clone()))
+            }
+            _ => Refused::Store(database_error(error)),
+        });
+    }
+    for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
+        insert_action(transaction, &row.id, index as i64 + 1, entry, hash).await.map_err(Refused::Store)?;
+    }
+    Ok(Created::New(row, similar))
+}
+
 #[async_trait]
 impl CaseStore for PostgresStore {
     async fn create_case(&self, new: NewCase) -> StoreResult<Created> {
@@ -134,63 +226,49 @@ impl CaseStore for PostgresStore {
             counter.query_one(&next, &[&new.row.city.as_str(), &day]).await.map_err(database_error)?.get(0);
         counter.commit().await.map_err(database_error)?;
         let transaction = client.transaction().await.map_err(database_error)?;
-        let similar = match &new.similar {
-            Some(filter) => select_cases(&transaction, filter).await?,
-            None => Vec::new(),
-        };
-        let mut row = new.row;
-        row.number =
-            Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-        let hashes = chain(&row.id, &new.entries);
-        let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
-        row.version = hashes.len() as i64;
-        let c = row.to_columns()?;
-        let insert = transaction
-            .prepare_cached(&format!(
-                "INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-            ))
+        match insert_case(&transaction, new, sequence).await {
+            Ok(created) => {
+                transaction.commit().await.map_err(database_error)?;
+                Ok(created)
+            }
+            Err(Refused::Store(error)) => Err(error),
+            // Another submission with the same key won the race: answer with its case.
+            Err(Refused::KeyTaken(key, error)) => {
+                drop(transaction);
+                let existing = case_where(&client, "idempotency_key", &key).await?;
+                existing.map(Created::Existing).ok_or_else(|| database_error(error))
+            }
+        }
+    }
+
+    async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        let next = transaction
+            .prepare_cached(
+                "INSERT INTO case_counters (city_code, day, last) VALUES ($1, $2, 1)
+                 ON CONFLICT (city_code, day) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
+            )
             .await
             .map_err(database_error)?;
-        let inserted = transaction
-            .execute(
-                &insert,
-                &[
-                    &c.id,
-                    &c.number,
-                    &c.city_code,
-                    &c.status,
-                    &c.channel,
-                    &c.category,
-                    &c.priority,
-                    &c.division_code,
-                    &c.handler,
-                    &c.grid_code,
-                    &c.reported_at,
-                    &c.claim_due,
-                    &c.resolve_due,
-                    &c.version,
-                    &c.idempotency_key,
-                    &c.body,
-                    &last_hash.as_slice(),
-                ],
-            )
-            .await;
-        if let Err(error) = inserted {
-            // Another submission with the same key won the race: answer with its case.
-            if error.code() == Some(&SqlState::UNIQUE_VIOLATION)
-                && let Some(key) = &c.idempotency_key
+        let mut created = Vec::with_capacity(batch.len());
+        for new in batch {
+            if let Some(key) = &new.row.idempotency_key
+                && let Some(existing) = case_where(&transaction, "idempotency_key", key).await?
             {
-                drop(transaction);
-                let existing = case_where(&client, "idempotency_key", key).await?;
-                return existing.map(Created::Existing).ok_or_else(|| database_error(error));
+                created.push(Created::Existing(existing));
+                continue;
             }
-            return Err(database_error(error));
-        }
-        for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
-            insert_action(&transaction, &row.id, index as i64 + 1, entry, hash).await?;
+            let day = new.day.format("%Y%m%d").to_string();
+            let sequence: i64 =
+                transaction.query_one(&next, &[&new.row.city.as_str(), &day]).await.map_err(database_error)?.get(0);
+            created.push(insert_case(&transaction, new, sequence).await.map_err(|refused| match refused {
+                Refused::Store(error) => error,
+                Refused::KeyTaken(_, error) => database_error(error),
+            })?);
         }
         transaction.commit().await.map_err(database_error)?;
-        Ok(Created::New(row, similar))
+        Ok(created)
     }
 
     async fn record_action(

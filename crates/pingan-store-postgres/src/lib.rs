@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "geography_revision", include_str!("../migrations/0002_geography_revision.sql")),
     (3, "cases", include_str!("../migrations/0003_cases.sql")),
     (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
+    (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

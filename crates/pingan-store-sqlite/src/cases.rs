@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
-    ActionRecord, CASE_COLUMNS, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, NewCase, SqlValue, StoredAction,
-    chain,
+    ActionRecord, CASE_COLUMNS, Candidate, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, DuplicateSearch,
+    NewCase, SqlValue, StoredAction, chain,
 };
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -31,6 +31,8 @@ fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
         version: row.get(13)?,
         idempotency_key: row.get(14)?,
         body: row.get(15)?,
+        lon: row.get(16)?,
+        lat: row.get(17)?,
     })
 }
 
@@ -42,17 +44,35 @@ fn case_where(connection: &Connection, condition: &str, value: &str) -> StoreRes
     found.map(CaseRow::from_columns).transpose()
 }
 
-fn select_cases(connection: &Connection, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-    let (tail, values) = filter.to_sql(|n| format!("?{n}"));
-    let values = values.into_iter().map(|v| match v {
+fn bound(values: Vec<SqlValue>) -> impl Iterator<Item = Value> {
+    values.into_iter().map(|v| match v {
         SqlValue::Text(text) => Value::Text(text),
         SqlValue::Integer(number) => Value::Integer(number),
-    });
+        SqlValue::Real(number) => Value::Real(number),
+    })
+}
+
+fn select_cases(connection: &Connection, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+    let (tail, values) = filter.to_sql(|n| format!("?{n}"));
     let found: Vec<CaseColumns> = connection
         .prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"))
-        .and_then(|mut statement| statement.query_map(params_from_iter(values), columns)?.collect())
+        .and_then(|mut statement| statement.query_map(params_from_iter(bound(values)), columns)?.collect())
         .map_err(database_error)?;
     found.into_iter().map(CaseRow::from_columns).collect()
+}
+
+fn find_candidates(connection: &Connection, search: &DuplicateSearch) -> StoreResult<Vec<Candidate>> {
+    let (sql, values) = search.to_sql(|n| format!("?{n}"));
+    connection
+        .prepare_cached(&sql)
+        .and_then(|mut statement| {
+            statement
+                .query_map(params_from_iter(bound(values)), |row| {
+                    Ok(Candidate { id: row.get(0)?, number: row.get(1)?, lon: row.get(2)?, lat: row.get(3)? })
+                })?
+                .collect()
+        })
+        .map_err(database_error)
 }
 
 fn hash_bytes(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
@@ -87,50 +107,75 @@ fn insert_action(
     Ok(())
 }
 
+/// Numbers and inserts one new case inside the writer's open transaction.
+fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
+    if let Some(key) = &new.row.idempotency_key
+        && let Some(existing) = case_where(connection, "idempotency_key", key)?
+    {
+        return Ok(Created::Existing(existing));
+    }
+    let similar = match &new.similar {
+        Some(search) => find_candidates(connection, search)?,
+        None => Vec::new(),
+    };
+    let day = new.day.format("%Y%m%d").to_string();
+    let sequence: i64 = connection
+        .prepare_cached(
+            "INSERT INTO case_counters (city_code, day, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (city_code, day) DO UPDATE SET last = last + 1 RETURNING last",
+        )
+        .and_then(|mut statement| statement.query_row(params![new.row.city.as_str(), day], |row| row.get(0)))
+        .map_err(database_error)?;
+    let mut row = new.row;
+    row.number =
+        Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    let hashes = chain(&row.id, &new.entries);
+    let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
+    row.version = hashes.len() as i64;
+    let c = row.to_columns()?;
+    connection
+        .prepare_cached(&format!(
+            "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        ))
+        .and_then(|mut statement| {
+            statement.execute(params![
+                c.id,
+                c.number,
+                c.city_code,
+                c.status,
+                c.channel,
+                c.category,
+                c.priority,
+                c.division_code,
+                c.handler,
+                c.grid_code,
+                c.reported_at,
+                c.claim_due,
+                c.resolve_due,
+                c.version,
+                c.idempotency_key,
+                c.body,
+                c.lon,
+                c.lat,
+                last_hash.as_slice()
+            ])
+        })
+        .map_err(|e| row_error(e, &c.division_code))?;
+    for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
+        insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
+    }
+    Ok(Created::New(row, similar))
+}
+
 #[async_trait]
 impl CaseStore for SqliteStore {
     async fn create_case(&self, new: NewCase) -> StoreResult<Created> {
-        self.write(move |connection| {
-            if let Some(key) = &new.row.idempotency_key
-                && let Some(existing) = case_where(connection, "idempotency_key", key)?
-            {
-                return Ok(Created::Existing(existing));
-            }
-            let similar = match &new.similar {
-                Some(filter) => select_cases(connection, filter)?,
-                None => Vec::new(),
-            };
-            let day = new.day.format("%Y%m%d").to_string();
-            let sequence: i64 = connection
-                .prepare_cached(
-                    "INSERT INTO case_counters (city_code, day, last) VALUES (?1, ?2, 1)
-                     ON CONFLICT (city_code, day) DO UPDATE SET last = last + 1 RETURNING last",
-                )
-                .and_then(|mut statement| statement.query_row(params![new.row.city.as_str(), day], |row| row.get(0)))
-                .map_err(database_error)?;
-            let mut row = new.row;
-            row.number = Some(
-                CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            );
-            let hashes = chain(&row.id, &new.entries);
-            let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
-            row.version = hashes.len() as i64;
-            let c = row.to_columns()?;
-            connection
-                .prepare_cached(&format!(
-                    "INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-                ))
-                .and_then(|mut statement| statement.execute(params![
-                        c.id, c.number, c.city_code, c.status, c.channel, c.category, c.priority, c.division_code, c.handler,
-                        c.grid_code, c.reported_at, c.claim_due, c.resolve_due, c.version, c.idempotency_key, c.body, last_hash.as_slice()
-                    ]))
-                .map_err(|e| row_error(e, &c.division_code))?;
-            for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
-                insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
-            }
-            Ok(Created::New(row, similar))
-        })
-        .await
+        self.write(move |connection| create_one(connection, new)).await
+    }
+
+    async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
+        self.write(move |connection| batch.into_iter().map(|new| create_one(connection, new)).collect()).await
     }
 
     async fn record_action(

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "geography_revision", include_str!("../migrations/0002_geography_revision.sql")),
     (3, "cases", include_str!("../migrations/0003_cases.sql")),
     (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
+    (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
@@ -95,6 +96,9 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
         }
         let mut writer = open_connection(path)?;
+        // The writer walks every index of every table it writes: a larger page cache keeps their
+        // upper levels in memory across commits (readers keep the default).
+        writer.execute_batch("PRAGMA cache_size = -131072").map_err(database_error)?;
         migrate(&mut writer)?;
         Ok(SqliteStore {
             path: path.to_owned(),

@@ -41,7 +41,10 @@ pub struct CaseRow {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CaseBody {
     pub category_version: i64,
+    /// The reported point (stored as columns of their own, for the duplicate search).
+    #[serde(skip)]
     pub lon: Option<f64>,
+    #[serde(skip)]
     pub lat: Option<f64>,
     pub address: Option<String>,
     pub description: String,
@@ -100,15 +103,81 @@ pub struct NewCase {
     pub day: NaiveDate,
     /// At least one.
     pub entries: Vec<ActionRecord>,
-    /// Cases to look for in the same transaction, before this one is written (a duplicate search):
-    /// run there, it sees every case committed before this one, even one in the same group commit.
-    pub similar: Option<CaseFilter>,
+    /// Possible duplicates to look for in the same transaction, before this case is written: run
+    /// there, the search sees every case committed before this one, even one in the same group commit.
+    pub similar: Option<DuplicateSearch>,
+}
+
+/// Open cases of `category` in the village whose grid codes start with `village`, reported since
+/// `reported_from`, whose point lies in the box (degrees).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuplicateSearch {
+    pub category: String,
+    pub village: String,
+    pub reported_from: i64,
+    pub west: f64,
+    pub south: f64,
+    pub east: f64,
+    pub north: f64,
+}
+
+/// A case a duplicate search found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub id: String,
+    pub number: String,
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// The most candidates a duplicate search returns.
+const MAX_CANDIDATES: i64 = 50;
+
+impl DuplicateSearch {
+    /// `SELECT id, number, lon, lat FROM cases …` with `placeholder(n)` naming the n-th bound value.
+    pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
+        let mut values = vec![
+            SqlValue::Text(self.category.clone()),
+            SqlValue::Text(self.village.clone()),
+            SqlValue::Text(format!("{}:", self.village)),
+            SqlValue::Integer(self.reported_from),
+            SqlValue::Real(self.west),
+            SqlValue::Real(self.east),
+            SqlValue::Real(self.south),
+            SqlValue::Real(self.north),
+        ];
+        let open: Vec<String> = Status::OPEN
+            .iter()
+            .map(|s| {
+                values.push(SqlValue::Text(s.as_str().to_owned()));
+                placeholder(values.len())
+            })
+            .collect();
+        values.push(SqlValue::Integer(MAX_CANDIDATES));
+        let p = |n| placeholder(n);
+        let sql = format!(
+            "SELECT id, number, lon, lat FROM cases WHERE category = {} AND grid_code >= {} AND grid_code < {} \
+             AND reported_at >= {} AND lon BETWEEN {} AND {} AND lat BETWEEN {} AND {} AND status IN ({}) \
+             ORDER BY reported_at DESC LIMIT {}",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6),
+            p(7),
+            p(8),
+            open.join(", "),
+            p(values.len())
+        );
+        (sql, values)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Created {
-    /// The new case, and the cases the `similar` filter found.
-    New(CaseRow, Vec<CaseRow>),
+    /// The new case, and the cases the `similar` search found.
+    New(CaseRow, Vec<Candidate>),
     /// A case with the same idempotency key already exists: it is returned, nothing is written.
     Existing(CaseRow),
 }
@@ -138,6 +207,10 @@ pub trait CaseStore: Send + Sync {
     /// number of entries); with an idempotency key already used, returns that case instead.
     /// Numbers grow within a city and day; an engine may leave a gap where a write failed.
     async fn create_case(&self, new: NewCase) -> StoreResult<Created>;
+
+    /// Creates every case of `batch` as [`create_case`](Self::create_case) would, all in one
+    /// transaction: all of them or none. For imports and simulations.
+    async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>>;
 
     /// Appends `record` to the history and replaces the row by `updated` (its version one more),
     /// in one transaction, provided the stored version is still `expected_version`.
@@ -182,11 +255,13 @@ pub struct CaseColumns {
     pub version: i64,
     pub idempotency_key: Option<String>,
     pub body: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
 }
 
 /// The column list, in `CaseColumns` order, for SELECTs.
 pub const CASE_COLUMNS: &str = "id, number, city_code, status, channel, category, priority, division_code, handler, \
-     grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body";
+     grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body, lon, lat";
 
 impl CaseRow {
     pub fn to_columns(&self) -> StoreResult<CaseColumns> {
@@ -207,6 +282,8 @@ impl CaseRow {
             version: self.version,
             idempotency_key: self.idempotency_key.clone(),
             body: serde_json::to_string(&self.body).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+            lon: self.body.lon,
+            lat: self.body.lat,
         })
     }
 
@@ -220,7 +297,11 @@ impl CaseRow {
             priority: Priority::parse(&columns.priority).ok_or_else(|| corrupt("priority"))?,
             division: DivisionCode::parse(&columns.division_code).map_err(|_| corrupt("division"))?,
             grid: columns.grid_code.as_deref().map(GridCode::parse).transpose().map_err(|_| corrupt("grid"))?,
-            body: serde_json::from_str(&columns.body).map_err(|e| corrupt(&format!("body: {e}")))?,
+            body: CaseBody {
+                lon: columns.lon,
+                lat: columns.lat,
+                ..serde_json::from_str(&columns.body).map_err(|e| corrupt(&format!("body: {e}")))?
+            },
             category: columns.category,
             handler: columns.handler,
             reported_at: columns.reported_at,
@@ -263,10 +344,11 @@ impl ActionRecord {
 }
 
 /// A value bound to a filter's placeholder.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SqlValue {
     Text(String),
     Integer(i64),
+    Real(f64),
 }
 
 impl CaseFilter {

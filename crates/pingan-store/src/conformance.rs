@@ -4,7 +4,7 @@
 
 use pingan_core::{DivisionCode, GridCode, Level};
 
-use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, NewCase};
+use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase};
 use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
 use pingan_core::case::{CaseNumber, Channel, GENESIS};
 use pingan_core::category::Priority;
@@ -26,7 +26,8 @@ macro_rules! conformance_tests {
             actions_chain_their_hashes_and_check_versions,
             case_lists_filter_and_page,
             a_failed_case_write_leaves_nothing,
-            a_new_case_finds_similar_cases_written_before_it);
+            a_new_case_finds_similar_cases_written_before_it,
+            a_batch_of_cases_is_written_whole_or_not_at_all);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -316,13 +317,62 @@ pub async fn a_failed_case_write_leaves_nothing(store: &dyn Store) {
 
 pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store) {
     tree_with_two_cities(store).await;
-    let first = created(store.create_case(new_case("s1", "360313101", 1, None)).await.expect("create"));
-    let mut second = new_case("s2", "360313101", 2, None);
-    second.similar =
-        Some(CaseFilter { category: Some("dispute.neighbour".into()), limit: 10, ..CaseFilter::default() });
+    let located = |id: &str, reported_at: i64, lon: f64, category: &str| {
+        let mut new = new_case(id, "360313101", reported_at, None);
+        new.row.grid = Some(GridCode::parse("360313101201001").expect("grid"));
+        (new.row.body.lon, new.row.body.lat) = (Some(lon), Some(27.6));
+        new.row.category = category.to_owned();
+        new
+    };
+    let first = created(store.create_case(located("s1", 10, 113.80, "dispute.neighbour")).await.expect("create"));
+    assert_eq!((first.body.lon, first.body.lat), (Some(113.80), Some(27.6)), "the point did not round-trip");
+    store.create_case(located("s0", 1, 113.80, "dispute.neighbour")).await.expect("too early");
+    store.create_case(located("s3", 11, 113.90, "dispute.neighbour")).await.expect("too far");
+    store.create_case(located("s4", 12, 113.80, "dispute.family")).await.expect("other category");
+    let mut second = located("s2", 20, 113.8001, "dispute.neighbour");
+    second.similar = Some(DuplicateSearch {
+        category: "dispute.neighbour".into(),
+        village: "360313101201".into(),
+        reported_from: 5,
+        west: 113.79,
+        east: 113.81,
+        south: 27.59,
+        north: 27.61,
+    });
     let Created::New(row, similar) = store.create_case(second).await.expect("create") else {
         panic!("an existing case")
     };
-    assert_eq!(similar, [first], "the search runs before the new case is written");
+    let found: Vec<&str> = similar.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(found, ["s1"], "the search runs before the new case is written, and only in its window");
+    assert_eq!(similar[0].number, first.number.expect("numbered").to_string());
     assert_eq!(row.id, "s2");
+}
+
+pub async fn a_batch_of_cases_is_written_whole_or_not_at_all(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let mut bad = vec![new_case("b1", "360313", 1, None), new_case("b2", "360102", 2, None)];
+    bad.push(new_case("b3", "360399", 3, None));
+    assert!(store.create_cases(bad).await.is_err(), "a batch with an unknown division was accepted");
+    assert_eq!(store.case_by_id("b1").await.expect("read"), None, "part of a failed batch was kept");
+    assert!(store.history("b1").await.expect("history").is_empty());
+
+    let good = vec![
+        new_case("b4", "360313", 4, Some("import-1")),
+        new_case("b5", "360102", 5, None),
+        new_case("b6", "360313101", 6, None),
+        new_case("b7", "360313", 7, Some("import-1")),
+    ];
+    let outcome = store.create_cases(good).await.expect("batch");
+    let numbers: Vec<String> = outcome
+        .iter()
+        .map(|c| match c {
+            Created::New(row, _) | Created::Existing(row) => row.number.as_ref().expect("numbered").to_string(),
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        ["3603-20261128-000001", "3601-20261128-000001", "3603-20261128-000002", "3603-20261128-000001"]
+    );
+    assert!(matches!(&outcome[3], Created::Existing(row) if row.id == "b4"), "a repeated key made a twin");
+    assert_eq!(store.history("b6").await.expect("history").len(), 1);
 }

@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use pingan_app::clock::SystemClock;
+use pingan_app::clock::{Clock, SystemClock};
 use pingan_app::divisions::{DivisionFile, import_divisions};
 use pingan_app::engine::CaseEngine;
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
 use pingan_app::scheduler::{OverduePolicy, keep_sweeping};
+use pingan_app::simulate::{Scenario, Summary, simulate};
 use pingan_app::{Atlas, jiangxi};
 use pingan_core::{DivisionCode, Explain};
 use pingan_geo::geojson_io::InvalidAreas;
@@ -89,6 +90,26 @@ enum Command {
     /// Measure Pingan's hot paths (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Play realistic activity through the case engine (deterministic for a seed) and store it.
+    Simulate {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        /// City or county whose grids the reports come from.
+        #[arg(long, default_value = jiangxi::PINGXIANG)]
+        under: String,
+        /// Reports to play; default: a year sized to 萍乡's 36,676 volunteer reports.
+        #[arg(long)]
+        cases: Option<usize>,
+        /// Length of the period, ending now.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long, default_value_t = 2021)]
+        seed: u64,
+        /// End of the period (RFC 3339, e.g. 2026-11-01T00:00:00+08:00); default: now. The same seed
+        /// and end give the same cases.
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::FixedOffset>>,
+    },
     /// Check the tamper-evident case histories.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -204,6 +225,19 @@ fn parse_division(code: &str) -> Result<DivisionCode> {
     DivisionCode::parse(code).map_err(|e| explained(&e))
 }
 
+/// Reports by 萍乡's volunteers in the year the seed document gives (2021).
+const PINGXIANG_VOLUNTEER_REPORTS: usize = 36_676;
+
+fn describe_simulation(summary: &Summary) -> String {
+    let (volunteer_reported, volunteer_closed) = summary.by_channel.get("volunteer").copied().unwrap_or_default();
+    format!(
+        "{} cases with {} history entries; volunteers reported {volunteer_reported}, {volunteer_closed} closed ({:.2}%)",
+        summary.cases,
+        summary.actions,
+        100.0 * volunteer_closed as f64 / volunteer_reported.max(1) as f64
+    )
+}
+
 /// How often the deadline sweep runs in a server.
 const DEADLINE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -212,6 +246,7 @@ async fn serve(
     listen: SocketAddr,
     city: DivisionCode,
     overdue: OverduePolicy,
+    play: Option<Scenario>,
     started: Instant,
 ) -> Result<()> {
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
@@ -231,6 +266,24 @@ async fn serve(
     let engine =
         Arc::new(CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).map_err(|e| explained(&e))?);
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
+    if let Some(scenario) = play {
+        // Played while serving: the map and the API answer at once, the cases arrive in batches.
+        let (engine, atlas) = (engine.clone(), atlas.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let played = simulate(&engine, &atlas, &scenario, &pingan_app::Silent).await;
+            let report = match played {
+                Ok(summary) => format!(
+                    "The past twelve months of {} are in: {} ({:.2?})\n",
+                    scenario.area,
+                    describe_simulation(&summary),
+                    started.elapsed()
+                ),
+                Err(error) => format!("The simulated year could not be played: {}\n", explained(&error)),
+            };
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes());
+        });
+    }
     pingan_web::serve(listener, AppState { store, atlas, engine, home_city: city }).await?;
     Ok(())
 }
@@ -244,7 +297,7 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     match Cli::parse().command {
         Command::Serve { database, listen, city, overdue } => {
-            serve(database.open().await?, listen, parse_division(&city)?, overdue.into(), started).await
+            serve(database.open().await?, listen, parse_division(&city)?, overdue.into(), None, started).await
         }
         Command::Demo { data_dir, listen } => {
             let path = data_dir.join("demo.db");
@@ -262,7 +315,8 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| explained(&e))?;
             println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
-            serve(store, listen, city, OverduePolicy::NotifyParent, started).await
+            let year = Scenario::year(city.clone(), SystemClock.now(), PINGXIANG_VOLUNTEER_REPORTS);
+            serve(store, listen, city, OverduePolicy::NotifyParent, Some(year), started).await
         }
         Command::Import(ImportCommand::Divisions { database, paths }) => {
             let files = division_files(&paths)?;
@@ -312,6 +366,20 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| explained(&e))?;
             println!("{count} grids drawn under {under}");
+            Ok(())
+        }
+        Command::Simulate { database, under, cases, days, seed, until } => {
+            let store = database.open().await?;
+            let area = parse_division(&under)?;
+            let until = until.map_or_else(|| SystemClock.now(), |u| u.with_timezone(&chrono::Utc));
+            let mut scenario = Scenario::year(area, until, PINGXIANG_VOLUNTEER_REPORTS);
+            scenario.cases = cases.unwrap_or(scenario.cases);
+            (scenario.days, scenario.seed) = (days, seed);
+            let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
+            let engine =
+                CaseEngine::standard(store, atlas.clone(), Arc::new(SystemClock)).map_err(|e| explained(&e))?;
+            let summary = simulate(&engine, &atlas, &scenario, &Bars::default()).await.map_err(|e| explained(&e))?;
+            println!("{} ({:.2?})", describe_simulation(&summary), started.elapsed());
             Ok(())
         }
         Command::Bench(command) => bench::run(command).await,

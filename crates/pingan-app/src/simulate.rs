@@ -1,0 +1,422 @@
+//! Realistic activity, played through the case engine: reports from every channel with the daily
+//! and weekly rhythm of a county, and each case's life (acceptance, dispatch, claim, returns,
+//! escalations, extensions, supervision, overdue notes, resolution, verification, call-back,
+//! reopening, closure) up to the end of the period. Every step is planned by the engine's own rules
+//! and deadlines; cases are written in batches, each with its whole history, hash chain included.
+//!
+//! Deterministic for a seed: case `i` draws from its own generator, so the same scenario gives
+//! the same cases, histories and hashes whatever the batch size.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use pingan_core::calendar::china_standard_time;
+use pingan_core::case::Channel;
+use pingan_core::category::{Category, HandlingLevel, Priority};
+use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
+use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_geo::fixed::FixedPoint;
+use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
+
+use crate::engine::{ActionRequest, CaseEngine, Submission};
+use crate::scheduler::SWEEP_ACTOR;
+use crate::{AppError, Atlas, Progress};
+
+/// Reports' channels and their shares (per mille). Volunteers and grid workers find most matters;
+/// the shares make a year of 萍乡 come out near its published volunteer figures.
+const CHANNEL_SHARES: [(Channel, u32); 7] = [
+    (Channel::Volunteer, 400),
+    (Channel::GridPatrol, 260),
+    (Channel::Resident, 130),
+    (Channel::Hotline, 110),
+    (Channel::Reception, 50),
+    (Channel::Survey, 30),
+    (Channel::Open311, 20),
+];
+
+/// Relative reports per hour of the day (China Standard Time).
+const HOURLY: [u32; 24] = [1, 1, 1, 1, 1, 2, 4, 8, 14, 16, 15, 12, 8, 9, 13, 15, 14, 11, 8, 7, 6, 4, 2, 1];
+
+/// Cases planned and written per transaction.
+const BATCH: usize = 4096;
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub seed: u64,
+    /// Reports come from this division's grids.
+    pub area: DivisionCode,
+    /// The end of the period ("now"): later steps have not happened yet.
+    pub until: DateTime<Utc>,
+    pub days: i64,
+    pub cases: usize,
+}
+
+impl Scenario {
+    /// The twelve months before `until` in `area`, sized so that volunteers report about
+    /// `volunteer_reports` matters (萍乡's published year: 36,676).
+    pub fn year(area: DivisionCode, until: DateTime<Utc>, volunteer_reports: usize) -> Scenario {
+        let cases = volunteer_reports * 1000 / CHANNEL_SHARES[0].1 as usize;
+        Scenario { seed: 2021, area, until, days: 365, cases }
+    }
+}
+
+/// Counts of what was written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub cases: usize,
+    pub actions: usize,
+    /// Per channel: (reported, closed).
+    pub by_channel: BTreeMap<&'static str, (usize, usize)>,
+    /// Cases by their status at the end.
+    pub by_status: BTreeMap<&'static str, usize>,
+}
+
+/// One case being played.
+struct Life<'a> {
+    engine: &'a CaseEngine,
+    row: CaseRow,
+    entries: Vec<ActionRecord>,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+    rng: fastrand::Rng,
+}
+
+impl Life<'_> {
+    /// Moves the clock on by `minutes` of working time (plus a random part of them); false when
+    /// that is past the end of the period, so the step has not happened yet.
+    fn wait(&mut self, minutes: i64) -> bool {
+        let minutes = minutes.max(1);
+        let drawn = minutes / 2 + self.rng.i64(0..=minutes);
+        self.at = self.engine.work_clock().add(self.at, drawn) + Duration::seconds(self.rng.i64(0..60));
+        self.at <= self.until
+    }
+
+    /// Moves the clock to `instant` if that is later.
+    fn wait_until(&mut self, instant: DateTime<Utc>) -> bool {
+        self.at = self.at.max(instant);
+        self.at <= self.until
+    }
+
+    fn chance(&mut self, per_mille: u32) -> bool {
+        self.rng.u32(0..1000) < per_mille
+    }
+
+    fn act(&mut self, actor: &str, action: ActionKind, fill: impl FnOnce(&mut ActionRequest)) -> Result<(), AppError> {
+        let mut request = ActionRequest {
+            case: self.row.id.clone(),
+            actor: actor.to_owned(),
+            action: Some(action),
+            expected_version: self.row.version,
+            ..ActionRequest::default()
+        };
+        fill(&mut request);
+        let (entry, mut row) = self.engine.plan_action(&self.row, &request, None, self.at)?;
+        row.version += 1;
+        self.entries.push(entry);
+        self.row = row;
+        Ok(())
+    }
+
+    fn centre(&self) -> String {
+        format!("centre:{}", self.row.division)
+    }
+
+    fn handler(&self) -> String {
+        self.row.handler.clone().unwrap_or_else(|| self.centre())
+    }
+
+    fn deadline(&self, due: Option<i64>) -> Option<DateTime<Utc>> {
+        due.and_then(DateTime::<Utc>::from_timestamp_millis)
+    }
+
+    /// Working minutes from now to `due` (at least one).
+    fn minutes_to(&self, due: Option<i64>) -> i64 {
+        self.deadline(due).map_or(480, |due| self.engine.work_clock().minutes_between(self.at, due).max(1))
+    }
+
+    /// Plays the rest of the case's life; stops at the first step beyond the end of the period.
+    fn play(&mut self, category: &Category) -> Result<(), AppError> {
+        loop {
+            let step = match self.row.status {
+                Status::Reported => self.intake()?,
+                Status::Accepted => self.dispatch(category)?,
+                Status::Dispatched => self.claim()?,
+                Status::InProgress => self.work()?,
+                Status::Resolved => self.verify()?,
+                Status::Verified => self.call_back()?,
+                Status::CalledBack => {
+                    let centre = self.centre();
+                    self.wait(60) && self.act(&centre, ActionKind::Close, |_| ()).is_ok()
+                }
+                Status::Closed | Status::Rejected | Status::Merged => false,
+            };
+            if !step {
+                return Ok(());
+            }
+        }
+    }
+
+    fn intake(&mut self) -> Result<bool, AppError> {
+        if !self.wait(45) {
+            return Ok(false);
+        }
+        let centre = self.centre();
+        if self.chance(5) {
+            self.act(&centre, ActionKind::Reject, |r| r.reason = Some("不属于受理范围".into()))?;
+        } else {
+            self.act(&centre, ActionKind::Accept, |_| ())?;
+        }
+        Ok(true)
+    }
+
+    fn dispatch(&mut self, category: &Category) -> Result<bool, AppError> {
+        if !self.wait(30) {
+            return Ok(false);
+        }
+        let centre = self.centre();
+        let target = self.engine.dispatch_target(&self.row, category);
+        self.act(&centre, ActionKind::Dispatch, |r| r.target = Some(target))?;
+        Ok(true)
+    }
+
+    fn claim(&mut self) -> Result<bool, AppError> {
+        let allowed = self.minutes_to(self.row.claim_due);
+        // A few handlers are late to claim.
+        let delay = if self.chance(40) { allowed * 2 } else { allowed / 3 };
+        if !self.wait(delay) {
+            return Ok(false);
+        }
+        let handler = self.handler();
+        if self.row.body.returns == 0 && self.chance(30) {
+            self.act(&handler, ActionKind::Return, |r| r.reason = Some("不属于本单位职责".into()))?;
+        } else if self.row.body.escalations == 0 && self.row.division.level() != Level::City && self.chance(15) {
+            self.act(&handler, ActionKind::Escalate, |r| r.reason = Some("超出本级处置能力".into()))?;
+        } else {
+            self.act(&handler, ActionKind::Claim, |_| ())?;
+        }
+        Ok(true)
+    }
+
+    fn work(&mut self) -> Result<bool, AppError> {
+        let handler = self.handler();
+        if self.row.body.supervisions == 0 && self.chance(30) {
+            let allowed = self.minutes_to(self.row.resolve_due);
+            if !self.wait(allowed / 2) {
+                return Ok(false);
+            }
+            if let Some(parent) = self.row.division.parent() {
+                self.act(&format!("centre:{parent}"), ActionKind::Supervise, |r| {
+                    r.reason = Some("请加快办理进度".into())
+                })?;
+            }
+        }
+        if self.row.body.extensions == 0 && !self.row.body.extension_pending && self.chance(40) {
+            if !self.wait(self.minutes_to(self.row.resolve_due) / 2) {
+                return Ok(false);
+            }
+            let minutes = 480 * self.rng.i64(1..=5);
+            self.act(&handler, ActionKind::RequestExtension, |r| {
+                r.reason = Some("需协调多方".into());
+                r.extension_minutes = Some(minutes);
+            })?;
+            if !self.wait(120) {
+                return Ok(false);
+            }
+            let centre = self.centre();
+            if self.chance(750) {
+                self.act(&centre, ActionKind::ApproveExtension, |_| ())?;
+            } else {
+                self.act(&centre, ActionKind::RefuseExtension, |r| r.reason = Some("理由不充分".into()))?;
+            }
+        }
+        let allowed = self.minutes_to(self.row.resolve_due);
+        // Most are resolved within the deadline; some run over it.
+        let late = self.chance(60);
+        let due = self.deadline(self.row.resolve_due);
+        if late && let Some(due) = due {
+            // The deadline sweep notes the overdue case when it passes.
+            if !self.wait_until(due + Duration::minutes(1)) {
+                return Ok(false);
+            }
+            if self.row.body.overdue_noted != self.row.resolve_due {
+                self.act(SWEEP_ACTOR, ActionKind::Note, |r| r.reason = Some("已超期".into()))?;
+            }
+        }
+        if !self.wait(if late { allowed / 2 } else { allowed / 3 }) {
+            return Ok(false);
+        }
+        self.act(&handler, ActionKind::Resolve, |r| r.result = Some("已现场处置完毕".into()))?;
+        Ok(true)
+    }
+
+    fn verify(&mut self) -> Result<bool, AppError> {
+        if !self.wait(120) {
+            return Ok(false);
+        }
+        let centre = self.centre();
+        if self.chance(20) {
+            self.act(&centre, ActionKind::SendBack, |r| r.reason = Some("处置不到位".into()))?;
+        } else {
+            self.act(&centre, ActionKind::Verify, |_| ())?;
+        }
+        Ok(true)
+    }
+
+    fn call_back(&mut self) -> Result<bool, AppError> {
+        if !self.wait(480) {
+            return Ok(false);
+        }
+        let centre = self.centre();
+        let draw = self.rng.u32(0..1000);
+        let satisfaction = if self.row.body.reopenings > 0 || draw < 920 {
+            Satisfaction::Satisfied
+        } else if draw < 975 {
+            Satisfaction::BasicallySatisfied
+        } else {
+            Satisfaction::Unsatisfied
+        };
+        self.act(&centre, ActionKind::CallBack, |r| r.satisfaction = Some(satisfaction))?;
+        Ok(true)
+    }
+}
+
+/// The instants of `scenario.cases` reports over the period, in order: fewer at night, at weekends
+/// and on public holidays.
+fn report_instants(engine: &CaseEngine, scenario: &Scenario) -> Vec<DateTime<Utc>> {
+    let mut rng = fastrand::Rng::with_seed(scenario.seed);
+    let start = scenario.until - Duration::days(scenario.days);
+    let span = (scenario.until - start).num_seconds().max(1);
+    let peak = HOURLY.iter().copied().max().unwrap_or(1) * 10;
+    let mut instants = Vec::with_capacity(scenario.cases);
+    while instants.len() < scenario.cases {
+        let instant = start + Duration::seconds(rng.i64(0..span));
+        let local = instant.with_timezone(&china_standard_time());
+        let working = engine.work_clock().calendar().is_working_day(local.date_naive());
+        let day_weight = if working {
+            10
+        } else if local.weekday().number_from_monday() >= 6 {
+            6
+        } else {
+            4
+        };
+        if rng.u32(0..peak) < HOURLY[local.hour() as usize] * day_weight {
+            instants.push(instant);
+        }
+    }
+    instants.sort();
+    instants
+}
+
+fn pick<T: Copy>(rng: &mut fastrand::Rng, shares: &[(T, u32)]) -> T {
+    let total: u32 = shares.iter().map(|(_, share)| share).sum();
+    let mut draw = rng.u32(0..total.max(1));
+    for (value, share) in shares {
+        if draw < *share {
+            return *value;
+        }
+        draw -= share;
+    }
+    shares[0].0
+}
+
+/// A point inside `grid`, drawn from its bounding box.
+fn point_in(rng: &mut fastrand::Rng, region: &pingan_geo::region::Region) -> Option<(f64, f64)> {
+    let bbox = region.bbox();
+    (0..64).find_map(|_| {
+        let point = FixedPoint::new(rng.i32(bbox.min.x..=bbox.max.x), rng.i32(bbox.min.y..=bbox.max.y));
+        region.contains(point).then(|| (point.lon(), point.lat()))
+    })
+}
+
+/// Plays `scenario` through `engine` and writes every case, in batches of whole histories.
+pub async fn simulate(
+    engine: &CaseEngine,
+    atlas: &Atlas,
+    scenario: &Scenario,
+    progress: &dyn Progress,
+) -> Result<Summary, AppError> {
+    let grids = atlas.grids_in(scenario.area.as_str());
+    if grids.is_empty() {
+        return Err(AppError::NoGridsUnder(scenario.area.to_string()));
+    }
+    let categories = engine.categories().leaves();
+    let instants = report_instants(engine, scenario);
+    progress.stage("simulated cases", instants.len() as u64);
+    let mut summary = Summary::default();
+    for (chunk_index, chunk) in instants.chunks(BATCH).enumerate() {
+        let mut batch = Vec::with_capacity(chunk.len());
+        for (offset, reported) in chunk.iter().enumerate() {
+            let index = (chunk_index * BATCH + offset) as u64;
+            let mut rng = fastrand::Rng::with_seed(scenario.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let (grid, _, region) = &grids[rng.usize(0..grids.len())];
+            let category = categories[rng.usize(0..categories.len())];
+            let case = play_case(engine, scenario, &mut rng, *reported, grid, region, category)?;
+            let closed = case.row.status == Status::Closed;
+            let counts = summary.by_channel.entry(case.row.channel.as_str()).or_default();
+            counts.0 += 1;
+            counts.1 += usize::from(closed);
+            *summary.by_status.entry(case.row.status.as_str()).or_default() += 1;
+            summary.actions += case.entries.len();
+            batch.push(case);
+        }
+        summary.cases += batch.len();
+        let written = batch.len() as u64;
+        engine.store().create_cases(batch).await?;
+        progress.advance(written);
+    }
+    progress.finish();
+    Ok(summary)
+}
+
+fn play_case(
+    engine: &CaseEngine,
+    scenario: &Scenario,
+    rng: &mut fastrand::Rng,
+    reported: DateTime<Utc>,
+    grid: &GridCode,
+    region: &pingan_geo::region::Region,
+    category: &Category,
+) -> Result<NewCase, AppError> {
+    let channel = pick(rng, &CHANNEL_SHARES);
+    let priority = pick(rng, &[(Priority::Normal, 850), (Priority::Urgent, 120), (Priority::Critical, 30)]);
+    let point = point_in(rng, region);
+    let actor = match channel {
+        Channel::GridPatrol => format!("grid:{grid}"),
+        Channel::Volunteer => format!("volunteer:{}", rng.u32(1..=270_000)),
+        Channel::Hotline => "hotline:12345".to_owned(),
+        other => format!("{}:{}", other.as_str(), rng.u32(1..=500_000)),
+    };
+    // Grid workers settle many small matters of their own grid on the spot.
+    let small = matches!(category.level, HandlingLevel::Grid | HandlingLevel::Village) && category.department.is_none();
+    let settled = channel == Channel::GridPatrol && small && rng.u32(0..100) < 40;
+    let submission = Submission {
+        channel,
+        actor,
+        category: category.code.clone(),
+        priority,
+        lon: point.map(|p| p.0),
+        lat: point.map(|p| p.1),
+        grid: point.is_none().then(|| grid.to_string()),
+        address: None,
+        description: format!("{}：{}", category.name_zh, grid),
+        reporter: None,
+        idempotency_key: None,
+        settled_on_spot: settled.then(|| "网格员现场调解处置".to_owned()),
+    };
+    let mut new = engine.plan_submission(&submission, reported, false)?;
+    // A deterministic id: the report's time and the case's own draws.
+    let random: [u8; 10] = std::array::from_fn(|_| rng.u8(..));
+    new.row.id =
+        uuid::Builder::from_unix_timestamp_millis(reported.timestamp_millis() as u64, &random).into_uuid().to_string();
+    new.row.version = new.entries.len() as i64;
+    let mut life = Life {
+        engine,
+        row: new.row,
+        entries: new.entries,
+        at: reported,
+        until: scenario.until,
+        rng: fastrand::Rng::with_seed(rng.u64(..)),
+    };
+    life.play(category)?;
+    Ok(NewCase { row: life.row, day: new.day, entries: life.entries, similar: None })
+}
