@@ -15,7 +15,6 @@ use pingan_core::case::Channel;
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
 use pingan_core::{DivisionCode, GridCode, Level};
-use pingan_geo::fixed::FixedPoint;
 use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
 
 use crate::engine::{ActionRequest, CaseEngine, Submission};
@@ -319,15 +318,6 @@ fn pick<T: Copy>(rng: &mut fastrand::Rng, shares: &[(T, u32)]) -> T {
     shares[0].0
 }
 
-/// A point inside `grid`, drawn from its bounding box.
-fn point_in(rng: &mut fastrand::Rng, region: &pingan_geo::region::Region) -> Option<(f64, f64)> {
-    let bbox = region.bbox();
-    (0..64).find_map(|_| {
-        let point = FixedPoint::new(rng.i32(bbox.min.x..=bbox.max.x), rng.i32(bbox.min.y..=bbox.max.y));
-        region.contains(point).then(|| (point.lon(), point.lat()))
-    })
-}
-
 /// Plays `scenario` through `engine` and writes every case, in batches of whole histories.
 pub async fn simulate(
     engine: &CaseEngine,
@@ -379,7 +369,7 @@ fn play_case(
 ) -> Result<NewCase, AppError> {
     let channel = pick(rng, &CHANNEL_SHARES);
     let priority = pick(rng, &[(Priority::Normal, 850), (Priority::Urgent, 120), (Priority::Critical, 30)]);
-    let point = point_in(rng, region);
+    let point = region.random_point(rng).map(|p| (p.lon(), p.lat()));
     let actor = match channel {
         Channel::GridPatrol => format!("grid:{grid}"),
         Channel::Volunteer => format!("volunteer:{}", rng.u32(1..=270_000)),

@@ -101,6 +101,15 @@ impl Region {
         self.bbox
     }
 
+    /// A point of the region drawn uniformly from its bounding box (None if 64 draws all miss).
+    pub fn random_point(&self, rng: &mut fastrand::Rng) -> Option<FixedPoint> {
+        let bbox = self.bbox();
+        (0..64).find_map(|_| {
+            let point = FixedPoint::new(rng.i32(bbox.min.x..=bbox.max.x), rng.i32(bbox.min.y..=bbox.max.y));
+            self.contains(point).then_some(point)
+        })
+    }
+
     pub fn polygons(&self) -> &[Vec<Vec<FixedPoint>>] {
         &self.polygons
     }

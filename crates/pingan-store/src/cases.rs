@@ -135,8 +135,9 @@ const MAX_CANDIDATES: i64 = 50;
 
 impl DuplicateSearch {
     /// `SELECT id, number, lon, lat FROM cases …` with `placeholder(n)` naming the n-th bound value.
+    /// The open statuses and the limit are constants, written into the text.
     pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
-        let mut values = vec![
+        let values = vec![
             SqlValue::Text(self.category.clone()),
             SqlValue::Text(self.village.clone()),
             SqlValue::Text(format!("{}:", self.village)),
@@ -146,19 +147,12 @@ impl DuplicateSearch {
             SqlValue::Real(self.south),
             SqlValue::Real(self.north),
         ];
-        let open: Vec<String> = Status::OPEN
-            .iter()
-            .map(|s| {
-                values.push(SqlValue::Text(s.as_str().to_owned()));
-                placeholder(values.len())
-            })
-            .collect();
-        values.push(SqlValue::Integer(MAX_CANDIDATES));
+        let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let p = |n| placeholder(n);
         let sql = format!(
             "SELECT id, number, lon, lat FROM cases WHERE category = {} AND grid_code >= {} AND grid_code < {} \
              AND reported_at >= {} AND lon BETWEEN {} AND {} AND lat BETWEEN {} AND {} AND status IN ({}) \
-             ORDER BY reported_at DESC LIMIT {}",
+             ORDER BY reported_at DESC LIMIT {MAX_CANDIDATES}",
             p(1),
             p(2),
             p(3),
@@ -168,7 +162,6 @@ impl DuplicateSearch {
             p(7),
             p(8),
             open.join(", "),
-            p(values.len())
         );
         (sql, values)
     }

@@ -259,15 +259,12 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
     let city = pingan_core::DivisionCode::parse(jiangxi::PINGXIANG).map_err(|e| explained(&e))?;
     pingan_app::demo::load_jiangxi(store.as_ref(), &city, &Silent).await.map_err(|e| explained(&e))?;
     let atlas = Arc::new(pingan_app::Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
-    // Points that lie in a grid: the centre cell of each grid's bounding box, where it routes.
-    let points: Vec<(f64, f64)> = atlas
-        .grids_in(jiangxi::PINGXIANG)
-        .iter()
-        .map(|(_, _, region)| {
-            let b = region.bbox();
-            ((b.min.lon() + b.max.lon()) / 2.0, (b.min.lat() + b.max.lat()) / 2.0)
-        })
-        .filter(|&(lon, lat)| atlas.route(lon, lat).is_ok())
+    // Points spread over the city's grids, as reports are.
+    let grids = atlas.grids_in(jiangxi::PINGXIANG);
+    let mut rng = fastrand::Rng::with_seed(2022);
+    let points: Vec<(f64, f64)> = (0..cases.min(100_000))
+        .filter_map(|_| grids[rng.usize(0..grids.len())].2.random_point(&mut rng))
+        .map(|p| (p.lon(), p.lat()))
         .collect();
     let engine =
         Arc::new(CaseEngine::standard(store.clone(), atlas, Arc::new(SystemClock)).map_err(|e| explained(&e))?);
