@@ -11,6 +11,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
 mod cases;
+mod units;
 
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql")),
@@ -18,6 +19,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "cases", include_str!("../migrations/0003_cases.sql")),
     (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
     (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
+    (6, "units", include_str!("../migrations/0006_units.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

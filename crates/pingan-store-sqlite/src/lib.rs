@@ -12,6 +12,7 @@ use pingan_store::{BoundaryRow, Division, DivisionStore, GeographyStore, GridRow
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 mod cases;
+mod units;
 mod writer;
 
 use writer::GroupWriter;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "cases", include_str!("../migrations/0003_cases.sql")),
     (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
     (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
+    (6, "units", include_str!("../migrations/0006_units.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

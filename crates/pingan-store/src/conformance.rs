@@ -27,7 +27,8 @@ macro_rules! conformance_tests {
             case_lists_filter_and_page,
             a_failed_case_write_leaves_nothing,
             a_new_case_finds_similar_cases_written_before_it,
-            a_batch_of_cases_is_written_whole_or_not_at_all);
+            a_batch_of_cases_is_written_whole_or_not_at_all,
+            units_staff_and_rules_round_trip);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -375,4 +376,62 @@ pub async fn a_batch_of_cases_is_written_whole_or_not_at_all(store: &dyn Store) 
     );
     assert!(matches!(&outcome[3], Created::Existing(row) if row.id == "b4"), "a repeated key made a twin");
     assert_eq!(store.history("b6").await.expect("history").len(), 1);
+}
+
+pub async fn units_staff_and_rules_round_trip(store: &dyn Store) {
+    use crate::units::{DispatchRule, GridMember, GridRole, UnitKind, UnitRow};
+    tree_with_two_cities(store).await;
+    let unit = |id: &str, division: &str, name: &str| UnitRow {
+        id: id.to_owned(),
+        kind: if id.starts_with("provider") { UnitKind::Provider } else { UnitKind::Department },
+        division: code(division),
+        name: name.to_owned(),
+        department_kind: id.starts_with("department").then(|| "cg".to_owned()),
+        categories: if id.starts_with("provider") { vec!["life.repair".into(), "life.moving".into()] } else { vec![] },
+    };
+    let cg = unit("department:360313:cg", "360313", "湘东区城市管理局");
+    let provider = unit("provider:360313:anju", "360313", "安居家政");
+    store.put_units(vec![cg.clone(), provider.clone()]).await.expect("units");
+    assert_eq!(store.unit("department:360313:cg").await.expect("read"), Some(cg.clone()));
+    assert_eq!(store.unit("department:360313:zz").await.expect("read"), None);
+    let renamed = UnitRow { name: "湘东区城管局".into(), ..cg.clone() };
+    store.put_units(vec![renamed.clone()]).await.expect("rename");
+    assert_eq!(store.units("3603").await.expect("list"), [renamed, provider]);
+    assert!(store.units("3601").await.expect("list").is_empty());
+    let orphan = unit("department:360399:cg", "360399", "无此县");
+    assert!(store.put_units(vec![unit("department:360102:cg", "360102", "东湖"), orphan]).await.is_err());
+    assert!(store.units("3601").await.expect("list").is_empty(), "part of a failed batch was kept");
+
+    let grid = GridCode::parse("360313101201001").expect("grid");
+    store
+        .put_grids(vec![GridRow { code: grid.clone(), name: "一网格".into(), geometry: "{}".into() }])
+        .await
+        .expect("grid");
+    let member = |name: &str, role| GridMember { grid: grid.clone(), name: name.to_owned(), role };
+    store
+        .put_grid_staff(vec![member("张三", GridRole::Leader), member("李四", GridRole::Member)])
+        .await
+        .expect("staff");
+    store.put_grid_staff(vec![member("王五", GridRole::Leader)]).await.expect("replace");
+    assert_eq!(store.grid_staff("360313").await.expect("staff"), [member("王五", GridRole::Leader)]);
+    let missing = GridCode::parse("360313101202001").expect("grid");
+    let stranger = GridMember { grid: missing, name: "赵六".into(), role: GridRole::Member };
+    assert!(store.put_grid_staff(vec![member("钱七", GridRole::Member), stranger]).await.is_err());
+    assert_eq!(store.grid_staff("360313").await.expect("staff"), [member("王五", GridRole::Leader)], "half a batch");
+
+    let rule = |division: &str, unit: &str| DispatchRule {
+        category: "hazard.road".into(),
+        division: code(division),
+        unit: unit.to_owned(),
+    };
+    store
+        .put_dispatch_rules(vec![rule("3603", "department:3603:jt"), rule("360313", "department:360313:cg")])
+        .await
+        .expect("rules");
+    store.put_dispatch_rules(vec![rule("360313", "department:360313:jt")]).await.expect("override");
+    assert_eq!(
+        store.dispatch_rules("hazard.road").await.expect("rules"),
+        [rule("3603", "department:3603:jt"), rule("360313", "department:360313:jt")]
+    );
+    assert!(store.dispatch_rules("hazard.fire").await.expect("rules").is_empty());
 }

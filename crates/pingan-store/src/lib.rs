@@ -4,6 +4,7 @@
 
 pub mod cases;
 pub mod conformance;
+pub mod units;
 
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, Explain, GridCode, Level};
@@ -127,7 +128,7 @@ pub trait GeographyStore: Send + Sync {
 }
 
 /// Everything a Pingan server needs from its database.
-pub trait Store: DivisionStore + GeographyStore + cases::CaseStore {
+pub trait Store: DivisionStore + GeographyStore + cases::CaseStore + units::UnitStore {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;
 }
