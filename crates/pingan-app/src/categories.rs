@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use pingan_core::category::{Category, CategoryError, parse_categories, parse_department_kinds};
 
 const DEFAULT_CATEGORIES: &str = include_str!("../../../data/categories/default.csv");
-const DEPARTMENT_KINDS: &str = include_str!("../../../data/categories/departments.csv");
+pub(crate) const DEPARTMENT_KINDS: &str = include_str!("../../../data/categories/departments.csv");
 
 pub struct CategoryBook {
     by_code: HashMap<String, Category>,

@@ -1,20 +1,24 @@
 //! Loading the shipped Jiangxi data into a store: the whole division tree, every county boundary
-//! reconciled to today's codes, and generated grids for one city.
+//! reconciled to today's codes, a department of every kind for every county and city, and
+//! generated grids, with made-up staff, for one city.
 
-use pingan_core::DivisionCode;
+use pingan_core::{DivisionCode, Level};
 use pingan_geo::geojson_io::InvalidAreas;
 use pingan_geo::tessellate::Settings;
 use pingan_store::Store;
 
 use crate::divisions::{DivisionImportReport, import_divisions};
 use crate::geography::{generate_grids, import_boundaries};
+use crate::units::{create_departments, shipped_department_kinds, staff_grids};
 use crate::{AppError, Progress, jiangxi};
 
 #[derive(Debug, Clone, Copy)]
 pub struct JiangxiLoad {
     pub divisions: DivisionImportReport,
     pub boundaries: usize,
+    pub departments: usize,
     pub grids: usize,
+    pub grid_staff: usize,
 }
 
 pub async fn load_jiangxi(
@@ -33,6 +37,9 @@ pub async fn load_jiangxi(
     )
     .await?;
     progress.finish();
+    let province = gridded.ancestor(Level::Province).unwrap_or_else(|| gridded.clone());
+    let departments = create_departments(store, &province, &shipped_department_kinds()?).await?;
     let grids = generate_grids(store, gridded, Settings::default(), progress).await?;
-    Ok(JiangxiLoad { divisions, boundaries, grids })
+    let grid_staff = staff_grids(store, gridded).await?;
+    Ok(JiangxiLoad { divisions, boundaries, departments, grids, grid_staff })
 }

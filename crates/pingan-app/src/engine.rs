@@ -5,6 +5,7 @@
 //! worker of a grid), `resident:…` and the like for reporters. What an actor may do to a case
 //! follows from that name and the case (see [`capacities`]); the lifecycle rules do the rest.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +20,7 @@ use serde_json::json;
 
 use crate::categories::CategoryBook;
 use crate::clock::Clock;
+use crate::units;
 use crate::{AppError, Atlas};
 
 /// The State Council's holiday arrangements, compiled in.
@@ -204,7 +206,9 @@ impl CaseEngine {
     }
 
     pub async fn submit(&self, submission: Submission) -> Result<Submitted, AppError> {
-        let planned = self.plan_submission(&submission, self.clock.now(), true)?;
+        let now = self.clock.now();
+        let mut planned = self.plan_submission(&submission, now, true)?;
+        self.dispatch_if_clear(&mut planned, now).await?;
         let point = submission.lon.zip(submission.lat);
         match self.store.create_case(planned).await? {
             Created::New(case, similar) => {
@@ -218,14 +222,13 @@ impl CaseEngine {
     /// does; a bad report is named by its position.
     pub async fn submit_batch(&self, submissions: &[Submission]) -> Result<Vec<Submitted>, AppError> {
         let now = self.clock.now();
-        let planned = submissions
-            .iter()
-            .enumerate()
-            .map(|(index, submission)| {
-                self.plan_submission(submission, now, true)
-                    .map_err(|error| AppError::InBatch { index, error: Box::new(error) })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut planned = Vec::with_capacity(submissions.len());
+        for (index, submission) in submissions.iter().enumerate() {
+            let in_batch = |error| AppError::InBatch { index, error: Box::new(error) };
+            let mut new = self.plan_submission(submission, now, true).map_err(in_batch)?;
+            self.dispatch_if_clear(&mut new, now).await.map_err(in_batch)?;
+            planned.push(new);
+        }
         let created = self.store.create_cases(planned).await?;
         Ok(created
             .into_iter()
@@ -284,7 +287,7 @@ impl CaseEngine {
             status_after: Status::Reported,
             details: json!({ "channel": submission.channel.as_str(), "grid": grid.as_str() }).to_string(),
         }];
-        let (mut status, mut handler, mut claim_due, mut resolve_due) = (Status::Reported, None, None, None);
+        let (mut status, mut handler) = (Status::Reported, None);
         let mut body = CaseBody {
             category_version: self.book.version(),
             lon: submission.lon,
@@ -314,22 +317,9 @@ impl CaseEngine {
             body.result = Some(result);
             body.resolved_at = Some(at);
         } else if staff_channel {
+            // Staff have screened the report already; dispatch follows where a rule is clear.
             entries.push(record(at, &centre, ActionKind::Accept, Status::Accepted, json!({ "automatic": true })));
             status = Status::Accepted;
-            // Unambiguous: a matter the centres handle themselves goes to the responsible centre.
-            if category.department.is_none() {
-                entries.push(record(
-                    at,
-                    &centre,
-                    ActionKind::Dispatch,
-                    Status::Dispatched,
-                    json!({ "to": centre, "automatic": true }),
-                ));
-                status = Status::Dispatched;
-                handler = Some(centre.clone());
-                (claim_due, resolve_due) = self.deadlines(&category.code, submission.priority, now);
-                body.dispatched_at = Some(at);
-            }
         }
 
         let point = submission.lon.zip(submission.lat);
@@ -352,8 +342,8 @@ impl CaseEngine {
             handler,
             grid: Some(grid),
             reported_at: at,
-            claim_due,
-            resolve_due,
+            claim_due: None,
+            resolve_due: None,
             version: 0,
             idempotency_key: submission.idempotency_key.clone(),
             body,
@@ -397,8 +387,19 @@ impl CaseEngine {
     }
 
     /// Applies one action; the case's row and history change together or not at all.
-    pub async fn act(&self, request: ActionRequest) -> Result<CaseRow, AppError> {
+    pub async fn act(&self, mut request: ActionRequest) -> Result<CaseRow, AppError> {
         let case = self.find(&request.case).await?;
+        if matches!(request.action, Some(ActionKind::Dispatch | ActionKind::Redispatch)) {
+            // No target: the dispatch rules choose one. A named target must exist.
+            let target = match request.target.take() {
+                Some(target) => target,
+                None => self.suggested_target(&case).await?.ok_or(AppError::NoDispatchTarget)?,
+            };
+            if !units::unit_exists(self.store.as_ref(), &target).await? {
+                return Err(AppError::UnknownUnit(target));
+            }
+            request.target = Some(target);
+        }
         let master = match (request.action, request.master.as_deref()) {
             (Some(ActionKind::Merge), Some(master)) => Some(self.find(master).await?),
             _ => None,
@@ -542,15 +543,45 @@ impl CaseEngine {
         Ok((entry, row))
     }
 
-    /// The unit a case of `category` goes to by default: the county's (or city's) department of the
-    /// category's kind, the grid for grid-level matters, else the responsible centre.
-    pub fn dispatch_target(&self, case: &CaseRow, category: &Category) -> String {
-        let county = case.division.ancestor(Level::County).or_else(|| case.division.ancestor(Level::City));
-        match (&category.department, county, &case.grid) {
-            (Some(kind), Some(county), _) => format!("department:{county}:{kind}"),
-            (None, _, Some(grid)) if category.level == HandlingLevel::Grid => format!("grid:{grid}"),
-            _ => format!("centre:{}", case.division),
+    /// The unit the dispatch rules send `case` to; None when no unit fits (the centre chooses).
+    pub async fn suggested_target(&self, case: &CaseRow) -> Result<Option<String>, AppError> {
+        let category = self.category(&case.category)?;
+        let place = case.grid.as_ref().map_or_else(|| case.division.clone(), GridCode::village);
+        let rules = self.store.dispatch_rules(&category.code).await?;
+        let mut stored = HashSet::new();
+        if let Some(kind) = &category.department {
+            for code in [Level::County, Level::City].into_iter().filter_map(|level| place.ancestor(level)) {
+                let id = format!("department:{code}:{kind}");
+                if self.store.unit(&id).await?.is_some() {
+                    stored.insert(id);
+                }
+            }
         }
+        Ok(units::choose_target(category, &place, &case.division, case.grid.as_ref(), &rules, &|id| {
+            stored.contains(id)
+        }))
+    }
+
+    /// Dispatches a new, accepted case at once where the rules name its unit.
+    async fn dispatch_if_clear(&self, new: &mut NewCase, now: DateTime<Utc>) -> Result<(), AppError> {
+        if new.row.status == Status::Accepted
+            && let Some(target) = self.suggested_target(&new.row).await?
+        {
+            self.dispatch_new(new, target, now);
+        }
+        Ok(())
+    }
+
+    /// Appends the automatic dispatch of a new, accepted case to `target`.
+    pub fn dispatch_new(&self, new: &mut NewCase, target: String, now: DateTime<Utc>) {
+        let at = millis(now);
+        let centre = format!("centre:{}", new.row.division);
+        let details = json!({ "to": target, "automatic": true });
+        new.entries.push(record(at, &centre, ActionKind::Dispatch, Status::Dispatched, details));
+        new.row.status = Status::Dispatched;
+        (new.row.claim_due, new.row.resolve_due) = self.deadlines(&new.row.category, new.row.priority, now);
+        new.row.handler = Some(target);
+        new.row.body.dispatched_at = Some(at);
     }
 
     pub fn categories(&self) -> &CategoryBook {

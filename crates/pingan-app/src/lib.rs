@@ -14,6 +14,7 @@ pub mod jiangxi;
 pub mod progress;
 pub mod scheduler;
 pub mod simulate;
+pub mod units;
 
 pub use atlas::{Atlas, Routed};
 pub use error::AppError;

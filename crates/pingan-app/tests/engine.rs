@@ -248,17 +248,9 @@ async fn staff_channels_accept_and_dispatch_at_once() {
     assert_eq!(family.handler.as_deref(), Some(centre(VILLAGE).as_str()));
     assert_eq!(w.store.history(&family.id).await.unwrap().len(), 3);
 
-    // A fire hazard is the county's and a department's: it waits in the county centre's queue.
+    // A fire hazard is the county's and its fire brigade's: the county has one, so it goes there.
     let fire = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
-    assert_eq!((fire.status, fire.division.as_str(), fire.handler.as_deref()), (Status::Accepted, "360302", None));
-    let fire = w
-        .engine
-        .act(ActionRequest {
-            target: Some("department:360302:xfj".into()),
-            ..act(&fire, &centre("360302"), ActionKind::Dispatch)
-        })
-        .await
-        .unwrap();
+    assert_eq!((fire.status, fire.division.as_str()), (Status::Dispatched, "360302"));
     assert_eq!(fire.handler.as_deref(), Some("department:360302:xfj"));
     let claimed = w.engine.act(act(&fire, "department:360302:xfj", ActionKind::Claim)).await.unwrap();
     assert_eq!(claimed.status, Status::InProgress);
@@ -279,6 +271,52 @@ async fn staff_channels_accept_and_dispatch_at_once() {
         ..report(Channel::GridPatrol, "grid:360302008205002", "livelihood.street_order")
     };
     assert_eq!(w.engine.submit(elsewhere).await.unwrap_err().code(), "action_forbidden");
+}
+
+#[tokio::test]
+async fn dispatch_rules_choose_the_unit_and_counties_override_their_city() {
+    use pingan_store::units::DispatchRule;
+    let w = world("2025-03-10 09:00").await;
+    let rule = |division: &str, unit: &str| DispatchRule {
+        category: "hazard.road".into(),
+        division: DivisionCode::parse(division).unwrap(),
+        unit: unit.into(),
+    };
+    // The city sends road hazards to its own transport bureau; 安源区 (360302) keeps them.
+    w.store.put_dispatch_rules(vec![rule("3603", "department:3603:jt")]).await.unwrap();
+    let road = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.road")).await.unwrap().case;
+    assert_eq!(road.handler.as_deref(), Some("department:3603:jt"));
+    w.store.put_dispatch_rules(vec![rule("360302", "department:360302:jt")]).await.unwrap();
+    let road = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.road")).await.unwrap().case;
+    assert_eq!(road.handler.as_deref(), Some("department:360302:jt"));
+
+    // Without the county's and the city's fire brigades no unit fits: the report waits in the
+    // county centre's dispatch queue, and a dispatch must name its unit.
+    for brigade in ["department:360302:xfj", "department:3603:xfj"] {
+        assert!(w.store.remove_unit(brigade).await.unwrap());
+    }
+    let fire = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
+    assert_eq!((fire.status, fire.handler.as_deref()), (Status::Accepted, None));
+    let county = centre("360302");
+    let error = w.engine.act(act(&fire, &county, ActionKind::Dispatch)).await.unwrap_err();
+    assert_eq!(error.code(), "no_dispatch_target", "{error}");
+    let nowhere =
+        ActionRequest { target: Some("department:360302:nope".into()), ..act(&fire, &county, ActionKind::Dispatch) };
+    assert_eq!(w.engine.act(nowhere).await.unwrap_err().code(), "unknown_unit");
+    let unknown_centre =
+        ActionRequest { target: Some("centre:360399".into()), ..act(&fire, &county, ActionKind::Dispatch) };
+    assert_eq!(w.engine.act(unknown_centre).await.unwrap_err().code(), "unknown_unit");
+    let named =
+        ActionRequest { target: Some("department:360302:yj".into()), ..act(&fire, &county, ActionKind::Dispatch) };
+    let dispatched = w.engine.act(named).await.unwrap();
+    assert_eq!(dispatched.handler.as_deref(), Some("department:360302:yj"));
+    assert_eq!(w.store.history(&fire.id).await.unwrap().len(), 3, "refused dispatches were recorded");
+
+    // A dispatch that names no unit follows the rules.
+    let road = w.engine.submit(report(Channel::Resident, "resident:1", "hazard.road")).await.unwrap().case;
+    let accepted = w.engine.act(act(&road, &county, ActionKind::Accept)).await.unwrap();
+    let dispatched = w.engine.act(act(&accepted, &county, ActionKind::Dispatch)).await.unwrap();
+    assert_eq!(dispatched.handler.as_deref(), Some("department:360302:jt"));
 }
 
 #[tokio::test]

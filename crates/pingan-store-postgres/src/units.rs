@@ -41,6 +41,11 @@ impl UnitStore for PostgresStore {
         transaction.commit().await.map_err(database_error)
     }
 
+    async fn remove_unit(&self, id: &str) -> StoreResult<bool> {
+        let client = self.client().await?;
+        Ok(client.execute("DELETE FROM units WHERE id = $1", &[&id]).await.map_err(database_error)? > 0)
+    }
+
     async fn unit(&self, id: &str) -> StoreResult<Option<UnitRow>> {
         let client = self.client().await?;
         let statement = client

@@ -40,6 +40,14 @@ impl UnitStore for SqliteStore {
         .await
     }
 
+    async fn remove_unit(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.write(move |connection| {
+            Ok(connection.execute("DELETE FROM units WHERE id = ?1", [id]).map_err(database_error)? > 0)
+        })
+        .await
+    }
+
     async fn unit(&self, id: &str) -> StoreResult<Option<UnitRow>> {
         let id = id.to_owned();
         self.read(move |connection| {

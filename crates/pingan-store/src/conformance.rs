@@ -401,6 +401,9 @@ pub async fn units_staff_and_rules_round_trip(store: &dyn Store) {
     let orphan = unit("department:360399:cg", "360399", "无此县");
     assert!(store.put_units(vec![unit("department:360102:cg", "360102", "东湖"), orphan]).await.is_err());
     assert!(store.units("3601").await.expect("list").is_empty(), "part of a failed batch was kept");
+    assert!(store.remove_unit("provider:360313:anju").await.expect("remove"));
+    assert!(!store.remove_unit("provider:360313:anju").await.expect("remove again"));
+    assert_eq!(store.units("3603").await.expect("list").len(), 1);
 
     let grid = GridCode::parse("360313101201001").expect("grid");
     store

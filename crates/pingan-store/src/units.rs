@@ -84,6 +84,10 @@ pub trait UnitStore: Send + Sync {
     /// Inserts or replaces units, all in one transaction.
     async fn put_units(&self, rows: Vec<UnitRow>) -> StoreResult<()>;
 
+    /// Removes a unit (a department merged away, a provider gone); cases dispatched to it keep it
+    /// as their handler until a centre re-dispatches them. Says whether it existed.
+    async fn remove_unit(&self, id: &str) -> StoreResult<bool>;
+
     async fn unit(&self, id: &str) -> StoreResult<Option<UnitRow>>;
 
     /// Units of the divisions whose code starts with `prefix`, ordered by division and id.

@@ -216,8 +216,14 @@ fn division_files(paths: &[PathBuf]) -> Result<Vec<DivisionFile>> {
 
 fn describe_load(load: &pingan_app::demo::JiangxiLoad, gridded: &str) -> String {
     format!(
-        "{} divisions ({} new, {} renamed), {} county boundaries, {} grids under {gridded}",
-        load.divisions.read, load.divisions.inserted, load.divisions.renamed, load.boundaries, load.grids
+        "{} divisions ({} new, {} renamed), {} county boundaries, {} departments, {} grids under {gridded} with {} staff",
+        load.divisions.read,
+        load.divisions.inserted,
+        load.divisions.renamed,
+        load.boundaries,
+        load.departments,
+        load.grids,
+        load.grid_staff
     )
 }
 

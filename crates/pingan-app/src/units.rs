@@ -1,0 +1,237 @@
+//! Units and dispatch: departments for every county and city, grid staff, service providers,
+//! dispatch rules, and the choice of the unit a case goes to.
+
+use std::collections::HashSet;
+
+use pingan_core::category::{Category, HandlingLevel};
+use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_store::Store;
+use pingan_store::units::{DispatchRule, GridMember, GridRole, UnitKind, UnitRow};
+use serde::Deserialize;
+
+use crate::AppError;
+use crate::categories::{CategoryBook, DEPARTMENT_KINDS};
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DepartmentKind {
+    pub kind: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+fn csv_rows<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<Vec<T>, AppError> {
+    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).trim(csv::Trim::All).from_reader(text.as_bytes());
+    reader
+        .deserialize()
+        .map(|row| {
+            row.map_err(|e| AppError::BadRow {
+                file: file.to_owned(),
+                line: e.position().map_or(0, |p| p.line()),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+pub fn shipped_department_kinds() -> Result<Vec<DepartmentKind>, AppError> {
+    csv_rows(DEPARTMENT_KINDS, "data/categories/departments.csv")
+}
+
+/// Sets up a department of every kind for every county and city under `under` (名称 = the
+/// division's name + the kind's name); existing ones are renamed, nothing else changes.
+pub async fn create_departments(
+    store: &dyn Store,
+    under: &DivisionCode,
+    kinds: &[DepartmentKind],
+) -> Result<usize, AppError> {
+    let divisions = store.division_names().await?;
+    let units: Vec<UnitRow> = divisions
+        .iter()
+        .filter(|d| d.code.as_str().starts_with(under.as_str()) && matches!(d.level(), Level::City | Level::County))
+        .flat_map(|d| {
+            kinds.iter().map(move |k| UnitRow {
+                id: format!("department:{}:{}", d.code, k.kind),
+                kind: UnitKind::Department,
+                division: d.code.clone(),
+                name: format!("{}{}", d.name, k.name_zh),
+                department_kind: Some(k.kind.clone()),
+                categories: Vec::new(),
+            })
+        })
+        .collect();
+    let count = units.len();
+    store.put_units(units).await?;
+    Ok(count)
+}
+
+const SURNAMES: [&str; 20] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗",
+    "彭",
+];
+const GIVEN: [&str; 20] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "秀英", "华", "平",
+    "刚",
+];
+
+/// Staff for the grids under `under` that have none: a leader and one or two members each, with
+/// made-up names (deterministic), so a demo has people to show.
+pub async fn staff_grids(store: &dyn Store, under: &DivisionCode) -> Result<usize, AppError> {
+    let staffed: HashSet<GridCode> =
+        store.grid_staff(under.as_str()).await?.into_iter().map(|member| member.grid).collect();
+    let mut staff = Vec::new();
+    for grid in store.grids(under.as_str()).await?.into_iter().filter(|g| !staffed.contains(&g.code)) {
+        // Grid codes are digits: the code itself seeds the names.
+        let mut rng = fastrand::Rng::with_seed(grid.code.as_str().parse().unwrap_or(0));
+        let members = rng.usize(1..=2);
+        let mut name = || format!("{}{}", SURNAMES[rng.usize(..SURNAMES.len())], GIVEN[rng.usize(..GIVEN.len())]);
+        staff.push(GridMember { grid: grid.code.clone(), name: name(), role: GridRole::Leader });
+        for _ in 0..members {
+            staff.push(GridMember { grid: grid.code.clone(), name: name(), role: GridRole::Member });
+        }
+    }
+    let count = staff.len();
+    store.put_grid_staff(staff).await?;
+    Ok(count)
+}
+
+#[derive(Deserialize)]
+struct UnitLine {
+    id: String,
+    name: String,
+    #[serde(default)]
+    categories: String,
+}
+
+/// Imports departments and service providers from CSV (`id,name,categories`): ids are
+/// `department:COUNTY:KIND` or `provider:COUNTY:NAME`; a provider lists the categories it serves,
+/// separated by spaces. Every row is checked before anything is written.
+pub async fn import_units(
+    store: &dyn Store,
+    text: &str,
+    file: &str,
+    book: &CategoryBook,
+    kinds: &[DepartmentKind],
+) -> Result<usize, AppError> {
+    let lines: Vec<UnitLine> = csv_rows(text, file)?;
+    let mut units = Vec::with_capacity(lines.len());
+    for (index, line) in lines.into_iter().enumerate() {
+        let bad = |reason: String| AppError::BadRow { file: file.to_owned(), line: index as u64 + 2, reason };
+        let parts: Vec<&str> = line.id.split(':').collect();
+        let (kind, division, tail) = match parts.as_slice() {
+            ["department", division, kind] => (UnitKind::Department, *division, *kind),
+            ["provider", division, name] => (UnitKind::Provider, *division, *name),
+            _ => return Err(bad(format!("{:?}: use department:COUNTY:KIND or provider:COUNTY:NAME", line.id))),
+        };
+        let division = DivisionCode::parse(division)
+            .ok()
+            .filter(|d| matches!(d.level(), Level::City | Level::County))
+            .ok_or_else(|| bad(format!("{division} is not a city or county code")))?;
+        if store.division(&division).await?.is_none() {
+            return Err(bad(format!("no division {division}")));
+        }
+        if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(bad(format!("{tail:?}: use lower-case letters, digits and '-'")));
+        }
+        if kind == UnitKind::Department && !kinds.iter().any(|k| k.kind == tail) {
+            return Err(bad(format!("no department kind {tail:?}")));
+        }
+        let categories: Vec<String> = line.categories.split_whitespace().map(str::to_owned).collect();
+        if let Some(unknown) = categories.iter().find(|c| book.leaf(c).is_none()) {
+            return Err(bad(format!("no category {unknown:?}")));
+        }
+        if line.name.is_empty() {
+            return Err(bad("the name is empty".into()));
+        }
+        units.push(UnitRow {
+            department_kind: (kind == UnitKind::Department).then(|| tail.to_owned()),
+            id: line.id,
+            kind,
+            division,
+            name: line.name,
+            categories,
+        });
+    }
+    let count = units.len();
+    store.put_units(units).await?;
+    Ok(count)
+}
+
+#[derive(Deserialize)]
+struct RuleLine {
+    category: String,
+    division: String,
+    unit: String,
+}
+
+/// Imports dispatch rules from CSV (`category,division,unit`): a city's rule holds for its
+/// counties unless a county has its own. Every rule is checked before anything is written.
+pub async fn import_dispatch_rules(
+    store: &dyn Store,
+    text: &str,
+    file: &str,
+    book: &CategoryBook,
+) -> Result<usize, AppError> {
+    let lines: Vec<RuleLine> = csv_rows(text, file)?;
+    let mut rules = Vec::with_capacity(lines.len());
+    for (index, line) in lines.into_iter().enumerate() {
+        let bad = |reason: String| AppError::BadRow { file: file.to_owned(), line: index as u64 + 2, reason };
+        if book.leaf(&line.category).is_none() {
+            return Err(bad(format!("no category {:?}", line.category)));
+        }
+        let division = DivisionCode::parse(&line.division).map_err(|e| bad(e.to_string()))?;
+        if store.division(&division).await?.is_none() {
+            return Err(bad(format!("no division {division}")));
+        }
+        if !unit_exists(store, &line.unit).await? {
+            return Err(bad(format!("no unit {:?}", line.unit)));
+        }
+        rules.push(DispatchRule { category: line.category, division, unit: line.unit });
+    }
+    let count = rules.len();
+    store.put_dispatch_rules(rules).await?;
+    Ok(count)
+}
+
+/// Whether `name` is a unit cases can go to: a stored division's centre, a stored department or
+/// provider, or a stored grid.
+pub async fn unit_exists(store: &dyn Store, name: &str) -> Result<bool, AppError> {
+    Ok(match name.split_once(':') {
+        Some(("centre", code)) => match DivisionCode::parse(code) {
+            Ok(code) => store.division(&code).await?.is_some(),
+            Err(_) => false,
+        },
+        Some(("department" | "provider", _)) => store.unit(name).await?.is_some(),
+        Some(("grid", code)) => GridCode::parse(code).is_ok() && !store.grids(code).await?.is_empty(),
+        _ => false,
+    })
+}
+
+/// Where a case of `category` goes: the most specific dispatch rule for its place; else the
+/// department of the category's kind of its county (or else its city) if `stored` has it; else,
+/// for matters the centres handle, its grid (grid-level matters) or the responsible centre. None:
+/// no unit fits, and the case waits in the centre's dispatch queue.
+pub fn choose_target(
+    category: &Category,
+    place: &DivisionCode,
+    division: &DivisionCode,
+    grid: Option<&GridCode>,
+    rules: &[DispatchRule],
+    stored: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    let rule = rules
+        .iter()
+        .filter(|r| r.category == category.code && place.as_str().starts_with(r.division.as_str()))
+        .max_by_key(|r| r.division.as_str().len());
+    if let Some(rule) = rule {
+        return Some(rule.unit.clone());
+    }
+    match (&category.department, grid) {
+        (Some(kind), _) => [Level::County, Level::City]
+            .into_iter()
+            .filter_map(|level| place.ancestor(level))
+            .map(|code| format!("department:{code}:{kind}"))
+            .find(|id| stored(id)),
+        (None, Some(grid)) if category.level == HandlingLevel::Grid => Some(format!("grid:{grid}")),
+        (None, _) => Some(format!("centre:{division}")),
+    }
+}
