@@ -157,6 +157,35 @@ pub async fn import_units(
 }
 
 #[derive(Deserialize)]
+struct StaffLine {
+    grid: String,
+    role: String,
+    name: String,
+}
+
+/// Imports grid staff from CSV (`grid,role,name`, role `leader` or `member`): the staff of every
+/// grid named replace what it had. Every row is checked before anything is written.
+pub async fn import_grid_staff(store: &dyn Store, text: &str, file: &str) -> Result<usize, AppError> {
+    let lines: Vec<StaffLine> = csv_rows(text, file)?;
+    let mut staff = Vec::with_capacity(lines.len());
+    for (index, line) in lines.into_iter().enumerate() {
+        let bad = |reason: String| AppError::BadRow { file: file.to_owned(), line: index as u64 + 2, reason };
+        let grid = GridCode::parse(&line.grid).map_err(|e| bad(e.to_string()))?;
+        if store.grids(grid.as_str()).await?.is_empty() {
+            return Err(bad(format!("no grid {grid}")));
+        }
+        let role = GridRole::parse(&line.role).ok_or_else(|| bad(format!("{:?}: use leader or member", line.role)))?;
+        if line.name.is_empty() {
+            return Err(bad("the name is empty".into()));
+        }
+        staff.push(GridMember { grid, role, name: line.name });
+    }
+    let count = staff.len();
+    store.put_grid_staff(staff).await?;
+    Ok(count)
+}
+
+#[derive(Deserialize)]
 struct RuleLine {
     category: String,
     division: String,

@@ -11,12 +11,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use pingan_app::categories::CategoryBook;
 use pingan_app::clock::{Clock, SystemClock};
 use pingan_app::divisions::{DivisionFile, import_divisions};
 use pingan_app::engine::CaseEngine;
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
 use pingan_app::scheduler::{OverduePolicy, keep_sweeping};
 use pingan_app::simulate::{Scenario, Summary, simulate};
+use pingan_app::units;
 use pingan_app::{Atlas, jiangxi};
 use pingan_core::{DivisionCode, Explain};
 use pingan_geo::geojson_io::InvalidAreas;
@@ -166,6 +168,25 @@ enum ImportCommand {
         database: DatabaseOptions,
         file: PathBuf,
     },
+    /// Departments and service providers, CSV `id,name,categories` (ids `department:COUNTY:KIND`
+    /// or `provider:COUNTY:NAME`; a provider's categories separated by spaces).
+    Units {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        file: PathBuf,
+    },
+    /// Grid leaders and members, CSV `grid,role,name`; replaces the staff of each grid named.
+    GridStaff {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        file: PathBuf,
+    },
+    /// Dispatch rules, CSV `category,division,unit`; a county's rule overrides its city's.
+    DispatchRules {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        file: PathBuf,
+    },
     /// The Jiangxi data shipped in the binary: divisions, county boundaries, generated grids.
     Jiangxi {
         #[command(flatten)]
@@ -179,6 +200,14 @@ enum ImportCommand {
 /// Turns a Pingan error into an anyhow error that carries its code and both messages.
 fn explained(error: &dyn Explain) -> anyhow::Error {
     anyhow::anyhow!("[{}] {}\n  {}", error.code(), error.message_zh(), error.message_en())
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {} as UTF-8 text", path.display()))
+}
+
+fn shipped_kinds() -> Result<Vec<units::DepartmentKind>> {
+    units::shipped_department_kinds().map_err(|e| explained(&e))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -355,6 +384,31 @@ async fn main() -> Result<()> {
             let store = database.open().await?;
             let report = import_grids(store.as_ref(), &geojson).await.map_err(|e| explained(&e))?;
             println!("{} grids of {} villages imported from {}", report.grids, report.villages, file.display());
+            Ok(())
+        }
+        Command::Import(ImportCommand::Units { database, file }) => {
+            let (text, store) = (read_text(&file)?, database.open().await?);
+            let (book, kinds) = (CategoryBook::shipped().map_err(|e| explained(&e))?, shipped_kinds()?);
+            let source = file.display().to_string();
+            let count =
+                units::import_units(store.as_ref(), &text, &source, &book, &kinds).await.map_err(|e| explained(&e))?;
+            println!("{count} units imported from {source}");
+            Ok(())
+        }
+        Command::Import(ImportCommand::GridStaff { database, file }) => {
+            let (text, store) = (read_text(&file)?, database.open().await?);
+            let source = file.display().to_string();
+            let count = units::import_grid_staff(store.as_ref(), &text, &source).await.map_err(|e| explained(&e))?;
+            println!("{count} grid staff imported from {source}");
+            Ok(())
+        }
+        Command::Import(ImportCommand::DispatchRules { database, file }) => {
+            let (text, store) = (read_text(&file)?, database.open().await?);
+            let book = CategoryBook::shipped().map_err(|e| explained(&e))?;
+            let source = file.display().to_string();
+            let count =
+                units::import_dispatch_rules(store.as_ref(), &text, &source, &book).await.map_err(|e| explained(&e))?;
+            println!("{count} dispatch rules imported from {source}");
             Ok(())
         }
         Command::Import(ImportCommand::Jiangxi { database, grids_under }) => {

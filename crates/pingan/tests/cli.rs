@@ -117,6 +117,52 @@ fn boundary_and_grid_imports_refuse_bad_files() {
 }
 
 /// Starts a server command and waits for the line that gives its address.
+#[test]
+fn units_rules_and_grid_staff_import_whole_or_not_at_all() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", directory.path().join("pingan.db").display());
+    let loaded = pingan(&["import", "jiangxi", "--grids-under", "360313", "--database", &database]);
+    assert!(text(&loaded.stdout).contains("1776 departments"), "{}", text(&loaded.stdout));
+    let file = |name: &str, body: &str| {
+        let path = directory.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let import = |what: &str, path: &str| pingan(&["import", what, path, "--database", &database]);
+
+    let units = file("units.csv", "id,name,categories\nprovider:360313:anju,安居家政,life.housekeeping life.errand\n");
+    let done = import("units", &units);
+    assert!(text(&done.stdout).contains("1 units imported"), "{}", text(&done.stderr));
+    for (body, problem) in [
+        ("id,name,categories\ndepartment:360313:nope,无此部门,\n", "no department kind"),
+        ("id,name,categories\nprovider:360313:x,某公司,life.nothing\n", "no category"),
+        ("id,name,categories\nprovider:360399:x,某公司,\n", "no division 360399"),
+        ("id,name,categories\nshop:360313:x,某店,\n", "use department:COUNTY:KIND"),
+    ] {
+        let refused = import("units", &file("bad-units.csv", body));
+        assert!(!refused.status.success());
+        let stderr = text(&refused.stderr);
+        assert!(stderr.contains("[invalid_row]") && stderr.contains(problem), "{stderr}");
+    }
+
+    let rules = file(
+        "rules.csv",
+        "category,division,unit\nhazard.road,3603,department:3603:jt\nlife.housekeeping,360313,provider:360313:anju\n",
+    );
+    assert!(text(&import("dispatch-rules", &rules).stdout).contains("2 dispatch rules imported"));
+    let refused = import(
+        "dispatch-rules",
+        &file("bad-rules.csv", "category,division,unit\nhazard.road,3603,department:3603:zz\n"),
+    );
+    assert!(text(&refused.stderr).contains("no unit"), "{}", text(&refused.stderr));
+
+    let staff = file("staff.csv", "grid,role,name\n360313001001001,leader,刘网格\n360313001001001,member,陈网格\n");
+    let imported = import("grid-staff", &staff);
+    assert!(text(&imported.stdout).contains("2 grid staff imported"), "{}", text(&imported.stderr));
+    let refused = import("grid-staff", &file("bad-staff.csv", "grid,role,name\n360313001001001,boss,刘\n"));
+    assert!(text(&refused.stderr).contains("use leader or member"), "{}", text(&refused.stderr));
+}
+
 fn start(args: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pingan"))
         .args(args)
