@@ -1,10 +1,15 @@
-//! The category book the engine consults: the shipped default taxonomy and department kinds.
+//! The category book the engine consults. Versions live in the store: the shipped default taxonomy
+//! becomes version 1 the first time a database is used, and every edit (a whole new CSV) adds a
+//! version. A case keeps the version it was filed under, and the deadlines it was given.
 
 use std::collections::HashMap;
 
 use pingan_core::category::{Category, CategoryError, parse_categories, parse_department_kinds};
+use pingan_store::Store;
 
-const DEFAULT_CATEGORIES: &str = include_str!("../../../data/categories/default.csv");
+use crate::AppError;
+
+pub const DEFAULT_CATEGORIES: &str = include_str!("../../../data/categories/default.csv");
 pub(crate) const DEPARTMENT_KINDS: &str = include_str!("../../../data/categories/departments.csv");
 
 pub struct CategoryBook {
@@ -14,9 +19,14 @@ pub struct CategoryBook {
 }
 
 impl CategoryBook {
+    /// Reads a categories CSV (see data/categories/default.csv) as version `version`.
+    pub fn parse(text: &str, version: i64) -> Result<CategoryBook, CategoryError> {
+        let categories = parse_categories(text, &parse_department_kinds(DEPARTMENT_KINDS))?;
+        Ok(CategoryBook { by_code: categories.into_iter().map(|c| (c.code.clone(), c)).collect(), version })
+    }
+
     pub fn shipped() -> Result<CategoryBook, CategoryError> {
-        let categories = parse_categories(DEFAULT_CATEGORIES, &parse_department_kinds(DEPARTMENT_KINDS))?;
-        Ok(CategoryBook { by_code: categories.into_iter().map(|c| (c.code.clone(), c)).collect(), version: 1 })
+        CategoryBook::parse(DEFAULT_CATEGORIES, 1)
     }
 
     /// A category cases can be filed under (not a family).
@@ -34,4 +44,27 @@ impl CategoryBook {
     pub fn version(&self) -> i64 {
         self.version
     }
+}
+
+/// The book in force in `store`; a store without one gets the shipped book as version 1.
+pub async fn current_book(store: &dyn Store, now_ms: i64) -> Result<CategoryBook, AppError> {
+    let (version, text) = match store.latest_categories().await? {
+        Some(latest) => latest,
+        None => {
+            let version = store.add_category_version(DEFAULT_CATEGORIES.to_owned(), "shipped".into(), now_ms).await?;
+            (version, DEFAULT_CATEGORIES.to_owned())
+        }
+    };
+    Ok(CategoryBook::parse(&text, version)?)
+}
+
+/// Stores `text` as the next version of the book after checking all of it: a bad line, or a
+/// category of the book in force left out (cases are filed under it), refuses the whole file.
+pub async fn import_categories(store: &dyn Store, text: &str, source: &str, now_ms: i64) -> Result<i64, AppError> {
+    let book = CategoryBook::parse(text, 0)?;
+    let current = current_book(store, now_ms).await?;
+    if let Some(missing) = current.leaves().into_iter().find(|c| book.leaf(&c.code).is_none()) {
+        return Err(AppError::CategoryDropped(missing.code.clone()));
+    }
+    Ok(store.add_category_version(text.to_owned(), source.to_owned(), now_ms).await?)
 }

@@ -6,7 +6,7 @@
 //! follows from that name and the case (see [`capacities`]); the lifecycle rules do the rest.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
@@ -49,7 +49,8 @@ impl Default for EngineSettings {
 pub struct CaseEngine {
     store: Arc<dyn Store>,
     atlas: Arc<Atlas>,
-    book: CategoryBook,
+    /// Swapped whole when a new version is stored (see [`CaseEngine::refresh_categories`]).
+    book: RwLock<Arc<CategoryBook>>,
     work: WorkClock,
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
@@ -178,7 +179,7 @@ impl CaseEngine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> CaseEngine {
-        CaseEngine { store, atlas, book, work, clock, settings }
+        CaseEngine { store, atlas, book: RwLock::new(Arc::new(book)), work, clock, settings }
     }
 
     /// An engine with the shipped categories, the shipped official calendar and default office hours.
@@ -191,13 +192,27 @@ impl CaseEngine {
         Ok(CaseEngine::new(store, atlas, CategoryBook::shipped()?, work, clock, EngineSettings::default()))
     }
 
-    fn category(&self, code: &str) -> Result<&Category, AppError> {
-        self.book.leaf(code).ok_or_else(|| AppError::UnknownCategory(code.to_owned()))
+    fn category(&self, code: &str) -> Result<Category, AppError> {
+        self.categories().leaf(code).cloned().ok_or_else(|| AppError::UnknownCategory(code.to_owned()))
+    }
+
+    /// Takes up the latest stored version of the category book (storing the shipped one if the
+    /// store has none); says whether the version changed.
+    pub async fn refresh_categories(&self) -> Result<bool, AppError> {
+        let latest = crate::categories::current_book(self.store.as_ref(), millis(self.clock.now())).await?;
+        if latest.version() == self.categories().version() {
+            return Ok(false);
+        }
+        match self.book.write() {
+            Ok(mut book) => *book = Arc::new(latest),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(latest),
+        }
+        Ok(true)
     }
 
     /// The claim and resolution deadlines of a dispatch made at `at`.
     fn deadlines(&self, category: &str, priority: Priority, at: DateTime<Utc>) -> (Option<i64>, Option<i64>) {
-        match self.book.leaf(category).and_then(|c| c.deadlines(priority)) {
+        match self.categories().leaf(category).and_then(|c| c.deadlines(priority)) {
             Some(d) => {
                 (Some(millis(self.work.add(at, d.claim_minutes))), Some(millis(self.work.add(at, d.resolve_minutes))))
             }
@@ -289,7 +304,7 @@ impl CaseEngine {
         }];
         let (mut status, mut handler) = (Status::Reported, None);
         let mut body = CaseBody {
-            category_version: self.book.version(),
+            category_version: self.categories().version(),
             lon: submission.lon,
             lat: submission.lat,
             address,
@@ -557,7 +572,7 @@ impl CaseEngine {
                 }
             }
         }
-        Ok(units::choose_target(category, &place, &case.division, case.grid.as_ref(), &rules, &|id| {
+        Ok(units::choose_target(&category, &place, &case.division, case.grid.as_ref(), &rules, &|id| {
             stored.contains(id)
         }))
     }
@@ -584,8 +599,12 @@ impl CaseEngine {
         new.row.body.dispatched_at = Some(at);
     }
 
-    pub fn categories(&self) -> &CategoryBook {
-        &self.book
+    /// The category book in force.
+    pub fn categories(&self) -> Arc<CategoryBook> {
+        match self.book.read() {
+            Ok(book) => book.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     pub fn work_clock(&self) -> &WorkClock {

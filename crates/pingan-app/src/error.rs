@@ -49,6 +49,8 @@ pub enum AppError {
     BadUnit(String),
     #[error("the case is already at the top of the division tree and cannot be escalated")]
     CannotEscalate,
+    #[error("category {0:?} is missing: categories cases are filed under cannot be dropped")]
+    CategoryDropped(String),
     #[error("no unit {0:?}: no such division, department, provider or grid")]
     UnknownUnit(String),
     #[error("no dispatch rule or department fits this case: name the unit to dispatch it to")]
@@ -84,6 +86,7 @@ impl Explain for AppError {
             AppError::NoGridsUnder(_) => "no_grids",
             AppError::InBatch { error, .. } => error.code(),
             AppError::UnknownUnit(_) => "unknown_unit",
+            AppError::CategoryDropped(_) => "category_dropped",
             AppError::NoDispatchTarget => "no_dispatch_target",
         }
     }
@@ -114,6 +117,7 @@ impl Explain for AppError {
             }
             AppError::CannotEscalate => "事件已在最高层级，无法再上报".into(),
             AppError::NoGridsUnder(code) => format!("{code} 下没有网格，请先导入或生成网格"),
+            AppError::CategoryDropped(code) => format!("缺少分类“{code}”：已有事件使用的分类不能删除"),
             AppError::UnknownUnit(unit) => format!("没有单位“{unit}”：区划、部门、服务商或网格不存在"),
             AppError::NoDispatchTarget => "没有适用的派单规则或部门，请指定派往单位".into(),
             AppError::InBatch { index, error } => format!("第 {} 条：{}", index + 1, error.message_zh()),

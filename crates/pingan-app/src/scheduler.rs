@@ -68,12 +68,18 @@ pub async fn sweep_overdue(engine: &CaseEngine, policy: OverduePolicy) -> Result
     Ok(report)
 }
 
-/// Runs the sweep every `interval` for as long as the server runs.
+/// Runs the sweep every `interval` for as long as the server runs, taking up a new version of the
+/// category book first when one was stored.
 pub async fn keep_sweeping(engine: Arc<CaseEngine>, policy: OverduePolicy, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        match engine.refresh_categories().await {
+            Ok(true) => tracing::info!(version = engine.categories().version(), "new category book in force"),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "could not read the category book"),
+        }
         match sweep_overdue(&engine, policy).await {
             Ok(report) if report.overdue > 0 => tracing::info!(?report, "deadline sweep"),
             Ok(_) => {}

@@ -359,7 +359,8 @@ pub async fn simulate(
     if grids.is_empty() {
         return Err(AppError::NoGridsUnder(scenario.area.to_string()));
     }
-    let categories = engine.categories().leaves();
+    let book = engine.categories();
+    let categories = book.leaves();
     let targets = Targets::load(engine, &scenario.area).await?;
     let instants = report_instants(engine, scenario);
     progress.stage("simulated cases", instants.len() as u64);

@@ -451,3 +451,36 @@ async fn the_deadline_sweep_notifies_once_or_escalates() {
     assert!(last.record.details.contains("\"automatic\":true"));
     assert_eq!(verify_histories(w.store.as_ref(), &Silent).await.unwrap().first_break, None);
 }
+
+#[tokio::test]
+async fn a_new_category_version_applies_to_new_cases_only() {
+    use pingan_app::categories::{DEFAULT_CATEGORIES, import_categories};
+    let w = world("2025-03-10 09:00").await;
+    assert!(!w.engine.refresh_categories().await.unwrap(), "the shipped book is version 1, already in force");
+    assert_eq!(w.store.latest_categories().await.unwrap().map(|(v, _)| v), Some(1), "the shipped book was not stored");
+    let before = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
+
+    // Version 2 gives fire hazards twice the working time.
+    let slower = DEFAULT_CATEGORIES.replace(
+        "hazard.fire,hazard,消防隐患,Fire hazard,county,xfj,2,24,",
+        "hazard.fire,hazard,消防隐患,Fire hazard,county,xfj,2,48,",
+    );
+    assert_ne!(slower, DEFAULT_CATEGORIES);
+    assert_eq!(import_categories(w.store.as_ref(), &slower, "slower.csv", 0).await.unwrap(), 2);
+    assert!(w.engine.refresh_categories().await.unwrap());
+    assert!(!w.engine.refresh_categories().await.unwrap(), "an unchanged book counted as new");
+    let after = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
+    assert_eq!((before.body.category_version, after.body.category_version), (1, 2));
+    assert!(after.resolve_due.unwrap() > before.resolve_due.unwrap());
+    let kept = w.store.case_by_id(&before.id).await.unwrap().unwrap();
+    assert_eq!(kept.resolve_due, before.resolve_due, "a dispatched case's deadline was rewritten");
+
+    // Dropping a category in use, or a malformed line, is refused whole.
+    let dropped: String = slower.lines().filter(|l| !l.starts_with("hazard.fire,")).map(|l| format!("{l}\n")).collect();
+    let error = import_categories(w.store.as_ref(), &dropped, "dropped.csv", 0).await.unwrap_err();
+    assert_eq!(error.code(), "category_dropped", "{error}");
+    let malformed = format!("{slower}hazard.odd,hazard,怪,Odd,galaxy,,1,2,1,2,1,2\n");
+    let error = import_categories(w.store.as_ref(), &malformed, "malformed.csv", 0).await.unwrap_err();
+    assert_eq!(error.code(), "invalid_category", "{error}");
+    assert_eq!(w.store.latest_categories().await.unwrap().unwrap().0, 2);
+}

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pingan_core::{DivisionCode, GridCode, Level};
-use pingan_store::{BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult};
+use pingan_store::{
+    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
+};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
@@ -20,6 +22,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
     (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
     (6, "units", include_str!("../migrations/0006_units.sql")),
+    (7, "category_versions", include_str!("../migrations/0007_category_versions.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
@@ -268,6 +271,38 @@ impl GeographyStore for PostgresStore {
         let client = self.client().await?;
         let row = client.query_one("SELECT revision FROM geography_revision", &[]).await.map_err(database_error)?;
         Ok(row.get(0))
+    }
+}
+
+#[async_trait]
+impl CategoryStore for PostgresStore {
+    async fn add_category_version(&self, text: String, source: String, at: i64) -> StoreResult<i64> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        // One writer at a time takes the next number.
+        transaction
+            .batch_execute("LOCK TABLE category_versions IN SHARE ROW EXCLUSIVE MODE")
+            .await
+            .map_err(database_error)?;
+        let row = transaction
+            .query_one(
+                "INSERT INTO category_versions (version, created_at, source, categories)
+                 SELECT coalesce(max(version), 0) + 1, $1, $2, $3 FROM category_versions RETURNING version",
+                &[&at, &source, &text],
+            )
+            .await
+            .map_err(database_error)?;
+        transaction.commit().await.map_err(database_error)?;
+        Ok(row.get(0))
+    }
+
+    async fn latest_categories(&self) -> StoreResult<Option<(i64, String)>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT version, categories FROM category_versions ORDER BY version DESC LIMIT 1", &[])
+            .await
+            .map_err(database_error)?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 }
 

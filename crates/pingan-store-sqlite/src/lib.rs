@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode, Level};
-use pingan_store::{BoundaryRow, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult};
+use pingan_store::{
+    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
+};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 mod cases;
@@ -25,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
     (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
     (6, "units", include_str!("../migrations/0006_units.sql")),
+    (7, "category_versions", include_str!("../migrations/0007_category_versions.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
@@ -305,6 +308,36 @@ impl GeographyStore for SqliteStore {
     async fn geography_revision(&self) -> StoreResult<i64> {
         self.read(|connection| connection.query_row("SELECT revision FROM geography_revision", [], |row| row.get(0)))
             .await
+    }
+}
+
+#[async_trait]
+impl CategoryStore for SqliteStore {
+    async fn add_category_version(&self, text: String, source: String, at: i64) -> StoreResult<i64> {
+        self.write(move |connection| {
+            connection
+                .query_row(
+                    "INSERT INTO category_versions (version, created_at, source, categories)
+                     SELECT coalesce(max(version), 0) + 1, ?1, ?2, ?3 FROM category_versions RETURNING version",
+                    params![at, source, text],
+                    |row| row.get(0),
+                )
+                .map_err(database_error)
+        })
+        .await
+    }
+
+    async fn latest_categories(&self) -> StoreResult<Option<(i64, String)>> {
+        self.read(|connection| {
+            connection
+                .query_row(
+                    "SELECT version, categories FROM category_versions ORDER BY version DESC LIMIT 1",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+        })
+        .await
     }
 }
 

@@ -28,7 +28,8 @@ macro_rules! conformance_tests {
             a_failed_case_write_leaves_nothing,
             a_new_case_finds_similar_cases_written_before_it,
             a_batch_of_cases_is_written_whole_or_not_at_all,
-            units_staff_and_rules_round_trip);
+            units_staff_and_rules_round_trip,
+            category_versions_are_numbered_and_kept);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -437,4 +438,11 @@ pub async fn units_staff_and_rules_round_trip(store: &dyn Store) {
         [rule("3603", "department:3603:jt"), rule("360313", "department:360313:jt")]
     );
     assert!(store.dispatch_rules("hazard.fire").await.expect("rules").is_empty());
+}
+
+pub async fn category_versions_are_numbered_and_kept(store: &dyn Store) {
+    assert_eq!(store.latest_categories().await.expect("read"), None);
+    assert_eq!(store.add_category_version("a,b\n".into(), "shipped".into(), 1).await.expect("add"), 1);
+    assert_eq!(store.add_category_version("a,c\n".into(), "edit.csv".into(), 2).await.expect("add"), 2);
+    assert_eq!(store.latest_categories().await.expect("read"), Some((2, "a,c\n".to_owned())));
 }

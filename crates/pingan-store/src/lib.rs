@@ -127,8 +127,19 @@ pub trait GeographyStore: Send + Sync {
     async fn geography_revision(&self) -> StoreResult<i64>;
 }
 
+/// The category book's versions: each is the whole book as text (the categories CSV), never changed
+/// once written; cases keep the version they were filed under.
+#[async_trait]
+pub trait CategoryStore: Send + Sync {
+    /// Stores `text` as the next version and returns its number (1 for the first).
+    async fn add_category_version(&self, text: String, source: String, at: i64) -> StoreResult<i64>;
+
+    /// The latest version and its text, if any was stored.
+    async fn latest_categories(&self) -> StoreResult<Option<(i64, String)>>;
+}
+
 /// Everything a Pingan server needs from its database.
-pub trait Store: DivisionStore + GeographyStore + cases::CaseStore + units::UnitStore {
+pub trait Store: DivisionStore + GeographyStore + CategoryStore + cases::CaseStore + units::UnitStore {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;
 }

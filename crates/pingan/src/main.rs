@@ -187,6 +187,13 @@ enum ImportCommand {
         database: DatabaseOptions,
         file: PathBuf,
     },
+    /// A new version of the category book: a whole categories CSV like data/categories/default.csv.
+    /// Cases already filed keep their version and deadlines; servers take it up within a minute.
+    Categories {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        file: PathBuf,
+    },
     /// The Jiangxi data shipped in the binary: divisions, county boundaries, generated grids.
     Jiangxi {
         #[command(flatten)]
@@ -260,6 +267,13 @@ fn parse_division(code: &str) -> Result<DivisionCode> {
     DivisionCode::parse(code).map_err(|e| explained(&e))
 }
 
+/// An engine with the shipped calendar and the store's category book in force.
+async fn standard_engine(store: Arc<dyn Store>, atlas: Arc<Atlas>) -> Result<CaseEngine> {
+    let engine = CaseEngine::standard(store, atlas, Arc::new(SystemClock)).map_err(|e| explained(&e))?;
+    engine.refresh_categories().await.map_err(|e| explained(&e))?;
+    Ok(engine)
+}
+
 /// Reports by 萍乡's volunteers in the year the seed document gives (2021).
 const PINGXIANG_VOLUNTEER_REPORTS: usize = 36_676;
 
@@ -298,8 +312,7 @@ async fn serve(
         started.elapsed()
     );
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
-    let engine =
-        Arc::new(CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).map_err(|e| explained(&e))?);
+    let engine = Arc::new(standard_engine(store.clone(), atlas.clone()).await?);
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
     if let Some(scenario) = play {
         // Played while serving: the map and the API answer at once, the cases arrive in batches.
@@ -411,6 +424,16 @@ async fn main() -> Result<()> {
             println!("{count} dispatch rules imported from {source}");
             Ok(())
         }
+        Command::Import(ImportCommand::Categories { database, file }) => {
+            let (text, store) = (read_text(&file)?, database.open().await?);
+            let source = file.display().to_string();
+            let now = SystemClock.now().timestamp_millis();
+            let version = pingan_app::categories::import_categories(store.as_ref(), &text, &source, now)
+                .await
+                .map_err(|e| explained(&e))?;
+            println!("category book version {version} stored from {source}");
+            Ok(())
+        }
         Command::Import(ImportCommand::Jiangxi { database, grids_under }) => {
             let store = database.open().await?;
             let under = parse_division(&grids_under)?;
@@ -436,8 +459,7 @@ async fn main() -> Result<()> {
             scenario.cases = cases.unwrap_or(scenario.cases);
             (scenario.days, scenario.seed) = (days, seed);
             let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
-            let engine =
-                CaseEngine::standard(store, atlas.clone(), Arc::new(SystemClock)).map_err(|e| explained(&e))?;
+            let engine = standard_engine(store, atlas.clone()).await?;
             let summary = simulate(&engine, &atlas, &scenario, &Bars::default()).await.map_err(|e| explained(&e))?;
             println!("{} ({:.2?})", describe_simulation(&summary), started.elapsed());
             Ok(())
