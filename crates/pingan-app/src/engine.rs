@@ -75,6 +75,8 @@ pub struct Submission {
     pub idempotency_key: Option<String>,
     /// A grid worker who settled the matter on the spot says how.
     pub settled_on_spot: Option<String>,
+    /// Hashes of photos stored beforehand (see [`crate::photos`]).
+    pub photos: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +106,8 @@ pub struct ActionRequest {
     pub result: Option<String>,
     /// The case a duplicate is merged into.
     pub master: Option<String>,
+    /// Hashes of stored photos of a result.
+    pub photos: Vec<String>,
 }
 
 /// What `actor` is to `case`.
@@ -221,6 +225,7 @@ impl CaseEngine {
     }
 
     pub async fn submit(&self, submission: Submission) -> Result<Submitted, AppError> {
+        crate::photos::check_photos(self.store.as_ref(), &submission.photos).await?;
         let now = self.clock.now();
         let mut planned = self.plan_submission(&submission, now, true)?;
         self.dispatch_if_clear(&mut planned, now).await?;
@@ -240,6 +245,7 @@ impl CaseEngine {
         let mut planned = Vec::with_capacity(submissions.len());
         for (index, submission) in submissions.iter().enumerate() {
             let in_batch = |error| AppError::InBatch { index, error: Box::new(error) };
+            crate::photos::check_photos(self.store.as_ref(), &submission.photos).await.map_err(in_batch)?;
             let mut new = self.plan_submission(submission, now, true).map_err(in_batch)?;
             self.dispatch_if_clear(&mut new, now).await.map_err(in_batch)?;
             planned.push(new);
@@ -310,6 +316,7 @@ impl CaseEngine {
             address,
             description,
             reporter: submission.reporter.clone(),
+            photos: submission.photos.clone(),
             ..CaseBody::default()
         };
         let staff_channel = matches!(submission.channel, Channel::GridPatrol | Channel::Hotline | Channel::Reception);
@@ -404,6 +411,7 @@ impl CaseEngine {
     /// Applies one action; the case's row and history change together or not at all.
     pub async fn act(&self, mut request: ActionRequest) -> Result<CaseRow, AppError> {
         let case = self.find(&request.case).await?;
+        crate::photos::check_photos(self.store.as_ref(), &request.photos).await?;
         if matches!(request.action, Some(ActionKind::Dispatch | ActionKind::Redispatch)) {
             // No target: the dispatch rules choose one. A named target must exist.
             let target = match request.target.take() {
@@ -533,7 +541,11 @@ impl CaseEngine {
             ActionKind::Resolve | ActionKind::SettleOnSpot => {
                 let result = text(request.result.as_deref(), "result", MAX_DESCRIPTION)?;
                 details["result"] = json!(result);
+                if !request.photos.is_empty() {
+                    details["photos"] = json!(request.photos);
+                }
                 row.body.result = Some(result);
+                row.body.result_photos = request.photos.clone();
                 row.body.resolved_at = Some(at);
             }
             ActionKind::CallBack => {

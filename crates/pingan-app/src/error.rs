@@ -49,6 +49,14 @@ pub enum AppError {
     BadUnit(String),
     #[error("the case is already at the top of the division tree and cannot be escalated")]
     CannotEscalate,
+    #[error("the photo is {size} bytes; at most {max} are accepted")]
+    PhotoTooLarge { size: usize, max: usize },
+    #[error("not a photo: JPEG, PNG or WebP images are accepted")]
+    NotAPhoto,
+    #[error("{count} photos; at most {max} are accepted")]
+    TooManyPhotos { count: usize, max: usize },
+    #[error("no photo {0:?}: upload it first and name it by the hash returned")]
+    UnknownPhoto(String),
     #[error("category {0:?} is missing: categories cases are filed under cannot be dropped")]
     CategoryDropped(String),
     #[error("no unit {0:?}: no such division, department, provider or grid")]
@@ -87,6 +95,10 @@ impl Explain for AppError {
             AppError::InBatch { error, .. } => error.code(),
             AppError::UnknownUnit(_) => "unknown_unit",
             AppError::CategoryDropped(_) => "category_dropped",
+            AppError::PhotoTooLarge { .. } => "photo_too_large",
+            AppError::NotAPhoto => "unsupported_photo_type",
+            AppError::TooManyPhotos { .. } => "too_many_photos",
+            AppError::UnknownPhoto(_) => "unknown_photo",
             AppError::NoDispatchTarget => "no_dispatch_target",
         }
     }
@@ -117,6 +129,10 @@ impl Explain for AppError {
             }
             AppError::CannotEscalate => "事件已在最高层级，无法再上报".into(),
             AppError::NoGridsUnder(code) => format!("{code} 下没有网格，请先导入或生成网格"),
+            AppError::PhotoTooLarge { size, max } => format!("照片大小 {size} 字节，超过上限 {max} 字节"),
+            AppError::NotAPhoto => "不是照片：仅接受 JPEG、PNG 或 WebP 图片".into(),
+            AppError::TooManyPhotos { count, max } => format!("照片 {count} 张，最多 {max} 张"),
+            AppError::UnknownPhoto(hash) => format!("没有照片“{hash}”：请先上传，再用返回的哈希引用"),
             AppError::CategoryDropped(code) => format!("缺少分类“{code}”：已有事件使用的分类不能删除"),
             AppError::UnknownUnit(unit) => format!("没有单位“{unit}”：区划、部门、服务商或网格不存在"),
             AppError::NoDispatchTarget => "没有适用的派单规则或部门，请指定派往单位".into(),

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod geography;
 pub mod jiangxi;
+pub mod photos;
 pub mod progress;
 pub mod scheduler;
 pub mod simulate;

@@ -70,6 +70,7 @@ fn report(channel: Channel, actor: &str, category: &str) -> Submission {
         reporter: None,
         idempotency_key: None,
         settled_on_spot: None,
+        photos: Vec::new(),
     }
 }
 

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::{
-    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
+    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, PhotoStore, Store, StoreError,
+    StoreResult,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
@@ -23,6 +24,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
     (6, "units", include_str!("../migrations/0006_units.sql")),
     (7, "category_versions", include_str!("../migrations/0007_category_versions.sql")),
+    (8, "photos", include_str!("../migrations/0008_photos.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
@@ -303,6 +305,39 @@ impl CategoryStore for PostgresStore {
             .await
             .map_err(database_error)?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+}
+
+#[async_trait]
+impl PhotoStore for PostgresStore {
+    async fn put_photo(&self, hash: String, mime: String, bytes: Vec<u8>, at: i64) -> StoreResult<bool> {
+        let client = self.client().await?;
+        let inserted = client
+            .execute(
+                "INSERT INTO photos (hash, mime, size, created_at, bytes) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (hash) DO NOTHING",
+                &[&hash, &mime, &(bytes.len() as i64), &at, &bytes],
+            )
+            .await
+            .map_err(database_error)?;
+        Ok(inserted > 0)
+    }
+
+    async fn photo(&self, hash: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT mime, bytes FROM photos WHERE hash = $1", &[&hash])
+            .await
+            .map_err(database_error)?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>> {
+        let client = self.client().await?;
+        let rows =
+            client.query("SELECT hash FROM photos WHERE hash = ANY($1)", &[&hashes]).await.map_err(database_error)?;
+        let found: std::collections::HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok(hashes.iter().filter(|h| !found.contains(*h)).cloned().collect())
     }
 }
 

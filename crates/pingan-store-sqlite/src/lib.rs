@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::{
-    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, Store, StoreError, StoreResult,
+    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, PhotoStore, Store, StoreError,
+    StoreResult,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
     (6, "units", include_str!("../migrations/0006_units.sql")),
     (7, "category_versions", include_str!("../migrations/0007_category_versions.sql")),
+    (8, "photos", include_str!("../migrations/0008_photos.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
@@ -336,6 +338,50 @@ impl CategoryStore for SqliteStore {
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PhotoStore for SqliteStore {
+    async fn put_photo(&self, hash: String, mime: String, bytes: Vec<u8>, at: i64) -> StoreResult<bool> {
+        self.write(move |connection| {
+            let inserted = connection
+                .execute(
+                    "INSERT INTO photos (hash, mime, size, created_at, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (hash) DO NOTHING",
+                    params![hash, mime, bytes.len() as i64, at, bytes],
+                )
+                .map_err(database_error)?;
+            Ok(inserted > 0)
+        })
+        .await
+    }
+
+    async fn photo(&self, hash: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
+        let hash = hash.to_owned();
+        self.read(move |connection| {
+            connection
+                .query_row("SELECT mime, bytes FROM photos WHERE hash = ?1", [hash], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>> {
+        let hashes = hashes.to_vec();
+        self.read(move |connection| {
+            let mut statement = connection.prepare_cached("SELECT 1 FROM photos WHERE hash = ?1")?;
+            let mut missing = Vec::new();
+            for hash in hashes {
+                if !statement.exists([&hash])? {
+                    missing.push(hash);
+                }
+            }
+            Ok(missing)
         })
         .await
     }

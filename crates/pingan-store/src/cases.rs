@@ -52,6 +52,9 @@ pub struct CaseBody {
     pub reporter: Option<Reporter>,
     /// Content hashes of the report's photos.
     pub photos: Vec<String>,
+    /// Content hashes of the latest result's photos.
+    #[serde(default)]
+    pub result_photos: Vec<String>,
     pub extension_pending: bool,
     pub satisfaction: Option<Satisfaction>,
     pub master: Option<String>,

@@ -29,7 +29,8 @@ macro_rules! conformance_tests {
             a_new_case_finds_similar_cases_written_before_it,
             a_batch_of_cases_is_written_whole_or_not_at_all,
             units_staff_and_rules_round_trip,
-            category_versions_are_numbered_and_kept);
+            category_versions_are_numbered_and_kept,
+            photos_are_stored_once_by_hash);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -445,4 +446,14 @@ pub async fn category_versions_are_numbered_and_kept(store: &dyn Store) {
     assert_eq!(store.add_category_version("a,b\n".into(), "shipped".into(), 1).await.expect("add"), 1);
     assert_eq!(store.add_category_version("a,c\n".into(), "edit.csv".into(), 2).await.expect("add"), 2);
     assert_eq!(store.latest_categories().await.expect("read"), Some((2, "a,c\n".to_owned())));
+}
+
+pub async fn photos_are_stored_once_by_hash(store: &dyn Store) {
+    let bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+    assert!(store.put_photo("ab12".into(), "image/jpeg".into(), bytes.clone(), 1).await.expect("put"));
+    assert!(!store.put_photo("ab12".into(), "image/jpeg".into(), bytes.clone(), 2).await.expect("again"));
+    assert_eq!(store.photo("ab12").await.expect("read"), Some(("image/jpeg".to_owned(), bytes)));
+    assert_eq!(store.photo("cd34").await.expect("read"), None);
+    let asked = vec!["ab12".to_owned(), "cd34".to_owned()];
+    assert_eq!(store.missing_photos(&asked).await.expect("missing"), ["cd34"]);
 }

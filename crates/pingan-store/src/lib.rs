@@ -138,8 +138,23 @@ pub trait CategoryStore: Send + Sync {
     async fn latest_categories(&self) -> StoreResult<Option<(i64, String)>>;
 }
 
+/// Photos, stored once each under the SHA-256 of their bytes (lower-case hex).
+#[async_trait]
+pub trait PhotoStore: Send + Sync {
+    /// Stores a photo unless one with this hash is there; says whether it was new.
+    async fn put_photo(&self, hash: String, mime: String, bytes: Vec<u8>, at: i64) -> StoreResult<bool>;
+
+    /// The photo's media type and bytes.
+    async fn photo(&self, hash: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
+
+    /// Which of `hashes` are not stored.
+    async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>>;
+}
+
 /// Everything a Pingan server needs from its database.
-pub trait Store: DivisionStore + GeographyStore + CategoryStore + cases::CaseStore + units::UnitStore {
+pub trait Store:
+    DivisionStore + GeographyStore + CategoryStore + PhotoStore + cases::CaseStore + units::UnitStore
+{
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;
 }

@@ -33,6 +33,9 @@ pub struct CreateCaseRequest {
     reporter_phone: Option<String>,
     idempotency_key: Option<String>,
     settled_on_spot: Option<String>,
+    /// Hashes returned by POST /api/v1/photos.
+    #[serde(default)]
+    photos: Vec<String>,
 }
 
 fn normal() -> Priority {
@@ -51,6 +54,8 @@ pub struct ActRequest {
     extension_minutes: Option<i64>,
     result: Option<String>,
     master: Option<String>,
+    #[serde(default)]
+    photos: Vec<String>,
 }
 
 /// A case as the API shows it: no reporter contact details.
@@ -73,6 +78,8 @@ pub struct CaseView {
     claim_due: Option<i64>,
     resolve_due: Option<i64>,
     result: Option<String>,
+    photos: Vec<String>,
+    result_photos: Vec<String>,
     version: i64,
 }
 
@@ -90,6 +97,8 @@ impl From<CaseRow> for CaseView {
             address: case.body.address,
             description: case.body.description,
             result: case.body.result,
+            photos: case.body.photos,
+            result_photos: case.body.result_photos,
             id: case.id,
             category: case.category,
             handler: case.handler,
@@ -161,6 +170,7 @@ pub async fn create_case(
             reporter,
             idempotency_key: request.idempotency_key.or(header_key),
             settled_on_spot: request.settled_on_spot,
+            photos: request.photos,
         })
         .await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
@@ -192,6 +202,7 @@ pub async fn act_on_case(
             extension_minutes: request.extension_minutes,
             result: request.result,
             master: request.master,
+            photos: request.photos,
         })
         .await?;
     Ok(Json(updated.into()))

@@ -77,6 +77,8 @@ impl From<AppError> for ApiError {
                 return refused;
             }
             AppError::CaseNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::PhotoTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::NotAPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Lifecycle(LifecycleError::Forbidden { .. }) => StatusCode::FORBIDDEN,
             AppError::Lifecycle(LifecycleError::InvalidTransition { .. }) => StatusCode::CONFLICT,
             AppError::Store(StoreError::Conflict { .. }) => StatusCode::CONFLICT,

@@ -5,6 +5,7 @@ mod cases;
 mod error;
 mod map;
 mod pages;
+mod photos;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,7 +42,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{case}", get(cases::get_case))
         .route("/api/v1/cases/{case}/actions", post(cases::act_on_case))
         .route("/api/v1/cases/{case}/history", get(cases::case_history))
+        .route("/api/v1/photos/{hash}", get(photos::download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // Photos have their own, larger limit.
+        .route("/api/v1/photos", post(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))
         .with_state(state)
 }
 

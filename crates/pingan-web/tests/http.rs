@@ -175,6 +175,65 @@ fn check_case_api(served: &Served) {
     assert_eq!((status, &missing["error"]["code"]), (404, &"case_not_found".into()));
 }
 
+fn post_bytes(served: &Served, path: &str, body: &[u8]) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response =
+        agent.post(&format!("{}{path}", served.base)).header("content-type", "image/png").send(body).unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")))
+}
+
+/// Photos: uploaded once by content, named by hash in reports; bad uploads and unknown hashes refused.
+fn check_photo_api(served: &Served) {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(b"\0\0\0\rIHDR pixels of a pothole");
+    let (status, uploaded) = post_bytes(served, "/api/v1/photos", &png);
+    assert_eq!(status, 201, "{uploaded}");
+    assert_eq!(uploaded["mime"], "image/png");
+    let hash = uploaded["hash"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64);
+    let (status, again) = post_bytes(served, "/api/v1/photos", &png);
+    assert_eq!((status, &again["hash"]), (200, &Value::from(hash.clone())));
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent.get(&format!("{}/api/v1/photos/{hash}", served.base)).call().unwrap();
+    assert_eq!(response.headers().get("content-type").unwrap(), "image/png");
+    assert_eq!(response.body_mut().read_to_vec().unwrap(), png);
+    let (status, missing) = get_json(served, &format!("/api/v1/photos/{}", "0".repeat(64)));
+    assert_eq!((status, &missing["error"]["code"]), (404, &"unknown_photo".into()));
+
+    let oversized = [png.clone(), vec![0u8; pingan_app::photos::MAX_PHOTO_BYTES]].concat();
+    for (what, body, expected_status, expected_code) in [
+        ("text", b"hello, not a picture".to_vec(), 415, "unsupported_photo_type"),
+        ("empty", Vec::new(), 415, "unsupported_photo_type"),
+        ("oversized", oversized, 413, "photo_too_large"),
+    ] {
+        let (status, answer) = post_bytes(served, "/api/v1/photos", &body);
+        assert_eq!((status, &answer["error"]["code"]), (expected_status, &expected_code.into()), "{what}: {answer}");
+    }
+
+    let report = |photos: Value| {
+        serde_json::json!({
+            "channel": "volunteer", "actor": "volunteer:9", "category": "livelihood.road_repair",
+            "lon": 113.8543, "lat": 27.6229, "description": "路面坑洼", "photos": photos
+        })
+        .to_string()
+    };
+    let (status, created) = post(served, "/api/v1/cases", &[JSON], &report(serde_json::json!([hash])));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["case"]["photos"], serde_json::json!([hash]));
+    let unknown = "f".repeat(64);
+    for (photos, code) in [
+        (serde_json::json!([unknown]), "unknown_photo"),
+        (serde_json::json!(["not-a-hash"]), "unknown_photo"),
+        (serde_json::json!(vec![hash.clone(); 10]), "too_many_photos"),
+    ] {
+        let (status, answer) = post(served, "/api/v1/cases", &[JSON], &report(photos));
+        assert_eq!((status, &answer["error"]["code"]), (400, &code.into()), "{answer}");
+    }
+}
+
 /// Every check of the HTTP surface, in one table, on one server.
 fn check_http_api(served: &Served, engine: &str) {
     let (status, health) = get_json(served, "/healthz");
@@ -250,6 +309,7 @@ fn http_api_on_sqlite() {
     let served = serve(Arc::new(store), runtime());
     check_http_api(&served, "sqlite");
     check_case_api(&served);
+    check_photo_api(&served);
     check_page_in_chromium(&served);
 }
 
@@ -265,6 +325,7 @@ fn http_api_on_postgres() {
     let served = serve(Arc::new(store), runtime);
     check_http_api(&served, "postgres");
     check_case_api(&served);
+    check_photo_api(&served);
 }
 
 /// Renders the home page in headless Chromium and reads back the DOM it built.

@@ -282,6 +282,7 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         reporter: None,
         idempotency_key: Some(format!("bench-{i}")),
         settled_on_spot: None,
+        photos: Vec::new(),
     };
     let started = Instant::now();
     let mut accepted = 0;

@@ -1,0 +1,57 @@
+//! Photos of reports and results: checked (JPEG, PNG or WebP, at most 5 MiB), stored once under the
+//! SHA-256 of their bytes, and named by that hash in cases.
+
+use pingan_store::Store;
+use sha2::{Digest, Sha256};
+
+use crate::AppError;
+
+pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+/// Photos one report or one result may carry.
+pub const MAX_PHOTOS: usize = 9;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPhoto {
+    pub hash: String,
+    pub mime: &'static str,
+    pub size: usize,
+    /// False when the same photo was stored before.
+    pub new: bool,
+}
+
+/// The media type the bytes' signature shows, if it is one Pingan keeps.
+pub fn media_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some("image/png"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        _ => None,
+    }
+}
+
+pub async fn store_photo(store: &dyn Store, bytes: Vec<u8>, now_ms: i64) -> Result<StoredPhoto, AppError> {
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(AppError::PhotoTooLarge { size: bytes.len(), max: MAX_PHOTO_BYTES });
+    }
+    let mime = media_type(&bytes).ok_or(AppError::NotAPhoto)?;
+    let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let size = bytes.len();
+    let new = store.put_photo(hash.clone(), mime.to_owned(), bytes, now_ms).await?;
+    Ok(StoredPhoto { hash, mime, size, new })
+}
+
+/// Checks that a report or result names at most [`MAX_PHOTOS`] photos, each one stored.
+pub async fn check_photos(store: &dyn Store, hashes: &[String]) -> Result<(), AppError> {
+    if hashes.len() > MAX_PHOTOS {
+        return Err(AppError::TooManyPhotos { count: hashes.len(), max: MAX_PHOTOS });
+    }
+    if let Some(bad) =
+        hashes.iter().find(|h| h.len() != 64 || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return Err(AppError::UnknownPhoto(bad.clone()));
+    }
+    match store.missing_photos(hashes).await?.into_iter().next() {
+        Some(missing) => Err(AppError::UnknownPhoto(missing)),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,56 @@
+//! Photo upload and download. A client uploads each photo first (the raw bytes as the body) and
+//! names it by the returned hash in a report or a result.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pingan_app::AppError;
+use pingan_app::photos::{MAX_PHOTO_BYTES, StoredPhoto, store_photo};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+#[derive(Serialize)]
+pub struct Uploaded {
+    hash: String,
+    mime: &'static str,
+    size: usize,
+}
+
+/// POST /api/v1/photos — 201 with the photo's hash, or 200 if the same photo was stored before.
+pub async fn upload(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    let bytes = body.map_err(|_| {
+        let error = AppError::PhotoTooLarge { size: MAX_PHOTO_BYTES + 1, max: MAX_PHOTO_BYTES };
+        ApiError {
+            message_zh: format!("照片超过上限 {MAX_PHOTO_BYTES} 字节"),
+            message_en: format!("the photo is larger than {MAX_PHOTO_BYTES} bytes"),
+            ..ApiError::from_explained(StatusCode::PAYLOAD_TOO_LARGE, &error)
+        }
+    })?;
+    let now = state.engine.now().timestamp_millis();
+    let StoredPhoto { hash, mime, size, new } = store_photo(state.store.as_ref(), bytes.to_vec(), now).await?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(Uploaded { hash, mime, size })))
+}
+
+/// GET /api/v1/photos/{hash} — the bytes; a hash names its content for ever, so it may be cached.
+pub async fn download(State(state): State<AppState>, Path(hash): Path<String>) -> Result<Response, ApiError> {
+    let found = state.store.photo(&hash).await.map_err(AppError::from)?;
+    let (mime, bytes) = found
+        .ok_or_else(|| ApiError { status: StatusCode::NOT_FOUND, ..AppError::UnknownPhoto(hash.clone()).into() })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
