@@ -366,6 +366,7 @@ impl CaseEngine {
             reported_at: at,
             claim_due: None,
             resolve_due: None,
+            alert_at: None,
             version: 0,
             idempotency_key: submission.idempotency_key.clone(),
             body,
@@ -468,9 +469,17 @@ impl CaseEngine {
             ActionKind::Accept | ActionKind::Verify | ActionKind::Claim | ActionKind::Close | ActionKind::Note => {
                 details["note"] = json!(reason(action == ActionKind::Note)?);
                 if action == ActionKind::Note && request.actor == crate::scheduler::SWEEP_ACTOR {
-                    details["overdue"] = json!(true);
-                    details["notify"] = json!(case.division.parent().map(|p| format!("centre:{p}")));
-                    row.body.overdue_noted = case.resolve_due;
+                    // The sweep's notes: past the deadline, the parent level's centre is told;
+                    // in warning, the handler is. An overdue case needs no warning any more.
+                    if case.resolve_due.is_some_and(|due| at >= due) {
+                        details["overdue"] = json!(true);
+                        details["notify"] = json!(case.division.parent().map(|p| format!("centre:{p}")));
+                        row.body.overdue_noted = case.resolve_due;
+                    } else {
+                        details["warning"] = json!(true);
+                        details["notify"] = json!(case.handler);
+                    }
+                    row.body.warning_noted = case.resolve_due;
                 }
                 if action == ActionKind::Claim {
                     row.body.claimed_at = Some(at);
@@ -567,7 +576,25 @@ impl CaseEngine {
             status_after: row.status,
             details: details.to_string(),
         };
+        self.settle_alert(&mut row);
         Ok((entry, row))
+    }
+
+    /// Sets when the deadline sweep must next look at `row`: its warning instant until a warning
+    /// was noted for this deadline, then the deadline itself until it was noted overdue.
+    fn settle_alert(&self, row: &mut CaseRow) {
+        row.alert_at = None;
+        let (Some(due), Some(dispatched)) = (row.resolve_due, row.body.dispatched_at) else { return };
+        if !matches!(row.status, Status::Dispatched | Status::InProgress) || row.body.overdue_noted == Some(due) {
+            return;
+        }
+        row.alert_at = Some(if row.body.warning_noted == Some(due) {
+            due
+        } else {
+            let allowed = self.work.minutes_between(instant(dispatched), instant(due));
+            let warn_after = (allowed as f64 * self.settings.warn_at).ceil() as i64;
+            millis(self.work.add(instant(dispatched), warn_after)).min(due)
+        });
     }
 
     /// The unit the dispatch rules send `case` to; None when no unit fits (the centre chooses).
@@ -609,6 +636,7 @@ impl CaseEngine {
         (new.row.claim_due, new.row.resolve_due) = self.deadlines(&new.row.category, new.row.priority, now);
         new.row.handler = Some(target);
         new.row.body.dispatched_at = Some(at);
+        self.settle_alert(&mut new.row);
     }
 
     /// The category book in force.

@@ -1,11 +1,14 @@
-//! The deadline sweep: open cases past their resolution deadline are escalated to the parent
-//! level's centre, or their parent centre is notified, as the policy says. Each step is an action in
-//! the case's history by `system:deadlines`, acting for the responsible centre. The sweep takes its
-//! time from the engine's clock; the server runs it every minute, tests call it directly.
+//! The deadline sweep: a case entering its warning time gets a note for its handler; a case past its
+//! resolution deadline is escalated to the parent level's centre, or their parent centre is
+//! notified, as the policy says. Each step is an action in the case's history by
+//! `system:deadlines`, acting for the responsible centre. The sweep reads only the cases whose alert
+//! instant has come (an indexed column the engine keeps), takes its time from the engine's clock,
+//! and runs every minute in a server; tests call it directly.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use pingan_core::calendar::DeadlineState;
 use pingan_core::lifecycle::ActionKind;
 use pingan_store::cases::CaseFilter;
 
@@ -25,6 +28,8 @@ pub enum OverduePolicy {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Cases that entered their warning time and were noted.
+    pub warned: usize,
     pub overdue: usize,
     pub escalated: usize,
     pub notified: usize,
@@ -37,27 +42,34 @@ const SWEEP_LIMIT: u32 = 1000;
 
 pub async fn sweep_overdue(engine: &CaseEngine, policy: OverduePolicy) -> Result<SweepReport, AppError> {
     let now = engine.now().timestamp_millis();
-    let filter = CaseFilter { overdue_at: Some(now), limit: SWEEP_LIMIT, ..CaseFilter::default() };
+    let filter = CaseFilter { alert_due: Some(now), limit: SWEEP_LIMIT, ..CaseFilter::default() };
     let mut report = SweepReport::default();
     for case in engine.store().list_cases(&filter).await? {
-        // Notified already for this very deadline: nothing new to say.
-        if case.body.overdue_noted == case.resolve_due {
+        let overdue = case.resolve_due.is_some_and(|due| now >= due);
+        let warning = engine.resolution_state(&case) == Some(DeadlineState::Warning);
+        if !overdue && !warning {
+            // At the very boundary of its warning time by the working-time count: the next sweep
+            // looks again.
+            report.skipped += 1;
             continue;
         }
-        report.overdue += 1;
+        if overdue {
+            report.overdue += 1;
+        }
         let number = case.number.as_ref().map(ToString::to_string).unwrap_or(case.id.clone());
         let request = ActionRequest {
             case: case.id.clone(),
             actor: SWEEP_ACTOR.into(),
             expected_version: case.version,
-            reason: Some("办理超期 overdue".into()),
+            reason: Some(if overdue { "办理超期 overdue" } else { "即将超期 deadline near" }.into()),
             ..ActionRequest::default()
         };
-        let escalate = policy == OverduePolicy::Escalate && case.division.parent().is_some();
+        let escalate = overdue && policy == OverduePolicy::Escalate && case.division.parent().is_some();
         let action = if escalate { ActionKind::Escalate } else { ActionKind::Note };
         match engine.act(ActionRequest { action: Some(action), ..request }).await {
             Ok(_) if escalate => report.escalated += 1,
-            Ok(_) => report.notified += 1,
+            Ok(_) if overdue => report.notified += 1,
+            Ok(_) => report.warned += 1,
             Err(AppError::Store(pingan_store::StoreError::Conflict { .. })) => report.skipped += 1,
             Err(error) => {
                 tracing::warn!(case = %number, %error, "the deadline sweep could not act on a case");

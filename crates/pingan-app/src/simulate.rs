@@ -113,17 +113,24 @@ struct Life<'a> {
 impl Life<'_> {
     /// Moves the clock on by `minutes` of working time (plus a random part of them); false when
     /// that is past the end of the period, so the step has not happened yet.
-    fn wait(&mut self, minutes: i64) -> bool {
+    fn wait(&mut self, minutes: i64) -> Result<bool, AppError> {
         let minutes = minutes.max(1);
         let drawn = minutes / 2 + self.rng.i64(0..=minutes);
-        self.at = self.engine.work_clock().add(self.at, drawn) + Duration::seconds(self.rng.i64(0..60));
-        self.at <= self.until
+        let then = self.engine.work_clock().add(self.at, drawn) + Duration::seconds(self.rng.i64(0..60));
+        self.wait_until(then)
     }
 
-    /// Moves the clock to `instant` if that is later.
-    fn wait_until(&mut self, instant: DateTime<Utc>) -> bool {
-        self.at = self.at.max(instant);
-        self.at <= self.until
+    /// Moves the clock to `then` if that is later. The deadline sweep, which runs every minute,
+    /// notes the warnings and overdue deadlines that fall on the way, as it would in a server.
+    fn wait_until(&mut self, then: DateTime<Utc>) -> Result<bool, AppError> {
+        while let Some(alert) = self.row.alert_at.and_then(DateTime::<Utc>::from_timestamp_millis)
+            && alert < then.min(self.until)
+        {
+            self.at = self.at.max(alert + Duration::seconds(self.rng.i64(1..60)));
+            self.act(SWEEP_ACTOR, ActionKind::Note, |r| r.reason = Some("办理时限提醒".into()))?;
+        }
+        self.at = self.at.max(then);
+        Ok(self.at <= self.until)
     }
 
     fn chance(&mut self, per_mille: u32) -> bool {
@@ -175,7 +182,11 @@ impl Life<'_> {
                 Status::Verified => self.call_back()?,
                 Status::CalledBack => {
                     let centre = self.centre();
-                    self.wait(60) && self.act(&centre, ActionKind::Close, |_| ()).is_ok()
+                    let closing = self.wait(60)?;
+                    if closing {
+                        self.act(&centre, ActionKind::Close, |_| ())?;
+                    }
+                    closing
                 }
                 Status::Closed | Status::Rejected | Status::Merged => false,
             };
@@ -186,7 +197,7 @@ impl Life<'_> {
     }
 
     fn intake(&mut self) -> Result<bool, AppError> {
-        if !self.wait(45) {
+        if !self.wait(45)? {
             return Ok(false);
         }
         let centre = self.centre();
@@ -199,7 +210,7 @@ impl Life<'_> {
     }
 
     fn dispatch(&mut self, category: &Category) -> Result<bool, AppError> {
-        if !self.wait(30) {
+        if !self.wait(30)? {
             return Ok(false);
         }
         let centre = self.centre();
@@ -212,7 +223,7 @@ impl Life<'_> {
         let allowed = self.minutes_to(self.row.claim_due);
         // A few handlers are late to claim.
         let delay = if self.chance(40) { allowed * 2 } else { allowed / 3 };
-        if !self.wait(delay) {
+        if !self.wait(delay)? {
             return Ok(false);
         }
         let handler = self.handler();
@@ -230,7 +241,7 @@ impl Life<'_> {
         let handler = self.handler();
         if self.row.body.supervisions == 0 && self.chance(30) {
             let allowed = self.minutes_to(self.row.resolve_due);
-            if !self.wait(allowed / 2) {
+            if !self.wait(allowed / 2)? {
                 return Ok(false);
             }
             if let Some(parent) = self.row.division.parent() {
@@ -240,7 +251,7 @@ impl Life<'_> {
             }
         }
         if self.row.body.extensions == 0 && !self.row.body.extension_pending && self.chance(40) {
-            if !self.wait(self.minutes_to(self.row.resolve_due) / 2) {
+            if !self.wait(self.minutes_to(self.row.resolve_due) / 2)? {
                 return Ok(false);
             }
             let minutes = 480 * self.rng.i64(1..=5);
@@ -248,7 +259,7 @@ impl Life<'_> {
                 r.reason = Some("需协调多方".into());
                 r.extension_minutes = Some(minutes);
             })?;
-            if !self.wait(120) {
+            if !self.wait(120)? {
                 return Ok(false);
             }
             let centre = self.centre();
@@ -259,19 +270,9 @@ impl Life<'_> {
             }
         }
         let allowed = self.minutes_to(self.row.resolve_due);
-        // Most are resolved within the deadline; some run over it.
+        // Most are resolved well within the deadline; some run over it.
         let late = self.chance(60);
-        let due = self.deadline(self.row.resolve_due);
-        if late && let Some(due) = due {
-            // The deadline sweep notes the overdue case when it passes.
-            if !self.wait_until(due + Duration::minutes(1)) {
-                return Ok(false);
-            }
-            if self.row.body.overdue_noted != self.row.resolve_due {
-                self.act(SWEEP_ACTOR, ActionKind::Note, |r| r.reason = Some("已超期".into()))?;
-            }
-        }
-        if !self.wait(if late { allowed / 2 } else { allowed / 3 }) {
+        if !self.wait(if late { allowed * 3 / 2 } else { allowed / 3 })? {
             return Ok(false);
         }
         self.act(&handler, ActionKind::Resolve, |r| r.result = Some("已现场处置完毕".into()))?;
@@ -279,7 +280,7 @@ impl Life<'_> {
     }
 
     fn verify(&mut self) -> Result<bool, AppError> {
-        if !self.wait(120) {
+        if !self.wait(120)? {
             return Ok(false);
         }
         let centre = self.centre();
@@ -292,7 +293,7 @@ impl Life<'_> {
     }
 
     fn call_back(&mut self) -> Result<bool, AppError> {
-        if !self.wait(480) {
+        if !self.wait(480)? {
             return Ok(false);
         }
         let centre = self.centre();

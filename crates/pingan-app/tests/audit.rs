@@ -45,6 +45,7 @@ async fn tampering_is_found() {
             reported_at: 1,
             claim_due: None,
             resolve_due: None,
+            alert_at: None,
             version: 0,
             idempotency_key: None,
             body: CaseBody::default(),

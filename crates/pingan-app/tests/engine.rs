@@ -421,7 +421,19 @@ async fn the_deadline_sweep_notifies_once_or_escalates() {
     let quiet = SweepReport::default();
     assert_eq!(sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap(), quiet, "nothing is overdue yet");
 
-    // Both have 70 working hours: ten working days, so on the 25th of March both are overdue.
+    // Both have 70 working hours: ten working days. Eight of them are used on the 20th of March:
+    // the handler is warned, once.
+    w.clock.set(local("2025-03-19 17:00"));
+    assert_eq!(sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap(), quiet, "warned too early");
+    w.clock.set(local("2025-03-21 10:00"));
+    let warned = sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap();
+    assert_eq!((warned.warned, warned.overdue), (2, 0), "{warned:?}");
+    assert_eq!(sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap(), quiet, "warned twice");
+    let warning = w.store.history(&noted.id).await.unwrap().pop().unwrap();
+    assert!(warning.record.details.contains("\"warning\":true"), "{}", warning.record.details);
+    assert!(warning.record.details.contains(&centre(VILLAGE)), "the handler is not told: {}", warning.record.details);
+
+    // On the 25th of March both are overdue.
     w.clock.set(local("2025-03-25 09:00"));
     assert!(noted.resolve_due.unwrap() < local("2025-03-25 09:00").timestamp_millis());
     let first = sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap();

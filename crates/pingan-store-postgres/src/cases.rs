@@ -36,6 +36,7 @@ fn columns(row: &Row) -> CaseColumns {
         body: row.get(15),
         lon: row.get(16),
         lat: row.get(17),
+        alert_at: row.get(18),
     }
 }
 
@@ -148,7 +149,7 @@ async fn insert_case(
     let insert = transaction
         .prepare_cached(&format!(
             "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         ))
         .await
         .map_err(|e| Refused::Store(database_error(e)))?;
@@ -174,6 +175,7 @@ async fn insert_case(
                 &c.body,
                 &c.lon,
                 &c.lat,
+                &c.alert_at,
                 &last_hash.as_slice(),
             ],
         )
@@ -297,10 +299,10 @@ impl CaseStore for PostgresStore {
         transaction
             .execute(
                 "UPDATE cases SET status = $2, category = $3, priority = $4, division_code = $5, handler = $6, grid_code = $7,
-                 claim_due = $8, resolve_due = $9, version = $10, body = $11, last_hash = $12 WHERE id = $1",
+                 claim_due = $8, resolve_due = $9, version = $10, body = $11, last_hash = $12, alert_at = $13 WHERE id = $1",
                 &[
                     &c.id, &c.status, &c.category, &c.priority, &c.division_code, &c.handler, &c.grid_code, &c.claim_due,
-                    &c.resolve_due, &c.version, &c.body, &hash.as_slice(),
+                    &c.resolve_due, &c.version, &c.body, &hash.as_slice(), &c.alert_at,
                 ],
             )
             .await

@@ -33,6 +33,7 @@ fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
         body: row.get(15)?,
         lon: row.get(16)?,
         lat: row.get(17)?,
+        alert_at: row.get(18)?,
     })
 }
 
@@ -136,7 +137,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
     connection
         .prepare_cached(&format!(
             "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         ))
         .and_then(|mut statement| {
             statement.execute(params![
@@ -158,6 +159,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
                 c.body,
                 c.lon,
                 c.lat,
+                c.alert_at,
                 last_hash.as_slice()
             ])
         })
@@ -202,10 +204,10 @@ impl CaseStore for SqliteStore {
             connection
                 .execute(
                     "UPDATE cases SET status = ?2, category = ?3, priority = ?4, division_code = ?5, handler = ?6, grid_code = ?7,
-                     claim_due = ?8, resolve_due = ?9, version = ?10, body = ?11, last_hash = ?12 WHERE id = ?1",
+                     claim_due = ?8, resolve_due = ?9, version = ?10, body = ?11, last_hash = ?12, alert_at = ?13 WHERE id = ?1",
                     params![
                         c.id, c.status, c.category, c.priority, c.division_code, c.handler, c.grid_code, c.claim_due,
-                        c.resolve_due, c.version, c.body, hash.as_slice()
+                        c.resolve_due, c.version, c.body, hash.as_slice(), c.alert_at
                     ],
                 )
                 .map_err(|e| row_error(e, &c.division_code))?;

@@ -31,6 +31,9 @@ pub struct CaseRow {
     pub reported_at: i64,
     pub claim_due: Option<i64>,
     pub resolve_due: Option<i64>,
+    /// When the deadline sweep must next look at the case (its warning or overdue instant); None
+    /// when there is nothing to watch.
+    pub alert_at: Option<i64>,
     /// Grows by one with every action; a write naming an older version is refused.
     pub version: i64,
     pub idempotency_key: Option<String>,
@@ -71,6 +74,9 @@ pub struct CaseBody {
     pub extension_requested: Option<i64>,
     /// The resolution deadline for which the case was last recorded as overdue.
     pub overdue_noted: Option<i64>,
+    /// The resolution deadline for which the case was last recorded as in warning.
+    #[serde(default)]
+    pub warning_noted: Option<i64>,
     pub result: Option<String>,
 }
 
@@ -192,6 +198,8 @@ pub struct CaseFilter {
     pub reported_before: Option<i64>,
     /// Open cases whose resolution deadline passed before this instant.
     pub overdue_at: Option<i64>,
+    /// Cases whose alert instant is at or before this one (the deadline sweep's work).
+    pub alert_due: Option<i64>,
     /// Continue after this (reported_at, id), newest first.
     pub after: Option<(i64, String)>,
     pub limit: u32,
@@ -248,6 +256,7 @@ pub struct CaseColumns {
     pub reported_at: i64,
     pub claim_due: Option<i64>,
     pub resolve_due: Option<i64>,
+    pub alert_at: Option<i64>,
     pub version: i64,
     pub idempotency_key: Option<String>,
     pub body: String,
@@ -257,7 +266,7 @@ pub struct CaseColumns {
 
 /// The column list, in `CaseColumns` order, for SELECTs.
 pub const CASE_COLUMNS: &str = "id, number, city_code, status, channel, category, priority, division_code, handler, \
-     grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body, lon, lat";
+     grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body, lon, lat, alert_at";
 
 impl CaseRow {
     pub fn to_columns(&self) -> StoreResult<CaseColumns> {
@@ -275,6 +284,7 @@ impl CaseRow {
             reported_at: self.reported_at,
             claim_due: self.claim_due,
             resolve_due: self.resolve_due,
+            alert_at: self.alert_at,
             version: self.version,
             idempotency_key: self.idempotency_key.clone(),
             body: serde_json::to_string(&self.body).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
@@ -303,6 +313,7 @@ impl CaseRow {
             reported_at: columns.reported_at,
             claim_due: columns.claim_due,
             resolve_due: columns.resolve_due,
+            alert_at: columns.alert_at,
             version: columns.version,
             idempotency_key: columns.idempotency_key,
             id: columns.id,
@@ -390,6 +401,9 @@ impl CaseFilter {
                 Status::OPEN.iter().map(|s| bind(SqlValue::Text(s.as_str().to_owned()), &mut values)).collect();
             let at = bind(SqlValue::Integer(at), &mut values);
             conditions.push(format!("resolve_due < {at} AND status IN ({})", open.join(", ")));
+        }
+        if let Some(at) = self.alert_due {
+            conditions.push(format!("alert_at <= {}", bind(SqlValue::Integer(at), &mut values)));
         }
         if let Some((reported_at, id)) = &self.after {
             let first = bind(SqlValue::Integer(*reported_at), &mut values);

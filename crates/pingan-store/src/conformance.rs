@@ -183,6 +183,7 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
             reported_at,
             claim_due: None,
             resolve_due: Some(reported_at + 1000),
+            alert_at: Some(reported_at + 800),
             version: 0,
             idempotency_key: key.map(str::to_owned),
             body: CaseBody { description: format!("案件 {id}"), ..CaseBody::default() },
@@ -260,7 +261,7 @@ pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
         status_after: Status::Dispatched,
         details: r#"{"to":"centre:360313101"}"#.into(),
     };
-    let dispatched = CaseRow { status: Status::Dispatched, ..case.clone() };
+    let dispatched = CaseRow { status: Status::Dispatched, alert_at: Some(4242), ..case.clone() };
     let after = store.record_action(2, dispatch.clone(), dispatched.clone()).await.expect("dispatch");
     assert_eq!(after.version, 3);
     assert_eq!(store.case_by_id("h1").await.expect("read"), Some(after.clone()));
@@ -301,6 +302,9 @@ pub async fn case_lists_filter_and_page(store: &dyn Store) {
     // resolve_due is reported_at + 1000: at 1102 the first three are overdue.
     let overdue = CaseFilter { overdue_at: Some(1102), limit: 10, ..CaseFilter::default() };
     assert_eq!(ids(store.list_cases(&overdue).await.expect("list")), ["l1", "l0"]);
+    // alert_at is reported_at + 800: at 902 the first three are due for the sweep.
+    let alerts = CaseFilter { alert_due: Some(902), limit: 10, ..CaseFilter::default() };
+    assert_eq!(ids(store.list_cases(&alerts).await.expect("list")), ["l2", "l1", "l0"]);
     let window =
         CaseFilter { reported_from: Some(101), reported_before: Some(103), limit: 10, ..CaseFilter::default() };
     assert_eq!(ids(store.list_cases(&window).await.expect("list")), ["l2", "l1"]);
