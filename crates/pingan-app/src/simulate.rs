@@ -387,6 +387,7 @@ pub async fn simulate(
         engine.store().create_cases(batch).await?;
         progress.advance(written);
     }
+    engine.store().refresh_statistics().await?;
     progress.finish();
     Ok(summary)
 }

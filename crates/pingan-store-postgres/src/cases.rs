@@ -347,6 +347,11 @@ impl CaseStore for PostgresStore {
         select_cases(&client, filter).await
     }
 
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client.batch_execute("ANALYZE cases, case_actions").await.map_err(database_error)
+    }
+
     async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {
         let client = self.client().await?;
         let rows = client

