@@ -347,6 +347,9 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
     Ok(())
 }
 
+/// The list a sampled case's unit or place opens.
+type ListFor = Box<dyn Fn(&pingan_store::cases::CaseRow) -> pingan_store::cases::CaseFilter>;
+
 /// Times the lists behind a unit's work queues, each for `runs` units drawn from stored cases.
 async fn list(url: &str, runs: usize) -> Result<()> {
     use pingan_core::Level;
@@ -367,7 +370,7 @@ async fn list(url: &str, runs: usize) -> Result<()> {
     }
     anyhow::ensure!(!samples.is_empty(), "no cases stored in {url}: fill it with `pingan simulate` first");
     let open = Status::OPEN.to_vec();
-    let kinds: [(&str, Box<dyn Fn(&pingan_store::cases::CaseRow) -> CaseFilter>); 4] = [
+    let kinds: [(&str, ListFor); 4] = [
         (
             "a unit's open cases",
             Box::new(|c| CaseFilter {
