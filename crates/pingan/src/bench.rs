@@ -369,13 +369,12 @@ async fn list(url: &str, runs: usize) -> Result<()> {
         after = Some(last.clone());
     }
     anyhow::ensure!(!samples.is_empty(), "no cases stored in {url}: fill it with `pingan simulate` first");
-    let open = Status::OPEN.to_vec();
     let kinds: [(&str, ListFor); 4] = [
         (
             "a unit's open cases",
             Box::new(|c| CaseFilter {
                 handler: c.handler.clone(),
-                statuses: open.clone(),
+                statuses: Status::OPEN.to_vec(),
                 limit: 50,
                 ..CaseFilter::default()
             }),
@@ -384,7 +383,7 @@ async fn list(url: &str, runs: usize) -> Result<()> {
             "a county's open cases of one category",
             Box::new(|c| CaseFilter {
                 division: c.division.ancestor(Level::County),
-                statuses: open.clone(),
+                statuses: Status::OPEN.to_vec(),
                 category: Some(c.category.clone()),
                 limit: 50,
                 ..CaseFilter::default()
