@@ -5,7 +5,6 @@
 //! worker of a grid), `resident:…` and the like for reporters. What an actor may do to a case
 //! follows from that name and the case (see [`capacities`]); the lifecycle rules do the rest.
 
-use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -51,6 +50,8 @@ pub struct CaseEngine {
     atlas: Arc<Atlas>,
     /// Swapped whole when a new version is stored (see [`CaseEngine::refresh_categories`]).
     book: RwLock<Arc<CategoryBook>>,
+    /// Read again with the category book.
+    dispatch: RwLock<Arc<units::DispatchBook>>,
     work: WorkClock,
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
@@ -183,7 +184,15 @@ impl CaseEngine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> CaseEngine {
-        CaseEngine { store, atlas, book: RwLock::new(Arc::new(book)), work, clock, settings }
+        CaseEngine {
+            store,
+            atlas,
+            book: RwLock::new(Arc::new(book)),
+            dispatch: RwLock::new(Arc::default()),
+            work,
+            clock,
+            settings,
+        }
     }
 
     /// An engine with the shipped categories, the shipped official calendar and default office hours.
@@ -200,17 +209,18 @@ impl CaseEngine {
         self.categories().leaf(code).cloned().ok_or_else(|| AppError::UnknownCategory(code.to_owned()))
     }
 
-    /// Takes up the latest stored version of the category book (storing the shipped one if the
-    /// store has none); says whether the version changed.
-    pub async fn refresh_categories(&self) -> Result<bool, AppError> {
+    /// Reads the dispatch rules and departments again, and takes up the latest stored version of
+    /// the category book (storing the shipped one if the store has none); says whether the
+    /// category book's version changed. Servers call it every minute; until the first call, no
+    /// rule or department is known and staff reports wait in the centres' queues.
+    pub async fn refresh(&self) -> Result<bool, AppError> {
         let latest = crate::categories::current_book(self.store.as_ref(), millis(self.clock.now())).await?;
+        let dispatch = units::DispatchBook::load(self.store.as_ref(), &latest).await?;
+        replace(&self.dispatch, Arc::new(dispatch));
         if latest.version() == self.categories().version() {
             return Ok(false);
         }
-        match self.book.write() {
-            Ok(mut book) => *book = Arc::new(latest),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(latest),
-        }
+        replace(&self.book, Arc::new(latest));
         Ok(true)
     }
 
@@ -417,7 +427,7 @@ impl CaseEngine {
             // No target: the dispatch rules choose one. A named target must exist.
             let target = match request.target.take() {
                 Some(target) => target,
-                None => self.suggested_target(&case).await?.ok_or(AppError::NoDispatchTarget)?,
+                None => self.suggested_target(&case)?.ok_or(AppError::NoDispatchTarget)?,
             };
             if !units::unit_exists(self.store.as_ref(), &target).await? {
                 return Err(AppError::UnknownUnit(target));
@@ -598,28 +608,20 @@ impl CaseEngine {
     }
 
     /// The unit the dispatch rules send `case` to; None when no unit fits (the centre chooses).
-    pub async fn suggested_target(&self, case: &CaseRow) -> Result<Option<String>, AppError> {
+    pub fn suggested_target(&self, case: &CaseRow) -> Result<Option<String>, AppError> {
         let category = self.category(&case.category)?;
-        let place = case.grid.as_ref().map_or_else(|| case.division.clone(), GridCode::village);
-        let rules = self.store.dispatch_rules(&category.code).await?;
-        let mut stored = HashSet::new();
-        if let Some(kind) = &category.department {
-            for code in [Level::County, Level::City].into_iter().filter_map(|level| place.ancestor(level)) {
-                let id = format!("department:{code}:{kind}");
-                if self.store.unit(&id).await?.is_some() {
-                    stored.insert(id);
-                }
-            }
-        }
-        Ok(units::choose_target(&category, &place, &case.division, case.grid.as_ref(), &rules, &|id| {
-            stored.contains(id)
-        }))
+        Ok(self.dispatch_book().choose(&category, &case.division, case.grid.as_ref()))
+    }
+
+    /// The dispatch rules and departments in force.
+    pub fn dispatch_book(&self) -> Arc<units::DispatchBook> {
+        read(&self.dispatch)
     }
 
     /// Dispatches a new, accepted case at once where the rules name its unit.
     async fn dispatch_if_clear(&self, new: &mut NewCase, now: DateTime<Utc>) -> Result<(), AppError> {
         if new.row.status == Status::Accepted
-            && let Some(target) = self.suggested_target(&new.row).await?
+            && let Some(target) = self.suggested_target(&new.row)?
         {
             self.dispatch_new(new, target, now);
         }
@@ -641,10 +643,7 @@ impl CaseEngine {
 
     /// The category book in force.
     pub fn categories(&self) -> Arc<CategoryBook> {
-        match self.book.read() {
-            Ok(book) => book.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        read(&self.book)
     }
 
     pub fn work_clock(&self) -> &WorkClock {
@@ -665,6 +664,20 @@ impl CaseEngine {
         let (due, dispatched) = (case.resolve_due?, case.body.dispatched_at?);
         let allowed = self.work.minutes_between(instant(dispatched), instant(due));
         Some(self.work.deadline_state(instant(dispatched), allowed, self.settings.warn_at, self.clock.now()))
+    }
+}
+
+fn read<T>(shared: &RwLock<Arc<T>>) -> Arc<T> {
+    match shared.read() {
+        Ok(value) => value.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+fn replace<T>(shared: &RwLock<Arc<T>>, value: Arc<T>) {
+    match shared.write() {
+        Ok(mut current) => *current = value,
+        Err(poisoned) => *poisoned.into_inner() = value,
     }
 }
 

@@ -87,7 +87,7 @@ pub async fn keep_sweeping(engine: Arc<CaseEngine>, policy: OverduePolicy, inter
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match engine.refresh_categories().await {
+        match engine.refresh().await {
             Ok(true) => tracing::info!(version = engine.categories().version(), "new category book in force"),
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "could not read the category book"),

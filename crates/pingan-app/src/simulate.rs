@@ -7,7 +7,7 @@
 //! Deterministic for a seed: case `i` draws from its own generator, so the same scenario gives
 //! the same cases, histories and hashes whatever the batch size.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use pingan_core::calendar::china_standard_time;
@@ -16,11 +16,10 @@ use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
-use pingan_store::units::DispatchRule;
 
 use crate::engine::{ActionRequest, CaseEngine, Submission};
 use crate::scheduler::SWEEP_ACTOR;
-use crate::units::choose_target;
+use crate::units::DispatchBook;
 use crate::{AppError, Atlas, Progress};
 
 /// Reports' channels and their shares (per mille). Volunteers and grid workers find most matters;
@@ -72,37 +71,15 @@ pub struct Summary {
     pub by_status: BTreeMap<&'static str, usize>,
 }
 
-/// The dispatch rules and stored units of the area, read once, so cases are dispatched as the
-/// engine's rules would dispatch them.
-struct Targets {
-    rules: HashMap<String, Vec<DispatchRule>>,
-    stored: HashSet<String>,
-}
-
-impl Targets {
-    async fn load(engine: &CaseEngine, area: &DivisionCode) -> Result<Targets, AppError> {
-        let mut rules = HashMap::new();
-        for category in engine.categories().leaves() {
-            rules.insert(category.code.clone(), engine.store().dispatch_rules(&category.code).await?);
-        }
-        let city = area.ancestor(Level::City).unwrap_or_else(|| area.clone());
-        let stored = engine.store().units(city.as_str()).await?.into_iter().map(|unit| unit.id).collect();
-        Ok(Targets { rules, stored })
-    }
-
-    /// The rules' unit for `case`, or the responsible centre where none fits (the centre takes it on).
-    fn choose(&self, category: &Category, case: &CaseRow) -> String {
-        let place = case.grid.as_ref().map_or_else(|| case.division.clone(), GridCode::village);
-        let rules = self.rules.get(&category.code).map_or(&[][..], Vec::as_slice);
-        choose_target(category, &place, &case.division, case.grid.as_ref(), rules, &|id| self.stored.contains(id))
-            .unwrap_or_else(|| format!("centre:{}", case.division))
-    }
+/// The rules' unit for `case`, or the responsible centre where none fits (the centre takes it on).
+fn choose(dispatch: &DispatchBook, category: &Category, case: &CaseRow) -> String {
+    dispatch.choose(category, &case.division, case.grid.as_ref()).unwrap_or_else(|| format!("centre:{}", case.division))
 }
 
 /// One case being played.
 struct Life<'a> {
     engine: &'a CaseEngine,
-    targets: &'a Targets,
+    dispatch: &'a DispatchBook,
     row: CaseRow,
     entries: Vec<ActionRecord>,
     at: DateTime<Utc>,
@@ -214,7 +191,7 @@ impl Life<'_> {
             return Ok(false);
         }
         let centre = self.centre();
-        let target = self.targets.choose(category, &self.row);
+        let target = choose(self.dispatch, category, &self.row);
         self.act(&centre, ActionKind::Dispatch, |r| r.target = Some(target))?;
         Ok(true)
     }
@@ -362,7 +339,8 @@ pub async fn simulate(
     }
     let book = engine.categories();
     let categories = book.leaves();
-    let targets = Targets::load(engine, &scenario.area).await?;
+    engine.refresh().await?;
+    let dispatch = engine.dispatch_book();
     let instants = report_instants(engine, scenario);
     progress.stage("simulated cases", instants.len() as u64);
     let mut summary = Summary::default();
@@ -373,7 +351,7 @@ pub async fn simulate(
             let mut rng = fastrand::Rng::with_seed(scenario.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let (grid, _, region) = &grids[rng.usize(0..grids.len())];
             let category = categories[rng.usize(0..categories.len())];
-            let case = play_case(engine, &targets, scenario, &mut rng, *reported, (grid, region), category)?;
+            let case = play_case(engine, &dispatch, scenario, &mut rng, *reported, (grid, region), category)?;
             let closed = case.row.status == Status::Closed;
             let counts = summary.by_channel.entry(case.row.channel.as_str()).or_default();
             counts.0 += 1;
@@ -394,7 +372,7 @@ pub async fn simulate(
 
 fn play_case(
     engine: &CaseEngine,
-    targets: &Targets,
+    dispatch: &DispatchBook,
     scenario: &Scenario,
     rng: &mut fastrand::Rng,
     reported: DateTime<Utc>,
@@ -430,7 +408,7 @@ fn play_case(
     };
     let mut new = engine.plan_submission(&submission, reported, false)?;
     if new.row.status == Status::Accepted {
-        let target = targets.choose(category, &new.row);
+        let target = choose(dispatch, category, &new.row);
         engine.dispatch_new(&mut new, target, reported);
     }
     // A deterministic id: the report's time and the case's own draws.
@@ -440,7 +418,7 @@ fn play_case(
     new.row.version = new.entries.len() as i64;
     let mut life = Life {
         engine,
-        targets,
+        dispatch,
         row: new.row,
         entries: new.entries,
         at: reported,

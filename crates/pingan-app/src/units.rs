@@ -1,7 +1,7 @@
 //! Units and dispatch: departments for every county and city, grid staff, service providers,
 //! dispatch rules, and the choice of the unit a case goes to.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use pingan_core::category::{Category, HandlingLevel};
 use pingan_core::{DivisionCode, GridCode, Level};
@@ -262,5 +262,40 @@ pub fn choose_target(
             .find(|id| stored(id)),
         (None, Some(grid)) if category.level == HandlingLevel::Grid => Some(format!("grid:{grid}")),
         (None, _) => Some(format!("centre:{division}")),
+    }
+}
+
+/// The dispatch rules and the stored departments, read at once so dispatching a case reads nothing;
+/// a server reads them again every minute (with the category book).
+#[derive(Default)]
+pub struct DispatchBook {
+    rules: HashMap<String, Vec<DispatchRule>>,
+    departments: HashSet<String>,
+}
+
+impl DispatchBook {
+    pub async fn load(store: &dyn Store, book: &CategoryBook) -> Result<DispatchBook, AppError> {
+        let mut rules = HashMap::new();
+        for category in book.leaves() {
+            let found = store.dispatch_rules(&category.code).await?;
+            if !found.is_empty() {
+                rules.insert(category.code.clone(), found);
+            }
+        }
+        let departments = store
+            .units("")
+            .await?
+            .into_iter()
+            .filter(|unit| unit.kind == UnitKind::Department)
+            .map(|unit| unit.id)
+            .collect();
+        Ok(DispatchBook { rules, departments })
+    }
+
+    /// The unit the rules send a case of `category` at this place to (see [`choose_target`]).
+    pub fn choose(&self, category: &Category, division: &DivisionCode, grid: Option<&GridCode>) -> Option<String> {
+        let place = grid.map_or_else(|| division.clone(), GridCode::village);
+        let rules = self.rules.get(&category.code).map_or(&[][..], Vec::as_slice);
+        choose_target(category, &place, division, grid, rules, &|id| self.departments.contains(id))
     }
 }

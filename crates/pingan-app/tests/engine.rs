@@ -53,6 +53,7 @@ async fn world(start: &str) -> World {
         clock.clone(),
         EngineSettings::default(),
     );
+    engine.refresh().await.unwrap();
     World { engine, store, clock, _directory: directory }
 }
 
@@ -285,9 +286,11 @@ async fn dispatch_rules_choose_the_unit_and_counties_override_their_city() {
     };
     // The city sends road hazards to its own transport bureau; 安源区 (360302) keeps them.
     w.store.put_dispatch_rules(vec![rule("3603", "department:3603:jt")]).await.unwrap();
+    w.engine.refresh().await.unwrap();
     let road = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.road")).await.unwrap().case;
     assert_eq!(road.handler.as_deref(), Some("department:3603:jt"));
     w.store.put_dispatch_rules(vec![rule("360302", "department:360302:jt")]).await.unwrap();
+    w.engine.refresh().await.unwrap();
     let road = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.road")).await.unwrap().case;
     assert_eq!(road.handler.as_deref(), Some("department:360302:jt"));
 
@@ -296,6 +299,7 @@ async fn dispatch_rules_choose_the_unit_and_counties_override_their_city() {
     for brigade in ["department:360302:xfj", "department:3603:xfj"] {
         assert!(w.store.remove_unit(brigade).await.unwrap());
     }
+    w.engine.refresh().await.unwrap();
     let fire = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
     assert_eq!((fire.status, fire.handler.as_deref()), (Status::Accepted, None));
     let county = centre("360302");
@@ -469,7 +473,7 @@ async fn the_deadline_sweep_notifies_once_or_escalates() {
 async fn a_new_category_version_applies_to_new_cases_only() {
     use pingan_app::categories::{DEFAULT_CATEGORIES, import_categories};
     let w = world("2025-03-10 09:00").await;
-    assert!(!w.engine.refresh_categories().await.unwrap(), "the shipped book is version 1, already in force");
+    assert!(!w.engine.refresh().await.unwrap(), "the shipped book is version 1, already in force");
     assert_eq!(w.store.latest_categories().await.unwrap().map(|(v, _)| v), Some(1), "the shipped book was not stored");
     let before = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
 
@@ -480,8 +484,8 @@ async fn a_new_category_version_applies_to_new_cases_only() {
     );
     assert_ne!(slower, DEFAULT_CATEGORIES);
     assert_eq!(import_categories(w.store.as_ref(), &slower, "slower.csv", 0).await.unwrap(), 2);
-    assert!(w.engine.refresh_categories().await.unwrap());
-    assert!(!w.engine.refresh_categories().await.unwrap(), "an unchanged book counted as new");
+    assert!(w.engine.refresh().await.unwrap());
+    assert!(!w.engine.refresh().await.unwrap(), "an unchanged book counted as new");
     let after = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
     assert_eq!((before.body.category_version, after.body.category_version), (1, 2));
     assert!(after.resolve_due.unwrap() > before.resolve_due.unwrap());

@@ -31,6 +31,7 @@ fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
         let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
         let engine = Arc::new(CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).unwrap());
+        engine.refresh().await.unwrap();
         let state = AppState { store: store.clone(), atlas, engine, home_city: city };
         let address =
             pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50)).await.unwrap();

@@ -279,6 +279,7 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         .collect();
     let engine =
         Arc::new(CaseEngine::standard(store.clone(), atlas, Arc::new(SystemClock)).map_err(|e| explained(&e))?);
+    engine.refresh().await.map_err(|e| explained(&e))?;
     let categories = ["dispute.neighbour", "dispute.family", "livelihood.sanitation", "hazard.fire", "life.repair"];
     let submission = move |i: usize, actor: String| Submission {
         channel: if i.is_multiple_of(3) { Channel::Resident } else { Channel::Hotline },

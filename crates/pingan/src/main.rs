@@ -270,7 +270,7 @@ fn parse_division(code: &str) -> Result<DivisionCode> {
 /// An engine with the shipped calendar and the store's category book in force.
 async fn standard_engine(store: Arc<dyn Store>, atlas: Arc<Atlas>) -> Result<CaseEngine> {
     let engine = CaseEngine::standard(store, atlas, Arc::new(SystemClock)).map_err(|e| explained(&e))?;
-    engine.refresh_categories().await.map_err(|e| explained(&e))?;
+    engine.refresh().await.map_err(|e| explained(&e))?;
     Ok(engine)
 }
 
