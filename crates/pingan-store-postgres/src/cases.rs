@@ -1,8 +1,13 @@
 //! Cases on PostgreSQL. Each write is one transaction; the row is locked (`FOR UPDATE`) while its
 //! version is checked and its history extended, so concurrent actions on one case serialise.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use futures_util::future::try_join_all;
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
@@ -92,13 +97,7 @@ async fn insert_action(
     record: &ActionRecord,
     hash: &[u8; 32],
 ) -> StoreResult<()> {
-    let statement = client
-        .prepare_cached(
-            "INSERT INTO case_actions (case_id, sequence, at, actor, action, status_after, details, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .await
-        .map_err(database_error)?;
+    let statement = client.prepare_cached(INSERT_ACTION).await.map_err(database_error)?;
     client
         .execute(
             &statement,
@@ -116,6 +115,83 @@ async fn insert_action(
         .await
         .map_err(database_error)?;
     Ok(())
+}
+
+/// What becomes of a case of a batch.
+enum Fate {
+    /// Its idempotency key was used before the batch.
+    Existing(Box<CaseRow>),
+    /// Its key was used by an earlier case of the batch.
+    SameAs(usize),
+    New,
+}
+
+/// One statement of a pipelined batch; a search answers its rows.
+type Step<'a> = Pin<Box<dyn Future<Output = Result<Option<Vec<Row>>, tokio_postgres::Error>> + Send + 'a>>;
+
+/// A new case of a batch, numbered and hashed, ready to bind.
+struct Prepared {
+    row: CaseRow,
+    columns: CaseColumns,
+    entries: Vec<ActionRecord>,
+    hashes: Vec<[u8; 32]>,
+    last_hash: Vec<u8>,
+    search: Option<Vec<Box<dyn ToSql + Sync + Send>>>,
+}
+
+impl Prepared {
+    fn new(new: &NewCase, sequence: i64) -> StoreResult<Prepared> {
+        let mut row = new.row.clone();
+        row.number =
+            Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let hashes = chain(&row.id, &new.entries);
+        let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
+        row.version = hashes.len() as i64;
+        let columns = row.to_columns()?;
+        let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
+        Ok(Prepared { row, columns, entries: new.entries.clone(), hashes, last_hash: last_hash.to_vec(), search })
+    }
+}
+
+fn candidate(row: &Row) -> Candidate {
+    Candidate { id: row.get(0), number: row.get(1), lon: row.get(2), lat: row.get(3) }
+}
+
+fn insert_case_sql() -> String {
+    format!(
+        "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+    )
+}
+
+const INSERT_ACTION: &str =
+    "INSERT INTO case_actions (case_id, sequence, at, actor, action, status_after, details, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// The values of [`insert_case_sql`], in order.
+fn case_parameters<'a>(c: &'a CaseColumns, last_hash: &'a Vec<u8>) -> [&'a (dyn ToSql + Sync); 20] {
+    [
+        &c.id,
+        &c.number,
+        &c.city_code,
+        &c.status,
+        &c.channel,
+        &c.category,
+        &c.priority,
+        &c.division_code,
+        &c.handler,
+        &c.grid_code,
+        &c.reported_at,
+        &c.claim_due,
+        &c.resolve_due,
+        &c.version,
+        &c.idempotency_key,
+        &c.body,
+        &c.lon,
+        &c.lat,
+        &c.alert_at,
+        last_hash,
+    ]
 }
 
 /// Why [`insert_case`] wrote nothing.
@@ -146,40 +222,9 @@ async fn insert_case(
         hashes.last().copied().ok_or_else(|| Refused::Store(StoreError::Corrupt("a case needs an entry".into())))?;
     row.version = hashes.len() as i64;
     let c = row.to_columns().map_err(Refused::Store)?;
-    let insert = transaction
-        .prepare_cached(&format!(
-            "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-        ))
-        .await
-        .map_err(|e| Refused::Store(database_error(e)))?;
-    let inserted = transaction
-        .execute(
-            &insert,
-            &[
-                &c.id,
-                &c.number,
-                &c.city_code,
-                &c.status,
-                &c.channel,
-                &c.category,
-                &c.priority,
-                &c.division_code,
-                &c.handler,
-                &c.grid_code,
-                &c.reported_at,
-                &c.claim_due,
-                &c.resolve_due,
-                &c.version,
-                &c.idempotency_key,
-                &c.body,
-                &c.lon,
-                &c.lat,
-                &c.alert_at,
-                &last_hash.as_slice(),
-            ],
-        )
-        .await;
+    let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(|e| Refused::Store(database_error(e)))?;
+    let last_hash = last_hash.to_vec();
+    let inserted = transaction.execute(&insert, &case_parameters(&c, &last_hash)).await;
     if let Err(error) = inserted {
         return Err(match (error.code(), &c.idempotency_key) {
             (Some(&SqlState::UNIQUE_VIOLATION), Some(key)) => Refused::KeyTaken(key.clone(), error),
@@ -246,6 +291,37 @@ impl CaseStore for PostgresStore {
     async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database_error)?;
+        // What becomes of each case: a key used before the batch, or earlier in it, returns that case.
+        let keys: Vec<&str> = batch.iter().filter_map(|n| n.row.idempotency_key.as_deref()).collect();
+        let mut stored: HashMap<String, CaseRow> = HashMap::new();
+        if !keys.is_empty() {
+            let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE idempotency_key = ANY($1)");
+            for row in transaction.query(&sql, &[&keys]).await.map_err(database_error)? {
+                let case = CaseRow::from_columns(columns(&row))?;
+                stored.insert(case.idempotency_key.clone().unwrap_or_default(), case);
+            }
+        }
+        let mut first_with_key: HashMap<&str, usize> = HashMap::new();
+        let fates: Vec<Fate> = batch
+            .iter()
+            .enumerate()
+            .map(|(index, new)| match new.row.idempotency_key.as_deref() {
+                Some(key) if stored.contains_key(key) => Fate::Existing(Box::new(stored[key].clone())),
+                Some(key) => match first_with_key.get(key) {
+                    Some(&first) => Fate::SameAs(first),
+                    None => {
+                        first_with_key.insert(key, index);
+                        Fate::New
+                    }
+                },
+                None => Fate::New,
+            })
+            .collect();
+        let news: Vec<&NewCase> =
+            batch.iter().zip(&fates).filter(|(_, fate)| matches!(fate, Fate::New)).map(|(new, _)| new).collect();
+
+        // Numbers, then every case's search, row and history: each sent without waiting for the
+        // answer to the one before (pipelined, in order), so a batch costs a few round trips.
         let next = transaction
             .prepare_cached(
                 "INSERT INTO case_counters (city_code, day, last) VALUES ($1, $2, 1)
@@ -253,24 +329,88 @@ impl CaseStore for PostgresStore {
             )
             .await
             .map_err(database_error)?;
-        let mut created = Vec::with_capacity(batch.len());
-        for new in batch {
-            if let Some(key) = &new.row.idempotency_key
-                && let Some(existing) = case_where(&transaction, "idempotency_key", key).await?
-            {
-                created.push(Created::Existing(existing));
-                continue;
-            }
-            let day = new.day.format("%Y%m%d").to_string();
-            let sequence: i64 =
-                transaction.query_one(&next, &[&new.row.city.as_str(), &day]).await.map_err(database_error)?.get(0);
-            created.push(insert_case(&transaction, new, sequence).await.map_err(|refused| match refused {
-                Refused::Store(error) => error,
-                Refused::KeyTaken(_, error) => database_error(error),
-            })?);
+        let days: Vec<String> = news.iter().map(|n| n.day.format("%Y%m%d").to_string()).collect();
+        let transaction_ref = &transaction;
+        let numbered = try_join_all(news.iter().zip(&days).map(|(new, day)| {
+            let next = &next;
+            async move { transaction_ref.query_one(next, &[&new.row.city.as_str(), day]).await }
+        }))
+        .await
+        .map_err(database_error)?;
+        let mut prepared = Vec::with_capacity(news.len());
+        for (new, number) in news.iter().zip(&numbered) {
+            prepared.push(Prepared::new(new, number.get(0))?);
         }
+        let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(database_error)?;
+        let action = transaction.prepare_cached(INSERT_ACTION).await.map_err(database_error)?;
+        let search = match news.iter().find_map(|n| n.similar.as_ref()) {
+            Some(search) => {
+                Some(transaction.prepare_cached(&search.to_sql(|n| format!("${n}")).0).await.map_err(database_error)?)
+            }
+            None => None,
+        };
+        let mut steps: Vec<Step<'_>> = Vec::new();
+        let transaction_ref = &transaction;
+        for case in &prepared {
+            if let (Some(values), Some(search)) = (&case.search, &search) {
+                steps.push(Box::pin(async move {
+                    let parameters: Vec<&(dyn ToSql + Sync)> =
+                        values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+                    transaction_ref.query(search, &parameters).await.map(Some)
+                }));
+            }
+            let (insert, c, hash) = (&insert, &case.columns, &case.last_hash);
+            steps.push(Box::pin(async move {
+                transaction_ref.execute(insert, &case_parameters(c, hash)).await.map(|_| None)
+            }));
+            for (index, (entry, hash)) in case.entries.iter().zip(&case.hashes).enumerate() {
+                let (action, id) = (&action, &case.row.id);
+                steps.push(Box::pin(async move {
+                    let sequence = index as i64 + 1;
+                    let status = entry.status_after.as_str();
+                    let parameters: [&(dyn ToSql + Sync); 8] = [
+                        id,
+                        &sequence,
+                        &entry.at,
+                        &entry.actor,
+                        &entry.action,
+                        &status,
+                        &entry.details,
+                        &hash.as_slice(),
+                    ];
+                    transaction_ref.execute(action, &parameters).await.map(|_| None)
+                }));
+            }
+        }
+        let mut answers = try_join_all(steps).await.map_err(|error| {
+            if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                StoreError::MissingDivision(error.as_db_error().and_then(|e| e.detail()).unwrap_or("").to_owned())
+            } else {
+                database_error(error)
+            }
+        })?;
         transaction.commit().await.map_err(database_error)?;
-        Ok(created)
+
+        let mut found = answers.drain(..).flatten();
+        let mut made: Vec<Created> = Vec::with_capacity(batch.len());
+        let mut fresh = prepared.into_iter();
+        for fate in fates {
+            made.push(match fate {
+                Fate::Existing(case) => Created::Existing(*case),
+                Fate::SameAs(first) => match &made[first] {
+                    Created::New(case, _) | Created::Existing(case) => Created::Existing(case.clone()),
+                },
+                Fate::New => {
+                    let case = fresh.next().ok_or_else(|| StoreError::Corrupt("a batch lost a case".into()))?;
+                    let similar = match case.search {
+                        Some(_) => found.next().unwrap_or_default().iter().map(candidate).collect(),
+                        None => Vec::new(),
+                    };
+                    Created::New(case.row, similar)
+                }
+            });
+        }
+        Ok(made)
     }
 
     async fn record_action(
