@@ -235,42 +235,15 @@ pub async fn unit_exists(store: &dyn Store, name: &str) -> Result<bool, AppError
     })
 }
 
-/// Where a case of `category` goes: the most specific dispatch rule for its place; else the
-/// department of the category's kind of its county (or else its city) if `stored` has it; else,
-/// for matters the centres handle, its grid (grid-level matters) or the responsible centre. None:
-/// no unit fits, and the case waits in the centre's dispatch queue.
-pub fn choose_target(
-    category: &Category,
-    place: &DivisionCode,
-    division: &DivisionCode,
-    grid: Option<&GridCode>,
-    rules: &[DispatchRule],
-    stored: &dyn Fn(&str) -> bool,
-) -> Option<String> {
-    let rule = rules
-        .iter()
-        .filter(|r| r.category == category.code && place.as_str().starts_with(r.division.as_str()))
-        .max_by_key(|r| r.division.as_str().len());
-    if let Some(rule) = rule {
-        return Some(rule.unit.clone());
-    }
-    match (&category.department, grid) {
-        (Some(kind), _) => [Level::County, Level::City]
-            .into_iter()
-            .filter_map(|level| place.ancestor(level))
-            .map(|code| format!("department:{code}:{kind}"))
-            .find(|id| stored(id)),
-        (None, Some(grid)) if category.level == HandlingLevel::Grid => Some(format!("grid:{grid}")),
-        (None, _) => Some(format!("centre:{division}")),
-    }
-}
-
-/// The dispatch rules and the stored departments, read at once so dispatching a case reads nothing;
-/// a server reads them again every minute (with the category book).
+/// The dispatch rules, the stored departments and the service providers, read at once so
+/// dispatching a case reads nothing; a server reads them again every minute (with the category
+/// book).
 #[derive(Default)]
 pub struct DispatchBook {
     rules: HashMap<String, Vec<DispatchRule>>,
     departments: HashSet<String>,
+    /// Providers by the county (or city) they serve and the category.
+    providers: HashMap<(String, String), Vec<String>>,
 }
 
 impl DispatchBook {
@@ -282,20 +255,55 @@ impl DispatchBook {
                 rules.insert(category.code.clone(), found);
             }
         }
-        let departments = store
-            .units("")
-            .await?
-            .into_iter()
-            .filter(|unit| unit.kind == UnitKind::Department)
-            .map(|unit| unit.id)
-            .collect();
-        Ok(DispatchBook { rules, departments })
+        let (mut departments, mut providers) = (HashSet::new(), HashMap::<_, Vec<String>>::new());
+        for unit in store.units("").await? {
+            match unit.kind {
+                UnitKind::Department => {
+                    departments.insert(unit.id);
+                }
+                UnitKind::Provider => {
+                    for category in &unit.categories {
+                        providers
+                            .entry((unit.division.to_string(), category.clone()))
+                            .or_default()
+                            .push(unit.id.clone());
+                    }
+                }
+            }
+        }
+        Ok(DispatchBook { rules, departments, providers })
     }
 
-    /// The unit the rules send a case of `category` at this place to (see [`choose_target`]).
+    /// Where a case of `category` at this place goes: the most specific dispatch rule for its place;
+    /// else the department of the category's kind of its county (or else its city); else, for a
+    /// matter no department handles, the one service provider of its county (or else its city)
+    /// registered for the category, its grid (grid-level matters) or the responsible centre. None:
+    /// no unit fits, or several providers do, and the case waits in the centre's dispatch queue.
     pub fn choose(&self, category: &Category, division: &DivisionCode, grid: Option<&GridCode>) -> Option<String> {
         let place = grid.map_or_else(|| division.clone(), GridCode::village);
-        let rules = self.rules.get(&category.code).map_or(&[][..], Vec::as_slice);
-        choose_target(category, &place, division, grid, rules, &|id| self.departments.contains(id))
+        let rule = self
+            .rules
+            .get(&category.code)
+            .into_iter()
+            .flatten()
+            .filter(|r| place.as_str().starts_with(r.division.as_str()))
+            .max_by_key(|r| r.division.as_str().len());
+        if let Some(rule) = rule {
+            return Some(rule.unit.clone());
+        }
+        let county_then_city = || [Level::County, Level::City].into_iter().filter_map(|level| place.ancestor(level));
+        if let Some(kind) = &category.department {
+            return county_then_city()
+                .map(|code| format!("department:{code}:{kind}"))
+                .find(|id| self.departments.contains(id));
+        }
+        let serving =
+            county_then_city().find_map(|code| self.providers.get(&(code.to_string(), category.code.clone())));
+        match (serving.map(Vec::as_slice), grid) {
+            (Some([only]), _) => Some(only.clone()),
+            (Some(_), _) => None,
+            (None, Some(grid)) if category.level == HandlingLevel::Grid => Some(format!("grid:{grid}")),
+            (None, _) => Some(format!("centre:{division}")),
+        }
     }
 }

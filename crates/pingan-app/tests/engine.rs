@@ -317,6 +317,27 @@ async fn dispatch_rules_choose_the_unit_and_counties_override_their_city() {
     assert_eq!(dispatched.handler.as_deref(), Some("department:360302:yj"));
     assert_eq!(w.store.history(&fire.id).await.unwrap().len(), 3, "refused dispatches were recorded");
 
+    // Life services go to the one provider registered for them in the county; with two, the
+    // centre chooses.
+    let provider = |id: &str| pingan_store::units::UnitRow {
+        id: id.into(),
+        kind: pingan_store::units::UnitKind::Provider,
+        division: DivisionCode::parse("360302").unwrap(),
+        name: "家政服务公司".into(),
+        department_kind: None,
+        categories: vec!["life.housekeeping".into()],
+    };
+    w.store.put_units(vec![provider("provider:360302:anju")]).await.unwrap();
+    w.engine.refresh().await.unwrap();
+    let home = w.engine.submit(report(Channel::Hotline, "hotline:7", "life.housekeeping")).await.unwrap().case;
+    assert_eq!(home.handler.as_deref(), Some("provider:360302:anju"));
+    w.store.put_units(vec![provider("provider:360302:jiajia")]).await.unwrap();
+    w.engine.refresh().await.unwrap();
+    let home = w.engine.submit(report(Channel::Hotline, "hotline:7", "life.housekeeping")).await.unwrap().case;
+    assert_eq!((home.status, home.handler.as_deref()), (Status::Accepted, None));
+    let repair = w.engine.submit(report(Channel::Hotline, "hotline:7", "life.repair")).await.unwrap().case;
+    assert_eq!(repair.handler, Some(centre(VILLAGE)), "no provider: the village centre handles it");
+
     // A dispatch that names no unit follows the rules.
     let road = w.engine.submit(report(Channel::Resident, "resident:1", "hazard.road")).await.unwrap().case;
     let accepted = w.engine.act(act(&road, &county, ActionKind::Accept)).await.unwrap();
