@@ -383,7 +383,8 @@ async fn list(url: &str, runs: usize) -> Result<()> {
         (
             "a county's open cases of one category",
             Box::new(|c| CaseFilter {
-                division: c.division.ancestor(Level::County),
+                // A case escalated to its city is listed under the city.
+                division: c.division.ancestor(Level::County).or_else(|| Some(c.division.clone())),
                 statuses: Status::OPEN.to_vec(),
                 category: Some(c.category.clone()),
                 limit: 50,
@@ -393,7 +394,7 @@ async fn list(url: &str, runs: usize) -> Result<()> {
         (
             "a county's overdue cases",
             Box::new(|c| CaseFilter {
-                division: c.division.ancestor(Level::County),
+                division: c.division.ancestor(Level::County).or_else(|| Some(c.division.clone())),
                 overdue_at: Some(c.reported_at + 30 * 86_400_000),
                 limit: 50,
                 ..CaseFilter::default()
