@@ -12,7 +12,7 @@ use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, DuplicateSearch,
-    NewCase, SqlValue, StoredAction, chain,
+    NewCase, Numbered, SqlValue, StoredAction,
 };
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -141,12 +141,7 @@ struct Prepared {
 
 impl Prepared {
     fn new(new: &NewCase, sequence: i64) -> StoreResult<Prepared> {
-        let mut row = new.row.clone();
-        row.number =
-            Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-        let hashes = chain(&row.id, &new.entries);
-        let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
-        row.version = hashes.len() as i64;
+        let Numbered { row, hashes, last_hash } = new.numbered(sequence)?;
         let columns = row.to_columns()?;
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
         Ok(Prepared { row, columns, entries: new.entries.clone(), hashes, last_hash: last_hash.to_vec(), search })
@@ -163,6 +158,10 @@ fn insert_case_sql() -> String {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     )
 }
+
+/// Takes the next case number of a city and day.
+const NEXT_NUMBER: &str = "INSERT INTO case_counters (city_code, day, last) VALUES ($1, $2, 1)
+     ON CONFLICT (city_code, day) DO UPDATE SET last = case_counters.last + 1 RETURNING last";
 
 const INSERT_ACTION: &str =
     "INSERT INTO case_actions (case_id, sequence, at, actor, action, status_after, details, hash)
@@ -212,15 +211,7 @@ async fn insert_case(
         Some(search) => find_candidates(transaction, search).await.map_err(Refused::Store)?,
         None => Vec::new(),
     };
-    let mut row = new.row;
-    row.number = Some(
-        CaseNumber::new(&row.city, new.day, sequence as u32)
-            .map_err(|e| Refused::Store(StoreError::Corrupt(e.to_string())))?,
-    );
-    let hashes = chain(&row.id, &new.entries);
-    let last_hash =
-        hashes.last().copied().ok_or_else(|| Refused::Store(StoreError::Corrupt("a case needs an entry".into())))?;
-    row.version = hashes.len() as i64;
+    let Numbered { row, hashes, last_hash } = new.numbered(sequence).map_err(Refused::Store)?;
     let c = row.to_columns().map_err(Refused::Store)?;
     let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(|e| Refused::Store(database_error(e)))?;
     let last_hash = last_hash.to_vec();
@@ -262,13 +253,7 @@ impl CaseStore for PostgresStore {
         let day = new.day.format("%Y%m%d").to_string();
         let counter = client.transaction().await.map_err(database_error)?;
         counter.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(database_error)?;
-        let next = counter
-            .prepare_cached(
-                "INSERT INTO case_counters (city_code, day, last) VALUES ($1, $2, 1)
-                 ON CONFLICT (city_code, day) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
-            )
-            .await
-            .map_err(database_error)?;
+        let next = counter.prepare_cached(NEXT_NUMBER).await.map_err(database_error)?;
         let sequence: i64 =
             counter.query_one(&next, &[&new.row.city.as_str(), &day]).await.map_err(database_error)?.get(0);
         counter.commit().await.map_err(database_error)?;
@@ -322,13 +307,7 @@ impl CaseStore for PostgresStore {
 
         // Numbers, then every case's search, row and history: each sent without waiting for the
         // answer to the one before (pipelined, in order), so a batch costs a few round trips.
-        let next = transaction
-            .prepare_cached(
-                "INSERT INTO case_counters (city_code, day, last) VALUES ($1, $2, 1)
-                 ON CONFLICT (city_code, day) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
-            )
-            .await
-            .map_err(database_error)?;
+        let next = transaction.prepare_cached(NEXT_NUMBER).await.map_err(database_error)?;
         let days: Vec<String> = news.iter().map(|n| n.day.format("%Y%m%d").to_string()).collect();
         let transaction_ref = &transaction;
         let numbered = try_join_all(news.iter().zip(&days).map(|(new, day)| {

@@ -5,7 +5,7 @@ use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, DuplicateSearch,
-    NewCase, SqlValue, StoredAction, chain,
+    NewCase, Numbered, SqlValue, StoredAction,
 };
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -127,12 +127,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
         )
         .and_then(|mut statement| statement.query_row(params![new.row.city.as_str(), day], |row| row.get(0)))
         .map_err(database_error)?;
-    let mut row = new.row;
-    row.number =
-        Some(CaseNumber::new(&row.city, new.day, sequence as u32).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-    let hashes = chain(&row.id, &new.entries);
-    let last_hash = hashes.last().copied().ok_or_else(|| StoreError::Corrupt("a case needs an entry".into()))?;
-    row.version = hashes.len() as i64;
+    let Numbered { row, hashes, last_hash } = new.numbered(sequence)?;
     let c = row.to_columns()?;
     connection
         .prepare_cached(&format!(

@@ -325,6 +325,27 @@ impl CaseRow {
     }
 }
 
+/// A new case as a store writes it: numbered within its city and day, its history hashed, its
+/// version the number of entries.
+pub struct Numbered {
+    pub row: CaseRow,
+    pub hashes: Vec<[u8; 32]>,
+    pub last_hash: [u8; 32],
+}
+
+impl NewCase {
+    /// This case as number `sequence` of its city and day.
+    pub fn numbered(&self, sequence: i64) -> StoreResult<Numbered> {
+        let corrupt = |reason: String| crate::StoreError::Corrupt(reason);
+        let mut row = self.row.clone();
+        row.number = Some(CaseNumber::new(&row.city, self.day, sequence as u32).map_err(|e| corrupt(e.to_string()))?);
+        let hashes = chain(&row.id, &self.entries);
+        let last_hash = hashes.last().copied().ok_or_else(|| corrupt("a case needs an entry".into()))?;
+        row.version = hashes.len() as i64;
+        Ok(Numbered { row, hashes, last_hash })
+    }
+}
+
 /// Hashes `entries` as entries 1, 2 … of case `case_id`, chained from the genesis hash.
 pub fn chain(case_id: &str, entries: &[ActionRecord]) -> Vec<[u8; 32]> {
     let mut previous = pingan_core::case::GENESIS;
