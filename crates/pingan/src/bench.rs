@@ -298,19 +298,13 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
     };
     let started = Instant::now();
     let mut accepted = 0;
-    if let Some(batch) = batch {
+    let how = if let Some(batch) = batch {
         for first in (0..cases).step_by(batch.max(1)) {
             let reports: Vec<Submission> =
                 (first..cases.min(first + batch)).map(|i| submission(i, "bench:import".into())).collect();
             accepted += engine.submit_batch(&reports).await.map_err(|e| explained(&e))?.len();
         }
-        let elapsed = started.elapsed();
-        println!(
-            "{} engine: {accepted} cases imported in batches of {batch} in {:.2?}: {:.0} cases/s, each batch one durable transaction",
-            store.engine(),
-            elapsed,
-            accepted as f64 / elapsed.as_secs_f64()
-        );
+        format!("imported in batches of {batch}, each batch one durable transaction")
     } else {
         let submission = Arc::new(submission);
         let mut tasks = tokio::task::JoinSet::new();
@@ -329,14 +323,15 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         while let Some(done) = tasks.join_next().await {
             accepted += done.unwrap_or(0);
         }
-        let elapsed = started.elapsed();
-        println!(
-            "{} engine: {accepted} of {cases} cases submitted by {concurrency} concurrent submitters in {:.2?}: {:.0} cases/s, each acknowledged once durable",
-            store.engine(),
-            elapsed,
-            accepted as f64 / elapsed.as_secs_f64()
-        );
-    }
+        format!("submitted by {concurrency} concurrent submitters, each acknowledged once durable")
+    };
+    let elapsed = started.elapsed();
+    println!(
+        "{} engine: {accepted} of {cases} cases {how}, in {:.2?}: {:.0} cases/s",
+        store.engine(),
+        elapsed,
+        accepted as f64 / elapsed.as_secs_f64()
+    );
     drop(engine);
     drop(store);
     match &postgres {
