@@ -78,6 +78,8 @@ pub struct Submission {
     pub settled_on_spot: Option<String>,
     /// Hashes of photos stored beforehand (see [`crate::photos`]).
     pub photos: Vec<String>,
+    /// The account filing it, if any: it may follow the case.
+    pub reporter_account: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -379,6 +381,7 @@ impl CaseEngine {
             alert_at: None,
             version: 0,
             idempotency_key: submission.idempotency_key.clone(),
+            reporter_account: submission.reporter_account.clone(),
             body,
         };
         let day = now.with_timezone(&china_standard_time()).date_naive();

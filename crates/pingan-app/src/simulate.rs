@@ -405,6 +405,7 @@ fn play_case(
         idempotency_key: None,
         settled_on_spot: settled.then(|| "网格员现场调解处置".to_owned()),
         photos: Vec::new(),
+        reporter_account: None,
     };
     let mut new = engine.plan_submission(&submission, reported, false)?;
     if new.row.status == Status::Accepted {

@@ -48,6 +48,7 @@ async fn tampering_is_found() {
             alert_at: None,
             version: 0,
             idempotency_key: None,
+            reporter_account: None,
             body: CaseBody::default(),
         };
         let new = NewCase {

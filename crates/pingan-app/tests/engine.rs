@@ -72,6 +72,7 @@ fn report(channel: Channel, actor: &str, category: &str) -> Submission {
         idempotency_key: None,
         settled_on_spot: None,
         photos: Vec::new(),
+        reporter_account: None,
     }
 }
 

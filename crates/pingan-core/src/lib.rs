@@ -1,6 +1,7 @@
 //! The IO-free heart of Pingan: values that cannot be invalid once constructed, and the vocabulary
 //! every layer uses to explain a refusal. Nothing here touches a file, a socket or a clock.
 
+pub mod access;
 pub mod calendar;
 pub mod case;
 pub mod category;

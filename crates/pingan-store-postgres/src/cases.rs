@@ -42,6 +42,7 @@ fn columns(row: &Row) -> CaseColumns {
         lon: row.get(16),
         lat: row.get(17),
         alert_at: row.get(18),
+        reporter_account: row.get(19),
     }
 }
 
@@ -155,7 +156,7 @@ fn candidate(row: &Row) -> Candidate {
 fn insert_case_sql() -> String {
     format!(
         "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     )
 }
 
@@ -168,7 +169,7 @@ const INSERT_ACTION: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// The values of [`insert_case_sql`], in order.
-fn case_parameters<'a>(c: &'a CaseColumns, last_hash: &'a Vec<u8>) -> [&'a (dyn ToSql + Sync); 20] {
+fn case_parameters<'a>(c: &'a CaseColumns, last_hash: &'a Vec<u8>) -> [&'a (dyn ToSql + Sync); 21] {
     [
         &c.id,
         &c.number,
@@ -189,6 +190,7 @@ fn case_parameters<'a>(c: &'a CaseColumns, last_hash: &'a Vec<u8>) -> [&'a (dyn 
         &c.lon,
         &c.lat,
         &c.alert_at,
+        &c.reporter_account,
         last_hash,
     ]
 }

@@ -13,6 +13,7 @@ use pingan_store::{
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
+mod accounts;
 mod cases;
 mod units;
 
@@ -27,6 +28,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (8, "photos", include_str!("../migrations/0008_photos.sql")),
     (9, "case_alerts", include_str!("../migrations/0009_case_alerts.sql")),
     (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
+    (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

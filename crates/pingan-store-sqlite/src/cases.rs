@@ -34,6 +34,7 @@ fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
         lon: row.get(16)?,
         lat: row.get(17)?,
         alert_at: row.get(18)?,
+        reporter_account: row.get(19)?,
     })
 }
 
@@ -132,7 +133,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
     connection
         .prepare_cached(&format!(
             "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
         ))
         .and_then(|mut statement| {
             statement.execute(params![
@@ -155,6 +156,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
                 c.lon,
                 c.lat,
                 c.alert_at,
+                c.reporter_account,
                 last_hash.as_slice()
             ])
         })

@@ -15,6 +15,7 @@ use pingan_store::{
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
+mod accounts;
 mod cases;
 mod units;
 mod writer;
@@ -33,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "photos", include_str!("../migrations/0008_photos.sql")),
     (9, "case_alerts", include_str!("../migrations/0009_case_alerts.sql")),
     (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
+    (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
 ];
 
 /// SQLite's own upkeep of planner statistics (sampled, so it stays quick on large tables): without

@@ -37,6 +37,8 @@ pub struct CaseRow {
     /// Grows by one with every action; a write naming an older version is refused.
     pub version: i64,
     pub idempotency_key: Option<String>,
+    /// The account that filed the report, if it was filed by one (a resident follows its own).
+    pub reporter_account: Option<String>,
     pub body: CaseBody,
 }
 
@@ -200,9 +202,25 @@ pub struct CaseFilter {
     pub overdue_at: Option<i64>,
     /// Cases whose alert instant is at or before this one (the deadline sweep's work).
     pub alert_due: Option<i64>,
+    /// Only the cases a person may see: those matching any part of it.
+    pub visible: Option<Visibility>,
     /// Continue after this (reported_at, id), newest first.
     pub after: Option<(i64, String)>,
     pub limit: u32,
+}
+
+/// The cases visible to someone (made by the access scope of `pingan-app`): a case is visible if
+/// it matches any part; with no part set, none is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Visibility {
+    /// Cases whose responsible division lies in this subtree.
+    pub subtree: Option<DivisionCode>,
+    /// Cases of this grid.
+    pub grid: Option<GridCode>,
+    /// Cases dispatched to this unit.
+    pub handler: Option<String>,
+    /// Cases reported by this account.
+    pub reporter: Option<String>,
 }
 
 #[async_trait]
@@ -266,11 +284,12 @@ pub struct CaseColumns {
     pub body: String,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
+    pub reporter_account: Option<String>,
 }
 
 /// The column list, in `CaseColumns` order, for SELECTs.
 pub const CASE_COLUMNS: &str = "id, number, city_code, status, channel, category, priority, division_code, handler, \
-     grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body, lon, lat, alert_at";
+     grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body, lon, lat, alert_at, reporter_account";
 
 impl CaseRow {
     pub fn to_columns(&self) -> StoreResult<CaseColumns> {
@@ -294,6 +313,7 @@ impl CaseRow {
             body: serde_json::to_string(&self.body).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
             lon: self.body.lon,
             lat: self.body.lat,
+            reporter_account: self.reporter_account.clone(),
         })
     }
 
@@ -320,6 +340,7 @@ impl CaseRow {
             alert_at: columns.alert_at,
             version: columns.version,
             idempotency_key: columns.idempotency_key,
+            reporter_account: columns.reporter_account,
             id: columns.id,
         })
     }
@@ -429,6 +450,27 @@ impl CaseFilter {
         }
         if let Some(at) = self.alert_due {
             conditions.push(format!("alert_at <= {}", bind(SqlValue::Integer(at), &mut values)));
+        }
+        if let Some(visible) = &self.visible {
+            let mut any: Vec<String> = Vec::new();
+            if let Some(subtree) = &visible.subtree {
+                let from = bind(SqlValue::Text(subtree.to_string()), &mut values);
+                let to = bind(SqlValue::Text(format!("{subtree}:")), &mut values);
+                any.push(format!("(division_code >= {from} AND division_code < {to})"));
+            }
+            if let Some(grid) = &visible.grid {
+                any.push(format!("grid_code = {}", bind(SqlValue::Text(grid.to_string()), &mut values)));
+            }
+            if let Some(handler) = &visible.handler {
+                any.push(format!("handler = {}", bind(SqlValue::Text(handler.clone()), &mut values)));
+            }
+            if let Some(reporter) = &visible.reporter {
+                any.push(format!("reporter_account = {}", bind(SqlValue::Text(reporter.clone()), &mut values)));
+            }
+            if any.is_empty() {
+                any.push("1 = 0".to_owned());
+            }
+            conditions.push(format!("({})", any.join(" OR ")));
         }
         if let Some((reported_at, id)) = &self.after {
             let first = bind(SqlValue::Integer(*reported_at), &mut values);

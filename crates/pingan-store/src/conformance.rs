@@ -4,8 +4,10 @@
 
 use pingan_core::{DivisionCode, GridCode, Level};
 
-use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase};
+use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
+use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
 use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
+use pingan_core::access::Role;
 use pingan_core::case::{CaseNumber, Channel, GENESIS};
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::Status;
@@ -30,7 +32,11 @@ macro_rules! conformance_tests {
             a_batch_of_cases_is_written_whole_or_not_at_all,
             units_staff_and_rules_round_trip,
             category_versions_are_numbered_and_kept,
-            photos_are_stored_once_by_hash);
+            photos_are_stored_once_by_hash,
+            visibility_lists_only_what_a_scope_may_see,
+            accounts_round_trip_and_logins_are_unique,
+            credentials_are_found_by_secret_and_revoked,
+            the_access_log_is_read_by_subtree);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -186,6 +192,7 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
             alert_at: Some(reported_at + 800),
             version: 0,
             idempotency_key: key.map(str::to_owned),
+            reporter_account: None,
             body: CaseBody { description: format!("案件 {id}"), ..CaseBody::default() },
         },
         day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
@@ -460,4 +467,147 @@ pub async fn photos_are_stored_once_by_hash(store: &dyn Store) {
     assert_eq!(store.photo("cd34").await.expect("read"), None);
     let asked = vec!["ab12".to_owned(), "cd34".to_owned()];
     assert_eq!(store.missing_photos(&asked).await.expect("missing"), ["cd34"]);
+}
+
+pub async fn visibility_lists_only_what_a_scope_may_see(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let grid = GridCode::parse("360313101201001").expect("grid");
+    let cases = [
+        ("v0", "360313101", None, None, None),
+        ("v1", "360313102", Some("department:360313:cg"), None, None),
+        ("v2", "360102", None, None, Some("account-7")),
+        ("v3", "360313101201", None, Some(grid.clone()), None),
+        ("v4", "360102", Some("department:360313:cg"), None, None),
+    ];
+    for (i, (id, division, handler, grid, reporter)) in cases.into_iter().enumerate() {
+        let mut new = new_case(id, division, 100 + i as i64, None);
+        new.row.handler = handler.map(str::to_owned);
+        new.row.grid = grid;
+        new.row.reporter_account = reporter.map(str::to_owned);
+        created(store.create_case(new).await.expect("create"));
+    }
+    let ids = |rows: Vec<CaseRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let seen = |visible: Visibility| CaseFilter { visible: Some(visible), limit: 10, ..CaseFilter::default() };
+    let township = Visibility { subtree: Some(code("360313101")), ..Visibility::default() };
+    assert_eq!(ids(store.list_cases(&seen(township)).await.expect("list")), ["v3", "v0"]);
+    let department = Visibility { handler: Some("department:360313:cg".into()), ..Visibility::default() };
+    assert_eq!(ids(store.list_cases(&seen(department)).await.expect("list")), ["v4", "v1"]);
+    let grid_worker =
+        Visibility { grid: Some(grid), handler: Some("grid:360313101201001".into()), ..Visibility::default() };
+    assert_eq!(ids(store.list_cases(&seen(grid_worker)).await.expect("list")), ["v3"]);
+    let resident = Visibility { reporter: Some("account-7".into()), ..Visibility::default() };
+    let found = store.list_cases(&seen(resident)).await.expect("list");
+    assert_eq!(found.iter().map(|r| r.reporter_account.as_deref()).collect::<Vec<_>>(), [Some("account-7")]);
+    let both = Visibility {
+        subtree: Some(code("360102")),
+        handler: Some("department:360313:cg".into()),
+        ..Visibility::default()
+    };
+    assert_eq!(ids(store.list_cases(&seen(both)).await.expect("list")), ["v4", "v2", "v1"]);
+    assert!(
+        store.list_cases(&seen(Visibility::default())).await.expect("list").is_empty(),
+        "an empty scope sees nothing"
+    );
+}
+
+fn account(id: &str, login: &str, unit: Option<&str>) -> AccountRow {
+    AccountRow {
+        id: id.to_owned(),
+        login: login.to_owned(),
+        name: format!("用户 {login}"),
+        unit: unit.map(str::to_owned),
+        roles: vec![Role::CentreDispatcher, Role::HotlineOperator],
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        must_change_password: true,
+        failed_logins: 0,
+        locked_until: None,
+        disabled: false,
+        created_at: 1_700_000_000_000,
+    }
+}
+
+pub async fn accounts_round_trip_and_logins_are_unique(store: &dyn Store) {
+    let centre = account("a1", "zhang", Some("centre:360313"));
+    store.create_account(centre.clone()).await.expect("create");
+    store.create_account(account("a2", "li", Some("department:360313:cg"))).await.expect("create");
+    store.create_account(account("a3", "wang", Some("centre:3601"))).await.expect("create");
+    store
+        .create_account(AccountRow { roles: vec![Role::Resident], ..account("a4", "resident", None) })
+        .await
+        .expect("create");
+    assert_eq!(store.account("a1").await.expect("read"), Some(centre.clone()));
+    assert_eq!(store.account_by_login("zhang").await.expect("read"), Some(centre));
+    assert_eq!(store.account_by_login("nobody").await.expect("read"), None);
+    let twin = store.create_account(account("a5", "zhang", None)).await;
+    assert!(matches!(twin, Err(StoreError::AlreadyExists(_))), "{twin:?}");
+    assert_eq!(store.account("a5").await.expect("read"), None, "the refused account left nothing");
+    let logins = |rows: Vec<AccountRow>| rows.into_iter().map(|r| r.login).collect::<Vec<_>>();
+    assert_eq!(logins(store.accounts("360313").await.expect("list")), ["li", "zhang"]);
+    assert_eq!(logins(store.accounts("").await.expect("list")), ["li", "resident", "wang", "zhang"]);
+    assert!(store.set_login_state("a1", 3, Some(42)).await.is_ok());
+    let locked = store.account("a1").await.expect("read").expect("there");
+    assert_eq!((locked.failed_logins, locked.locked_until), (3, Some(42)));
+    assert!(store.set_password("a1", "$argon2id$new".into(), false).await.expect("set"));
+    let changed = store.account("a1").await.expect("read").expect("there");
+    assert_eq!((changed.password_hash.as_str(), changed.must_change_password), ("$argon2id$new", false));
+    assert_eq!((changed.failed_logins, changed.locked_until), (0, None), "a new password unlocks");
+    assert!(!store.set_password("nobody", "x".into(), false).await.expect("set"));
+}
+
+fn token(id: &str, secret: u8, created_at: i64) -> CredentialRow {
+    CredentialRow {
+        id: id.to_owned(),
+        secret_hash: vec![secret; 32],
+        account_id: "a1".into(),
+        kind: CredentialKind::Token,
+        label: format!("token {id}"),
+        csrf: None,
+        created_at,
+        expires_at: created_at + 1000,
+        revoked_at: None,
+    }
+}
+
+pub async fn credentials_are_found_by_secret_and_revoked(store: &dyn Store) {
+    store.create_account(account("a1", "zhang", Some("centre:360313"))).await.expect("create");
+    store.put_credential(token("t1", 1, 10)).await.expect("put");
+    store.put_credential(token("t2", 2, 20)).await.expect("put");
+    let session = CredentialRow { kind: CredentialKind::Session, csrf: Some("csrf".into()), ..token("s1", 3, 30) };
+    store.put_credential(session.clone()).await.expect("put");
+    assert_eq!(store.credential(&[3; 32]).await.expect("read"), Some(session));
+    assert_eq!(store.credential(&[9; 32]).await.expect("read"), None);
+    let ids = |rows: Vec<CredentialRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.credentials("a1", CredentialKind::Token).await.expect("list")), ["t2", "t1"]);
+    assert!(store.revoke_credential("a1", "t1", 50).await.expect("revoke"));
+    assert!(!store.revoke_credential("a1", "t1", 60).await.expect("revoke"), "already revoked");
+    assert!(!store.revoke_credential("a2", "t2", 60).await.expect("revoke"), "not this account's");
+    assert_eq!(store.credential(&[1; 32]).await.expect("read").and_then(|c| c.revoked_at), Some(50));
+    assert_eq!(store.revoke_all_credentials("a1", 70).await.expect("revoke"), 2);
+    assert_eq!(store.credential(&[3; 32]).await.expect("read").and_then(|c| c.revoked_at), Some(70));
+    let twin = store.put_credential(token("t1", 4, 80)).await;
+    assert!(matches!(twin, Err(StoreError::AlreadyExists(_))), "{twin:?}");
+}
+
+pub async fn the_access_log_is_read_by_subtree(store: &dyn Store) {
+    let entry = |at: i64, unit: Option<&str>, event: &str| AccessEntry {
+        at,
+        account_id: unit.map(|_| "a1".to_owned()),
+        unit: unit.map(str::to_owned),
+        event: event.to_owned(),
+        case_id: Some("c1".into()),
+        reason: "回访核实".into(),
+        address: Some("127.0.0.1".into()),
+    };
+    store.log_access(entry(10, Some("centre:360313101"), "reveal_reporter")).await.expect("log");
+    store.log_access(entry(20, Some("department:360313:cg"), "reveal_reporter")).await.expect("log");
+    store.log_access(entry(30, Some("centre:3601"), "reveal_reporter")).await.expect("log");
+    store.log_access(entry(40, None, "refused_token")).await.expect("log");
+    let events = |rows: Vec<AccessEntry>| rows.into_iter().map(|e| e.at).collect::<Vec<_>>();
+    assert_eq!(events(store.access_log("360313", 0, 10).await.expect("log")), [10, 20]);
+    assert_eq!(events(store.access_log("", 0, 10).await.expect("log")), [10, 20, 30, 40]);
+    assert_eq!(events(store.access_log("", 15, 2).await.expect("log")), [20, 30]);
+    assert_eq!(
+        store.access_log("3601", 0, 10).await.expect("log"),
+        [entry(30, Some("centre:3601"), "reveal_reporter")]
+    );
 }

@@ -2,6 +2,7 @@
 //! `pingan-store-postgres`); both must pass [`conformance`]. Rows here are plain data: no engine
 //! type, no SQL and no JSON crosses this boundary.
 
+pub mod accounts;
 pub mod cases;
 pub mod conformance;
 pub mod units;
@@ -53,6 +54,8 @@ pub enum StoreError {
     Conflict { expected: i64, actual: i64 },
     #[error("no case {0}")]
     NoSuchCase(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
 }
 
 impl Explain for StoreError {
@@ -65,6 +68,7 @@ impl Explain for StoreError {
             StoreError::Corrupt(_) => "corrupt_data",
             StoreError::Conflict { .. } => "version_conflict",
             StoreError::NoSuchCase(_) => "case_not_found",
+            StoreError::AlreadyExists(_) => "already_exists",
         }
     }
 
@@ -81,6 +85,7 @@ impl Explain for StoreError {
                 format!("事件已被他人更新：当前版本为 {actual}，而非 {expected}；请刷新后重试")
             }
             StoreError::NoSuchCase(id) => format!("没有事件 {id}"),
+            StoreError::AlreadyExists(what) => format!("{what} 已存在"),
         }
     }
 
@@ -153,7 +158,13 @@ pub trait PhotoStore: Send + Sync {
 
 /// Everything a Pingan server needs from its database.
 pub trait Store:
-    DivisionStore + GeographyStore + CategoryStore + PhotoStore + cases::CaseStore + units::UnitStore
+    DivisionStore
+    + GeographyStore
+    + CategoryStore
+    + PhotoStore
+    + cases::CaseStore
+    + units::UnitStore
+    + accounts::AccountStore
 {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;

@@ -171,6 +171,7 @@ pub async fn create_case(
             idempotency_key: request.idempotency_key.or(header_key),
             settled_on_spot: request.settled_on_spot,
             photos: request.photos,
+            reporter_account: None,
         })
         .await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };

@@ -295,6 +295,7 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         idempotency_key: Some(format!("bench-{i}")),
         settled_on_spot: None,
         photos: Vec::new(),
+        reporter_account: None,
     };
     let started = Instant::now();
     let mut accepted = 0;
