@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::categories::CategoryBook;
 use crate::clock::Clock;
+use crate::personal::Vault;
 use crate::units;
 use crate::{AppError, Atlas};
 
@@ -55,6 +56,8 @@ pub struct CaseEngine {
     work: WorkClock,
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
+    /// Seals reporters' contact details; without it reports carrying them are refused.
+    vault: Option<Arc<Vault>>,
 }
 
 /// A report as it arrives from any channel.
@@ -138,6 +141,38 @@ pub fn capacities(actor: &str, case: &CaseRow) -> Vec<Capacity> {
     held
 }
 
+/// The reporter's contact trimmed and checked; None when every field is empty.
+fn checked_reporter(reporter: &Reporter) -> Result<Option<Reporter>, AppError> {
+    let field = |value: &Option<String>, name: &'static str, max: usize| -> Result<Option<String>, AppError> {
+        let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        match value {
+            Some(v) if v.chars().count() > max => Err(AppError::TooLong { field: name, max }),
+            v => Ok(v.map(str::to_owned)),
+        }
+    };
+    let checked = Reporter {
+        name: field(&reporter.name, "reporter_name", 50)?,
+        phone: field(&reporter.phone, "reporter_phone", 20)?,
+        id_number: field(&reporter.id_number, "reporter_id_number", 18)?,
+    };
+    if let Some(phone) = &checked.phone
+        && !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    {
+        return Err(AppError::InvalidField { field: "reporter_phone", reason: "digits, '+', '-' and spaces only" });
+    }
+    if let Some(id) = &checked.id_number
+        && !(id.len() == 18
+            && id[..17].chars().all(|c| c.is_ascii_digit())
+            && id[17..].chars().all(|c| c.is_ascii_digit() || c == 'X'))
+    {
+        return Err(AppError::InvalidField {
+            field: "reporter_id_number",
+            reason: "18 characters: 17 digits and a digit or X",
+        });
+    }
+    Ok((checked != Reporter::default()).then_some(checked))
+}
+
 fn text(value: Option<&str>, field: &'static str, max: usize) -> Result<String, AppError> {
     let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or(AppError::MissingField(field))?;
     if value.chars().count() > max {
@@ -194,6 +229,7 @@ impl CaseEngine {
             work,
             clock,
             settings,
+            vault: None,
         }
     }
 
@@ -205,6 +241,21 @@ impl CaseEngine {
         })?;
         let work = WorkClock::new(calendar, OfficeHours::default());
         Ok(CaseEngine::new(store, atlas, CategoryBook::shipped()?, work, clock, EngineSettings::default()))
+    }
+
+    /// The engine, sealing reporters' contact details with `vault`.
+    pub fn with_vault(self, vault: Arc<Vault>) -> CaseEngine {
+        CaseEngine { vault: Some(vault), ..self }
+    }
+
+    fn vault(&self) -> Result<&Vault, AppError> {
+        self.vault.as_deref().ok_or(AppError::NoDataKey)
+    }
+
+    /// A case's reporter contact in the clear: only for a reveal that access control allowed and
+    /// logged.
+    pub fn open_reporter(&self, case: &CaseRow) -> Result<Option<Reporter>, AppError> {
+        case.body.reporter_sealed.as_deref().map(|sealed| self.vault()?.open(sealed)).transpose()
     }
 
     fn category(&self, code: &str) -> Result<Category, AppError> {
@@ -310,6 +361,7 @@ impl CaseEngine {
         };
         let city = at_level(Level::City);
         let address = submission.address.as_deref().map(|a| text(Some(a), "address", 500)).transpose()?;
+        let reporter = submission.reporter.as_ref().map(checked_reporter).transpose()?.flatten();
 
         let at = millis(now);
         let centre = format!("centre:{division}");
@@ -327,7 +379,8 @@ impl CaseEngine {
             lat: submission.lat,
             address,
             description,
-            reporter: submission.reporter.clone(),
+            reporter_sealed: reporter.as_ref().map(|r| self.vault()?.seal(r)).transpose()?,
+            reporter_masked: reporter.as_ref().map(crate::personal::masked),
             photos: submission.photos.clone(),
             ..CaseBody::default()
         };

@@ -39,6 +39,8 @@ pub enum AppError {
     MissingField(&'static str),
     #[error("{field} is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
+    #[error("{field} is not valid: {reason}")]
+    InvalidField { field: &'static str, reason: &'static str },
     #[error("a report needs a location: lon and lat, or a grid code")]
     MissingLocation,
     #[error("no grid {0}")]
@@ -67,6 +69,14 @@ pub enum AppError {
     InBatch { index: usize, error: Box<AppError> },
     #[error("no grids under {0}: import or generate them first")]
     NoGridsUnder(String),
+    #[error("{0}")]
+    Access(#[from] crate::access::AccessError),
+    #[error("the personal-data key file is unusable: {0}")]
+    BadKeyFile(String),
+    #[error("personal data could not be sealed or opened: {0}")]
+    Sealing(String),
+    #[error("this server has no key for personal data, so it cannot take reporter contact details")]
+    NoDataKey,
 }
 
 impl Explain for AppError {
@@ -87,6 +97,7 @@ impl Explain for AppError {
             AppError::MissingField(_) => "missing_field",
             AppError::TooLong { .. } => "too_long",
             AppError::MissingLocation => "missing_location",
+            AppError::InvalidField { .. } => "invalid_field",
             AppError::UnknownGrid(_) => "unknown_grid",
             AppError::CaseNotFound(_) => "case_not_found",
             AppError::BadUnit(_) => "unknown_unit",
@@ -100,6 +111,10 @@ impl Explain for AppError {
             AppError::TooManyPhotos { .. } => "too_many_photos",
             AppError::UnknownPhoto(_) => "unknown_photo",
             AppError::NoDispatchTarget => "no_dispatch_target",
+            AppError::Access(e) => e.code(),
+            AppError::BadKeyFile(_) => "bad_key_file",
+            AppError::Sealing(_) => "personal_data_unreadable",
+            AppError::NoDataKey => "no_data_key",
         }
     }
 
@@ -122,6 +137,7 @@ impl Explain for AppError {
             AppError::MissingField(field) => format!("缺少必填项 {field}"),
             AppError::TooLong { field, max } => format!("{field} 超过 {max} 个字符"),
             AppError::MissingLocation => "上报须提供位置：经纬度或网格代码".into(),
+            AppError::InvalidField { field, reason } => format!("{field} 格式有误：{reason}"),
             AppError::UnknownGrid(code) => format!("没有网格 {code}"),
             AppError::CaseNotFound(case) => format!("没有事件 {case}"),
             AppError::BadUnit(unit) => {
@@ -137,6 +153,10 @@ impl Explain for AppError {
             AppError::UnknownUnit(unit) => format!("没有单位“{unit}”：区划、部门、服务商或网格不存在"),
             AppError::NoDispatchTarget => "没有适用的派单规则或部门，请指定派往单位".into(),
             AppError::InBatch { index, error } => format!("第 {} 条：{}", index + 1, error.message_zh()),
+            AppError::Access(e) => e.message_zh(),
+            AppError::BadKeyFile(e) => format!("个人信息密钥文件不可用：{e}"),
+            AppError::Sealing(e) => format!("个人信息无法加密或解密：{e}"),
+            AppError::NoDataKey => "本服务未配置个人信息密钥，无法接收报告人联系方式".into(),
         }
     }
 

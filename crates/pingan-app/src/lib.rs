@@ -1,6 +1,8 @@
 //! Use cases: what the CLI and the web layer ask of Pingan, written once over the storage traits.
 //! Nothing here knows HTTP, the terminal or a particular database engine.
 
+pub mod access;
+pub mod accounts;
 pub mod atlas;
 pub mod audit;
 pub mod categories;
@@ -11,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod geography;
 pub mod jiangxi;
+pub mod personal;
 pub mod photos;
 pub mod progress;
 pub mod scheduler;

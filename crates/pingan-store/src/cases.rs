@@ -53,8 +53,13 @@ pub struct CaseBody {
     pub lat: Option<f64>,
     pub address: Option<String>,
     pub description: String,
-    /// Reporter contact as given (personal data); None for anonymous reports.
-    pub reporter: Option<Reporter>,
+    /// Reporter contact as given, sealed with the server's key (personal data: never stored in
+    /// the clear); None for anonymous reports.
+    #[serde(default)]
+    pub reporter_sealed: Option<String>,
+    /// The same contact masked (张**, 138****5678), which everyone who sees the case may see.
+    #[serde(default)]
+    pub reporter_masked: Option<Reporter>,
     /// Content hashes of the report's photos.
     pub photos: Vec<String>,
     /// Content hashes of the latest result's photos.
@@ -86,6 +91,9 @@ pub struct CaseBody {
 pub struct Reporter {
     pub name: Option<String>,
     pub phone: Option<String>,
+    /// 居民身份证号码
+    #[serde(default)]
+    pub id_number: Option<String>,
 }
 
 /// One history entry as the engine writes it; the store adds the sequence number and the hash.

@@ -153,8 +153,11 @@ pub async fn create_case(
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
     let request = body(payload)?;
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let reporter = (request.reporter_name.is_some() || request.reporter_phone.is_some())
-        .then_some(Reporter { name: request.reporter_name, phone: request.reporter_phone });
+    let reporter = (request.reporter_name.is_some() || request.reporter_phone.is_some()).then_some(Reporter {
+        name: request.reporter_name,
+        phone: request.reporter_phone,
+        id_number: None,
+    });
     let submitted = state
         .engine
         .submit(Submission {

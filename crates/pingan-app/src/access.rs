@@ -1,0 +1,284 @@
+//! Who may see and do what. [`Scope::of`] is the one place that decides which cases a person
+//! sees: single reads check [`Scope::allows`], lists and counts carry [`Scope::visibility`] into
+//! the store's filter, and both come from the same fields, so they cannot disagree.
+
+use pingan_core::access::Role;
+use pingan_core::case::Channel;
+use pingan_core::lifecycle::{ActionKind, Capacity};
+use pingan_core::{DivisionCode, Explain, GridCode};
+use pingan_store::accounts::AccountRow;
+use pingan_store::cases::{CaseRow, Visibility};
+
+/// A logged-in person, as every use case sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub account_id: String,
+    pub login: String,
+    pub name: String,
+    pub unit: Option<String>,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    pub fn of(account: &AccountRow) -> Principal {
+        Principal {
+            account_id: account.id.clone(),
+            login: account.login.clone(),
+            name: account.name.clone(),
+            unit: account.unit.clone(),
+            roles: account.roles.clone(),
+        }
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// The division the person's unit belongs to.
+    pub fn division(&self) -> Option<DivisionCode> {
+        self.unit.as_deref().and_then(pingan_store::accounts::unit_division).and_then(|c| DivisionCode::parse(c).ok())
+    }
+
+    /// How the person appears in a case's history: unit and login.
+    pub fn actor(&self) -> String {
+        match &self.unit {
+            Some(unit) => unit.clone(),
+            None => format!("resident:{}", self.login),
+        }
+    }
+
+    /// The capacities towards `case` that the person's unit gives and a role lets them use for
+    /// `action`.
+    pub fn capacities(&self, case: &CaseRow, action: ActionKind) -> Vec<Capacity> {
+        let Some(unit) = &self.unit else { return Vec::new() };
+        crate::engine::capacities(unit, case)
+            .into_iter()
+            .filter(|&capacity| self.roles.iter().any(|role| role.may_act(capacity, action)))
+            .collect()
+    }
+
+    /// Refuses a report through `channel` unless one of the person's roles files through it.
+    pub fn check_channel(&self, channel: Channel) -> Result<(), AccessError> {
+        if self.roles.iter().any(|r| r.channels().contains(&channel)) {
+            Ok(())
+        } else {
+            Err(AccessError::ChannelNotAllowed(channel.as_str()))
+        }
+    }
+}
+
+/// Staff see their unit's place; volunteers and residents only what they reported.
+fn works_for_unit(role: Role) -> bool {
+    !matches!(role, Role::Volunteer | Role::Resident)
+}
+
+/// The cases one person may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    visibility: Visibility,
+}
+
+impl Scope {
+    /// A centre sees its division's subtree and what is dispatched to it; a department or
+    /// provider what is dispatched to it; a grid's staff their grid's cases and what is dispatched
+    /// to the grid; everyone the cases they reported themselves.
+    pub fn of(principal: &Principal) -> Scope {
+        let mut visibility = Visibility { reporter: Some(principal.account_id.clone()), ..Visibility::default() };
+        let staff = principal.roles.iter().any(|&r| works_for_unit(r));
+        if let (true, Some(unit)) = (staff, &principal.unit) {
+            visibility.handler = Some(unit.clone());
+            match unit.split_once(':') {
+                Some(("centre", code)) => visibility.subtree = DivisionCode::parse(code).ok(),
+                Some(("grid", code)) => visibility.grid = GridCode::parse(code).ok(),
+                _ => {}
+            }
+        }
+        Scope { visibility }
+    }
+
+    /// What a list or count must be narrowed to.
+    pub fn visibility(&self) -> Visibility {
+        self.visibility.clone()
+    }
+
+    pub fn allows(&self, case: &CaseRow) -> bool {
+        let v = &self.visibility;
+        v.subtree.as_ref().is_some_and(|s| case.division.as_str().starts_with(s.as_str()))
+            || v.grid.as_ref().is_some_and(|g| case.grid.as_ref() == Some(g))
+            || v.handler.as_ref().is_some_and(|h| case.handler.as_ref() == Some(h))
+            || v.reporter.as_ref().is_some_and(|r| case.reporter_account.as_ref() == Some(r))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("log in first: send a bearer token or a session cookie")]
+    NotAuthenticated,
+    #[error("wrong login or password")]
+    BadCredentials,
+    #[error(
+        "the account is locked after repeated failed logins; try again in {minutes} minutes or ask an administrator"
+    )]
+    AccountLocked { minutes: i64 },
+    #[error("too many failed logins from this address; try again in {minutes} minutes")]
+    AddressThrottled { minutes: i64 },
+    #[error("the account is disabled")]
+    AccountDisabled,
+    #[error("this password was set by an administrator: choose a new one before going on")]
+    PasswordChangeRequired,
+    #[error("this token or session was revoked")]
+    CredentialRevoked,
+    #[error("this token or session has expired; log in again")]
+    CredentialExpired,
+    #[error("the form's CSRF token is missing or wrong; reload the page and try again")]
+    CsrfFailed,
+    #[error("your role does not allow this: {0}")]
+    Forbidden(&'static str),
+    #[error("your roles do not file reports through the {0} channel")]
+    ChannelNotAllowed(&'static str),
+    #[error("the password is too weak: {0}")]
+    WeakPassword(&'static str),
+    #[error("role {role} does not fit unit {unit:?}")]
+    RoleDoesNotFitUnit { role: &'static str, unit: String },
+    #[error("no account {0:?}")]
+    NoSuchAccount(String),
+    #[error("a login is 3 to 64 letters, digits, '.', '_' or '-'")]
+    BadLogin,
+    #[error("give a reason of at least 2 characters for reading personal data")]
+    ReasonRequired,
+}
+
+impl Explain for AccessError {
+    fn code(&self) -> &'static str {
+        match self {
+            AccessError::NotAuthenticated => "not_authenticated",
+            AccessError::BadCredentials => "bad_credentials",
+            AccessError::AccountLocked { .. } => "account_locked",
+            AccessError::AddressThrottled { .. } => "too_many_attempts",
+            AccessError::AccountDisabled => "account_disabled",
+            AccessError::PasswordChangeRequired => "password_change_required",
+            AccessError::CredentialRevoked => "credential_revoked",
+            AccessError::CredentialExpired => "credential_expired",
+            AccessError::CsrfFailed => "csrf_failed",
+            AccessError::Forbidden(_) => "forbidden",
+            AccessError::ChannelNotAllowed(_) => "channel_not_allowed",
+            AccessError::WeakPassword(_) => "weak_password",
+            AccessError::RoleDoesNotFitUnit { .. } => "role_unit_mismatch",
+            AccessError::NoSuchAccount(_) => "account_not_found",
+            AccessError::BadLogin => "invalid_login",
+            AccessError::ReasonRequired => "reason_required",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            AccessError::NotAuthenticated => "请先登录：请求须带令牌或会话".into(),
+            AccessError::BadCredentials => "账号或密码错误".into(),
+            AccessError::AccountLocked { minutes } => {
+                format!("多次登录失败，账号已锁定，请 {minutes} 分钟后再试或联系管理员")
+            }
+            AccessError::AddressThrottled { minutes } => format!("此地址登录失败次数过多，请 {minutes} 分钟后再试"),
+            AccessError::AccountDisabled => "账号已停用".into(),
+            AccessError::PasswordChangeRequired => "此密码由管理员设置，请先修改密码".into(),
+            AccessError::CredentialRevoked => "此令牌或会话已被吊销".into(),
+            AccessError::CredentialExpired => "此令牌或会话已过期，请重新登录".into(),
+            AccessError::CsrfFailed => "表单校验码缺失或错误，请刷新页面后重试".into(),
+            AccessError::Forbidden(what) => format!("您的角色无权执行此操作：{what}"),
+            AccessError::ChannelNotAllowed(channel) => format!("您的角色不能通过 {channel} 渠道上报"),
+            AccessError::WeakPassword(why) => format!("密码强度不足：{why}"),
+            AccessError::RoleDoesNotFitUnit { role, unit } => format!("角色 {role} 与单位“{unit}”不符"),
+            AccessError::NoSuchAccount(login) => format!("没有账号“{login}”"),
+            AccessError::BadLogin => "账号名须为 3 至 64 个字母、数字或 . _ -".into(),
+            AccessError::ReasonRequired => "查看个人信息须填写事由（至少 2 个字）".into(),
+        }
+    }
+
+    fn message_en(&self) -> String {
+        self.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pingan_core::case::Channel;
+    use pingan_core::category::Priority;
+    use pingan_core::lifecycle::Status;
+    use pingan_store::cases::CaseBody;
+
+    fn person(unit: Option<&str>, roles: &[Role]) -> Principal {
+        Principal {
+            account_id: "acc-1".into(),
+            login: "zhang".into(),
+            name: "张三".into(),
+            unit: unit.map(str::to_owned),
+            roles: roles.to_vec(),
+        }
+    }
+
+    fn case(division: &str, grid: Option<&str>, handler: Option<&str>, reporter: Option<&str>) -> CaseRow {
+        CaseRow {
+            id: "c".into(),
+            number: None,
+            city: DivisionCode::parse("3603").unwrap(),
+            status: Status::Dispatched,
+            channel: Channel::Resident,
+            category: "dispute.family".into(),
+            priority: Priority::Normal,
+            division: DivisionCode::parse(division).unwrap(),
+            handler: handler.map(str::to_owned),
+            grid: grid.map(|g| GridCode::parse(g).unwrap()),
+            reported_at: 0,
+            claim_due: None,
+            resolve_due: None,
+            alert_at: None,
+            version: 1,
+            idempotency_key: None,
+            reporter_account: reporter.map(str::to_owned),
+            body: CaseBody::default(),
+        }
+    }
+
+    #[test]
+    fn scope_follows_the_tree_the_unit_and_the_reporter() {
+        let township = Scope::of(&person(Some("centre:360313101"), &[Role::CentreDispatcher]));
+        let grid = "360313101201001";
+        assert!(township.allows(&case("360313101201", Some(grid), None, None)), "a village below");
+        assert!(township.allows(&case("360313101", None, None, None)), "its own");
+        assert!(!township.allows(&case("360313102", None, None, None)), "a sibling");
+        assert!(!township.allows(&case("360313", None, None, None)), "its parent");
+        assert!(township.allows(&case("360313", None, Some("centre:360313101"), None)), "dispatched to it");
+
+        let department = Scope::of(&person(Some("department:360313:cg"), &[Role::DepartmentHandler]));
+        assert!(department.allows(&case("360313101", None, Some("department:360313:cg"), None)));
+        assert!(!department.allows(&case("360313101", None, Some("department:360313:zj"), None)), "re-dispatched away");
+        assert!(!department.allows(&case("360313", None, None, None)), "its county, not dispatched to it");
+
+        let worker = Scope::of(&person(Some(&format!("grid:{grid}")), &[Role::GridWorker]));
+        assert!(worker.allows(&case("360313101201", Some(grid), None, None)));
+        assert!(!worker.allows(&case("360313101201", Some("360313101201002"), None, None)), "the next grid");
+
+        let resident = Scope::of(&person(None, &[Role::Resident]));
+        assert!(resident.allows(&case("360313101", None, None, Some("acc-1"))));
+        assert!(!resident.allows(&case("360313101", None, None, Some("acc-2"))));
+
+        // A volunteer attached to a grid sees what it reported, not the grid.
+        let volunteer = Scope::of(&person(Some(&format!("grid:{grid}")), &[Role::Volunteer]));
+        assert!(!volunteer.allows(&case("360313101201", Some(grid), None, None)));
+        assert!(volunteer.allows(&case("360313101201", Some(grid), None, Some("acc-1"))));
+    }
+
+    #[test]
+    fn roles_limit_what_a_unit_gives() {
+        let reported = CaseRow { status: Status::Resolved, ..case("360313101", None, None, None) };
+        let dispatcher = person(Some("centre:360313101"), &[Role::CentreDispatcher]);
+        assert_eq!(dispatcher.capacities(&reported, ActionKind::Verify), [Capacity::Centre]);
+        let administrator = person(Some("centre:360313101"), &[Role::Administrator]);
+        assert!(administrator.capacities(&reported, ActionKind::Verify).is_empty());
+        let operator = person(Some("centre:360313101"), &[Role::HotlineOperator]);
+        assert!(operator.capacities(&reported, ActionKind::Verify).is_empty());
+        assert_eq!(operator.capacities(&reported, ActionKind::CallBack), [Capacity::Centre]);
+        assert!(operator.check_channel(Channel::Hotline).is_ok());
+        assert!(matches!(operator.check_channel(Channel::GridPatrol), Err(AccessError::ChannelNotAllowed(_))));
+    }
+}

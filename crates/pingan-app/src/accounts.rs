@@ -1,0 +1,428 @@
+//! Accounts: creating them, logging in (with throttling), passwords, and the sessions and API
+//! tokens that stand for a login afterwards.
+//!
+//! Passwords are hashed with argon2id on a blocking thread (a hash takes tens of milliseconds of
+//! CPU, which must not stall the async workers). Session and token secrets are 32 random bytes,
+//! shown once and stored only as their SHA-256.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aes_gcm::aead::{OsRng, rand_core::RngCore};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pingan_core::Explain;
+use pingan_core::access::Role;
+use pingan_store::Store;
+use pingan_store::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
+use sha2::{Digest, Sha256};
+
+use crate::access::{AccessError, Principal};
+use crate::clock::Clock;
+use crate::{AppError, units};
+
+const MINUTE_MS: i64 = 60_000;
+
+#[derive(Clone, Copy, Debug)]
+pub struct AccountSettings {
+    /// Failed logins in a row after which an account is locked …
+    pub max_failures: u32,
+    /// … for this long.
+    pub lock_minutes: i64,
+    /// Failed logins from one address within `lock_minutes` after which it must wait.
+    pub max_address_failures: u32,
+    pub session_hours: i64,
+    pub token_days: i64,
+    pub max_token_days: i64,
+}
+
+impl Default for AccountSettings {
+    fn default() -> AccountSettings {
+        AccountSettings {
+            max_failures: 5,
+            lock_minutes: 15,
+            max_address_failures: 20,
+            session_hours: 12,
+            token_days: 90,
+            max_token_days: 365,
+        }
+    }
+}
+
+/// A new account as an administrator describes it.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub login: String,
+    pub name: String,
+    pub unit: Option<String>,
+    pub roles: Vec<Role>,
+    /// None: a random first password is made, shown once, and must be changed at first login.
+    pub password: Option<String>,
+}
+
+/// Failed logins from one address within the current window.
+#[derive(Clone, Copy)]
+struct Attempts {
+    since: i64,
+    failures: u32,
+}
+
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    settings: AccountSettings,
+    /// Per address, in this process (an account's own lock is in the store, shared by servers).
+    addresses: Mutex<HashMap<IpAddr, Attempts>>,
+}
+
+/// Milliseconds as minutes, rounded up (a wait of 10 s is "1 minute", not 0).
+fn whole_minutes(ms: i64) -> i64 {
+    (ms + MINUTE_MS - 1) / MINUTE_MS
+}
+
+/// SHA-256 of a session or token secret, as stored.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn random_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A first password: 16 characters from an alphabet without look-alikes.
+fn first_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
+}
+
+fn check_login(login: &str) -> Result<(), AccessError> {
+    let fits = (3..=64).contains(&login.len())
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if fits { Ok(()) } else { Err(AccessError::BadLogin) }
+}
+
+pub fn check_password(login: &str, password: &str) -> Result<(), AccessError> {
+    if password.chars().count() < 10 {
+        return Err(AccessError::WeakPassword("at least 10 characters"));
+    }
+    if password.len() > 256 {
+        return Err(AccessError::WeakPassword("at most 256 bytes"));
+    }
+    if password.to_lowercase().contains(&login.to_lowercase()) {
+        return Err(AccessError::WeakPassword("it must not contain the login"));
+    }
+    if password.chars().collect::<std::collections::HashSet<_>>().len() < 5 {
+        return Err(AccessError::WeakPassword("at least 5 different characters"));
+    }
+    Ok(())
+}
+
+/// Whether `role` may belong to an account of `unit`.
+fn role_fits_unit(role: Role, unit: Option<&str>) -> bool {
+    let kind = unit.and_then(|u| u.split_once(':')).map(|(kind, _)| kind);
+    match role {
+        Role::Resident => true,
+        Role::Administrator | Role::CentreDispatcher | Role::CentreLeader | Role::HotlineOperator => {
+            kind == Some("centre")
+        }
+        Role::DepartmentHandler => matches!(kind, Some("department" | "provider")),
+        Role::GridLeader | Role::GridWorker => kind == Some("grid"),
+        Role::Volunteer => matches!(kind, Some("grid" | "centre")),
+    }
+}
+
+async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| AppError::Sealing(e.to_string()))?
+    .map_err(|e| AppError::Sealing(format!("password hashing failed: {e}")))
+}
+
+/// Whether `password` matches `hash`; with no hash (an unknown login) it checks against a hash of
+/// a password nobody has, so that an unknown login takes as long as a wrong password.
+async fn password_matches(password: String, hash: Option<String>) -> bool {
+    static NOBODYS: OnceLock<String> = OnceLock::new();
+    tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(|| {
+            NOBODYS
+                .get_or_init(|| {
+                    let salt = SaltString::generate(&mut OsRng);
+                    Argon2::default()
+                        .hash_password(first_password().as_bytes(), &salt)
+                        .map(|h| h.to_string())
+                        .unwrap_or_default()
+                })
+                .clone()
+        });
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+impl Accounts {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AccountSettings) -> Accounts {
+        Accounts { store, clock, settings, addresses: Mutex::new(HashMap::new()) }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// Creates an account; returns it and, when none was given, its first password (shown once).
+    pub async fn create(&self, new: NewAccount) -> Result<(AccountRow, Option<String>), AppError> {
+        check_login(&new.login)?;
+        let name = new.name.trim();
+        if name.is_empty() {
+            return Err(AppError::MissingField("name"));
+        }
+        if new.roles.is_empty() {
+            return Err(AppError::MissingField("roles"));
+        }
+        for &role in &new.roles {
+            if !role_fits_unit(role, new.unit.as_deref()) {
+                return Err(AccessError::RoleDoesNotFitUnit {
+                    role: role.as_str(),
+                    unit: new.unit.clone().unwrap_or_default(),
+                }
+                .into());
+            }
+        }
+        if let Some(unit) = &new.unit
+            && !units::unit_exists(self.store.as_ref(), unit).await?
+        {
+            return Err(AppError::UnknownUnit(unit.clone()));
+        }
+        let (password, shown) = match new.password {
+            Some(password) => {
+                check_password(&new.login, &password)?;
+                (password, None)
+            }
+            None => {
+                let password = first_password();
+                (password.clone(), Some(password))
+            }
+        };
+        let mut roles = new.roles;
+        roles.sort();
+        roles.dedup();
+        let account = AccountRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            login: new.login,
+            name: name.to_owned(),
+            unit: new.unit,
+            roles,
+            password_hash: hash_password(password).await?,
+            // A password someone else chose must be replaced by its owner.
+            must_change_password: true,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            created_at: self.now(),
+        };
+        self.store.create_account(account.clone()).await?;
+        Ok((account, shown))
+    }
+
+    /// Checks a login and password, counting failures per account (a lock shared by every server
+    /// on the store) and per address (in this process).
+    pub async fn login(&self, login: &str, password: &str, address: Option<IpAddr>) -> Result<AccountRow, AppError> {
+        let now = self.now();
+        let window = self.settings.lock_minutes * MINUTE_MS;
+        if let Some(address) = address {
+            let attempts =
+                self.addresses.lock().map_err(|_| AppError::Sealing("poisoned".into()))?.get(&address).copied();
+            if let Some(a) =
+                attempts.filter(|a| now - a.since < window && a.failures >= self.settings.max_address_failures)
+            {
+                let minutes = whole_minutes(a.since + window - now);
+                self.log(None, None, "login_throttled", login, Some(address)).await;
+                return Err(AccessError::AddressThrottled { minutes }.into());
+            }
+        }
+        let account = self.store.account_by_login(login).await?;
+        let Some(account) = account else {
+            password_matches(password.to_owned(), None).await;
+            self.address_failed(address, now);
+            self.log(None, None, "login_failed", login, address).await;
+            return Err(AccessError::BadCredentials.into());
+        };
+        if let Some(until) = account.locked_until.filter(|&until| until > now) {
+            self.log(Some(&account), None, "login_locked", "", address).await;
+            return Err(AccessError::AccountLocked { minutes: whole_minutes(until - now) }.into());
+        }
+        if !password_matches(password.to_owned(), Some(account.password_hash.clone())).await {
+            let failures = account.failed_logins.saturating_add(1);
+            let lock = (failures >= self.settings.max_failures).then_some(now + window);
+            self.store.set_login_state(&account.id, if lock.is_some() { 0 } else { failures }, lock).await?;
+            self.address_failed(address, now);
+            self.log(Some(&account), None, "login_failed", "", address).await;
+            return Err(match lock {
+                Some(_) => AccessError::AccountLocked { minutes: self.settings.lock_minutes },
+                None => AccessError::BadCredentials,
+            }
+            .into());
+        }
+        if account.disabled {
+            return Err(AccessError::AccountDisabled.into());
+        }
+        if account.failed_logins > 0 || account.locked_until.is_some() {
+            self.store.set_login_state(&account.id, 0, None).await?;
+        }
+        Ok(account)
+    }
+
+    fn address_failed(&self, address: Option<IpAddr>, now: i64) {
+        let (Some(address), Ok(mut addresses)) = (address, self.addresses.lock()) else { return };
+        let window = self.settings.lock_minutes * MINUTE_MS;
+        let entry = addresses.entry(address).or_insert(Attempts { since: now, failures: 0 });
+        if now - entry.since >= window {
+            *entry = Attempts { since: now, failures: 0 };
+        }
+        entry.failures += 1;
+    }
+
+    /// The owner replaces their password (the old one proves it is them).
+    pub async fn change_password(&self, login: &str, old: &str, new: &str) -> Result<(), AppError> {
+        let account = self.login(login, old, None).await?;
+        check_password(login, new)?;
+        if old == new {
+            return Err(AccessError::WeakPassword("the new password must differ from the old one").into());
+        }
+        self.store.set_password(&account.id, hash_password(new.to_owned()).await?, false).await?;
+        Ok(())
+    }
+
+    /// An administrator sets a new first password for an account of its subtree; every session and
+    /// token of the account is revoked. Returns the password (shown once).
+    pub async fn reset_password(&self, by: &Principal, login: &str) -> Result<String, AppError> {
+        let account = self.account_managed_by(by, login).await?;
+        let password = first_password();
+        self.store.set_password(&account.id, hash_password(password.clone()).await?, true).await?;
+        self.store.revoke_all_credentials(&account.id, self.now()).await?;
+        Ok(password)
+    }
+
+    /// The account `login`, if `by` administers it (an administrator of a centre manages the
+    /// accounts of its subtree; residents only from the province's top).
+    pub async fn account_managed_by(&self, by: &Principal, login: &str) -> Result<AccountRow, AppError> {
+        if !by.has(Role::Administrator) {
+            return Err(AccessError::Forbidden("managing accounts").into());
+        }
+        let account = self.store.account_by_login(login).await?;
+        let managed = account.filter(|a| {
+            let division = a.unit.as_deref().and_then(pingan_store::accounts::unit_division);
+            match (by.division(), division) {
+                (Some(mine), Some(theirs)) => theirs.starts_with(mine.as_str()),
+                (Some(mine), None) => mine.level() == pingan_core::Level::Province,
+                (None, _) => false,
+            }
+        });
+        managed.ok_or_else(|| AccessError::NoSuchAccount(login.to_owned()).into())
+    }
+
+    /// Issues a session or a token for `account`; returns it and its secret (shown once).
+    pub async fn issue(
+        &self,
+        account: &AccountRow,
+        kind: CredentialKind,
+        label: &str,
+        days: Option<i64>,
+    ) -> Result<(CredentialRow, String), AppError> {
+        let now = self.now();
+        let (secret, lifetime, csrf) = match kind {
+            CredentialKind::Session => {
+                (random_secret(""), self.settings.session_hours * 60 * MINUTE_MS, Some(random_secret("")))
+            }
+            CredentialKind::Token => {
+                let days = days.unwrap_or(self.settings.token_days).clamp(1, self.settings.max_token_days);
+                (random_secret("pa_"), days * 24 * 60 * MINUTE_MS, None)
+            }
+        };
+        let credential = CredentialRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            secret_hash: secret_hash(&secret),
+            account_id: account.id.clone(),
+            kind,
+            label: label.chars().take(100).collect(),
+            csrf,
+            created_at: now,
+            expires_at: now + lifetime,
+            revoked_at: None,
+        };
+        self.store.put_credential(credential.clone()).await?;
+        Ok((credential, secret))
+    }
+
+    /// The person a session or token secret stands for. A refused secret is logged with the
+    /// address it came from.
+    pub async fn authenticate(
+        &self,
+        secret: &str,
+        kind: CredentialKind,
+        address: Option<IpAddr>,
+    ) -> Result<(Principal, CredentialRow), AppError> {
+        let credential = self.store.credential(&secret_hash(secret)).await?.filter(|c| c.kind == kind);
+        let Some(credential) = credential else {
+            self.log(None, None, "refused_credential", "unknown", address).await;
+            return Err(AccessError::NotAuthenticated.into());
+        };
+        let account = self.store.account(&credential.account_id).await?;
+        let refusal = match &account {
+            _ if credential.revoked_at.is_some() => Some(AccessError::CredentialRevoked),
+            _ if credential.expires_at <= self.now() => Some(AccessError::CredentialExpired),
+            None => Some(AccessError::NotAuthenticated),
+            Some(a) if a.disabled => Some(AccessError::AccountDisabled),
+            Some(a) if a.must_change_password => Some(AccessError::PasswordChangeRequired),
+            Some(_) => None,
+        };
+        match (refusal, account) {
+            (None, Some(account)) => Ok((Principal::of(&account), credential)),
+            (refusal, account) => {
+                let refusal = refusal.unwrap_or(AccessError::NotAuthenticated);
+                self.log(account.as_ref(), None, "refused_credential", refusal.code(), address).await;
+                Err(refusal.into())
+            }
+        }
+    }
+
+    /// Revokes one of the person's own sessions or tokens.
+    pub async fn revoke(&self, by: &Principal, credential_id: &str) -> Result<bool, AppError> {
+        Ok(self.store.revoke_credential(&by.account_id, credential_id, self.now()).await?)
+    }
+
+    /// Writes one line of the access log; a failure to log is itself logged to the server's log
+    /// (the request it belongs to has already been refused or answered).
+    pub async fn log(
+        &self,
+        account: Option<&AccountRow>,
+        case_id: Option<&str>,
+        event: &str,
+        reason: &str,
+        address: Option<IpAddr>,
+    ) {
+        let entry = AccessEntry {
+            at: self.now(),
+            account_id: account.map(|a| a.id.clone()),
+            unit: account.and_then(|a| a.unit.clone()),
+            event: event.to_owned(),
+            case_id: case_id.map(str::to_owned),
+            reason: reason.chars().take(500).collect(),
+            address: address.map(|a| a.to_string()),
+        };
+        if let Err(error) = self.store.log_access(entry).await {
+            tracing::error!(%error, event, "could not write the access log");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Personal data at rest: reporters' contact details are sealed with AES-256-GCM before they reach
+//! the store, and shown masked unless an authorised person reveals one record.
+//!
+//! Keys come from a key file, one key per line (`ID BASE64-OF-32-BYTES`), newest first: the first
+//! seals, every key opens. To rotate, put a new line at the top and restart; records sealed under
+//! an older key stay readable while its line is kept.
+
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, rand_core::RngCore};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use pingan_store::cases::Reporter;
+
+use crate::AppError;
+
+const NONCE_BYTES: usize = 12;
+
+pub struct Vault {
+    /// Newest first.
+    keys: Vec<(String, Aes256Gcm)>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the keys themselves.
+        f.debug_struct("Vault").field("keys", &self.keys.iter().map(|(id, _)| id).collect::<Vec<_>>()).finish()
+    }
+}
+
+impl Vault {
+    /// Parses a key file's text.
+    pub fn parse(text: &str) -> Result<Vault, AppError> {
+        let bad = |line: usize, why: &str| AppError::BadKeyFile(format!("line {line}: {why}"));
+        let mut keys = Vec::new();
+        for (index, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (id, encoded) = line.split_once(char::is_whitespace).ok_or_else(|| bad(index, "expected `ID KEY`"))?;
+            if id.contains('.') || keys.iter().any(|(known, _)| known == id) {
+                return Err(bad(index, "key ids are unique and contain no '.'"));
+            }
+            let bytes = STANDARD.decode(encoded.trim()).map_err(|_| bad(index, "the key is not base64"))?;
+            if bytes.len() != 32 {
+                return Err(bad(index, "a key is 32 bytes"));
+            }
+            let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| bad(index, "a key is 32 bytes"))?;
+            keys.push((id.to_owned(), cipher));
+        }
+        if keys.is_empty() {
+            return Err(AppError::BadKeyFile("no key".into()));
+        }
+        Ok(Vault { keys })
+    }
+
+    /// A key file's text holding one fresh random key named `id`.
+    pub fn generate(id: &str) -> String {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        format!(
+            "# Pingan's keys for personal data, newest first: the first seals, every key opens.\n{id} {}\n",
+            STANDARD.encode(key)
+        )
+    }
+
+    /// Reads the key file at `path`, creating it with a fresh key (readable by its owner only) if
+    /// there is none.
+    pub fn open_or_create(path: &Path) -> Result<Vault, AppError> {
+        if !path.exists() {
+            let text = Vault::generate("k1");
+            write_private(path, &text)
+                .map_err(|e| AppError::BadKeyFile(format!("cannot write {}: {e}", path.display())))?;
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::BadKeyFile(format!("cannot read {}: {e}", path.display())))?;
+        Vault::parse(&text)
+    }
+
+    /// `KEY-ID.BASE64(NONCE ‖ CIPHERTEXT)`.
+    pub fn seal(&self, reporter: &Reporter) -> Result<String, AppError> {
+        let (id, cipher) = &self.keys[0];
+        let plain = serde_json::to_vec(reporter).map_err(|e| AppError::Sealing(e.to_string()))?;
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let sealed =
+            cipher.encrypt(&nonce, plain.as_slice()).map_err(|_| AppError::Sealing("encryption failed".into()))?;
+        let mut bytes = nonce.to_vec();
+        bytes.extend(sealed);
+        Ok(format!("{id}.{}", STANDARD.encode(bytes)))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Reporter, AppError> {
+        let (id, encoded) = sealed.split_once('.').ok_or_else(|| AppError::Sealing("not a sealed value".into()))?;
+        let (_, cipher) = self
+            .keys
+            .iter()
+            .find(|(known, _)| known == id)
+            .ok_or_else(|| AppError::Sealing(format!("key {id} is not in the key file")))?;
+        let bytes = STANDARD.decode(encoded).map_err(|_| AppError::Sealing("not base64".into()))?;
+        if bytes.len() < NONCE_BYTES {
+            return Err(AppError::Sealing("too short".into()));
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| AppError::Sealing("too short".into()))?;
+        let plain = cipher
+            .decrypt(&Nonce::from(nonce), ciphertext)
+            .map_err(|_| AppError::Sealing("the value does not open with its key".into()))?;
+        serde_json::from_slice(&plain).map_err(|e| AppError::Sealing(e.to_string()))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Keeps the first `head` and last `tail` characters, stars in between (at least four).
+fn mask(value: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() <= head + tail {
+        return "*".repeat(chars.len().max(1));
+    }
+    let hidden = chars.len() - head - tail;
+    let mut masked: String = chars[..head].iter().collect();
+    masked.push_str(&"*".repeat(hidden));
+    masked.extend(&chars[chars.len() - tail..]);
+    masked
+}
+
+/// 13812345678 → 138****5678.
+pub fn mask_phone(phone: &str) -> String {
+    mask(phone, 3, 4)
+}
+
+/// 360302199001011234 → 3603**********1234.
+pub fn mask_id_number(id: &str) -> String {
+    mask(id, 4, 4)
+}
+
+/// 张三丰 → 张**.
+pub fn mask_name(name: &str) -> String {
+    mask(name, 1, 0)
+}
+
+/// What everyone is shown of a reporter by default.
+pub fn masked(reporter: &Reporter) -> Reporter {
+    Reporter {
+        name: reporter.name.as_deref().map(mask_name),
+        phone: reporter.phone.as_deref().map(mask_phone),
+        id_number: reporter.id_number.as_deref().map(mask_id_number),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reporter() -> Reporter {
+        Reporter {
+            name: Some("张三丰".into()),
+            phone: Some("13812345678".into()),
+            id_number: Some("360302199001011234".into()),
+        }
+    }
+
+    #[test]
+    fn masks_keep_only_what_identifies_nobody() {
+        assert_eq!(
+            masked(&reporter()),
+            Reporter {
+                name: Some("张**".into()),
+                phone: Some("138****5678".into()),
+                id_number: Some("3603**********1234".into()),
+            }
+        );
+        assert_eq!(mask_phone("110"), "***");
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_rotation_keeps_old_ones_readable() {
+        let old = Vault::parse(&Vault::generate("k1")).unwrap();
+        let sealed = old.seal(&reporter()).unwrap();
+        assert!(sealed.starts_with("k1."));
+        assert!(!sealed.contains("13812345678") && !sealed.contains("张"));
+        assert_eq!(old.open(&sealed).unwrap(), reporter());
+        let first_key = Vault::generate("k1");
+        let rotated_text = format!("{}{}", Vault::generate("k2").replace("# Pingan", "# new"), first_key);
+        let rotated = Vault::parse(&rotated_text).unwrap();
+        let other = rotated.seal(&reporter()).unwrap();
+        assert!(other.starts_with("k2."));
+        // A different k1: the old value does not open, and says why.
+        assert!(matches!(rotated.open(&sealed), Err(AppError::Sealing(_))));
+        let tampered = sealed.replacen("k1.", "k1.AAAA", 1);
+        assert!(old.open(&tampered).is_err());
+    }
+
+    #[test]
+    fn key_files_are_checked() {
+        assert!(Vault::parse("").is_err());
+        assert!(Vault::parse("k1 notbase64!").is_err());
+        assert!(Vault::parse("k1 AAAA").is_err());
+        let key = Vault::generate("k1");
+        assert!(Vault::parse(&format!("{key}{key}")).is_err(), "a repeated id");
+    }
+}
