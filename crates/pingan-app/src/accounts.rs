@@ -61,6 +61,8 @@ pub struct NewAccount {
     pub roles: Vec<Role>,
     /// None: a random first password is made, shown once, and must be changed at first login.
     pub password: Option<String>,
+    /// The person chose `password` themselves (the demo's accounts): no change is forced.
+    pub password_is_own: bool,
 }
 
 /// Failed logins from one address within the current window.
@@ -88,7 +90,13 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-fn random_secret(prefix: &str) -> String {
+/// The same, as lower-case hex (where it is kept in text).
+pub fn secret_hash_hex(secret: &str) -> String {
+    secret_hash(secret).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 32 random bytes, URL-safe base64, after a prefix that says what the secret is for.
+pub fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
@@ -204,7 +212,7 @@ impl Accounts {
         {
             return Err(AppError::UnknownUnit(unit.clone()));
         }
-        let (password, shown) = match new.password {
+        let (password, shown) = match new.password.clone() {
             Some(password) => {
                 check_password(&new.login, &password)?;
                 (password, None)
@@ -225,7 +233,7 @@ impl Accounts {
             roles,
             password_hash: hash_password(password).await?,
             // A password someone else chose must be replaced by its owner.
-            must_change_password: true,
+            must_change_password: !new.password_is_own,
             failed_logins: 0,
             locked_until: None,
             disabled: false,
@@ -308,6 +316,12 @@ impl Accounts {
     /// token of the account is revoked. Returns the password (shown once).
     pub async fn reset_password(&self, by: &Principal, login: &str) -> Result<String, AppError> {
         let account = self.account_managed_by(by, login).await?;
+        self.new_first_password(&account).await
+    }
+
+    /// Sets a new random first password for `account` and revokes its sessions and tokens: the
+    /// server's own operator (`pingan admin reset-password`) or an administrator who may.
+    pub async fn new_first_password(&self, account: &AccountRow) -> Result<String, AppError> {
         let password = first_password();
         self.store.set_password(&account.id, hash_password(password.clone()).await?, true).await?;
         self.store.revoke_all_credentials(&account.id, self.now()).await?;
@@ -343,11 +357,11 @@ impl Accounts {
         let now = self.now();
         let (secret, lifetime, csrf) = match kind {
             CredentialKind::Session => {
-                (random_secret(""), self.settings.session_hours * 60 * MINUTE_MS, Some(random_secret("")))
+                (new_secret(""), self.settings.session_hours * 60 * MINUTE_MS, Some(new_secret("")))
             }
             CredentialKind::Token => {
                 let days = days.unwrap_or(self.settings.token_days).clamp(1, self.settings.max_token_days);
-                (random_secret("pa_"), days * 24 * 60 * MINUTE_MS, None)
+                (new_secret("pa_"), days * 24 * 60 * MINUTE_MS, None)
             }
         };
         let credential = CredentialRow {

@@ -43,3 +43,56 @@ pub async fn load_jiangxi(
     let grid_staff = staff_grids(store, gridded).await?;
     Ok(JiangxiLoad { divisions, boundaries, departments, grids, grid_staff })
 }
+
+/// The password of every demo account: a demo is for trying things, not for real data.
+pub const DEMO_PASSWORD: &str = "pingan-demo-2026";
+
+/// One account of each kind of user over 萍乡's demo data (their password is [`DEMO_PASSWORD`]).
+/// Returns (login, what it is) for the banner.
+pub async fn create_demo_accounts(
+    store: &dyn Store,
+    accounts: &crate::accounts::Accounts,
+) -> Result<Vec<(String, String)>, AppError> {
+    use pingan_core::access::Role;
+    // 安源区 and one of its departments, 光丰街道, and the grid at the city centre.
+    let department = store
+        .units(DEMO_COUNTY)
+        .await?
+        .into_iter()
+        .find(|u| u.kind == pingan_store::units::UnitKind::Department)
+        .ok_or_else(|| AppError::UnknownUnit(format!("department:{DEMO_COUNTY}:…")))?;
+    let people: [(&str, &str, Option<String>, &[Role]); 7] = [
+        ("admin", "萍乡市系统管理员", Some(format!("centre:{}", jiangxi::PINGXIANG)), &[Role::Administrator]),
+        (
+            "city",
+            "萍乡市综治中心",
+            Some(format!("centre:{}", jiangxi::PINGXIANG)),
+            &[Role::CentreDispatcher, Role::CentreLeader],
+        ),
+        ("hotline", "12345 热线话务员", Some(format!("centre:{}", jiangxi::PINGXIANG)), &[Role::HotlineOperator]),
+        ("county", "安源区综治中心调度员", Some(format!("centre:{DEMO_COUNTY}")), &[Role::CentreDispatcher]),
+        ("department", &department.name, Some(department.id.clone()), &[Role::DepartmentHandler]),
+        ("grid", "上柳源村网格员", Some(format!("grid:{DEMO_GRID}")), &[Role::GridWorker]),
+        ("resident", "居民", None, &[Role::Resident]),
+    ];
+    let mut created = Vec::new();
+    for (login, name, unit, roles) in people {
+        let new = crate::accounts::NewAccount {
+            login: login.to_owned(),
+            name: name.to_owned(),
+            unit: unit.clone(),
+            roles: roles.to_vec(),
+            password: Some(DEMO_PASSWORD.to_owned()),
+            password_is_own: true,
+        };
+        accounts.create(new).await?;
+        let roles: Vec<&str> = roles.iter().map(|r| r.label_zh()).collect();
+        created.push((login.to_owned(), format!("{} ({})", roles.join("、"), unit.unwrap_or_default())));
+    }
+    Ok(created)
+}
+
+/// 安源区, the demo's county.
+const DEMO_COUNTY: &str = "360302";
+/// The grid at 萍乡's city centre (上柳源村委会, 光丰街道).
+const DEMO_GRID: &str = "360302008205001";

@@ -17,6 +17,7 @@ use pingan_store::Store;
 use pingan_store::cases::{ActionRecord, Candidate, CaseBody, CaseRow, Created, DuplicateSearch, NewCase, Reporter};
 use serde_json::json;
 
+use crate::access::{Principal, Scope};
 use crate::categories::CategoryBook;
 use crate::clock::Clock;
 use crate::personal::Vault;
@@ -83,6 +84,8 @@ pub struct Submission {
     pub photos: Vec<String>,
     /// The account filing it, if any: it may follow the case.
     pub reporter_account: Option<String>,
+    /// SHA-256 (hex) of the secret that lets the reporter follow the case without an account.
+    pub follow_token_hash: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +117,9 @@ pub struct ActionRequest {
     pub master: Option<String>,
     /// Hashes of stored photos of a result.
     pub photos: Vec<String>,
+    /// The person acting (their unit is `actor`): their roles narrow what the unit may do, and the
+    /// case must be in their scope. None for the server's own actions (the deadline sweep).
+    pub by: Option<Principal>,
 }
 
 /// What `actor` is to `case`.
@@ -241,6 +247,11 @@ impl CaseEngine {
         })?;
         let work = WorkClock::new(calendar, OfficeHours::default());
         Ok(CaseEngine::new(store, atlas, CategoryBook::shipped()?, work, clock, EngineSettings::default()))
+    }
+
+    /// The engine's clock, in milliseconds since the Unix epoch.
+    pub fn now_millis(&self) -> i64 {
+        millis(self.clock.now())
     }
 
     /// The engine, sealing reporters' contact details with `vault`.
@@ -381,6 +392,7 @@ impl CaseEngine {
             description,
             reporter_sealed: reporter.as_ref().map(|r| self.vault()?.seal(r)).transpose()?,
             reporter_masked: reporter.as_ref().map(crate::personal::masked),
+            follow_token_hash: submission.follow_token_hash.clone(),
             photos: submission.photos.clone(),
             ..CaseBody::default()
         };
@@ -475,9 +487,19 @@ impl CaseEngine {
         found.ok_or_else(|| AppError::CaseNotFound(case.to_owned()))
     }
 
+    /// The case `case` (id or number) if `by` may see it; a case outside their scope is "not
+    /// found", so its existence does not leak.
+    pub async fn find_for(&self, by: &Principal, case: &str) -> Result<CaseRow, AppError> {
+        let found = self.find(case).await?;
+        if Scope::of(by).allows(&found) { Ok(found) } else { Err(AppError::CaseNotFound(case.to_owned())) }
+    }
+
     /// Applies one action; the case's row and history change together or not at all.
     pub async fn act(&self, mut request: ActionRequest) -> Result<CaseRow, AppError> {
-        let case = self.find(&request.case).await?;
+        let case = match &request.by {
+            Some(by) => self.find_for(by, &request.case).await?,
+            None => self.find(&request.case).await?,
+        };
         crate::photos::check_photos(self.store.as_ref(), &request.photos).await?;
         if matches!(request.action, Some(ActionKind::Dispatch | ActionKind::Redispatch)) {
             // No target: the dispatch rules choose one. A named target must exist.
@@ -491,7 +513,10 @@ impl CaseEngine {
             request.target = Some(target);
         }
         let master = match (request.action, request.master.as_deref()) {
-            (Some(ActionKind::Merge), Some(master)) => Some(self.find(master).await?),
+            (Some(ActionKind::Merge), Some(master)) => Some(match &request.by {
+                Some(by) => self.find_for(by, master).await?,
+                None => self.find(master).await?,
+            }),
             _ => None,
         };
         let (entry, row) = self.plan_action(&case, &request, master.as_ref(), self.clock.now())?;
@@ -517,7 +542,10 @@ impl CaseEngine {
             }
             .into());
         }
-        let held = capacities(&request.actor, case);
+        let held = match &request.by {
+            Some(by) => by.capacities(case, action),
+            None => capacities(&request.actor, case),
+        };
         let flags = Flags { extension_pending: case.body.extension_pending };
         let outcome = lifecycle::transition(case.status, flags, action, request.satisfaction, &held)?;
         let at = millis(now);
@@ -634,6 +662,9 @@ impl CaseEngine {
                     row.resolve_due = self.deadlines(&case.category, case.priority, now).1;
                 }
             }
+        }
+        if let Some(by) = &request.by {
+            details["by"] = json!(by.login);
         }
         let entry = ActionRecord {
             at,

@@ -406,6 +406,7 @@ fn play_case(
         settled_on_spot: settled.then(|| "网格员现场调解处置".to_owned()),
         photos: Vec::new(),
         reporter_account: None,
+        follow_token_hash: None,
     };
     let mut new = engine.plan_submission(&submission, reported, false)?;
     if new.row.status == Status::Accepted {

@@ -61,6 +61,7 @@ fn new(login: &str, unit: Option<&str>, roles: &[Role], password: Option<&str>) 
         unit: unit.map(str::to_owned),
         roles: roles.to_vec(),
         password: password.map(str::to_owned),
+        password_is_own: false,
     }
 }
 

@@ -73,6 +73,7 @@ fn report(channel: Channel, actor: &str, category: &str) -> Submission {
         settled_on_spot: None,
         photos: Vec::new(),
         reporter_account: None,
+        follow_token_hash: None,
     }
 }
 

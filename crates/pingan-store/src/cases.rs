@@ -60,6 +60,10 @@ pub struct CaseBody {
     /// The same contact masked (张**, 138****5678), which everyone who sees the case may see.
     #[serde(default)]
     pub reporter_masked: Option<Reporter>,
+    /// SHA-256 (hex) of the secret given to the reporter with the case number, with which they
+    /// may follow the case without an account.
+    #[serde(default)]
+    pub follow_token_hash: Option<String>,
     /// Content hashes of the report's photos.
     pub photos: Vec<String>,
     /// Content hashes of the latest result's photos.

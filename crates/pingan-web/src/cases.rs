@@ -1,12 +1,16 @@
-//! The case endpoints: submit, read, act, history.
+//! The case endpoints: submit, read, act, history, and revealing a reporter's contact.
 //!
-//! Until accounts exist, the acting unit is named in the request (`actor`); personal data of
-//! reporters is never returned.
+//! Who acts is the caller's account (its unit and roles); a case outside the caller's scope is
+//! answered 404 like a case that does not exist, and the attempt is logged. Reporters' contact
+//! details are shown masked; the clear text only through a logged reveal.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use pingan_app::AppError;
+use pingan_app::access::AccessError;
+use pingan_app::accounts::{new_secret, secret_hash_hex};
 use pingan_app::engine::{ActionRequest, Submission};
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -14,13 +18,17 @@ use pingan_core::lifecycle::{ActionKind, Satisfaction};
 use pingan_store::cases::{CaseRow, Reporter, StoredAction};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{Caller, MaybeCaller, too_many_requests};
+use crate::error::json_body;
 use crate::{ApiError, AppState};
+
+/// The header that carries a follow token.
+pub const FOLLOW_HEADER: &str = "x-follow-token";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCaseRequest {
     channel: Channel,
-    actor: String,
     category: String,
     #[serde(default = "normal")]
     priority: Priority,
@@ -31,6 +39,7 @@ pub struct CreateCaseRequest {
     description: String,
     reporter_name: Option<String>,
     reporter_phone: Option<String>,
+    reporter_id_number: Option<String>,
     idempotency_key: Option<String>,
     settled_on_spot: Option<String>,
     /// Hashes returned by POST /api/v1/photos.
@@ -45,7 +54,6 @@ fn normal() -> Priority {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActRequest {
-    actor: String,
     action: ActionKind,
     expected_version: i64,
     reason: Option<String>,
@@ -80,6 +88,8 @@ pub struct CaseView {
     result: Option<String>,
     photos: Vec<String>,
     result_photos: Vec<String>,
+    /// The reporter's contact, masked.
+    reporter: Option<Reporter>,
     version: i64,
 }
 
@@ -99,6 +109,7 @@ impl From<CaseRow> for CaseView {
             result: case.body.result,
             photos: case.body.photos,
             result_photos: case.body.result_photos,
+            reporter: case.body.reporter_masked,
             id: case.id,
             category: case.category,
             handler: case.handler,
@@ -114,6 +125,10 @@ impl From<CaseRow> for CaseView {
 pub struct Submitted {
     case: CaseView,
     possible_duplicates: Vec<String>,
+    /// For a resident's new report: with the case number, lets the reporter follow the case
+    /// without an account (`X-Follow-Token` header). Shown once, stored only as a hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -127,42 +142,38 @@ pub struct HistoryEntry {
     hash: String,
 }
 
-fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    payload.map(|Json(value)| value).map_err(|rejection| {
-        let (status, code) = match &rejection {
-            JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            JsonRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
-            _ => (StatusCode::BAD_REQUEST, "malformed_json"),
-        };
-        ApiError {
-            status,
-            code,
-            message_zh: format!("请求体无效：{}", rejection.body_text()),
-            message_en: format!("the request body is not acceptable: {}", rejection.body_text()),
-            details: None,
-        }
-    })
-}
-
 /// POST /api/v1/cases — 201 with the new case, or 200 with the earlier one for a reused
-/// idempotency key (also accepted as an `Idempotency-Key` header).
+/// idempotency key (also accepted as an `Idempotency-Key` header). Residents may report without
+/// logging in (limited per address); every other channel needs an account whose roles use it.
 pub async fn create_case(
     State(state): State<AppState>,
+    MaybeCaller { caller, address }: MaybeCaller,
     headers: HeaderMap,
     payload: Result<Json<CreateCaseRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let request = body(payload)?;
+    let request = json_body(payload)?;
+    let (actor, reporter_account) = match &caller {
+        Some(caller) => {
+            caller.principal.check_channel(request.channel).map_err(AppError::from)?;
+            (caller.principal.actor(), Some(caller.principal.account_id.clone()))
+        }
+        None if request.channel == Channel::Resident => {
+            if !state.public_reports.allow(address, state.engine.now_millis()) {
+                return Err(too_many_requests());
+            }
+            ("resident:anonymous".to_owned(), None)
+        }
+        None => return Err(AppError::from(AccessError::NotAuthenticated).into()),
+    };
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let reporter = (request.reporter_name.is_some() || request.reporter_phone.is_some()).then_some(Reporter {
-        name: request.reporter_name,
-        phone: request.reporter_phone,
-        id_number: None,
-    });
+    let reporter =
+        Reporter { name: request.reporter_name, phone: request.reporter_phone, id_number: request.reporter_id_number };
+    let follow_token = (request.channel == Channel::Resident).then(|| new_secret("pf_"));
     let submitted = state
         .engine
         .submit(Submission {
             channel: request.channel,
-            actor: request.actor,
+            actor,
             category: request.category,
             priority: request.priority,
             lon: request.lon,
@@ -170,34 +181,81 @@ pub async fn create_case(
             grid: request.grid,
             address: request.address,
             description: request.description,
-            reporter,
+            reporter: Some(reporter),
             idempotency_key: request.idempotency_key.or(header_key),
             settled_on_spot: request.settled_on_spot,
             photos: request.photos,
-            reporter_account: None,
+            reporter_account,
+            follow_token_hash: follow_token.as_deref().map(secret_hash_hex),
         })
         .await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(Submitted { case: submitted.case.into(), possible_duplicates: submitted.possible_duplicates })))
+    Ok((
+        status,
+        Json(Submitted {
+            case: submitted.case.into(),
+            possible_duplicates: submitted.possible_duplicates,
+            follow_token: follow_token.filter(|_| submitted.created),
+        }),
+    ))
 }
 
-/// GET /api/v1/cases/{id or number}
-pub async fn get_case(State(state): State<AppState>, Path(case): Path<String>) -> Result<Json<CaseView>, ApiError> {
-    Ok(Json(state.engine.find(&case).await?.into()))
+/// The case `case` as the caller may see it; anyone else gets 404 and the attempt is logged.
+async fn visible_case(
+    state: &AppState,
+    who: &MaybeCaller,
+    headers: &HeaderMap,
+    case: &str,
+) -> Result<CaseRow, ApiError> {
+    let found = match &who.caller {
+        Some(caller) => state.engine.find_for(&caller.principal, case).await,
+        None => {
+            let token = headers.get(FOLLOW_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            match state.engine.find(case).await {
+                Ok(row)
+                    if !token.is_empty()
+                        && row.body.follow_token_hash.as_deref() == Some(secret_hash_hex(token).as_str()) =>
+                {
+                    Ok(row)
+                }
+                Ok(_) => Err(AppError::CaseNotFound(case.to_owned())),
+                Err(error) => Err(error),
+            }
+        }
+    };
+    if let Err(AppError::CaseNotFound(_)) = &found {
+        let account = match &who.caller {
+            Some(caller) => state.store.account(&caller.principal.account_id).await.ok().flatten(),
+            None => None,
+        };
+        state.accounts.log(account.as_ref(), None, "refused_case", case, who.address).await;
+    }
+    Ok(found?)
+}
+
+/// GET /api/v1/cases/{id or number} — for its reporter without an account, with `X-Follow-Token`.
+pub async fn get_case(
+    State(state): State<AppState>,
+    who: MaybeCaller,
+    headers: HeaderMap,
+    Path(case): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    Ok(Json(visible_case(&state, &who, &headers, &case).await?.into()))
 }
 
 /// POST /api/v1/cases/{id or number}/actions
 pub async fn act_on_case(
     State(state): State<AppState>,
+    caller: Caller,
     Path(case): Path<String>,
     payload: Result<Json<ActRequest>, JsonRejection>,
 ) -> Result<Json<CaseView>, ApiError> {
-    let request = body(payload)?;
-    let updated = state
+    let request = json_body(payload)?;
+    let result = state
         .engine
         .act(ActionRequest {
-            case,
-            actor: request.actor,
+            case: case.clone(),
+            actor: caller.principal.actor(),
             action: Some(request.action),
             expected_version: request.expected_version,
             reason: request.reason,
@@ -207,17 +265,73 @@ pub async fn act_on_case(
             result: request.result,
             master: request.master,
             photos: request.photos,
+            by: Some(caller.principal.clone()),
         })
-        .await?;
-    Ok(Json(updated.into()))
+        .await;
+    if let Err(AppError::CaseNotFound(_)) = &result {
+        let account = state.store.account(&caller.principal.account_id).await.ok().flatten();
+        state.accounts.log(account.as_ref(), None, "refused_case", &case, caller.address).await;
+    }
+    Ok(Json(result?.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealRequest {
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub struct Revealed {
+    case: String,
+    reporter: Option<Reporter>,
+}
+
+/// POST /api/v1/cases/{id or number}/reveal — the reporter's contact in the clear, for a role that
+/// may see it, with a reason; every reveal is written to the access log first.
+pub async fn reveal_reporter(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(case): Path<String>,
+    payload: Result<Json<RevealRequest>, JsonRejection>,
+) -> Result<Json<Revealed>, ApiError> {
+    let request = json_body(payload)?;
+    if !caller.principal.roles.iter().any(|r| r.may_reveal()) {
+        return Err(AppError::from(AccessError::Forbidden("reading reporters' personal data")).into());
+    }
+    let reason = request.reason.trim();
+    if reason.chars().count() < 2 {
+        return Err(AppError::from(AccessError::ReasonRequired).into());
+    }
+    let who = MaybeCaller { caller: Some(caller.clone()), address: caller.address };
+    let row = visible_case(&state, &who, &headers, &case).await?;
+    let account = state.store.account(&caller.principal.account_id).await.map_err(AppError::from)?;
+    state
+        .store
+        .log_access(pingan_store::accounts::AccessEntry {
+            at: state.engine.now_millis(),
+            account_id: Some(caller.principal.account_id.clone()),
+            unit: account.and_then(|a| a.unit),
+            event: "reveal_reporter".into(),
+            case_id: Some(row.id.clone()),
+            reason: reason.chars().take(500).collect(),
+            address: caller.address.map(|a| a.to_string()),
+        })
+        .await
+        .map_err(AppError::from)?;
+    let reporter = state.engine.open_reporter(&row)?;
+    Ok(Json(Revealed { case: row.number.map(|n| n.to_string()).unwrap_or(row.id), reporter }))
 }
 
 /// GET /api/v1/cases/{id or number}/history
 pub async fn case_history(
     State(state): State<AppState>,
+    who: MaybeCaller,
+    headers: HeaderMap,
     Path(case): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
-    let case = state.engine.find(&case).await?;
+    let case = visible_case(&state, &who, &headers, &case).await?;
     let history = state.store.history(&case.id).await.map_err(pingan_app::AppError::from)?;
     Ok(Json(
         history

@@ -2,9 +2,11 @@
 //! `{"error": {"code": "...", "message_zh": "...", "message_en": "...", "details": ...}}`.
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
+use pingan_app::access::AccessError;
 use pingan_app::atlas::RouteError;
 use pingan_core::Explain;
 use pingan_core::lifecycle::LifecycleError;
@@ -77,6 +79,26 @@ impl From<AppError> for ApiError {
                 return refused;
             }
             AppError::CaseNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Access(access) => match access {
+                AccessError::NotAuthenticated
+                | AccessError::BadCredentials
+                | AccessError::CredentialRevoked
+                | AccessError::CredentialExpired => StatusCode::UNAUTHORIZED,
+                AccessError::AccountLocked { .. } | AccessError::AddressThrottled { .. } => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                AccessError::AccountDisabled
+                | AccessError::PasswordChangeRequired
+                | AccessError::CsrfFailed
+                | AccessError::Forbidden(_)
+                | AccessError::ChannelNotAllowed(_) => StatusCode::FORBIDDEN,
+                AccessError::NoSuchAccount(_) => StatusCode::NOT_FOUND,
+                AccessError::WeakPassword(_)
+                | AccessError::RoleDoesNotFitUnit { .. }
+                | AccessError::BadLogin
+                | AccessError::ReasonRequired => StatusCode::BAD_REQUEST,
+            },
+            AppError::NoDataKey | AppError::Sealing(_) | AppError::BadKeyFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::PhotoTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotAPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Lifecycle(LifecycleError::Forbidden { .. }) => StatusCode::FORBIDDEN,
@@ -101,4 +123,22 @@ impl IntoResponse for ApiError {
         }
         (self.status, Json(json!({ "error": error }))).into_response()
     }
+}
+
+/// The JSON body of a request, or the error that says what is wrong with it.
+pub(crate) fn json_body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    payload.map(|Json(value)| value).map_err(|rejection| {
+        let (status, code) = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            JsonRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            _ => (StatusCode::BAD_REQUEST, "malformed_json"),
+        };
+        ApiError {
+            status,
+            code,
+            message_zh: format!("请求体无效：{}", rejection.body_text()),
+            message_en: format!("the request body is not acceptable: {}", rejection.body_text()),
+            details: None,
+        }
+    })
 }

@@ -1,6 +1,8 @@
 //! The only crate that knows HTTP, JSON bodies and HTML. Handlers are thin: parse the request,
 //! call a use case, render the answer or the error.
 
+mod access_log;
+pub mod auth;
 mod cases;
 mod error;
 mod map;
@@ -13,8 +15,9 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Query, State};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use pingan_app::accounts::Accounts;
 use pingan_app::engine::CaseEngine;
 use pingan_app::{Atlas, Routed};
 use pingan_core::DivisionCode;
@@ -29,6 +32,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub atlas: Arc<Atlas>,
     pub engine: Arc<CaseEngine>,
+    pub accounts: Arc<Accounts>,
+    /// Reports filed without an account, counted per address.
+    pub public_reports: Arc<auth::RateLimit>,
     /// The city the home page shows.
     pub home_city: DivisionCode,
 }
@@ -42,11 +48,45 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{case}", get(cases::get_case))
         .route("/api/v1/cases/{case}/actions", post(cases::act_on_case))
         .route("/api/v1/cases/{case}/history", get(cases::case_history))
+        .route("/api/v1/cases/{case}/reveal", post(cases::reveal_reporter))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/password", post(auth::change_password))
+        .route("/api/v1/auth/tokens", post(auth::create_token).get(auth::list_tokens))
+        .route("/api/v1/auth/tokens/{id}", delete(auth::revoke_token))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/access-log", get(access_log::read))
         .route("/api/v1/photos/{hash}", get(photos::download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos have their own, larger limit.
         .route("/api/v1/photos", post(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Headers every answer carries: no sniffing, no framing, no referrer, and only this origin's
+/// resources (the pages inline their own style and script).
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cross-origin-opener-policy", "same-origin"),
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    ] {
+        headers.insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// A fresh limiter for reports filed without an account: 30 per address per 10 minutes.
+pub fn public_report_limit() -> Arc<auth::RateLimit> {
+    Arc::new(auth::RateLimit::new(30, 10 * 60 * 1000))
 }
 
 /// The largest JSON body accepted: a report's text fields are a few kilobytes at most.
@@ -58,7 +98,9 @@ pub const GEOGRAPHY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// Serves until the process is told to stop (Ctrl-C or SIGTERM).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), GEOGRAPHY_CHECK_INTERVAL));
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Binds `address` and serves in the background, checking for changed geography every
@@ -67,7 +109,9 @@ pub async fn spawn(address: SocketAddr, state: AppState, geography_check: Durati
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), geography_check));
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    tokio::spawn(async move {
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).await
+    });
     Ok(bound)
 }
 

@@ -296,6 +296,7 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         settled_on_spot: None,
         photos: Vec::new(),
         reporter_account: None,
+        follow_token_hash: None,
     };
     let started = Instant::now();
     let mut accepted = 0;

@@ -11,15 +11,18 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
 use pingan_app::categories::CategoryBook;
 use pingan_app::clock::{Clock, SystemClock};
 use pingan_app::divisions::{DivisionFile, import_divisions};
 use pingan_app::engine::CaseEngine;
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
+use pingan_app::personal::Vault;
 use pingan_app::scheduler::{OverduePolicy, keep_sweeping};
 use pingan_app::simulate::{Scenario, Summary, simulate};
 use pingan_app::units;
 use pingan_app::{Atlas, jiangxi};
+use pingan_core::access::Role;
 use pingan_core::{DivisionCode, Explain};
 use pingan_geo::geojson_io::InvalidAreas;
 use pingan_geo::tessellate::Settings;
@@ -50,6 +53,13 @@ impl DatabaseOptions {
         self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("pingan.db").display()))
     }
 
+    /// The personal-data key file: given, or `data-keys` in the data directory (made on first use;
+    /// keep it with the database's backups, apart from them).
+    fn vault(&self, key_file: Option<&Path>) -> Result<Arc<Vault>> {
+        let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| self.data_dir.join("data-keys"));
+        Ok(Arc::new(Vault::open_or_create(&path).map_err(|e| explained(&e))?))
+    }
+
     async fn open(&self) -> Result<Arc<dyn Store>> {
         let url = self.url();
         database::open_store(&url).await.map_err(|e| explained(&e)).with_context(|| format!("opening {url}"))
@@ -70,6 +80,10 @@ enum Command {
         /// What happens to a case past its resolution deadline.
         #[arg(long, value_enum, default_value_t = Overdue::Notify)]
         overdue: Overdue,
+        /// Keys for reporters' personal data (`ID BASE64` lines, newest first); default:
+        /// DATA_DIR/data-keys, created with a fresh key if missing.
+        #[arg(long, env = "PINGAN_DATA_KEY_FILE")]
+        data_key_file: Option<PathBuf>,
     },
     /// Create a fresh demo database (Jiangxi, with 萍乡 fully gridded) and serve it.
     Demo {
@@ -115,6 +129,36 @@ enum Command {
     /// Check the tamper-evident case histories.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage accounts (run by the server's operator, on the server).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account; prints its first password, which must be changed at first login.
+    CreateUser {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// centre:CODE, department:COUNTY:KIND, provider:COUNTY:NAME or grid:CODE (none for residents).
+        #[arg(long)]
+        unit: Option<String>,
+        /// administrator, centre_dispatcher, centre_leader, department_handler, grid_leader,
+        /// grid_worker, volunteer, hotline_operator or resident; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// Give an account a new first password (printed) and revoke its sessions and tokens.
+    ResetPassword {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        #[arg(long)]
+        login: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -290,12 +334,14 @@ fn describe_simulation(summary: &Summary) -> String {
 /// How often the deadline sweep runs in a server.
 const DEADLINE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Serves `store`; for the demo (`demo` set), also creates the demo accounts and plays its year.
 async fn serve(
     store: Arc<dyn Store>,
+    vault: Arc<Vault>,
     listen: SocketAddr,
     city: DivisionCode,
     overdue: OverduePolicy,
-    play: Option<Scenario>,
+    demo: Option<Scenario>,
     started: Instant,
 ) -> Result<()> {
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
@@ -311,10 +357,24 @@ async fn serve(
         store.engine(),
         started.elapsed()
     );
+    let accounts = Arc::new(Accounts::new(store.clone(), Arc::new(SystemClock), AccountSettings::default()));
+    let mut banner = banner;
+    if demo.is_some() {
+        let created =
+            pingan_app::demo::create_demo_accounts(store.as_ref(), &accounts).await.map_err(|e| explained(&e))?;
+        banner.push_str(&format!(
+            "  demo accounts (password {}):
+",
+            pingan_app::demo::DEMO_PASSWORD
+        ));
+        for (login, what) in created {
+            banner.push_str(&format!("    {login:<11} {what}\n"));
+        }
+    }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
-    let engine = Arc::new(standard_engine(store.clone(), atlas.clone()).await?);
+    let engine = Arc::new(standard_engine(store.clone(), atlas.clone()).await?.with_vault(vault));
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
-    if let Some(scenario) = play {
+    if let Some(scenario) = demo {
         // Played while serving: the map and the API answer at once, the cases arrive in batches.
         let (engine, atlas) = (engine.clone(), atlas.clone());
         tokio::spawn(async move {
@@ -332,7 +392,8 @@ async fn serve(
             let _ = std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes());
         });
     }
-    pingan_web::serve(listener, AppState { store, atlas, engine, home_city: city }).await?;
+    let public_reports = pingan_web::public_report_limit();
+    pingan_web::serve(listener, AppState { store, atlas, engine, accounts, public_reports, home_city: city }).await?;
     Ok(())
 }
 
@@ -344,8 +405,9 @@ async fn main() -> Result<()> {
         .init();
     let started = Instant::now();
     match Cli::parse().command {
-        Command::Serve { database, listen, city, overdue } => {
-            serve(database.open().await?, listen, parse_division(&city)?, overdue.into(), None, started).await
+        Command::Serve { database, listen, city, overdue, data_key_file } => {
+            let vault = database.vault(data_key_file.as_deref())?;
+            serve(database.open().await?, vault, listen, parse_division(&city)?, overdue.into(), None, started).await
         }
         Command::Demo { data_dir, listen } => {
             let path = data_dir.join("demo.db");
@@ -364,7 +426,8 @@ async fn main() -> Result<()> {
                 .map_err(|e| explained(&e))?;
             println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
             let year = Scenario::year(city.clone(), SystemClock.now(), PINGXIANG_VOLUNTEER_REPORTS);
-            serve(store, listen, city, OverduePolicy::NotifyParent, Some(year), started).await
+            let vault = Arc::new(Vault::open_or_create(&data_dir.join("data-keys")).map_err(|e| explained(&e))?);
+            serve(store, vault, listen, city, OverduePolicy::NotifyParent, Some(year), started).await
         }
         Command::Import(ImportCommand::Divisions { database, paths }) => {
             let files = division_files(&paths)?;
@@ -488,5 +551,34 @@ async fn main() -> Result<()> {
                 }
             }
         }
+        Command::Admin(AdminCommand::CreateUser { database, login, name, unit, roles }) => {
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).with_context(|| format!("no role {r:?}: use one of {}", role_names())))
+                .collect::<Result<Vec<Role>>>()?;
+            let store = database.open().await?;
+            let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
+            let new = NewAccount { login, name, unit, roles, password: None, password_is_own: false };
+            let (account, password) = accounts.create(new).await.map_err(|e| explained(&e))?;
+            println!(
+                "Account {} created; first password (shown once, to be changed at first login): {}",
+                account.login,
+                password.unwrap_or_default()
+            );
+            Ok(())
+        }
+        Command::Admin(AdminCommand::ResetPassword { database, login }) => {
+            let store = database.open().await?;
+            let account = store.account_by_login(&login).await.map_err(|e| explained(&e))?;
+            let account = account.with_context(|| format!("no account {login:?}"))?;
+            let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
+            let password = accounts.new_first_password(&account).await.map_err(|e| explained(&e))?;
+            println!("New first password for {login} (shown once; its sessions and tokens are revoked): {password}");
+            Ok(())
+        }
     }
+}
+
+fn role_names() -> String {
+    Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }

@@ -199,7 +199,8 @@ fn demo_serves_and_serve_reopens_its_database() {
     demo.wait().unwrap();
 
     let database = format!("sqlite://{}", Path::new(data_dir).join("demo.db").display());
-    let (mut server, base) = start(&["serve", "--database", &database, "--listen", "127.0.0.1:0"]);
+    let (mut server, base) =
+        start(&["serve", "--database", &database, "--data-dir", data_dir, "--listen", "127.0.0.1:0"]);
     assert_eq!(health(&base)["grids"].as_u64().unwrap(), grids);
     server.kill().unwrap();
     server.wait().unwrap();
@@ -225,19 +226,25 @@ fn acknowledged_submissions_survive_kill_9() {
     let directory = tempfile::tempdir().unwrap();
     let data_dir = directory.path().to_str().unwrap().to_owned();
     let (mut server, base) = start(&["demo", "--data-dir", &data_dir, "--listen", "127.0.0.1:0"]);
+    // The demo's hotline operator takes the calls.
+    let login = serde_json::json!({ "login": "hotline", "password": "pingan-demo-2026", "label": "burst" });
+    let mut response = ureq::post(&format!("{base}/api/v1/auth/tokens")).send_json(&login).unwrap();
+    let token: serde_json::Value = response.body_mut().read_json().unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..8)
         .map(|worker| {
-            let (base, acknowledged) = (base.clone(), acknowledged.clone());
+            let (base, acknowledged, bearer) = (base.clone(), acknowledged.clone(), bearer.clone());
             std::thread::spawn(move || {
                 for attempt in 0..400 {
                     let body = serde_json::json!({
-                        "channel": "hotline", "actor": "hotline:1", "category": "dispute.family",
+                        "channel": "hotline", "category": "dispute.family",
                         "lon": 113.8543 + f64::from(worker) * 0.001, "lat": 27.6229,
                         "description": format!("第 {worker}-{attempt} 号来电"),
                         "idempotency_key": format!("burst-{worker}-{attempt}")
                     });
-                    let Ok(mut response) = ureq::post(&format!("{base}/api/v1/cases")).send_json(&body) else { return };
+                    let request = ureq::post(&format!("{base}/api/v1/cases")).header("authorization", &bearer);
+                    let Ok(mut response) = request.send_json(&body) else { return };
                     if response.status().as_u16() == 201 {
                         let answer: serde_json::Value = response.body_mut().read_json().unwrap();
                         acknowledged.lock().unwrap().push(answer["case"]["id"].as_str().unwrap().to_owned());
@@ -259,9 +266,11 @@ fn acknowledged_submissions_survive_kill_9() {
     assert!(acknowledged.len() >= 300, "only {} submissions were acknowledged", acknowledged.len());
 
     let database = format!("sqlite://{}", Path::new(&data_dir).join("demo.db").display());
-    let (mut server, base) = start(&["serve", "--database", &database, "--listen", "127.0.0.1:0"]);
+    let (mut server, base) =
+        start(&["serve", "--database", &database, "--data-dir", &data_dir, "--listen", "127.0.0.1:0"]);
     for id in &acknowledged {
-        let mut response = ureq::get(&format!("{base}/api/v1/cases/{id}/history")).call().unwrap();
+        let request = ureq::get(&format!("{base}/api/v1/cases/{id}/history")).header("authorization", &bearer);
+        let mut response = request.call().unwrap();
         let history: serde_json::Value = response.body_mut().read_json().unwrap();
         let actions: Vec<&str> = history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["report", "accept", "dispatch"], "case {id}");
@@ -270,4 +279,35 @@ fn acknowledged_submissions_survive_kill_9() {
     server.wait().unwrap();
     let audit = pingan(&["audit", "verify", "--database", &database]);
     assert!(audit.status.success(), "{}", text(&audit.stdout));
+}
+
+#[test]
+fn admin_creates_accounts_and_resets_passwords() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", directory.path().join("pingan.db").display());
+    let create = |extra: &[&str]| {
+        let mut args = vec!["admin", "create-user", "--database", &database];
+        args.extend_from_slice(extra);
+        pingan(&args)
+    };
+    let created = create(&["--login", "resident-1", "--name", "王五", "--role", "resident"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let first = text(&created.stdout).rsplit(' ').next().unwrap().trim().to_owned();
+    assert_eq!(first.len(), 16, "{}", text(&created.stdout));
+
+    let unknown_role = create(&["--login", "x-1", "--name", "x", "--role", "boss"]);
+    assert!(!unknown_role.status.success());
+    assert!(text(&unknown_role.stderr).contains("centre_dispatcher"), "{}", text(&unknown_role.stderr));
+    let no_unit = create(&["--login", "x-2", "--name", "x", "--role", "centre_dispatcher", "--unit", "centre:3603"]);
+    assert!(text(&no_unit.stderr).contains("no unit"), "{}", text(&no_unit.stderr));
+    let twin = create(&["--login", "resident-1", "--name", "x", "--role", "resident"]);
+    assert!(text(&twin.stderr).contains("already exists"), "{}", text(&twin.stderr));
+
+    let reset = pingan(&["admin", "reset-password", "--database", &database, "--login", "resident-1"]);
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    let second = text(&reset.stdout).rsplit(' ').next().unwrap().trim().to_owned();
+    assert_eq!(second.len(), 16);
+    assert_ne!(first, second);
+    let missing = pingan(&["admin", "reset-password", "--database", &database, "--login", "nobody"]);
+    assert!(text(&missing.stderr).contains("no account"), "{}", text(&missing.stderr));
 }

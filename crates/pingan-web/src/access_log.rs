@@ -1,0 +1,88 @@
+//! The personal-data access log, for administrators: as JSON, or as CSV to export.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use pingan_app::AppError;
+use pingan_app::access::AccessError;
+use pingan_core::Level;
+use pingan_core::access::Role;
+use pingan_store::accounts::AccessEntry;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Milliseconds since the Unix epoch; default: the beginning.
+    from: Option<i64>,
+    /// At most 10,000; default 1,000.
+    limit: Option<u32>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EntryView {
+    at: i64,
+    account_id: Option<String>,
+    unit: Option<String>,
+    event: String,
+    case_id: Option<String>,
+    reason: String,
+    address: Option<String>,
+}
+
+impl From<AccessEntry> for EntryView {
+    fn from(e: AccessEntry) -> EntryView {
+        EntryView {
+            at: e.at,
+            account_id: e.account_id,
+            unit: e.unit,
+            event: e.event,
+            case_id: e.case_id,
+            reason: e.reason,
+            address: e.address,
+        }
+    }
+}
+
+/// GET /api/v1/access-log — the entries of the administrator's subtree (a province's
+/// administrator also sees requests made without an account).
+pub async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+    let division = caller.principal.division().filter(|_| caller.principal.has(Role::Administrator));
+    let Some(division) = division else {
+        return Err(AppError::from(AccessError::Forbidden("reading the access log")).into());
+    };
+    let prefix = if division.level() == Level::Province { String::new() } else { division.to_string() };
+    let limit = query.limit.unwrap_or(1000).clamp(1, 10_000);
+    let entries = state.store.access_log(&prefix, query.from.unwrap_or(0), limit).await.map_err(AppError::from)?;
+    let views: Vec<EntryView> = entries.into_iter().map(EntryView::from).collect();
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(views).into_response()),
+        Some("csv") => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            for view in &views {
+                writer.serialize(view).map_err(|e| AppError::Sealing(e.to_string()))?;
+            }
+            let bytes = writer.into_inner().map_err(|e| AppError::Sealing(e.to_string()))?;
+            Ok((
+                [
+                    (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (CONTENT_DISPOSITION, "attachment; filename=\"access-log.csv\""),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        Some(other) => Err(ApiError::invalid_parameter("format", other)),
+    }
+}

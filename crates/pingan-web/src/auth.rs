@@ -1,0 +1,318 @@
+//! Who is calling: a bearer token (the API) or a session cookie (the web UI, whose every unsafe
+//! request must also carry the session's CSRF token in `X-CSRF-Token`); and the endpoints that log
+//! in, change passwords and manage tokens.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pingan_app::AppError;
+use pingan_app::access::{AccessError, Principal};
+use pingan_store::accounts::{CredentialKind, CredentialRow};
+use serde::{Deserialize, Serialize};
+
+use crate::error::json_body;
+use crate::{ApiError, AppState};
+
+pub const SESSION_COOKIE: &str = "pingan_session";
+const CSRF_HEADER: &str = "x-csrf-token";
+
+/// An authenticated request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub credential: CredentialRow,
+    pub address: Option<IpAddr>,
+}
+
+/// A request that may or may not be authenticated; credentials that are presented but refused
+/// are an error, never a silent fall-back to anonymous.
+pub struct MaybeCaller {
+    pub caller: Option<Caller>,
+    pub address: Option<IpAddr>,
+}
+
+pub fn client_address(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// The address a request came from (None when the server was not started with it).
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddress, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts)))
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// Equal without leaking where they differ through timing.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn identify(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+    let address = client_address(parts);
+    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+        let secret = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+            return Err(AppError::from(AccessError::NotAuthenticated).into());
+        };
+        let (principal, credential) = state.accounts.authenticate(secret, CredentialKind::Token, address).await?;
+        return Ok(Some(Caller { principal, credential, address }));
+    }
+    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+    let (principal, credential) = state.accounts.authenticate(secret, CredentialKind::Session, address).await?;
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !credential.csrf.as_deref().is_some_and(|expected| same_secret(expected, sent)) {
+            let account = state.store.account(&principal.account_id).await.ok().flatten();
+            state.accounts.log(account.as_ref(), None, "refused_csrf", parts.uri.path(), address).await;
+            return Err(AppError::from(AccessError::CsrfFailed).into());
+        }
+    }
+    Ok(Some(Caller { principal, credential, address }))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        identify(parts, state).await?.ok_or_else(|| AppError::from(AccessError::NotAuthenticated).into())
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeCaller, ApiError> {
+        Ok(MaybeCaller { caller: identify(parts, state).await?, address: client_address(parts) })
+    }
+}
+
+/// Requests counted per address in fixed windows: for the public report form.
+pub struct RateLimit {
+    per_window: u32,
+    window_ms: i64,
+    seen: Mutex<HashMap<IpAddr, (i64, u32)>>,
+}
+
+impl RateLimit {
+    pub fn new(per_window: u32, window_ms: i64) -> RateLimit {
+        RateLimit { per_window, window_ms, seen: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one request from `address` at `now`; false once the window's allowance is spent.
+    pub fn allow(&self, address: Option<IpAddr>, now: i64) -> bool {
+        let (Some(address), Ok(mut seen)) = (address, self.seen.lock()) else { return true };
+        if seen.len() > 100_000 {
+            // Forget the oldest windows rather than grow without bound.
+            seen.retain(|_, (since, _)| now - *since < self.window_ms);
+        }
+        let entry = seen.entry(address).or_insert((now, 0));
+        if now - entry.0 >= self.window_ms {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.per_window
+    }
+}
+
+pub fn too_many_requests() -> ApiError {
+    ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "rate_limited",
+        message_zh: "提交过于频繁，请稍后再试".into(),
+        message_en: "too many submissions from this address; try again later".into(),
+        details: None,
+    }
+}
+
+#[derive(Serialize)]
+pub struct Me {
+    login: String,
+    name: String,
+    unit: Option<String>,
+    roles: Vec<&'static str>,
+}
+
+impl From<&Principal> for Me {
+    fn from(p: &Principal) -> Me {
+        Me {
+            login: p.login.clone(),
+            name: p.name.clone(),
+            unit: p.unit.clone(),
+            roles: p.roles.iter().map(|r| r.as_str()).collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    login: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct LoggedIn {
+    account: Me,
+    /// Send back in `X-CSRF-Token` with every POST, PUT, PATCH and DELETE of this session.
+    csrf_token: String,
+    expires_at: i64,
+}
+
+fn session_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
+    let value = format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}");
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("pingan_session=; Max-Age=0"))
+}
+
+/// POST /api/v1/auth/login — opens a web session (cookie) and returns its CSRF token.
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    payload: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = json_body(payload)?;
+    let account = state.accounts.login(&request.login, &request.password, address).await?;
+    if account.must_change_password {
+        return Err(AppError::from(AccessError::PasswordChangeRequired).into());
+    }
+    let (session, secret) = state.accounts.issue(&account, CredentialKind::Session, "web", None).await?;
+    let body = LoggedIn {
+        account: Me::from(&Principal::of(&account)),
+        csrf_token: session.csrf.clone().unwrap_or_default(),
+        expires_at: session.expires_at,
+    };
+    let max_age = (session.expires_at - session.created_at) / 1000;
+    Ok(([(SET_COOKIE, session_cookie(&secret, max_age))], Json(body)).into_response())
+}
+
+/// POST /api/v1/auth/logout — ends the session (or revokes the token) the request came with.
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    state.accounts.revoke(&caller.principal, &caller.credential.id).await?;
+    Ok(([(SET_COOKIE, session_cookie("", 0))], StatusCode::NO_CONTENT).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    login: String,
+    old_password: String,
+    new_password: String,
+}
+
+/// POST /api/v1/auth/password — the owner replaces their password (first passwords must be).
+pub async fn change_password(
+    State(state): State<AppState>,
+    payload: Result<Json<PasswordChange>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let request = json_body(payload)?;
+    state.accounts.change_password(&request.login, &request.old_password, &request.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    login: String,
+    password: String,
+    label: String,
+    /// Lifetime in days (default 90, at most 365).
+    days: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct TokenView {
+    id: String,
+    label: String,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    /// Only in the answer that creates it: it is not stored and cannot be shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+}
+
+impl TokenView {
+    fn of(row: CredentialRow, token: Option<String>) -> TokenView {
+        TokenView {
+            id: row.id,
+            label: row.label,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            token,
+        }
+    }
+}
+
+/// POST /api/v1/auth/tokens — a bearer token for an API client, for the login and password given.
+pub async fn create_token(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    payload: Result<Json<TokenRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<TokenView>), ApiError> {
+    let request = json_body(payload)?;
+    let account = state.accounts.login(&request.login, &request.password, address).await?;
+    if account.must_change_password {
+        return Err(AppError::from(AccessError::PasswordChangeRequired).into());
+    }
+    let label = request.label.trim();
+    if label.is_empty() {
+        return Err(AppError::MissingField("label").into());
+    }
+    let (row, secret) = state.accounts.issue(&account, CredentialKind::Token, label, request.days).await?;
+    Ok((StatusCode::CREATED, Json(TokenView::of(row, Some(secret)))))
+}
+
+/// GET /api/v1/auth/tokens — the caller's own tokens, newest first.
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenView>>, ApiError> {
+    let rows =
+        state.store.credentials(&caller.principal.account_id, CredentialKind::Token).await.map_err(AppError::from)?;
+    Ok(Json(rows.into_iter().map(|row| TokenView::of(row, None)).collect()))
+}
+
+/// DELETE /api/v1/auth/tokens/{id} — revokes one of the caller's tokens.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.accounts.revoke(&caller.principal, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "token_not_found",
+            message_zh: format!("没有可吊销的令牌 {id}"),
+            message_en: format!("no token {id} of yours to revoke"),
+            details: None,
+        })
+    }
+}
+
+/// GET /api/v1/me
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me::from(&caller.principal))
+}
