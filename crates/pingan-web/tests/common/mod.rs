@@ -1,0 +1,132 @@
+//! What the HTTP tests share: a server over the demo data on loopback, with the demo's accounts
+//! and two village centres' dispatchers, and plain HTTP helpers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // each test binary uses part of it
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
+use pingan_app::clock::SystemClock;
+use pingan_app::demo::{DEMO_PASSWORD, create_demo_accounts, load_jiangxi};
+use pingan_app::engine::CaseEngine;
+use pingan_app::personal::Vault;
+use pingan_app::{Atlas, Silent, jiangxi};
+use pingan_core::DivisionCode;
+use pingan_core::access::Role;
+use pingan_store::Store;
+use pingan_web::AppState;
+use serde_json::Value;
+
+pub struct Served {
+    pub base: String,
+    pub grids: usize,
+    pub store: Arc<dyn Store>,
+    pub accounts: Arc<Accounts>,
+    // Kept alive for the test's duration: the server runs on it.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
+    let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
+    let accounts = Arc::new(Accounts::new(store.clone(), Arc::new(SystemClock), AccountSettings::default()));
+    let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
+        let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
+        create_demo_accounts(store.as_ref(), &accounts).await.unwrap();
+        // Two village centres side by side, for what one may do to the other's cases.
+        for (login, unit) in [("village", "centre:360302008205"), ("sibling", "centre:360302008201")] {
+            let new = NewAccount {
+                login: login.into(),
+                name: format!("{login} 调度员"),
+                unit: Some(unit.into()),
+                roles: vec![Role::CentreDispatcher],
+                password: Some(DEMO_PASSWORD.into()),
+                password_is_own: true,
+            };
+            accounts.create(new).await.unwrap();
+        }
+        let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
+        let vault = Arc::new(Vault::parse(&Vault::generate("k1")).unwrap());
+        let engine =
+            CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).unwrap().with_vault(vault);
+        engine.refresh().await.unwrap();
+        let state = AppState {
+            store: store.clone(),
+            atlas,
+            engine: Arc::new(engine),
+            accounts: accounts.clone(),
+            public_reports: pingan_web::public_report_limit(),
+            home_city: city,
+        };
+        let address =
+            pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50)).await.unwrap();
+        (address, load.grids)
+    });
+    Served { base: format!("http://{address}"), grids, store, accounts, runtime }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+pub fn get(served: &Served, path: &str) -> (u16, String) {
+    let (status, _, body) = get_with(served, path, &[]);
+    (status, body)
+}
+
+/// Status, headers and body of a GET with `headers`.
+pub fn get_with(served: &Served, path: &str, headers: &[(&str, &str)]) -> (u16, ureq::http::HeaderMap, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut request = agent.get(&format!("{}{path}", served.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.call().unwrap();
+    let status = response.status().as_u16();
+    let head = response.headers().clone();
+    let body = response.body_mut().with_config().limit(64 << 20).read_to_string().unwrap();
+    (status, head, body)
+}
+
+pub fn get_json(served: &Served, path: &str) -> (u16, Value) {
+    get_json_with(served, path, &[])
+}
+
+pub fn get_json_with(served: &Served, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let (status, _, body) = get_with(served, path, headers);
+    (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}")))
+}
+
+pub fn post(served: &Served, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut request = agent.post(&format!("{}{path}", served.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")))
+}
+
+pub const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// A bearer token for a demo account, made over the API.
+pub fn token(served: &Served, login: &str) -> String {
+    let body = serde_json::json!({ "login": login, "password": DEMO_PASSWORD, "label": "http test" }).to_string();
+    let (status, answer) = post(served, "/api/v1/auth/tokens", &[JSON], &body);
+    assert_eq!(status, 201, "{answer}");
+    format!("Bearer {}", answer["token"].as_str().unwrap())
+}
+
+/// A fresh PostgreSQL schema on the test server, dropped with the connection's pool.
+pub fn postgres(runtime: &tokio::runtime::Runtime) -> Arc<dyn Store> {
+    let url = std::env::var("PINGAN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
+    let store = runtime
+        .block_on(pingan_store_postgres::PostgresStore::connect(&url, Some(&schema)))
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
+    Arc::new(store)
+}
