@@ -146,6 +146,16 @@ fn role_fits_unit(role: Role, unit: Option<&str>) -> bool {
     }
 }
 
+/// Whether `by` administers accounts whose unit lies at `division` (None: residents, whom only the
+/// province's administrators manage).
+fn administers(by: &Principal, division: Option<&str>) -> bool {
+    let Some(mine) = by.division().filter(|_| by.has(Role::Administrator)) else { return false };
+    match division {
+        Some(theirs) => theirs.starts_with(mine.as_str()),
+        None => mine.level() == pingan_core::Level::Province,
+    }
+}
+
 async fn hash_password(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -328,6 +338,26 @@ impl Accounts {
         Ok(password)
     }
 
+    /// Creates an account on behalf of an administrator, within their subtree (residents only from
+    /// the province's top); otherwise as [`Accounts::create`].
+    pub async fn create_by(&self, by: &Principal, new: NewAccount) -> Result<(AccountRow, Option<String>), AppError> {
+        let unit_division = new.unit.as_deref().and_then(pingan_store::accounts::unit_division);
+        if !administers(by, unit_division) {
+            return Err(AccessError::Forbidden("creating accounts outside your subtree").into());
+        }
+        self.create(NewAccount { password_is_own: false, ..new }).await
+    }
+
+    /// Accounts `by` administers, by login.
+    pub async fn managed_by(&self, by: &Principal) -> Result<Vec<AccountRow>, AppError> {
+        let Some(division) = by.division().filter(|_| by.has(Role::Administrator)) else {
+            return Err(AccessError::Forbidden("managing accounts").into());
+        };
+        let everything = division.level() == pingan_core::Level::Province;
+        let rows = self.store.accounts(if everything { "" } else { division.as_str() }).await?;
+        Ok(rows)
+    }
+
     /// The account `login`, if `by` administers it (an administrator of a centre manages the
     /// accounts of its subtree; residents only from the province's top).
     pub async fn account_managed_by(&self, by: &Principal, login: &str) -> Result<AccountRow, AppError> {
@@ -335,14 +365,8 @@ impl Accounts {
             return Err(AccessError::Forbidden("managing accounts").into());
         }
         let account = self.store.account_by_login(login).await?;
-        let managed = account.filter(|a| {
-            let division = a.unit.as_deref().and_then(pingan_store::accounts::unit_division);
-            match (by.division(), division) {
-                (Some(mine), Some(theirs)) => theirs.starts_with(mine.as_str()),
-                (Some(mine), None) => mine.level() == pingan_core::Level::Province,
-                (None, _) => false,
-            }
-        });
+        let managed =
+            account.filter(|a| administers(by, a.unit.as_deref().and_then(pingan_store::accounts::unit_division)));
         managed.ok_or_else(|| AccessError::NoSuchAccount(login.to_owned()).into())
     }
 

@@ -2,6 +2,7 @@
 //! call a use case, render the answer or the error.
 
 mod access_log;
+mod accounts;
 pub mod auth;
 mod cases;
 mod error;
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/tokens/{id}", delete(auth::revoke_token))
         .route("/api/v1/me", get(auth::me))
         .route("/api/v1/access-log", get(access_log::read))
+        .route("/api/v1/accounts", post(accounts::create).get(accounts::list))
+        .route("/api/v1/accounts/{login}/reset-password", post(accounts::reset_password))
         .route("/api/v1/photos/{hash}", get(photos::download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos have their own, larger limit.

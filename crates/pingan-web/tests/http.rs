@@ -235,6 +235,49 @@ fn check_case_api(served: &Served) {
     assert!(headers.get("content-security-policy").is_some());
 }
 
+/// Administrators manage the accounts of their subtree; a first password must be changed.
+fn check_account_admin(served: &Served) {
+    let admin = token(served, "admin");
+    let county = token(served, "county");
+    let as_admin = [JSON, ("authorization", admin.as_str())];
+    let new = |login: &str, unit: &str| {
+        serde_json::json!({ "login": login, "name": "新调度员", "unit": unit, "roles": ["centre_dispatcher"] })
+            .to_string()
+    };
+    let (status, created) = post(served, "/api/v1/accounts", &as_admin, &new("new-dispatcher", "centre:360302008205"));
+    assert_eq!(status, 201, "{created}");
+    let first = created["first_password"].as_str().unwrap().to_owned();
+    assert_eq!(created["account"]["must_change_password"], true);
+    assert!(created["account"].get("password_hash").is_none());
+    for (what, headers, body, expected_status, code) in [
+        ("a dispatcher", vec![JSON, ("authorization", county.as_str())], new("x-1", "centre:360302"), 403, "forbidden"),
+        ("another city", as_admin.to_vec(), new("x-2", "centre:3601"), 403, "forbidden"),
+        ("a taken login", as_admin.to_vec(), new("village", "centre:360302"), 400, "already_exists"),
+        ("a role that does not fit", as_admin.to_vec(), new("x-3", "grid:360302008205001"), 400, "role_unit_mismatch"),
+        ("no account", vec![JSON], new("x-4", "centre:360302"), 401, "not_authenticated"),
+    ] {
+        let (status, answer) = post(served, "/api/v1/accounts", &headers, &body);
+        assert_eq!((status, &answer["error"]["code"]), (expected_status, &code.into()), "{what}: {answer}");
+    }
+    let login = |password: &str| serde_json::json!({ "login": "new-dispatcher", "password": password }).to_string();
+    let (status, refused) = post(served, "/api/v1/auth/login", &[JSON], &login(&first));
+    assert_eq!((status, &refused["error"]["code"]), (403, &"password_change_required".into()));
+    let change =
+        serde_json::json!({ "login": "new-dispatcher", "old_password": first, "new_password": "萍乡调度-2026-新" });
+    let (status, _) = post_raw(served, "/api/v1/auth/password", &[JSON], &change.to_string());
+    assert_eq!(status, 204);
+    let (status, _) = post(served, "/api/v1/auth/login", &[JSON], &login("萍乡调度-2026-新"));
+    assert_eq!(status, 200);
+    let (status, reset) = post(served, "/api/v1/accounts/new-dispatcher/reset-password", &as_admin, "");
+    assert_eq!(status, 200, "{reset}");
+    let (status, refused) = post(served, "/api/v1/auth/login", &[JSON], &login("萍乡调度-2026-新"));
+    assert_eq!((status, &refused["error"]["code"]), (401, &"bad_credentials".into()), "the old password is gone");
+    let (status, listed) = get_json_with(served, "/api/v1/accounts", &[("authorization", &admin)]);
+    assert_eq!(status, 200);
+    let logins: Vec<&str> = listed.as_array().unwrap().iter().map(|a| a["login"].as_str().unwrap()).collect();
+    assert!(logins.contains(&"new-dispatcher") && !logins.contains(&"resident"), "{logins:?}");
+}
+
 fn post_bytes(served: &Served, path: &str, body: &[u8]) -> (u16, Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut response =
@@ -371,6 +414,7 @@ fn http_api_on_sqlite() {
     let served = serve(Arc::new(store), runtime());
     check_http_api(&served, "sqlite");
     check_case_api(&served);
+    check_account_admin(&served);
     check_photo_api(&served);
     check_page_in_chromium(&served);
     // The raw database files (with the write-ahead log) hold the reporter's phone number nowhere.
@@ -387,6 +431,7 @@ fn http_api_on_postgres() {
     let served = serve(store, runtime);
     check_http_api(&served, "postgres");
     check_case_api(&served);
+    check_account_admin(&served);
     check_photo_api(&served);
 }
 

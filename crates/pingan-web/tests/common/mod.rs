@@ -99,6 +99,12 @@ pub fn get_json_with(served: &Served, path: &str, headers: &[(&str, &str)]) -> (
 }
 
 pub fn post(served: &Served, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let (status, text) = post_raw(served, path, headers, body);
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")))
+}
+
+/// Status and body text of a POST (for answers without a body).
+pub fn post_raw(served: &Served, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut request = agent.post(&format!("{}{path}", served.base));
     for (name, value) in headers {
@@ -106,8 +112,7 @@ pub fn post(served: &Served, path: &str, headers: &[(&str, &str)], body: &str) -
     }
     let mut response = request.send(body).unwrap();
     let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")))
+    (status, response.body_mut().read_to_string().unwrap())
 }
 
 pub const JSON: (&str, &str) = ("content-type", "application/json");
