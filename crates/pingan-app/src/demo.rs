@@ -87,7 +87,8 @@ pub async fn create_demo_accounts(
         };
         accounts.create(new).await?;
         let roles: Vec<&str> = roles.iter().map(|r| r.label_zh()).collect();
-        created.push((login.to_owned(), format!("{} ({})", roles.join("、"), unit.unwrap_or_default())));
+        let place = unit.map(|u| format!(" ({u})")).unwrap_or_default();
+        created.push((login.to_owned(), format!("{}{place}", roles.join("、"))));
     }
     Ok(created)
 }

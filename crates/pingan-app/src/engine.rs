@@ -249,11 +249,6 @@ impl CaseEngine {
         Ok(CaseEngine::new(store, atlas, CategoryBook::shipped()?, work, clock, EngineSettings::default()))
     }
 
-    /// The engine's clock, in milliseconds since the Unix epoch.
-    pub fn now_millis(&self) -> i64 {
-        millis(self.clock.now())
-    }
-
     /// The engine, sealing reporters' contact details with `vault`.
     pub fn with_vault(self, vault: Arc<Vault>) -> CaseEngine {
         CaseEngine { vault: Some(vault), ..self }

@@ -158,7 +158,7 @@ pub async fn create_case(
             (caller.principal.actor(), Some(caller.principal.account_id.clone()))
         }
         None if request.channel == Channel::Resident => {
-            if !state.public_reports.allow(address, state.engine.now_millis()) {
+            if !state.public_writes.allow(address, state.engine.now().timestamp_millis()) {
                 return Err(too_many_requests());
             }
             ("resident:anonymous".to_owned(), None)
@@ -310,7 +310,7 @@ pub async fn reveal_reporter(
     state
         .store
         .log_access(pingan_store::accounts::AccessEntry {
-            at: state.engine.now_millis(),
+            at: state.engine.now().timestamp_millis(),
             account_id: Some(caller.principal.account_id.clone()),
             unit: account.and_then(|a| a.unit),
             event: "reveal_reporter".into(),

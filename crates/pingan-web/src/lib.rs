@@ -34,8 +34,8 @@ pub struct AppState {
     pub atlas: Arc<Atlas>,
     pub engine: Arc<CaseEngine>,
     pub accounts: Arc<Accounts>,
-    /// Reports filed without an account, counted per address.
-    pub public_reports: Arc<auth::RateLimit>,
+    /// Reports and photos sent without an account, counted per address.
+    pub public_writes: Arc<auth::RateLimit>,
     /// The city the home page shows.
     pub home_city: DivisionCode,
 }
@@ -87,9 +87,10 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
     response
 }
 
-/// A fresh limiter for reports filed without an account: 30 per address per 10 minutes.
-pub fn public_report_limit() -> Arc<auth::RateLimit> {
-    Arc::new(auth::RateLimit::new(30, 10 * 60 * 1000))
+/// A fresh limiter for reports and photos sent without an account: 100 per address per 10
+/// minutes (a report with its photos is a few requests).
+pub fn public_write_limit() -> Arc<auth::RateLimit> {
+    Arc::new(auth::RateLimit::new(100, 10 * 60 * 1000))
 }
 
 /// The largest JSON body accepted: a report's text fields are a few kilobytes at most.

@@ -11,6 +11,7 @@ use pingan_app::AppError;
 use pingan_app::photos::{MAX_PHOTO_BYTES, StoredPhoto, store_photo};
 use serde::Serialize;
 
+use crate::auth::{MaybeCaller, too_many_requests};
 use crate::{ApiError, AppState};
 
 #[derive(Serialize)]
@@ -23,8 +24,12 @@ pub struct Uploaded {
 /// POST /api/v1/photos — 201 with the photo's hash, or 200 if the same photo was stored before.
 pub async fn upload(
     State(state): State<AppState>,
+    MaybeCaller { caller, address }: MaybeCaller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    if caller.is_none() && !state.public_writes.allow(address, state.engine.now().timestamp_millis()) {
+        return Err(too_many_requests());
+    }
     let bytes = body.map_err(|_| {
         let error = AppError::PhotoTooLarge { size: MAX_PHOTO_BYTES + 1, max: MAX_PHOTO_BYTES };
         ApiError {

@@ -65,7 +65,7 @@ fn check_matrix(served: &Served) {
     let resident = token(served, "resident");
     let report = serde_json::json!({
         "channel": "resident", "category": "dispute.neighbour", "lon": 113.8543, "lat": 27.6229,
-        "description": "邻居装修噪音", "reporter_phone": "13912345678"
+        "description": "邻居装修噪音", "reporter_phone": PHONE
     });
     let (status, created) = post(served, "/api/v1/cases", &[JSON, ("authorization", &resident)], &report.to_string());
     assert_eq!(status, 201, "{created}");
@@ -136,16 +136,48 @@ fn check_matrix(served: &Served) {
     assert_eq!(reveals, 7, "the city's administrator reads every reveal made in the city: {city_log}");
 }
 
+/// The reporter's phone number of the matrix's case.
+const PHONE: &str = "13912345678";
+
 #[test]
 fn access_matrix_on_sqlite() {
     let directory = tempfile::tempdir().unwrap();
     let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
     check_matrix(&serve(Arc::new(store), runtime()));
+    // The raw files (with the write-ahead log) hold the phone number nowhere in the clear.
+    for file in std::fs::read_dir(directory.path()).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(!bytes.windows(PHONE.len()).any(|w| w == PHONE.as_bytes()), "a phone number in the clear on disk");
+    }
 }
 
 #[test]
 fn access_matrix_on_postgres() {
     let runtime = runtime();
-    let store = postgres(&runtime);
-    check_matrix(&serve(store, runtime));
+    let (store, schema) = postgres(&runtime);
+    let served = serve(store, runtime);
+    check_matrix(&served);
+    // Every text and bytea column of the schema, read raw: none holds the phone number in the clear.
+    served.runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let columns = client
+            .query(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns
+                 WHERE table_schema = $1 AND data_type IN ('text', 'bytea')",
+                &[&schema],
+            )
+            .await
+            .unwrap();
+        assert!(columns.len() > 10, "{} columns", columns.len());
+        for column in columns {
+            let (table, name, kind): (String, String, String) = (column.get(0), column.get(1), column.get(2));
+            let column =
+                if kind == "bytea" { format!("\"{name}\"") } else { format!("convert_to(\"{name}\", 'UTF8')") };
+            let sql =
+                format!("SELECT count(*) FROM \"{schema}\".\"{table}\" WHERE position($1::bytea in {column}) > 0");
+            let found: i64 = client.query_one(&sql, &[&PHONE.as_bytes()]).await.unwrap().get(0);
+            assert_eq!(found, 0, "{table}.{name} holds the phone number in the clear");
+        }
+    });
 }

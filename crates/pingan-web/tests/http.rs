@@ -337,6 +337,16 @@ fn check_photo_api(served: &Served) {
         let (status, answer) = post(served, "/api/v1/cases", &as_grid, &report(photos));
         assert_eq!((status, &answer["error"]["code"]), (400, &code.into()), "{answer}");
     }
+
+    // Without an account, an address may send only so many reports and photos.
+    let limited = (0..=100).find_map(|_| {
+        let (status, answer) = post_bytes(served, "/api/v1/photos", &png);
+        (status == 429).then_some(answer)
+    });
+    let limited = limited.expect("anonymous uploads are limited");
+    assert_eq!(limited["error"]["code"], "rate_limited");
+    let (status, _) = post(served, "/api/v1/cases", &as_grid, &report(serde_json::json!([hash])));
+    assert_eq!(status, 201, "an account is not limited");
 }
 
 /// Every check of the HTTP surface, in one table, on one server.
@@ -427,7 +437,7 @@ fn http_api_on_sqlite() {
 #[test]
 fn http_api_on_postgres() {
     let runtime = runtime();
-    let store = postgres(&runtime);
+    let (store, _) = postgres(&runtime);
     let served = serve(store, runtime);
     check_http_api(&served, "postgres");
     check_case_api(&served);

@@ -392,8 +392,8 @@ async fn serve(
             let _ = std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes());
         });
     }
-    let public_reports = pingan_web::public_report_limit();
-    pingan_web::serve(listener, AppState { store, atlas, engine, accounts, public_reports, home_city: city }).await?;
+    let public_writes = pingan_web::public_write_limit();
+    pingan_web::serve(listener, AppState { store, atlas, engine, accounts, public_writes, home_city: city }).await?;
     Ok(())
 }
 

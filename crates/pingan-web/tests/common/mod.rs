@@ -56,7 +56,7 @@ pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served 
             atlas,
             engine: Arc::new(engine),
             accounts: accounts.clone(),
-            public_reports: pingan_web::public_report_limit(),
+            public_writes: pingan_web::public_write_limit(),
             home_city: city,
         };
         let address =
@@ -125,13 +125,16 @@ pub fn token(served: &Served, login: &str) -> String {
     format!("Bearer {}", answer["token"].as_str().unwrap())
 }
 
-/// A fresh PostgreSQL schema on the test server, dropped with the connection's pool.
-pub fn postgres(runtime: &tokio::runtime::Runtime) -> Arc<dyn Store> {
-    let url = std::env::var("PINGAN_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+pub fn postgres_url() -> String {
+    std::env::var("PINGAN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A store in a fresh schema of the test PostgreSQL server, and the schema's name.
+pub fn postgres(runtime: &tokio::runtime::Runtime) -> (Arc<dyn Store>, String) {
+    let url = postgres_url();
     let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
     let store = runtime
         .block_on(pingan_store_postgres::PostgresStore::connect(&url, Some(&schema)))
         .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
-    Arc::new(store)
+    (Arc::new(store), schema)
 }
