@@ -329,6 +329,17 @@ impl Accounts {
         self.new_first_password(&account).await
     }
 
+    /// Disables (or enables again) an account `by` administers; disabling revokes its sessions
+    /// and tokens at once.
+    pub async fn set_disabled(&self, by: &Principal, login: &str, disabled: bool) -> Result<AccountRow, AppError> {
+        let account = self.account_managed_by(by, login).await?;
+        self.store.set_disabled(&account.id, disabled).await?;
+        if disabled {
+            self.store.revoke_all_credentials(&account.id, self.now()).await?;
+        }
+        Ok(AccountRow { disabled, ..account })
+    }
+
     /// Sets a new random first password for `account` and revokes its sessions and tokens: the
     /// server's own operator (`pingan admin reset-password`) or an administrator who may.
     pub async fn new_first_password(&self, account: &AccountRow) -> Result<String, AppError> {

@@ -108,6 +108,10 @@ impl AccountStore for PostgresStore {
         Ok(changed > 0)
     }
 
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<bool> {
+        Ok(self.execute("UPDATE accounts SET disabled = $2 WHERE id = $1", &[&id, &disabled]).await? > 0)
+    }
+
     async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()> {
         let failed = i64::from(failed_logins);
         self.execute(

@@ -13,38 +13,17 @@ use crate::{SqliteStore, database_error, prefix_end};
 /// Rows whose division lies under ?1 (its end is ?2); an empty ?1 takes every row.
 const IN_SUBTREE: &str = "(?1 = '' OR (division_code >= ?1 AND division_code < ?2))";
 
+// Rows convert to the column tuples directly (rusqlite reads tuples of up to 16 columns).
 fn account_columns(row: &Row<'_>) -> rusqlite::Result<AccountColumns> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-        row.get(10)?,
-    ))
+    row.try_into()
 }
 
 fn credential_columns(row: &Row<'_>) -> rusqlite::Result<CredentialColumns> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-    ))
+    row.try_into()
 }
 
 fn access_columns(row: &Row<'_>) -> rusqlite::Result<AccessColumns> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
+    row.try_into()
 }
 
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
@@ -120,6 +99,17 @@ impl AccountStore for SqliteStore {
                      WHERE id = ?1",
                     params![id, password_hash, must_change],
                 )
+                .map_err(database_error)?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.write(move |connection| {
+            let changed = connection
+                .execute("UPDATE accounts SET disabled = ?2 WHERE id = ?1", params![id, disabled])
                 .map_err(database_error)?;
             Ok(changed > 0)
         })

@@ -100,6 +100,9 @@ pub trait AccountStore: Send + Sync {
     /// Replaces the password hash; says whether the account exists.
     async fn set_password(&self, id: &str, password_hash: String, must_change: bool) -> StoreResult<bool>;
 
+    /// Disables or enables an account; says whether it exists.
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<bool>;
+
     /// Records the outcome of a login attempt: the failures since the last success and the lock.
     async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()>;
 

@@ -552,6 +552,11 @@ pub async fn accounts_round_trip_and_logins_are_unique(store: &dyn Store) {
     assert_eq!((changed.password_hash.as_str(), changed.must_change_password), ("$argon2id$new", false));
     assert_eq!((changed.failed_logins, changed.locked_until), (0, None), "a new password unlocks");
     assert!(!store.set_password("nobody", "x".into(), false).await.expect("set"));
+    assert!(store.set_disabled("a2", true).await.expect("disable"));
+    assert!(store.account("a2").await.expect("read").expect("there").disabled);
+    assert!(store.set_disabled("a2", false).await.expect("enable"));
+    assert!(!store.account("a2").await.expect("read").expect("there").disabled);
+    assert!(!store.set_disabled("nobody", true).await.expect("disable"));
 }
 
 fn token(id: &str, secret: u8, created_at: i64) -> CredentialRow {

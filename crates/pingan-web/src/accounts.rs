@@ -83,6 +83,25 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     Ok(Json(rows.into_iter().map(AccountView::from).collect()))
 }
 
+/// POST /api/v1/accounts/{login}/disable — the account can no longer log in, and its sessions
+/// and tokens stop working at once.
+pub async fn disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(login): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    Ok(Json(state.accounts.set_disabled(&caller.principal, &login, true).await?.into()))
+}
+
+/// POST /api/v1/accounts/{login}/enable
+pub async fn enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(login): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    Ok(Json(state.accounts.set_disabled(&caller.principal, &login, false).await?.into()))
+}
+
 #[derive(Serialize)]
 pub struct Reset {
     login: String,

@@ -54,7 +54,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -66,7 +66,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Equal without leaking where they differ through timing.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -182,7 +182,7 @@ pub struct LoggedIn {
     expires_at: i64,
 }
 
-fn session_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
+pub(crate) fn session_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
     let value = format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}");
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("pingan_session=; Max-Age=0"))
 }

@@ -6,6 +6,7 @@ mod accounts;
 pub mod auth;
 mod cases;
 mod error;
+mod login;
 mod map;
 mod pages;
 mod photos;
@@ -44,6 +45,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(health))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
         .route("/api/v1/route", get(route_point))
         .route("/api/v1/cases", post(cases::create_case))
         .route("/api/v1/cases/{case}", get(cases::get_case))
@@ -59,6 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/access-log", get(access_log::read))
         .route("/api/v1/accounts", post(accounts::create).get(accounts::list))
         .route("/api/v1/accounts/{login}/reset-password", post(accounts::reset_password))
+        .route("/api/v1/accounts/{login}/disable", post(accounts::disable))
+        .route("/api/v1/accounts/{login}/enable", post(accounts::enable))
         .route("/api/v1/photos/{hash}", get(photos::download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos have their own, larger limit.
@@ -67,8 +72,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Headers every answer carries: no sniffing, no framing, no referrer, and only this origin's
-/// resources (the pages inline their own style and script).
+/// Headers every answer carries: no sniffing, no framing, no referrer, no script at all (the pages
+/// have none), and only this origin's resources (the pages inline their own style).
 async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
     let headers = response.headers_mut();
     for (name, value) in [
@@ -78,7 +83,7 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         ("cross-origin-opener-policy", "same-origin"),
         (
             "content-security-policy",
-            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+            "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ),
     ] {

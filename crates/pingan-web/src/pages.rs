@@ -7,11 +7,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use pingan_app::Routed;
-use pingan_core::{Explain, Level};
+use pingan_core::Level;
 use serde::Deserialize;
 
 use crate::map::{MapLayers, render_svg};
-use crate::{AppState, parse_coordinate};
+use crate::{ApiError, AppState, parse_coordinate};
 
 pub struct VillageView {
     pub code: String,
@@ -31,10 +31,17 @@ pub struct CountyView {
     pub townships: Vec<TownshipView>,
 }
 
-pub struct RouteProblem {
+/// An error as a page shows it.
+pub struct Problem {
     pub code: &'static str,
     pub message_zh: String,
     pub message_en: String,
+}
+
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Problem {
+        Problem { code: e.code, message_zh: e.message_zh, message_en: e.message_en }
+    }
 }
 
 #[derive(Template)]
@@ -49,7 +56,7 @@ struct HomePage {
     lon: String,
     lat: String,
     routed: Option<Routed>,
-    problem: Option<RouteProblem>,
+    problem: Option<Problem>,
 }
 
 #[derive(Deserialize)]
@@ -98,14 +105,10 @@ pub async fn home(State(state): State<AppState>, Query(query): Query<HomeQuery>)
     if asked {
         let outcome = parse_coordinate("lon", query.lon.as_deref())
             .and_then(|lon| Ok((lon, parse_coordinate("lat", query.lat.as_deref())?)))
-            .map_err(|e| RouteProblem { code: e.code, message_zh: e.message_zh, message_en: e.message_en })
+            .map_err(Problem::from)
             .and_then(|(lon, lat)| {
                 marker = Some((lon, lat));
-                state.atlas.route(lon, lat).map_err(|e| RouteProblem {
-                    code: e.code(),
-                    message_zh: e.message_zh(),
-                    message_en: e.message_en(),
-                })
+                state.atlas.route(lon, lat).map_err(|e| Problem::from(ApiError::from(e)))
             });
         match outcome {
             Ok(found) => routed = Some(found),

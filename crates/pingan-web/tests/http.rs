@@ -272,10 +272,82 @@ fn check_account_admin(served: &Served) {
     assert_eq!(status, 200, "{reset}");
     let (status, refused) = post(served, "/api/v1/auth/login", &[JSON], &login("萍乡调度-2026-新"));
     assert_eq!((status, &refused["error"]["code"]), (401, &"bad_credentials".into()), "the old password is gone");
+    // A disabled account's token stops working at once; enabled again, it may log in.
+    let department = token(served, "department");
+    let (status, disabled) = post(served, "/api/v1/accounts/department/disable", &as_admin, "");
+    assert_eq!((status, &disabled["disabled"]), (200, &true.into()), "{disabled}");
+    let (status, refused) = get_json_with(served, "/api/v1/me", &[("authorization", &department)]);
+    assert_eq!((status, &refused["error"]["code"]), (401, &"credential_revoked".into()), "{refused}");
+    let login_department = serde_json::json!({ "login": "department", "password": DEMO_PASSWORD }).to_string();
+    let (status, refused) = post(served, "/api/v1/auth/login", &[JSON], &login_department);
+    assert_eq!((status, &refused["error"]["code"]), (403, &"account_disabled".into()), "{refused}");
+    let (status, _) = post(served, "/api/v1/accounts/department/enable", &as_admin, "");
+    assert_eq!(status, 200);
+    let (status, _) = post(served, "/api/v1/auth/login", &[JSON], &login_department);
+    assert_eq!(status, 200);
+    let (status, refused) =
+        post(served, "/api/v1/accounts/admin/disable", &[JSON, ("authorization", county.as_str())], "");
+    assert_eq!((status, &refused["error"]["code"]), (403, &"forbidden".into()));
+
     let (status, listed) = get_json_with(served, "/api/v1/accounts", &[("authorization", &admin)]);
     assert_eq!(status, 200);
     let logins: Vec<&str> = listed.as_array().unwrap().iter().map(|a| a["login"].as_str().unwrap()).collect();
     assert!(logins.contains(&"new-dispatcher") && !logins.contains(&"resident"), "{logins:?}");
+}
+
+/// The value of `name="csrf"` in a page.
+fn csrf_field(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The web UI's login and logout forms, each bound to a CSRF token.
+fn check_login_page(served: &Served) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let form = |path: &str, cookie: &str, body: String| {
+        let mut response = agent
+            .post(&format!("{}{path}", served.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie)
+            .send(&body)
+            .unwrap();
+        let status = response.status().as_u16();
+        let cookies: Vec<String> =
+            response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        (status, cookies, location, response.body_mut().read_to_string().unwrap())
+    };
+    let mut response = agent.get(&format!("{}/login", served.base)).call().unwrap();
+    let pre_session =
+        response.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = response.body_mut().read_to_string().unwrap();
+    assert!(page.contains(r#"id="login-form""#));
+    let csrf = csrf_field(&page);
+    let credentials = |password: &str, csrf: &str| format!("csrf={csrf}&login=village&password={password}");
+
+    let (status, _, _, page) = form("/login", "", credentials(DEMO_PASSWORD, &csrf));
+    assert_eq!(status, 403, "no pre-session cookie");
+    assert!(page.contains(r#"data-code="csrf_failed""#));
+    let (status, _, _, page) = form("/login", &pre_session, credentials(DEMO_PASSWORD, "forged"));
+    assert!(status == 403 && page.contains(r#"data-code="csrf_failed""#), "a forged token");
+    let (status, _, _, page) = form("/login", &pre_session, credentials("wrong-password", &csrf));
+    assert!(status == 401 && page.contains(r#"data-code="bad_credentials""#), "{status}");
+    let (status, cookies, location, _) = form("/login", &pre_session, credentials(DEMO_PASSWORD, &csrf));
+    assert_eq!((status, location.as_deref()), (303, Some("/login")));
+    let session =
+        cookies.iter().find(|c| c.starts_with("pingan_session=")).unwrap().split(';').next().unwrap().to_owned();
+
+    let (status, _, page) = get_with(served, "/login", &[("cookie", &session)]);
+    assert!(status == 200 && page.contains(r#"data-login="village""#), "{page}");
+    let session_csrf = csrf_field(&page);
+    let (status, _, _, page) = form("/logout", &session, "csrf=forged".into());
+    assert!(status == 403 && page.contains(r#"data-code="csrf_failed""#), "{status}");
+    let (status, me) = get_json_with(served, "/api/v1/me", &[("cookie", &session)]);
+    assert_eq!(status, 200, "a refused logout leaves the session: {me}");
+    let (status, _, location, _) = form("/logout", &session, format!("csrf={session_csrf}"));
+    assert_eq!((status, location.as_deref()), (303, Some("/login")));
+    let (status, me) = get_json_with(served, "/api/v1/me", &[("cookie", &session)]);
+    assert_eq!((status, &me["error"]["code"]), (401, &"credential_revoked".into()));
 }
 
 fn post_bytes(served: &Served, path: &str, body: &[u8]) -> (u16, Value) {
@@ -425,6 +497,7 @@ fn http_api_on_sqlite() {
     check_http_api(&served, "sqlite");
     check_case_api(&served);
     check_account_admin(&served);
+    check_login_page(&served);
     check_photo_api(&served);
     check_page_in_chromium(&served);
     // The raw database files (with the write-ahead log) hold the reporter's phone number nowhere.
@@ -442,11 +515,12 @@ fn http_api_on_postgres() {
     check_http_api(&served, "postgres");
     check_case_api(&served);
     check_account_admin(&served);
+    check_login_page(&served);
     check_photo_api(&served);
 }
 
-/// Renders the home page in headless Chromium and reads back the DOM it built.
-fn check_page_in_chromium(served: &Served) {
+/// The DOM headless Chromium builds for `path`.
+fn chromium_dom(served: &Served, path: &str) -> String {
     let chromium = std::env::var("PINGAN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let profile = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(&chromium)
@@ -462,13 +536,21 @@ fn check_page_in_chromium(served: &Served) {
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("{}/?lon=113.8543&lat=27.6229", served.base))
+        .arg(format!("{}{path}", served.base))
         .output()
         .unwrap_or_else(|e| panic!("headless Chromium ({chromium}) is needed for this test: {e}"));
-    let dom = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Renders the home page and the login page in headless Chromium (under the server's content
+/// security policy) and reads back the DOM it built.
+fn check_page_in_chromium(served: &Served) {
+    let dom = chromium_dom(served, "/?lon=113.8543&lat=27.6229");
     assert_eq!(dom.matches("<path data-grid=").count(), served.grids, "the browser's DOM holds every grid");
     assert!(dom.contains(r#"id="marker""#));
     assert!(dom.contains(r#"id="route-result""#));
     assert!(dom.contains("萍乡市"));
+    let login = chromium_dom(served, "/login");
+    assert!(login.contains(r#"id="login-form""#) && login.contains(r#"type="password""#), "{login}");
 }

@@ -1,0 +1,169 @@
+//! The web UI's login page: a form whose CSRF token is bound to a short-lived cookie before there
+//! is a session (so another site cannot log a browser into an account of its choosing), and a
+//! logout form bound to the session's own CSRF token.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use pingan_app::AppError;
+use pingan_app::access::AccessError;
+use pingan_app::accounts::new_secret;
+use pingan_store::accounts::CredentialKind;
+use serde::Deserialize;
+
+use crate::auth::{ClientAddress, SESSION_COOKIE, cookie, same_secret, session_cookie};
+use crate::pages::Problem;
+use crate::{ApiError, AppState};
+
+const LOGIN_CSRF_COOKIE: &str = "pingan_login_csrf";
+
+pub struct Person {
+    pub login: String,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    person: Option<Person>,
+    csrf: String,
+    problem: Option<Problem>,
+}
+
+fn render(page: LoginPage, status: StatusCode, cookies: Vec<HeaderValue>) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            for value in cookies {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "the login page did not render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A login form with a fresh pre-session CSRF token (and the cookie that carries its twin).
+fn login_form(problem: Option<Problem>, status: StatusCode) -> Response {
+    let csrf = new_secret("");
+    let value = format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
+    let cookies = HeaderValue::from_str(&value).into_iter().collect();
+    render(LoginPage { person: None, csrf, problem }, status, cookies)
+}
+
+fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response();
+    for value in cookies {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+/// GET /login — the form, or who is signed in with a logout form.
+pub async fn page(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE)
+        && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
+    {
+        let person = Person { login: principal.login, name: principal.name };
+        let page = LoginPage { person: Some(person), csrf: session.csrf.unwrap_or_default(), problem: None };
+        return render(page, StatusCode::OK, Vec::new());
+    }
+    login_form(None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    login: String,
+    password: String,
+}
+
+fn problem(error: AppError) -> (Problem, StatusCode) {
+    let api = ApiError::from(error);
+    let status = api.status;
+    (Problem::from(api), status)
+}
+
+/// POST /login — checks the form's CSRF token against its cookie, then the password; opens a
+/// session and goes back to /login.
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        let (shown, status) = problem(AppError::MissingField("login, password"));
+        return login_form(Some(shown), status);
+    };
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !same_secret(expected, &form.csrf) {
+        state.accounts.log(None, None, "refused_csrf", "/login", address).await;
+        let (shown, status) = problem(AccessError::CsrfFailed.into());
+        return login_form(Some(shown), status);
+    }
+    let account = match state.accounts.login(&form.login, &form.password, address).await {
+        Ok(account) if account.must_change_password => Err(AccessError::PasswordChangeRequired.into()),
+        other => other,
+    };
+    let issued = match account {
+        Ok(account) => state.accounts.issue(&account, CredentialKind::Session, "web", None).await,
+        Err(error) => Err(error),
+    };
+    match issued {
+        Ok((session, secret)) => {
+            let max_age = (session.expires_at - session.created_at) / 1000;
+            let spent = HeaderValue::from_static("pingan_login_csrf=; Path=/login; Max-Age=0");
+            see_other("/login", vec![session_cookie(&secret, max_age), spent])
+        }
+        Err(error) => {
+            let (shown, status) = problem(error);
+            login_form(Some(shown), status)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+/// POST /logout — ends the session, if the form carries the session's CSRF token.
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: Result<Form<LogoutForm>, FormRejection>,
+) -> Response {
+    let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE)
+        && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
+    {
+        if !session.csrf.as_deref().is_some_and(|expected| same_secret(expected, &sent)) {
+            let account = state.store.account(&principal.account_id).await.ok().flatten();
+            state.accounts.log(account.as_ref(), None, "refused_csrf", "/logout", address).await;
+            let (shown, status) = problem(AccessError::CsrfFailed.into());
+            let page = LoginPage {
+                person: Some(Person { login: principal.login, name: principal.name }),
+                csrf: session.csrf.unwrap_or_default(),
+                problem: Some(shown),
+            };
+            return render(page, status, Vec::new());
+        }
+        if let Err(error) = state.accounts.revoke(&principal, &session.id).await {
+            tracing::error!(%error, "a session could not be ended");
+        }
+    }
+    see_other("/login", vec![session_cookie("", 0)])
+}
