@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/password", get(login::password_page).post(login::change_password))
         .route("/api/v1/route", get(route_point))
         .route("/api/v1/cases", post(cases::create_case))
         .route("/api/v1/cases/{case}", get(cases::get_case))

@@ -1,6 +1,7 @@
-//! The web UI's login page: a form whose CSRF token is bound to a short-lived cookie before there
-//! is a session (so another site cannot log a browser into an account of its choosing), and a
-//! logout form bound to the session's own CSRF token.
+//! The web UI's account forms: logging in and changing a password, each with a CSRF token bound to
+//! a short-lived cookie before there is a session (so another site cannot log a browser into an
+//! account of its choosing, or post a password change), and logging out, bound to the session's
+//! own CSRF token.
 
 use askama::Template;
 use axum::Form;
@@ -19,7 +20,8 @@ use crate::auth::{ClientAddress, SESSION_COOKIE, cookie, same_secret, session_co
 use crate::pages::Problem;
 use crate::{ApiError, AppState};
 
-const LOGIN_CSRF_COOKIE: &str = "pingan_login_csrf";
+/// The cookie holding a form's pre-session CSRF token; it is sent back only to the form's path.
+const FORM_CSRF_COOKIE: &str = "pingan_form_csrf";
 
 pub struct Person {
     pub login: String,
@@ -34,7 +36,7 @@ struct LoginPage {
     problem: Option<Problem>,
 }
 
-fn render(page: LoginPage, status: StatusCode, cookies: Vec<HeaderValue>) -> Response {
+fn render(page: impl Template, status: StatusCode, cookies: Vec<HeaderValue>) -> Response {
     match page.render() {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
@@ -44,18 +46,51 @@ fn render(page: LoginPage, status: StatusCode, cookies: Vec<HeaderValue>) -> Res
             response
         }
         Err(error) => {
-            tracing::error!(%error, "the login page did not render");
+            tracing::error!(%error, "a form page did not render");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
 }
 
-/// A login form with a fresh pre-session CSRF token (and the cookie that carries its twin).
-fn login_form(problem: Option<Problem>, status: StatusCode) -> Response {
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    changed: bool,
+    csrf: String,
+    problem: Option<Problem>,
+}
+
+/// A fresh pre-session CSRF token for the form at `path`, and the cookie that carries its twin.
+fn form_token(path: &str) -> (String, Vec<HeaderValue>) {
     let csrf = new_secret("");
-    let value = format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
-    let cookies = HeaderValue::from_str(&value).into_iter().collect();
+    let value = format!("{FORM_CSRF_COOKIE}={csrf}; Path={path}; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
+    (csrf.clone(), HeaderValue::from_str(&value).into_iter().collect())
+}
+
+/// Whether a form posted to `path` carries the token its cookie holds; a mismatch is logged.
+async fn form_token_matches(
+    state: &AppState,
+    headers: &HeaderMap,
+    sent: &str,
+    path: &str,
+    address: Option<std::net::IpAddr>,
+) -> bool {
+    let expected = cookie(headers, FORM_CSRF_COOKIE).unwrap_or("");
+    let matches = !expected.is_empty() && same_secret(expected, sent);
+    if !matches {
+        state.accounts.log(None, None, "refused_csrf", path, address).await;
+    }
+    matches
+}
+
+fn login_form(problem: Option<Problem>, status: StatusCode) -> Response {
+    let (csrf, cookies) = form_token("/login");
     render(LoginPage { person: None, csrf, problem }, status, cookies)
+}
+
+fn password_form(problem: Option<Problem>, status: StatusCode) -> Response {
+    let (csrf, cookies) = form_token("/password");
+    render(PasswordPage { changed: false, csrf, problem }, status, cookies)
 }
 
 fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
@@ -107,9 +142,7 @@ pub async fn submit(
         let (shown, status) = problem(AppError::MissingField("login, password"));
         return login_form(Some(shown), status);
     };
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !same_secret(expected, &form.csrf) {
-        state.accounts.log(None, None, "refused_csrf", "/login", address).await;
+    if !form_token_matches(&state, &headers, &form.csrf, "/login", address).await {
         let (shown, status) = problem(AccessError::CsrfFailed.into());
         return login_form(Some(shown), status);
     }
@@ -124,7 +157,7 @@ pub async fn submit(
     match issued {
         Ok((session, secret)) => {
             let max_age = (session.expires_at - session.created_at) / 1000;
-            let spent = HeaderValue::from_static("pingan_login_csrf=; Path=/login; Max-Age=0");
+            let spent = HeaderValue::from_static("pingan_form_csrf=; Path=/login; Max-Age=0");
             see_other("/login", vec![session_cookie(&secret, max_age), spent])
         }
         Err(error) => {
@@ -166,4 +199,43 @@ pub async fn logout(
         }
     }
     see_other("/login", vec![session_cookie("", 0)])
+}
+
+/// GET /password — the form to change one's password.
+pub async fn password_page() -> Response {
+    password_form(None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    login: String,
+    old_password: String,
+    new_password: String,
+}
+
+/// POST /password — the owner replaces their password (the current one proves it is them).
+pub async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        let (shown, status) = problem(AppError::MissingField("login, old_password, new_password"));
+        return password_form(Some(shown), status);
+    };
+    if !form_token_matches(&state, &headers, &form.csrf, "/password", address).await {
+        let (shown, status) = problem(AccessError::CsrfFailed.into());
+        return password_form(Some(shown), status);
+    }
+    match state.accounts.change_password(&form.login, &form.old_password, &form.new_password).await {
+        Ok(()) => {
+            render(PasswordPage { changed: true, csrf: String::new(), problem: None }, StatusCode::OK, Vec::new())
+        }
+        Err(error) => {
+            let (shown, status) = problem(error);
+            password_form(Some(shown), status)
+        }
+    }
 }

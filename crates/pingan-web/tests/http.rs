@@ -348,6 +348,24 @@ fn check_login_page(served: &Served) {
     assert_eq!((status, location.as_deref()), (303, Some("/login")));
     let (status, me) = get_json_with(served, "/api/v1/me", &[("cookie", &session)]);
     assert_eq!((status, &me["error"]["code"]), (401, &"credential_revoked".into()));
+
+    // A first password is changed through its own form before the login form lets its owner in.
+    let admin = token(served, "admin");
+    let account = serde_json::json!({ "login": "form-user", "name": "表单用户", "unit": "centre:360302", "roles": ["centre_dispatcher"] });
+    let (_, created) = post(served, "/api/v1/accounts", &[JSON, ("authorization", &admin)], &account.to_string());
+    let first = created["first_password"].as_str().unwrap().to_owned();
+    let mut response = agent.get(&format!("{}/password", served.base)).call().unwrap();
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = csrf_field(&response.body_mut().read_to_string().unwrap());
+    let change = |csrf: &str, new: &str| format!("csrf={csrf}&login=form-user&old_password={first}&new_password={new}");
+    let (status, _, _, page) = form("/password", "", change(&csrf, "Xiangdong-2026"));
+    assert!(status == 403 && page.contains(r#"data-code="csrf_failed""#), "{status}");
+    let (status, _, _, page) = form("/password", &cookie, change(&csrf, "short"));
+    assert!(status == 400 && page.contains(r#"data-code="weak_password""#), "{status}");
+    let (status, _, _, page) = form("/password", &cookie, change(&csrf, "Xiangdong-2026"));
+    assert!(status == 200 && page.contains(r#"id="password-changed""#), "{status}: {page}");
+    let login = serde_json::json!({ "login": "form-user", "password": "Xiangdong-2026" }).to_string();
+    assert_eq!(post(served, "/api/v1/auth/login", &[JSON], &login).0, 200);
 }
 
 fn post_bytes(served: &Served, path: &str, body: &[u8]) -> (u16, Value) {
