@@ -65,6 +65,24 @@ pub struct NewAccount {
     pub password_is_own: bool,
 }
 
+/// Whom an access-log line is about: an account and its unit at the time.
+pub struct Who<'a> {
+    pub account_id: &'a str,
+    pub unit: Option<&'a str>,
+}
+
+impl<'a> From<&'a AccountRow> for Who<'a> {
+    fn from(account: &'a AccountRow) -> Who<'a> {
+        Who { account_id: &account.id, unit: account.unit.as_deref() }
+    }
+}
+
+impl<'a> From<&'a Principal> for Who<'a> {
+    fn from(principal: &'a Principal) -> Who<'a> {
+        Who { account_id: &principal.account_id, unit: principal.unit.as_deref() }
+    }
+}
+
 /// Failed logins from one address within the current window.
 #[derive(Clone, Copy)]
 struct Attempts {
@@ -156,7 +174,15 @@ fn administers(by: &Principal, division: Option<&str>) -> bool {
     }
 }
 
+/// Password hashes computed at once: one per core. Each takes about 19 MiB and tens of
+/// milliseconds; a burst of logins waits its turn instead of exhausting memory.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
 async fn hash_password(password: String) -> Result<String, AppError> {
+    let _slot = hashing_slots().acquire().await.map_err(|e| AppError::Sealing(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
@@ -170,6 +196,7 @@ async fn hash_password(password: String) -> Result<String, AppError> {
 /// a password nobody has, so that an unknown login takes as long as a wrong password.
 async fn password_matches(password: String, hash: Option<String>) -> bool {
     static NOBODYS: OnceLock<String> = OnceLock::new();
+    let Ok(_slot) = hashing_slots().acquire().await else { return false };
     tokio::task::spawn_blocking(move || {
         let hash = hash.unwrap_or_else(|| {
             NOBODYS
@@ -254,44 +281,35 @@ impl Accounts {
     }
 
     /// Checks a login and password, counting failures per account (a lock shared by every server
-    /// on the store) and per address (in this process).
+    /// on the store, counted atomically) and per address (in this process, counted before the
+    /// password is checked, so a burst of parallel guesses is throttled too).
     pub async fn login(&self, login: &str, password: &str, address: Option<IpAddr>) -> Result<AccountRow, AppError> {
         let now = self.now();
-        let window = self.settings.lock_minutes * MINUTE_MS;
-        if let Some(address) = address {
-            let attempts =
-                self.addresses.lock().map_err(|_| AppError::Sealing("poisoned".into()))?.get(&address).copied();
-            if let Some(a) =
-                attempts.filter(|a| now - a.since < window && a.failures >= self.settings.max_address_failures)
-            {
-                let minutes = whole_minutes(a.since + window - now);
-                self.log(None, None, "login_throttled", login, Some(address)).await;
-                return Err(AccessError::AddressThrottled { minutes }.into());
-            }
+        if let Some(minutes) = self.address_attempt(address, now) {
+            self.log(None, None, "login_throttled", login, address).await;
+            return Err(AccessError::AddressThrottled { minutes }.into());
         }
         let account = self.store.account_by_login(login).await?;
         let Some(account) = account else {
             password_matches(password.to_owned(), None).await;
-            self.address_failed(address, now);
             self.log(None, None, "login_failed", login, address).await;
             return Err(AccessError::BadCredentials.into());
         };
         if let Some(until) = account.locked_until.filter(|&until| until > now) {
-            self.log(Some(&account), None, "login_locked", "", address).await;
+            self.log(Some(Who::from(&account)), None, "login_locked", "", address).await;
             return Err(AccessError::AccountLocked { minutes: whole_minutes(until - now) }.into());
         }
         if !password_matches(password.to_owned(), Some(account.password_hash.clone())).await {
-            let failures = account.failed_logins.saturating_add(1);
-            let lock = (failures >= self.settings.max_failures).then_some(now + window);
-            self.store.set_login_state(&account.id, if lock.is_some() { 0 } else { failures }, lock).await?;
-            self.address_failed(address, now);
-            self.log(Some(&account), None, "login_failed", "", address).await;
-            return Err(match lock {
-                Some(_) => AccessError::AccountLocked { minutes: self.settings.lock_minutes },
-                None => AccessError::BadCredentials,
+            let window = self.settings.lock_minutes * MINUTE_MS;
+            let locked = self.store.count_failed_login(&account.id, self.settings.max_failures, now + window).await?;
+            self.log(Some(Who::from(&account)), None, "login_failed", "", address).await;
+            return Err(match locked {
+                Some(until) if until > now => AccessError::AccountLocked { minutes: whole_minutes(until - now) },
+                _ => AccessError::BadCredentials,
             }
             .into());
         }
+        self.address_succeeded(address);
         if account.disabled {
             return Err(AccessError::AccountDisabled.into());
         }
@@ -301,24 +319,49 @@ impl Accounts {
         Ok(account)
     }
 
-    fn address_failed(&self, address: Option<IpAddr>, now: i64) {
-        let (Some(address), Ok(mut addresses)) = (address, self.addresses.lock()) else { return };
+    /// Counts an attempt from `address`; the minutes to wait if it has had too many.
+    fn address_attempt(&self, address: Option<IpAddr>, now: i64) -> Option<i64> {
+        let (Some(address), Ok(mut addresses)) = (address, self.addresses.lock()) else { return None };
         let window = self.settings.lock_minutes * MINUTE_MS;
+        if addresses.len() > 100_000 {
+            addresses.retain(|_, a| now - a.since < window);
+        }
         let entry = addresses.entry(address).or_insert(Attempts { since: now, failures: 0 });
         if now - entry.since >= window {
             *entry = Attempts { since: now, failures: 0 };
         }
+        if entry.failures >= self.settings.max_address_failures {
+            return Some(whole_minutes(entry.since + window - now));
+        }
         entry.failures += 1;
+        None
     }
 
-    /// The owner replaces their password (the old one proves it is them).
-    pub async fn change_password(&self, login: &str, old: &str, new: &str) -> Result<(), AppError> {
-        let account = self.login(login, old, None).await?;
+    /// A right password: the attempt counted beforehand was not a failure.
+    fn address_succeeded(&self, address: Option<IpAddr>) {
+        if let (Some(address), Ok(mut addresses)) = (address, self.addresses.lock())
+            && let Some(entry) = addresses.get_mut(&address)
+        {
+            entry.failures = entry.failures.saturating_sub(1);
+        }
+    }
+
+    /// The owner replaces their password (the old one proves it is them); every session and token
+    /// of the account is revoked, so one stolen before the change stops working.
+    pub async fn change_password(
+        &self,
+        login: &str,
+        old: &str,
+        new: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), AppError> {
+        let account = self.login(login, old, address).await?;
         check_password(login, new)?;
         if old == new {
             return Err(AccessError::WeakPassword("the new password must differ from the old one").into());
         }
         self.store.set_password(&account.id, hash_password(new.to_owned()).await?, false).await?;
+        self.store.revoke_all_credentials(&account.id, self.now()).await?;
         Ok(())
     }
 
@@ -326,7 +369,9 @@ impl Accounts {
     /// token of the account is revoked. Returns the password (shown once).
     pub async fn reset_password(&self, by: &Principal, login: &str) -> Result<String, AppError> {
         let account = self.account_managed_by(by, login).await?;
-        self.new_first_password(&account).await
+        let password = self.new_first_password(&account).await?;
+        self.log(Some(Who::from(by)), None, "password_reset", login, None).await;
+        Ok(password)
     }
 
     /// Disables (or enables again) an account `by` administers; disabling revokes its sessions
@@ -337,6 +382,8 @@ impl Accounts {
         if disabled {
             self.store.revoke_all_credentials(&account.id, self.now()).await?;
         }
+        let event = if disabled { "account_disabled" } else { "account_enabled" };
+        self.log(Some(Who::from(by)), None, event, login, None).await;
         Ok(AccountRow { disabled, ..account })
     }
 
@@ -356,7 +403,9 @@ impl Accounts {
         if !administers(by, unit_division) {
             return Err(AccessError::Forbidden("creating accounts outside your subtree").into());
         }
-        self.create(NewAccount { password_is_own: false, ..new }).await
+        let created = self.create(NewAccount { password_is_own: false, ..new }).await?;
+        self.log(Some(Who::from(by)), None, "account_created", &created.0.login, None).await;
+        Ok(created)
     }
 
     /// Accounts `by` administers, by login.
@@ -440,7 +489,7 @@ impl Accounts {
             (None, Some(account)) => Ok((Principal::of(&account), credential)),
             (refusal, account) => {
                 let refusal = refusal.unwrap_or(AccessError::NotAuthenticated);
-                self.log(account.as_ref(), None, "refused_credential", refusal.code(), address).await;
+                self.log(account.as_ref().map(Who::from), None, "refused_credential", refusal.code(), address).await;
                 Err(refusal.into())
             }
         }
@@ -455,7 +504,7 @@ impl Accounts {
     /// (the request it belongs to has already been refused or answered).
     pub async fn log(
         &self,
-        account: Option<&AccountRow>,
+        who: Option<Who<'_>>,
         case_id: Option<&str>,
         event: &str,
         reason: &str,
@@ -463,8 +512,8 @@ impl Accounts {
     ) {
         let entry = AccessEntry {
             at: self.now(),
-            account_id: account.map(|a| a.id.clone()),
-            unit: account.and_then(|a| a.unit.clone()),
+            account_id: who.as_ref().map(|w| w.account_id.to_owned()),
+            unit: who.as_ref().and_then(|w| w.unit.map(str::to_owned)),
             event: event.to_owned(),
             case_id: case_id.map(str::to_owned),
             reason: reason.chars().take(500).collect(),

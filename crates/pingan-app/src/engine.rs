@@ -168,8 +168,8 @@ fn checked_reporter(reporter: &Reporter) -> Result<Option<Reporter>, AppError> {
     }
     if let Some(id) = &checked.id_number
         && !(id.len() == 18
-            && id[..17].chars().all(|c| c.is_ascii_digit())
-            && id[17..].chars().all(|c| c.is_ascii_digit() || c == 'X'))
+            && id.bytes().take(17).all(|b| b.is_ascii_digit())
+            && id.bytes().last().is_some_and(|b| b.is_ascii_digit() || b == b'X'))
     {
         return Err(AppError::InvalidField {
             field: "reporter_id_number",
@@ -196,6 +196,10 @@ fn unit(name: &str) -> Result<String, AppError> {
             DivisionCode::parse(county).is_ok_and(|c| matches!(c.level(), Level::County | Level::City))
                 && !kind.is_empty()
                 && kind.bytes().all(|b| b.is_ascii_lowercase())
+        }
+        ["provider", county, provider] => {
+            DivisionCode::parse(county).is_ok_and(|c| matches!(c.level(), Level::County | Level::City))
+                && !provider.is_empty()
         }
         ["grid", code] => GridCode::parse(code).is_ok(),
         _ => false,
@@ -504,6 +508,13 @@ impl CaseEngine {
             };
             if !units::unit_exists(self.store.as_ref(), &target).await? {
                 return Err(AppError::UnknownUnit(target));
+            }
+            // A unit above the case's place (its county's department) or below it (a village's
+            // grid), never one of another county.
+            let place = pingan_store::accounts::unit_division(&target).unwrap_or_default();
+            let case_place = case.division.as_str();
+            if !(case_place.starts_with(place) || place.starts_with(case_place)) {
+                return Err(AppError::TargetElsewhere { target, division: case.division.to_string() });
             }
             request.target = Some(target);
         }

@@ -63,6 +63,8 @@ pub enum AppError {
     CategoryDropped(String),
     #[error("no unit {0:?}: no such division, department, provider or grid")]
     UnknownUnit(String),
+    #[error("{target} lies outside the line of {division} in the division tree: dispatch to a unit above or below it")]
+    TargetElsewhere { target: String, division: String },
     #[error("no dispatch rule or department fits this case: name the unit to dispatch it to")]
     NoDispatchTarget,
     #[error("report {} of the batch: {error}", index + 1)]
@@ -111,6 +113,7 @@ impl Explain for AppError {
             AppError::TooManyPhotos { .. } => "too_many_photos",
             AppError::UnknownPhoto(_) => "unknown_photo",
             AppError::NoDispatchTarget => "no_dispatch_target",
+            AppError::TargetElsewhere { .. } => "target_elsewhere",
             AppError::Access(e) => e.code(),
             AppError::BadKeyFile(_) => "bad_key_file",
             AppError::Sealing(_) => "personal_data_unreadable",
@@ -152,6 +155,9 @@ impl Explain for AppError {
             AppError::CategoryDropped(code) => format!("缺少分类“{code}”：已有事件使用的分类不能删除"),
             AppError::UnknownUnit(unit) => format!("没有单位“{unit}”：区划、部门、服务商或网格不存在"),
             AppError::NoDispatchTarget => "没有适用的派单规则或部门，请指定派往单位".into(),
+            AppError::TargetElsewhere { target, division } => {
+                format!("{target} 不在 {division} 的上下级范围内：只能派往其上级或下级单位")
+            }
             AppError::InBatch { index, error } => format!("第 {} 条：{}", index + 1, error.message_zh()),
             AppError::Access(e) => e.message_zh(),
             AppError::BadKeyFile(e) => format!("个人信息密钥文件不可用：{e}"),

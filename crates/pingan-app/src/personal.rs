@@ -127,13 +127,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Keeps the first `head` and last `tail` characters, stars in between (at least four).
-fn mask(value: &str, head: usize, tail: usize) -> String {
+/// Keeps the first `head` and last `tail` characters and stars the rest; at least `min_hidden`
+/// characters (or all of a short value) are hidden, taken from the kept ends if need be.
+fn mask(value: &str, head: usize, tail: usize, min_hidden: usize) -> String {
     let chars: Vec<char> = value.chars().collect();
-    if chars.len() <= head + tail {
-        return "*".repeat(chars.len().max(1));
+    let hidden = chars.len().saturating_sub(head + tail).max(min_hidden).min(chars.len());
+    let shown = chars.len() - hidden;
+    let tail = tail.min(shown);
+    let head = shown - tail;
+    if chars.is_empty() {
+        return "*".into();
     }
-    let hidden = chars.len() - head - tail;
     let mut masked: String = chars[..head].iter().collect();
     masked.push_str(&"*".repeat(hidden));
     masked.extend(&chars[chars.len() - tail..]);
@@ -142,17 +146,17 @@ fn mask(value: &str, head: usize, tail: usize) -> String {
 
 /// 13812345678 → 138****5678.
 pub fn mask_phone(phone: &str) -> String {
-    mask(phone, 3, 4)
+    mask(phone, 3, 4, 4)
 }
 
 /// 360302199001011234 → 3603**********1234.
 pub fn mask_id_number(id: &str) -> String {
-    mask(id, 4, 4)
+    mask(id, 4, 4, 4)
 }
 
 /// 张三丰 → 张**.
 pub fn mask_name(name: &str) -> String {
-    mask(name, 1, 0)
+    mask(name, 1, 0, 1)
 }
 
 /// What everyone is shown of a reporter by default.
@@ -187,6 +191,9 @@ mod tests {
             }
         );
         assert_eq!(mask_phone("110"), "***");
+        assert_eq!(mask_phone("88123456"), "****3456", "an 8-digit number keeps four hidden");
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("李"), "*");
     }
 
     #[test]

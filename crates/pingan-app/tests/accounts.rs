@@ -140,9 +140,17 @@ async fn a_first_password_must_be_changed_before_a_token_works() {
     let (_, secret) = w.accounts.issue(&account, CredentialKind::Token, "bridge", None).await.unwrap();
     let refused = w.accounts.authenticate(&secret, CredentialKind::Token, None).await.unwrap_err();
     assert_eq!(refused.code(), "password_change_required");
-    assert_eq!(w.accounts.change_password("wang", &first, &first).await.unwrap_err().code(), "weak_password");
-    assert_eq!(w.accounts.change_password("wang", "not it at all", GOOD).await.unwrap_err().code(), "bad_credentials");
-    w.accounts.change_password("wang", &first, GOOD).await.unwrap();
+    assert_eq!(w.accounts.change_password("wang", &first, &first, None).await.unwrap_err().code(), "weak_password");
+    assert_eq!(
+        w.accounts.change_password("wang", "not it at all", GOOD, None).await.unwrap_err().code(),
+        "bad_credentials"
+    );
+    w.accounts.change_password("wang", &first, GOOD, None).await.unwrap();
+    // A change revokes what was issued before it.
+    let refused = w.accounts.authenticate(&secret, CredentialKind::Token, None).await.unwrap_err();
+    assert_eq!(refused.code(), "credential_revoked");
+    let account = w.accounts.login("wang", GOOD, None).await.unwrap();
+    let (_, secret) = w.accounts.issue(&account, CredentialKind::Token, "bridge", None).await.unwrap();
     let (principal, _) = w.accounts.authenticate(&secret, CredentialKind::Token, None).await.unwrap();
     assert_eq!((principal.login.as_str(), principal.unit.as_deref()), ("wang", Some("centre:360302008")));
     // A token is not a session, nor the other way round.

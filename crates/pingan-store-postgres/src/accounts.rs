@@ -112,6 +112,22 @@ impl AccountStore for PostgresStore {
         Ok(self.execute("UPDATE accounts SET disabled = $2 WHERE id = $1", &[&id, &disabled]).await? > 0)
     }
 
+    async fn count_failed_login(&self, id: &str, max_failures: u32, lock_until: i64) -> StoreResult<Option<i64>> {
+        let client = self.client().await?;
+        let max = i64::from(max_failures);
+        let row = client
+            .query_opt(
+                "UPDATE accounts SET
+                     locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
+                     failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
+                 WHERE id = $1 RETURNING locked_until",
+                &[&id, &max, &lock_until],
+            )
+            .await
+            .map_err(database_error)?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
     async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()> {
         let failed = i64::from(failed_logins);
         self.execute(

@@ -116,6 +116,25 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn count_failed_login(&self, id: &str, max_failures: u32, lock_until: i64) -> StoreResult<Option<i64>> {
+        let id = id.to_owned();
+        self.write(move |connection| {
+            let locked: Option<Option<i64>> = connection
+                .query_row(
+                    "UPDATE accounts SET
+                         locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END,
+                         failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
+                     WHERE id = ?1 RETURNING locked_until",
+                    params![id, max_failures, lock_until],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(database_error)?;
+            Ok(locked.flatten())
+        })
+        .await
+    }
+
     async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()> {
         let id = id.to_owned();
         self.write(move |connection| {

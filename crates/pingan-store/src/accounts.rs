@@ -103,6 +103,10 @@ pub trait AccountStore: Send + Sync {
     /// Disables or enables an account; says whether it exists.
     async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<bool>;
 
+    /// Counts one failed login, atomically: at the `max_failures`-th in a row the account is
+    /// locked until `lock_until` and the count starts again. Returns the lock in force afterwards.
+    async fn count_failed_login(&self, id: &str, max_failures: u32, lock_until: i64) -> StoreResult<Option<i64>>;
+
     /// Records the outcome of a login attempt: the failures since the last success and the lock.
     async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()>;
 

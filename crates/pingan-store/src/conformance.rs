@@ -544,6 +544,12 @@ pub async fn accounts_round_trip_and_logins_are_unique(store: &dyn Store) {
     let logins = |rows: Vec<AccountRow>| rows.into_iter().map(|r| r.login).collect::<Vec<_>>();
     assert_eq!(logins(store.accounts("360313").await.expect("list")), ["li", "zhang"]);
     assert_eq!(logins(store.accounts("").await.expect("list")), ["li", "resident", "wang", "zhang"]);
+    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), None);
+    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), None);
+    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(99), "the third failure locks");
+    let counted = store.account("a1").await.expect("read").expect("there");
+    assert_eq!((counted.failed_logins, counted.locked_until), (0, Some(99)));
+    assert_eq!(store.count_failed_login("nobody", 3, 99).await.expect("count"), None);
     assert!(store.set_login_state("a1", 3, Some(42)).await.is_ok());
     let locked = store.account("a1").await.expect("read").expect("there");
     assert_eq!((locked.failed_logins, locked.locked_until), (3, Some(42)));

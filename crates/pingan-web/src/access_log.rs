@@ -50,6 +50,12 @@ impl From<AccessEntry> for EntryView {
     }
 }
 
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, return) gets a
+/// leading quote: the reason of a refused login is whatever the requester typed.
+fn inert_in_spreadsheets(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
+}
+
 /// GET /api/v1/access-log — the entries of the administrator's subtree (a province's
 /// administrator also sees requests made without an account).
 pub async fn read(
@@ -70,8 +76,10 @@ pub async fn read(
         None | Some("json") => Ok(Json(views).into_response()),
         Some("csv") => {
             let mut writer = csv::Writer::from_writer(Vec::new());
-            for view in &views {
-                writer.serialize(view).map_err(|e| AppError::Sealing(e.to_string()))?;
+            for view in views {
+                writer
+                    .serialize(EntryView { reason: inert_in_spreadsheets(view.reason), ..view })
+                    .map_err(|e| AppError::Sealing(e.to_string()))?;
             }
             let bytes = writer.into_inner().map_err(|e| AppError::Sealing(e.to_string()))?;
             Ok((

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::{AccessError, Principal};
+use pingan_app::accounts::Who;
 use pingan_store::accounts::{CredentialKind, CredentialRow};
 use serde::{Deserialize, Serialize};
 
@@ -86,8 +87,7 @@ async fn identify(parts: &Parts, state: &AppState) -> Result<Option<Caller>, Api
     if !safe {
         let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !credential.csrf.as_deref().is_some_and(|expected| same_secret(expected, sent)) {
-            let account = state.store.account(&principal.account_id).await.ok().flatten();
-            state.accounts.log(account.as_ref(), None, "refused_csrf", parts.uri.path(), address).await;
+            state.accounts.log(Some(Who::from(&principal)), None, "refused_csrf", parts.uri.path(), address).await;
             return Err(AppError::from(AccessError::CsrfFailed).into());
         }
     }
@@ -225,10 +225,11 @@ pub struct PasswordChange {
 /// POST /api/v1/auth/password — the owner replaces their password (first passwords must be).
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     payload: Result<Json<PasswordChange>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let request = json_body(payload)?;
-    state.accounts.change_password(&request.login, &request.old_password, &request.new_password).await?;
+    state.accounts.change_password(&request.login, &request.old_password, &request.new_password, address).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
-use pingan_app::accounts::{new_secret, secret_hash_hex};
+use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
 use pingan_app::engine::{ActionRequest, Submission};
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Caller, MaybeCaller, too_many_requests};
 use crate::error::json_body;
 use crate::{ApiError, AppState};
+
+/// The longest idempotency key a client may send.
+const MAX_IDEMPOTENCY_KEY: usize = 200;
 
 /// The header that carries a follow token.
 pub const FOLLOW_HEADER: &str = "x-follow-token";
@@ -166,6 +169,22 @@ pub async fn create_case(
         None => return Err(AppError::from(AccessError::NotAuthenticated).into()),
     };
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let client_key = request.idempotency_key.or(header_key);
+    if client_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY) {
+        return Err(ApiError::invalid_parameter("idempotency_key", "1 to 200 bytes"));
+    }
+    // A key belongs to its submitter: an account's keys are its own, and an anonymous key names
+    // the report's content too, so guessing a key never returns somebody else's case.
+    let idempotency_key = client_key.map(|key| match &caller {
+        Some(caller) => format!("account:{}:{key}", caller.principal.account_id),
+        None => format!(
+            "public:{}",
+            secret_hash_hex(&format!(
+                "{key}\n{}\n{:?}\n{:?}\n{:?}\n{}",
+                request.category, request.lon, request.lat, request.grid, request.description
+            ))
+        ),
+    });
     let reporter =
         Reporter { name: request.reporter_name, phone: request.reporter_phone, id_number: request.reporter_id_number };
     let follow_token = (request.channel == Channel::Resident).then(|| new_secret("pf_"));
@@ -182,7 +201,7 @@ pub async fn create_case(
             address: request.address,
             description: request.description,
             reporter: Some(reporter),
-            idempotency_key: request.idempotency_key.or(header_key),
+            idempotency_key,
             settled_on_spot: request.settled_on_spot,
             photos: request.photos,
             reporter_account,
@@ -224,11 +243,8 @@ async fn visible_case(
         }
     };
     if let Err(AppError::CaseNotFound(_)) = &found {
-        let account = match &who.caller {
-            Some(caller) => state.store.account(&caller.principal.account_id).await.ok().flatten(),
-            None => None,
-        };
-        state.accounts.log(account.as_ref(), None, "refused_case", case, who.address).await;
+        let asker = who.caller.as_ref().map(|c| Who::from(&c.principal));
+        state.accounts.log(asker, None, "refused_case", case, who.address).await;
     }
     Ok(found?)
 }
@@ -269,8 +285,7 @@ pub async fn act_on_case(
         })
         .await;
     if let Err(AppError::CaseNotFound(_)) = &result {
-        let account = state.store.account(&caller.principal.account_id).await.ok().flatten();
-        state.accounts.log(account.as_ref(), None, "refused_case", &case, caller.address).await;
+        state.accounts.log(Some(Who::from(&caller.principal)), None, "refused_case", &case, caller.address).await;
     }
     Ok(Json(result?.into()))
 }
@@ -306,13 +321,12 @@ pub async fn reveal_reporter(
     }
     let who = MaybeCaller { caller: Some(caller.clone()), address: caller.address };
     let row = visible_case(&state, &who, &headers, &case).await?;
-    let account = state.store.account(&caller.principal.account_id).await.map_err(AppError::from)?;
     state
         .store
         .log_access(pingan_store::accounts::AccessEntry {
             at: state.engine.now().timestamp_millis(),
             account_id: Some(caller.principal.account_id.clone()),
-            unit: account.and_then(|a| a.unit),
+            unit: caller.principal.unit.clone(),
             event: "reveal_reporter".into(),
             case_id: Some(row.id.clone()),
             reason: reason.chars().take(500).collect(),

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
-use pingan_app::accounts::new_secret;
+use pingan_app::accounts::{Who, new_secret};
 use pingan_store::accounts::CredentialKind;
 use serde::Deserialize;
 
@@ -184,8 +184,7 @@ pub async fn logout(
         && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
     {
         if !session.csrf.as_deref().is_some_and(|expected| same_secret(expected, &sent)) {
-            let account = state.store.account(&principal.account_id).await.ok().flatten();
-            state.accounts.log(account.as_ref(), None, "refused_csrf", "/logout", address).await;
+            state.accounts.log(Some(Who::from(&principal)), None, "refused_csrf", "/logout", address).await;
             let (shown, status) = problem(AccessError::CsrfFailed.into());
             let page = LoginPage {
                 person: Some(Person { login: principal.login, name: principal.name }),
@@ -229,7 +228,7 @@ pub async fn change_password(
         let (shown, status) = problem(AccessError::CsrfFailed.into());
         return password_form(Some(shown), status);
     }
-    match state.accounts.change_password(&form.login, &form.old_password, &form.new_password).await {
+    match state.accounts.change_password(&form.login, &form.old_password, &form.new_password, address).await {
         Ok(()) => {
             render(PasswordPage { changed: true, csrf: String::new(), problem: None }, StatusCode::OK, Vec::new())
         }

@@ -52,7 +52,8 @@ pub async fn download(State(state): State<AppState>, Path(hash): Path<String>) -
     Ok((
         [
             (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
+            // A photo may show a face or an identity card: browsers may keep it, shared caches not.
+            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         bytes,

@@ -36,6 +36,14 @@ fn check_case_api(served: &Served) {
     let (status, again) = post(served, "/api/v1/cases", &[JSON, ("idempotency-key", "http-test-1")], &report);
     assert_eq!((status, &again["case"]["id"]), (200, &case["id"]));
     assert!(again.get("follow_token").is_none(), "a follow token is shown once");
+    // The same key from someone else, or with other content, is another report: never the case above.
+    let other = report.replace("楼上漏水", "楼下漏水");
+    let (status, elsewhere) = post(served, "/api/v1/cases", &[JSON, ("idempotency-key", "http-test-1")], &other);
+    assert!(status == 201 && elsewhere["case"]["id"] != case["id"], "{elsewhere}");
+    let patrol = report.replace("\"resident\"", "\"grid_patrol\"");
+    let headers = [JSON, ("idempotency-key", "http-test-1"), ("authorization", grid.as_str())];
+    let (status, theirs) = post(served, "/api/v1/cases", &headers, &patrol);
+    assert!(status == 201 && theirs["case"]["id"] != case["id"], "{theirs}");
 
     let case_path = format!("/api/v1/cases/{number}");
     let (status, fetched) = get_json_with(served, &case_path, &[("authorization", &village)]);
@@ -135,6 +143,23 @@ fn check_case_api(served: &Served) {
             "unknown_category",
         ),
         ("bad phone", "/api/v1/cases", vec![JSON], report.replace("13812345678", "call me"), 400, "invalid_field"),
+        (
+            "an ID number that is not ASCII",
+            "/api/v1/cases",
+            vec![JSON],
+            report.replace("\"reporter_name\"", "\"reporter_id_number\":\"1234567890123456é\",\"reporter_name\""),
+            400,
+            "invalid_field",
+        ),
+        (
+            "a unit of another county",
+            &actions,
+            vec![JSON, ("authorization", &village)],
+            serde_json::json!({ "action": "dispatch", "expected_version": 2, "target": "department:360313:cg" })
+                .to_string(),
+            400,
+            "target_elsewhere",
+        ),
         (
             "oversized body",
             "/api/v1/cases",
