@@ -154,7 +154,7 @@ pub fn check_password(login: &str, password: &str) -> Result<(), AccessError> {
 fn role_fits_unit(role: Role, unit: Option<&str>) -> bool {
     let kind = unit.and_then(|u| u.split_once(':')).map(|(kind, _)| kind);
     match role {
-        Role::Resident => true,
+        Role::Resident => unit.is_none(),
         Role::Administrator | Role::CentreDispatcher | Role::CentreLeader | Role::HotlineOperator => {
             kind == Some("centre")
         }

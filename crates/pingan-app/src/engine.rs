@@ -265,7 +265,7 @@ impl CaseEngine {
     /// A case's reporter contact in the clear: only for a reveal that access control allowed and
     /// logged.
     pub fn open_reporter(&self, case: &CaseRow) -> Result<Option<Reporter>, AppError> {
-        case.body.reporter_sealed.as_deref().map(|sealed| self.vault()?.open(sealed)).transpose()
+        case.body.reporter_sealed.as_deref().map(|sealed| self.vault()?.open(sealed, &case.id)).transpose()
     }
 
     fn category(&self, code: &str) -> Result<Category, AppError> {
@@ -383,13 +383,20 @@ impl CaseEngine {
             details: json!({ "channel": submission.channel.as_str(), "grid": grid.as_str() }).to_string(),
         }];
         let (mut status, mut handler) = (Status::Reported, None);
+        let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix_time(
+            now.timestamp().max(0) as u64,
+            now.timestamp_subsec_nanos(),
+            0,
+            0,
+        ))
+        .to_string();
         let mut body = CaseBody {
             category_version: self.categories().version(),
             lon: submission.lon,
             lat: submission.lat,
             address,
             description,
-            reporter_sealed: reporter.as_ref().map(|r| self.vault()?.seal(r)).transpose()?,
+            reporter_sealed: reporter.as_ref().map(|r| self.vault()?.seal(r, &id)).transpose()?,
             reporter_masked: reporter.as_ref().map(crate::personal::masked),
             follow_token_hash: submission.follow_token_hash.clone(),
             photos: submission.photos.clone(),
@@ -423,13 +430,7 @@ impl CaseEngine {
         let point = submission.lon.zip(submission.lat);
         let similar = point.filter(|_| find_duplicates).map(|p| self.duplicate_search(&category.code, &village, at, p));
         let row = CaseRow {
-            id: uuid::Uuid::new_v7(uuid::Timestamp::from_unix_time(
-                now.timestamp().max(0) as u64,
-                now.timestamp_subsec_nanos(),
-                0,
-                0,
-            ))
-            .to_string(),
+            id,
             number: None,
             city,
             status,

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, rand_core::RngCore};
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload, rand_core::RngCore};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -78,19 +78,21 @@ impl Vault {
         Vault::parse(&text)
     }
 
-    /// `KEY-ID.BASE64(NONCE ‖ CIPHERTEXT)`.
-    pub fn seal(&self, reporter: &Reporter) -> Result<String, AppError> {
+    /// `KEY-ID.BASE64(NONCE ‖ CIPHERTEXT)`, bound to `case_id` (authenticated, not stored): a
+    /// sealed value copied onto another case does not open there.
+    pub fn seal(&self, reporter: &Reporter, case_id: &str) -> Result<String, AppError> {
         let (id, cipher) = &self.keys[0];
         let plain = serde_json::to_vec(reporter).map_err(|e| AppError::Sealing(e.to_string()))?;
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed =
-            cipher.encrypt(&nonce, plain.as_slice()).map_err(|_| AppError::Sealing("encryption failed".into()))?;
+        let sealed = cipher
+            .encrypt(&nonce, Payload { msg: &plain, aad: case_id.as_bytes() })
+            .map_err(|_| AppError::Sealing("encryption failed".into()))?;
         let mut bytes = nonce.to_vec();
         bytes.extend(sealed);
         Ok(format!("{id}.{}", STANDARD.encode(bytes)))
     }
 
-    pub fn open(&self, sealed: &str) -> Result<Reporter, AppError> {
+    pub fn open(&self, sealed: &str, case_id: &str) -> Result<Reporter, AppError> {
         let (id, encoded) = sealed.split_once('.').ok_or_else(|| AppError::Sealing("not a sealed value".into()))?;
         let (_, cipher) = self
             .keys
@@ -104,7 +106,7 @@ impl Vault {
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
         let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| AppError::Sealing("too short".into()))?;
         let plain = cipher
-            .decrypt(&Nonce::from(nonce), ciphertext)
+            .decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad: case_id.as_bytes() })
             .map_err(|_| AppError::Sealing("the value does not open with its key".into()))?;
         serde_json::from_slice(&plain).map_err(|e| AppError::Sealing(e.to_string()))
     }
@@ -199,19 +201,20 @@ mod tests {
     #[test]
     fn sealed_values_open_only_with_their_key_and_rotation_keeps_old_ones_readable() {
         let old = Vault::parse(&Vault::generate("k1")).unwrap();
-        let sealed = old.seal(&reporter()).unwrap();
+        let sealed = old.seal(&reporter(), "case-1").unwrap();
         assert!(sealed.starts_with("k1."));
         assert!(!sealed.contains("13812345678") && !sealed.contains("张"));
-        assert_eq!(old.open(&sealed).unwrap(), reporter());
+        assert_eq!(old.open(&sealed, "case-1").unwrap(), reporter());
+        assert!(old.open(&sealed, "case-2").is_err(), "bound to its case");
         let first_key = Vault::generate("k1");
         let rotated_text = format!("{}{}", Vault::generate("k2").replace("# Pingan", "# new"), first_key);
         let rotated = Vault::parse(&rotated_text).unwrap();
-        let other = rotated.seal(&reporter()).unwrap();
+        let other = rotated.seal(&reporter(), "case-1").unwrap();
         assert!(other.starts_with("k2."));
         // A different k1: the old value does not open, and says why.
-        assert!(matches!(rotated.open(&sealed), Err(AppError::Sealing(_))));
+        assert!(matches!(rotated.open(&sealed, "case-1"), Err(AppError::Sealing(_))));
         let tampered = sealed.replacen("k1.", "k1.AAAA", 1);
-        assert!(old.open(&tampered).is_err());
+        assert!(old.open(&tampered, "case-1").is_err());
     }
 
     #[test]

@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::json_body;
 use crate::{ApiError, AppState};
 
-pub const SESSION_COOKIE: &str = "pingan_session";
+/// `__Host-`: only this host, over HTTPS (or localhost), for the whole site — a sibling
+/// subdomain cannot plant or overwrite it.
+pub const SESSION_COOKIE: &str = "__Host-pingan_session";
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// An authenticated request.
@@ -184,7 +186,8 @@ pub struct LoggedIn {
 
 pub(crate) fn session_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
     let value = format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}");
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("pingan_session=; Max-Age=0"))
+    HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static("__Host-pingan_session=; Path=/; Secure; Max-Age=0"))
 }
 
 /// POST /api/v1/auth/login — opens a web session (cookie) and returns its CSRF token.

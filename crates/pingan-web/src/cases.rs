@@ -347,17 +347,26 @@ pub async fn case_history(
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
     let case = visible_case(&state, &who, &headers, &case).await?;
     let history = state.store.history(&case.id).await.map_err(pingan_app::AppError::from)?;
+    // A reporter following the case without an account sees what was done, not which staff
+    // member's login did it.
+    let staff_names_shown = who.caller.is_some();
     Ok(Json(
         history
             .into_iter()
-            .map(|entry: StoredAction| HistoryEntry {
-                sequence: entry.sequence,
-                at: entry.record.at,
-                actor: entry.record.actor,
-                action: entry.record.action,
-                status_after: entry.record.status_after.as_str(),
-                details: serde_json::from_str(&entry.record.details).unwrap_or(serde_json::Value::Null),
-                hash: entry.hash.iter().map(|b| format!("{b:02x}")).collect(),
+            .map(|entry: StoredAction| {
+                let mut details = serde_json::from_str(&entry.record.details).unwrap_or(serde_json::Value::Null);
+                if let (false, Some(fields)) = (staff_names_shown, details.as_object_mut()) {
+                    fields.remove("by");
+                }
+                HistoryEntry {
+                    sequence: entry.sequence,
+                    at: entry.record.at,
+                    actor: entry.record.actor,
+                    action: entry.record.action,
+                    status_after: entry.record.status_after.as_str(),
+                    details,
+                    hash: entry.hash.iter().map(|b| format!("{b:02x}")).collect(),
+                }
             })
             .collect(),
     ))

@@ -20,8 +20,8 @@ use crate::auth::{ClientAddress, SESSION_COOKIE, cookie, same_secret, session_co
 use crate::pages::Problem;
 use crate::{ApiError, AppState};
 
-/// The cookie holding a form's pre-session CSRF token; it is sent back only to the form's path.
-const FORM_CSRF_COOKIE: &str = "pingan_form_csrf";
+/// The cookie holding a form's pre-session CSRF token (`__Host-`, like the session's).
+const FORM_CSRF_COOKIE: &str = "__Host-pingan_form_csrf";
 
 pub struct Person {
     pub login: String,
@@ -60,10 +60,10 @@ struct PasswordPage {
     problem: Option<Problem>,
 }
 
-/// A fresh pre-session CSRF token for the form at `path`, and the cookie that carries its twin.
-fn form_token(path: &str) -> (String, Vec<HeaderValue>) {
+/// A fresh pre-session CSRF token for a form, and the cookie that carries its twin.
+fn form_token() -> (String, Vec<HeaderValue>) {
     let csrf = new_secret("");
-    let value = format!("{FORM_CSRF_COOKIE}={csrf}; Path={path}; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
+    let value = format!("{FORM_CSRF_COOKIE}={csrf}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
     (csrf.clone(), HeaderValue::from_str(&value).into_iter().collect())
 }
 
@@ -84,12 +84,12 @@ async fn form_token_matches(
 }
 
 fn login_form(problem: Option<Problem>, status: StatusCode) -> Response {
-    let (csrf, cookies) = form_token("/login");
+    let (csrf, cookies) = form_token();
     render(LoginPage { person: None, csrf, problem }, status, cookies)
 }
 
 fn password_form(problem: Option<Problem>, status: StatusCode) -> Response {
-    let (csrf, cookies) = form_token("/password");
+    let (csrf, cookies) = form_token();
     render(PasswordPage { changed: false, csrf, problem }, status, cookies)
 }
 
@@ -157,7 +157,7 @@ pub async fn submit(
     match issued {
         Ok((session, secret)) => {
             let max_age = (session.expires_at - session.created_at) / 1000;
-            let spent = HeaderValue::from_static("pingan_form_csrf=; Path=/login; Max-Age=0");
+            let spent = HeaderValue::from_static("__Host-pingan_form_csrf=; Path=/; Secure; Max-Age=0");
             see_other("/login", vec![session_cookie(&secret, max_age), spent])
         }
         Err(error) => {

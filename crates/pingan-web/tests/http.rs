@@ -193,6 +193,9 @@ fn check_case_api(served: &Served) {
     assert_eq!(entries[1]["hash"].as_str().unwrap().len(), 64);
     let (status, _) = get_json_with(served, &history_path, &[("authorization", &sibling)]);
     assert_eq!(status, 404);
+    let (status, followed) = get_json_with(served, &history_path, &[("x-follow-token", &follow)]);
+    assert_eq!(status, 200);
+    assert!(followed[1]["details"].get("by").is_none(), "staff logins stay hidden from the public: {followed}");
 
     // The web session: a cookie, and a CSRF token on every unsafe request.
     let login = serde_json::json!({ "login": "village", "password": DEMO_PASSWORD }).to_string();
@@ -360,7 +363,7 @@ fn check_login_page(served: &Served) {
     let (status, cookies, location, _) = form("/login", &pre_session, credentials(DEMO_PASSWORD, &csrf));
     assert_eq!((status, location.as_deref()), (303, Some("/login")));
     let session =
-        cookies.iter().find(|c| c.starts_with("pingan_session=")).unwrap().split(';').next().unwrap().to_owned();
+        cookies.iter().find(|c| c.starts_with("__Host-pingan_session=")).unwrap().split(';').next().unwrap().to_owned();
 
     let (status, _, page) = get_with(served, "/login", &[("cookie", &session)]);
     assert!(status == 200 && page.contains(r#"data-login="village""#), "{page}");
