@@ -42,18 +42,33 @@ pub struct MaybeCaller {
     pub address: Option<IpAddr>,
 }
 
-pub fn client_address(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+/// The client's address: the peer's, or, when the peer is a trusted reverse proxy, the nearest
+/// address in `X-Forwarded-For` that is not one of the trusted proxies (what a client writes
+/// there itself is never believed).
+pub fn client_address(parts: &Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map_while(|hop| hop.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|hop| !trusted_proxies.contains(hop)).unwrap_or(peer))
 }
 
 /// The address a request came from (None when the server was not started with it).
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddress, Self::Rejection> {
-        Ok(ClientAddress(client_address(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ClientAddress, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts, &state.trusted_proxies)))
     }
 }
 
@@ -74,7 +89,7 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
 }
 
 async fn identify(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
-    let address = client_address(parts);
+    let address = client_address(parts, &state.trusted_proxies);
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
         let secret = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         let Some(secret) = secret.filter(|s| !s.is_empty()) else {
@@ -108,7 +123,10 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeCaller, ApiError> {
-        Ok(MaybeCaller { caller: identify(parts, state).await?, address: client_address(parts) })
+        Ok(MaybeCaller {
+            caller: identify(parts, state).await?,
+            address: client_address(parts, &state.trusted_proxies),
+        })
     }
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Reports and photos sent without an account, counted per address.
     pub public_writes: Arc<auth::RateLimit>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// The city the home page shows.
     pub home_city: DivisionCode,
 }

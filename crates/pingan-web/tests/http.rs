@@ -463,6 +463,22 @@ fn check_photo_api(served: &Served) {
     });
     let limited = limited.expect("anonymous uploads are limited");
     assert_eq!(limited["error"]["code"], "rate_limited");
+    // Behind the trusted proxy (loopback here), each client is counted by its forwarded address.
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let upload_from = |forwarded: &str| {
+        let request = agent.post(&format!("{}/api/v1/photos", served.base)).header("content-type", "image/png");
+        request.header("x-forwarded-for", forwarded).send(&png[..]).unwrap().status().as_u16()
+    };
+    assert_eq!(upload_from("203.0.113.50"), 200, "another client behind the proxy");
+    assert_eq!(upload_from("garbage"), 429, "an unreadable header is the proxy's own address");
+    let (status, _) = get_json_with(
+        served,
+        "/api/v1/me",
+        &[("authorization", "Bearer pa_forged"), ("x-forwarded-for", "198.51.100.77, 127.0.0.1")],
+    );
+    assert_eq!(status, 401);
+    let log = served.runtime.block_on(served.store.access_log("", 0, 100_000)).unwrap();
+    assert!(log.iter().any(|e| e.address.as_deref() == Some("198.51.100.77")), "the client, not the proxy, is logged");
     let (status, _) = post(served, "/api/v1/cases", &as_grid, &report(serde_json::json!([hash])));
     assert_eq!(status, 201, "an account is not limited");
 }

@@ -80,6 +80,10 @@ enum Command {
         /// What happens to a case past its resolution deadline.
         #[arg(long, value_enum, default_value_t = Overdue::Notify)]
         overdue: Overdue,
+        /// A reverse proxy in front of the server (repeat for several, or comma-separated in the
+        /// environment): the client's address is then read from its X-Forwarded-For.
+        #[arg(long = "trusted-proxy", env = "PINGAN_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<std::net::IpAddr>,
         /// Keys for reporters' personal data (`ID BASE64` lines, newest first); default:
         /// DATA_DIR/data-keys, created with a fresh key if missing.
         #[arg(long, env = "PINGAN_DATA_KEY_FILE")]
@@ -334,16 +338,24 @@ fn describe_simulation(summary: &Summary) -> String {
 /// How often the deadline sweep runs in a server.
 const DEADLINE_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Where and how a server serves.
+struct Serving {
+    listen: SocketAddr,
+    /// The city the home page shows.
+    city: DivisionCode,
+    overdue: OverduePolicy,
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
 /// Serves `store`; for the demo (`demo` set), also creates the demo accounts and plays its year.
 async fn serve(
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
-    listen: SocketAddr,
-    city: DivisionCode,
-    overdue: OverduePolicy,
+    Serving { listen, city, overdue, trusted_proxies }: Serving,
     demo: Option<Scenario>,
     started: Instant,
 ) -> Result<()> {
+    let trusted_proxies = Arc::new(trusted_proxies);
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
     let grids = atlas.grid_count();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
@@ -393,7 +405,8 @@ async fn serve(
         });
     }
     let public_writes = pingan_web::public_write_limit();
-    pingan_web::serve(listener, AppState { store, atlas, engine, accounts, public_writes, home_city: city }).await?;
+    let state = AppState { store, atlas, engine, accounts, public_writes, trusted_proxies, home_city: city };
+    pingan_web::serve(listener, state).await?;
     Ok(())
 }
 
@@ -405,9 +418,10 @@ async fn main() -> Result<()> {
         .init();
     let started = Instant::now();
     match Cli::parse().command {
-        Command::Serve { database, listen, city, overdue, data_key_file } => {
+        Command::Serve { database, listen, city, overdue, data_key_file, trusted_proxies } => {
             let vault = database.vault(data_key_file.as_deref())?;
-            serve(database.open().await?, vault, listen, parse_division(&city)?, overdue.into(), None, started).await
+            let serving = Serving { listen, city: parse_division(&city)?, overdue: overdue.into(), trusted_proxies };
+            serve(database.open().await?, vault, serving, None, started).await
         }
         Command::Demo { data_dir, listen } => {
             let path = data_dir.join("demo.db");
@@ -427,7 +441,8 @@ async fn main() -> Result<()> {
             println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
             let year = Scenario::year(city.clone(), SystemClock.now(), PINGXIANG_VOLUNTEER_REPORTS);
             let vault = Arc::new(Vault::open_or_create(&data_dir.join("data-keys")).map_err(|e| explained(&e))?);
-            serve(store, vault, listen, city, OverduePolicy::NotifyParent, Some(year), started).await
+            let serving = Serving { listen, city, overdue: OverduePolicy::NotifyParent, trusted_proxies: Vec::new() };
+            serve(store, vault, serving, Some(year), started).await
         }
         Command::Import(ImportCommand::Divisions { database, paths }) => {
             let files = division_files(&paths)?;

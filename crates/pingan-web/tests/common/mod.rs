@@ -57,6 +57,8 @@ pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served 
             engine: Arc::new(engine),
             accounts: accounts.clone(),
             public_writes: pingan_web::public_write_limit(),
+            // The tests connect from loopback and play a proxy's part with X-Forwarded-For.
+            trusted_proxies: Arc::new(vec!["127.0.0.1".parse().unwrap()]),
             home_city: city,
         };
         let address =
