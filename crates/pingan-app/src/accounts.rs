@@ -510,6 +510,21 @@ impl Accounts {
         reason: &str,
         address: Option<IpAddr>,
     ) {
+        if let Err(error) = self.record(who, case_id, event, reason, address).await {
+            tracing::error!(%error, event, "could not write the access log");
+        }
+    }
+
+    /// Writes one line of the access log, or fails: for reads of personal data, which must not
+    /// happen unlogged.
+    pub async fn record(
+        &self,
+        who: Option<Who<'_>>,
+        case_id: Option<&str>,
+        event: &str,
+        reason: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), AppError> {
         let entry = AccessEntry {
             at: self.now(),
             account_id: who.as_ref().map(|w| w.account_id.to_owned()),
@@ -519,8 +534,6 @@ impl Accounts {
             reason: reason.chars().take(500).collect(),
             address: address.map(|a| a.to_string()),
         };
-        if let Err(error) = self.store.log_access(entry).await {
-            tracing::error!(%error, event, "could not write the access log");
-        }
+        Ok(self.store.log_access(entry).await?)
     }
 }

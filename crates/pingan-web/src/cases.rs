@@ -321,19 +321,8 @@ pub async fn reveal_reporter(
     }
     let who = MaybeCaller { caller: Some(caller.clone()), address: caller.address };
     let row = visible_case(&state, &who, &headers, &case).await?;
-    state
-        .store
-        .log_access(pingan_store::accounts::AccessEntry {
-            at: state.engine.now().timestamp_millis(),
-            account_id: Some(caller.principal.account_id.clone()),
-            unit: caller.principal.unit.clone(),
-            event: "reveal_reporter".into(),
-            case_id: Some(row.id.clone()),
-            reason: reason.chars().take(500).collect(),
-            address: caller.address.map(|a| a.to_string()),
-        })
-        .await
-        .map_err(AppError::from)?;
+    let who = Some(Who::from(&caller.principal));
+    state.accounts.record(who, Some(&row.id), "reveal_reporter", reason, caller.address).await?;
     let reporter = state.engine.open_reporter(&row)?;
     Ok(Json(Revealed { case: row.number.map(|n| n.to_string()).unwrap_or(row.id), reporter }))
 }

@@ -53,13 +53,6 @@ impl DatabaseOptions {
         self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("pingan.db").display()))
     }
 
-    /// The personal-data key file: given, or `data-keys` in the data directory (made on first use;
-    /// keep it with the database's backups, apart from them).
-    fn vault(&self, key_file: Option<&Path>) -> Result<Arc<Vault>> {
-        let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| self.data_dir.join("data-keys"));
-        Ok(Arc::new(Vault::open_or_create(&path).map_err(|e| explained(&e))?))
-    }
-
     async fn open(&self) -> Result<Arc<dyn Store>> {
         let url = self.url();
         database::open_store(&url).await.map_err(|e| explained(&e)).with_context(|| format!("opening {url}"))
@@ -347,6 +340,13 @@ struct Serving {
     trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// The personal-data key file `key_file`, or `data-keys` in `data_dir` (created with a fresh key
+/// if missing; keep it with the database's backups, apart from them).
+fn open_vault(key_file: Option<&Path>, data_dir: &Path) -> Result<Arc<Vault>> {
+    let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| data_dir.join("data-keys"));
+    Ok(Arc::new(Vault::open_or_create(&path).map_err(|e| explained(&e))?))
+}
+
 /// Serves `store`; for the demo (`demo` set), also creates the demo accounts and plays its year.
 async fn serve(
     store: Arc<dyn Store>,
@@ -419,7 +419,7 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     match Cli::parse().command {
         Command::Serve { database, listen, city, overdue, data_key_file, trusted_proxies } => {
-            let vault = database.vault(data_key_file.as_deref())?;
+            let vault = open_vault(data_key_file.as_deref(), &database.data_dir)?;
             let serving = Serving { listen, city: parse_division(&city)?, overdue: overdue.into(), trusted_proxies };
             serve(database.open().await?, vault, serving, None, started).await
         }
@@ -440,7 +440,7 @@ async fn main() -> Result<()> {
                 .map_err(|e| explained(&e))?;
             println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
             let year = Scenario::year(city.clone(), SystemClock.now(), PINGXIANG_VOLUNTEER_REPORTS);
-            let vault = Arc::new(Vault::open_or_create(&data_dir.join("data-keys")).map_err(|e| explained(&e))?);
+            let vault = open_vault(None, &data_dir)?;
             let serving = Serving { listen, city, overdue: OverduePolicy::NotifyParent, trusted_proxies: Vec::new() };
             serve(store, vault, serving, Some(year), started).await
         }
