@@ -525,7 +525,32 @@ impl Accounts {
         reason: &str,
         address: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        let entry = AccessEntry {
+        Ok(self.store.log_access(vec![self.entry(&who, case_id, event, reason, address)]).await?)
+    }
+
+    /// One line per case of `case_ids` (an export's revealed rows), all written or none.
+    pub async fn record_cases(
+        &self,
+        who: Who<'_>,
+        case_ids: &[&str],
+        event: &str,
+        reason: &str,
+        address: Option<IpAddr>,
+    ) -> Result<(), AppError> {
+        let who = Some(who);
+        let entries = case_ids.iter().map(|&id| self.entry(&who, Some(id), event, reason, address)).collect();
+        Ok(self.store.log_access(entries).await?)
+    }
+
+    fn entry(
+        &self,
+        who: &Option<Who<'_>>,
+        case_id: Option<&str>,
+        event: &str,
+        reason: &str,
+        address: Option<IpAddr>,
+    ) -> AccessEntry {
+        AccessEntry {
             at: self.now(),
             account_id: who.as_ref().map(|w| w.account_id.to_owned()),
             unit: who.as_ref().and_then(|w| w.unit.map(str::to_owned)),
@@ -533,7 +558,6 @@ impl Accounts {
             case_id: case_id.map(str::to_owned),
             reason: reason.chars().take(500).collect(),
             address: address.map(|a| a.to_string()),
-        };
-        Ok(self.store.log_access(entry).await?)
+        }
     }
 }

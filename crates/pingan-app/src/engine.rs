@@ -14,7 +14,9 @@ use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::Store;
-use pingan_store::cases::{ActionRecord, Candidate, CaseBody, CaseRow, Created, DuplicateSearch, NewCase, Reporter};
+use pingan_store::cases::{
+    ActionRecord, Candidate, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Reporter,
+};
 use serde_json::json;
 
 use crate::access::{Principal, Scope};
@@ -492,6 +494,17 @@ impl CaseEngine {
     pub async fn find_for(&self, by: &Principal, case: &str) -> Result<CaseRow, AppError> {
         let found = self.find(case).await?;
         if Scope::of(by).allows(&found) { Ok(found) } else { Err(AppError::CaseNotFound(case.to_owned())) }
+    }
+
+    /// The cases of `filter` that `by` may see: the filter is always narrowed to their scope,
+    /// whatever it asks for.
+    pub async fn list_for(&self, by: &Principal, filter: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
+        Ok(self.store.list_cases(&CaseFilter { visible: Some(Scope::of(by).visibility()), ..filter }).await?)
+    }
+
+    /// How many cases of `filter` `by` may see.
+    pub async fn count_for(&self, by: &Principal, filter: CaseFilter) -> Result<u64, AppError> {
+        Ok(self.store.count_cases(&CaseFilter { visible: Some(Scope::of(by).visibility()), ..filter }).await?)
     }
 
     /// Applies one action; the case's row and history change together or not at all.

@@ -45,6 +45,8 @@ pub enum AppError {
     MissingLocation,
     #[error("no grid {0}")]
     UnknownGrid(String),
+    #[error("no division {0}")]
+    UnknownDivision(String),
     #[error("no case {0}")]
     CaseNotFound(String),
     #[error("{0:?} names no unit: use centre:CODE, department:COUNTY:KIND or grid:CODE")]
@@ -101,6 +103,7 @@ impl Explain for AppError {
             AppError::MissingLocation => "missing_location",
             AppError::InvalidField { .. } => "invalid_field",
             AppError::UnknownGrid(_) => "unknown_grid",
+            AppError::UnknownDivision(_) => "unknown_division",
             AppError::CaseNotFound(_) => "case_not_found",
             AppError::BadUnit(_) => "unknown_unit",
             AppError::CannotEscalate => "cannot_escalate",
@@ -142,6 +145,7 @@ impl Explain for AppError {
             AppError::MissingLocation => "上报须提供位置：经纬度或网格代码".into(),
             AppError::InvalidField { field, reason } => format!("{field} 格式有误：{reason}"),
             AppError::UnknownGrid(code) => format!("没有网格 {code}"),
+            AppError::UnknownDivision(code) => format!("没有行政区划 {code}"),
             AppError::CaseNotFound(case) => format!("没有事件 {case}"),
             AppError::BadUnit(unit) => {
                 format!("“{unit}”不是有效的单位，应为 centre:区划代码、department:县代码:部门 或 grid:网格代码")

@@ -107,6 +107,16 @@ impl Role {
         }
     }
 
+    /// The actions this role takes when its unit holds `capacity` towards a case.
+    pub fn actions(self, capacity: Capacity) -> Vec<ActionKind> {
+        ActionKind::ALL
+            .into_iter()
+            .filter(|&action| {
+                crate::lifecycle::capacities_for(action).contains(&capacity) && self.may_act(capacity, action)
+            })
+            .collect()
+    }
+
     /// Whether this role may see a reporter's contact details unmasked (one record at a time,
     /// with a reason, logged).
     pub fn may_reveal(self) -> bool {

@@ -201,6 +201,16 @@ pub enum Satisfaction {
     Unsatisfied,
 }
 
+impl Satisfaction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Unsatisfied => "unsatisfied",
+        }
+    }
+}
+
 /// The part of a case's state the rules look at besides its status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags {
@@ -309,6 +319,11 @@ fn rule(action: ActionKind) -> (&'static [Status], &'static [Capacity]) {
         ActionKind::Close => (&[Verified, CalledBack], &[Centre]),
         ActionKind::Note => (&Status::ALL, &[Centre, Handler, HigherCentre, GridWorker]),
     }
+}
+
+/// The capacities that may take `action` (in the statuses it fits).
+pub fn capacities_for(action: ActionKind) -> &'static [Capacity] {
+    rule(action).1
 }
 
 /// Whether `action` fits the case's state, ignoring who asks (extension requests need none pending,

@@ -199,17 +199,24 @@ impl AccountStore for PostgresStore {
         .await
     }
 
-    async fn log_access(&self, entry: AccessEntry) -> StoreResult<()> {
-        let division = entry.unit.as_deref().and_then(unit_division);
-        let c = entry.to_columns();
-        self.execute(
-            &format!(
+    async fn log_access(&self, entries: Vec<AccessEntry>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        let statement = transaction
+            .prepare_cached(&format!(
                 "INSERT INTO access_log ({ACCESS_COLUMNS}, division_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            ),
-            &[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6, &division],
-        )
-        .await?;
-        Ok(())
+            ))
+            .await
+            .map_err(database_error)?;
+        for entry in entries {
+            let division = entry.unit.as_deref().and_then(unit_division);
+            let c = entry.to_columns();
+            transaction
+                .execute(&statement, &[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6, &division])
+                .await
+                .map_err(database_error)?;
+        }
+        transaction.commit().await.map_err(database_error)
     }
 
     async fn access_log(&self, prefix: &str, from: i64, limit: u32) -> StoreResult<Vec<AccessEntry>> {

@@ -468,6 +468,14 @@ impl CaseStore for PostgresStore {
         select_cases(&client, filter).await
     }
 
+    async fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let (sql, values) = filter.to_count_sql(|n| format!("${n}"));
+        let rows = query(&client, &sql, values).await?;
+        let count: i64 = rows.first().map(|row| row.get(0)).unwrap_or(0);
+        Ok(count.unsigned_abs())
+    }
+
     async fn refresh_statistics(&self) -> StoreResult<()> {
         let client = self.client().await?;
         client.batch_execute("ANALYZE cases, case_actions").await.map_err(database_error)

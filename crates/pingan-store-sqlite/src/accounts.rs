@@ -228,16 +228,18 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn log_access(&self, entry: AccessEntry) -> StoreResult<()> {
+    async fn log_access(&self, entries: Vec<AccessEntry>) -> StoreResult<()> {
         self.write(move |connection| {
-            let division = entry.unit.as_deref().and_then(unit_division);
-            let c = entry.to_columns();
-            connection
+            let mut statement = connection
                 .prepare_cached(&format!(
                     "INSERT INTO access_log ({ACCESS_COLUMNS}, division_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                 ))
-                .and_then(|mut statement| statement.execute(params![c.0, c.1, c.2, c.3, c.4, c.5, c.6, division]))
                 .map_err(database_error)?;
+            for entry in entries {
+                let division = entry.unit.as_deref().and_then(unit_division);
+                let c = entry.to_columns();
+                statement.execute(params![c.0, c.1, c.2, c.3, c.4, c.5, c.6, division]).map_err(database_error)?;
+            }
             Ok(())
         })
         .await

@@ -265,6 +265,16 @@ impl CaseStore for SqliteStore {
         self.read(move |connection| Ok(select_cases(connection, &filter))).await?
     }
 
+    async fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64> {
+        let (sql, values) = filter.to_count_sql(|n| format!("?{n}"));
+        self.read(move |connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            statement.query_row(params_from_iter(bound(values)), |row| row.get::<_, i64>(0))
+        })
+        .await
+        .map(|count| count.unsigned_abs())
+    }
+
     async fn refresh_statistics(&self) -> StoreResult<()> {
         self.write(|connection| connection.execute_batch(crate::OPTIMIZE).map_err(database_error)).await
     }

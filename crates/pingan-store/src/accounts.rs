@@ -125,7 +125,8 @@ pub trait AccountStore: Send + Sync {
     /// Revokes every credential of an account (a password reset, a disabled account).
     async fn revoke_all_credentials(&self, account_id: &str, at: i64) -> StoreResult<u64>;
 
-    async fn log_access(&self, entry: AccessEntry) -> StoreResult<()>;
+    /// Writes the entries, all or none (an export logs one entry per case it reveals).
+    async fn log_access(&self, entries: Vec<AccessEntry>) -> StoreResult<()>;
 
     /// The log entries from `from` on of accounts whose unit lies in the division subtree `prefix`
     /// (empty: all, anonymous requests included), oldest first.

@@ -208,6 +208,7 @@ pub struct CaseFilter {
     pub grid_prefix: Option<String>,
     pub statuses: Vec<Status>,
     pub category: Option<String>,
+    pub channel: Option<Channel>,
     pub reported_from: Option<i64>,
     pub reported_before: Option<i64>,
     /// Open cases whose resolution deadline passed before this instant.
@@ -264,6 +265,9 @@ pub trait CaseStore: Send + Sync {
 
     /// Cases matching `filter`, newest first.
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>>;
+
+    /// How many cases match `filter` (its `after` and `limit` play no part).
+    async fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64>;
 
     /// Brings the query planner's statistics up to date after a bulk load (a simulation, an
     /// import), so lists keep choosing the right index.
@@ -420,6 +424,21 @@ impl CaseFilter {
     /// The WHERE … ORDER BY … LIMIT tail for `SELECT … FROM cases`, with `placeholder(n)` naming
     /// the n-th bound value (1-based) in the engine's syntax, and the values to bind.
     pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
+        let (mut sql, mut values) = self.where_sql(&placeholder);
+        values.push(SqlValue::Integer(i64::from(self.limit.clamp(1, 1000))));
+        sql.push_str(&format!(" ORDER BY reported_at DESC, id DESC LIMIT {}", placeholder(values.len())));
+        (sql, values)
+    }
+
+    /// `SELECT count(*) FROM cases …` for every case the filter matches (its `after` and `limit`
+    /// play no part).
+    pub fn to_count_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
+        let (tail, values) = CaseFilter { after: None, ..self.clone() }.where_sql(&placeholder);
+        (format!("SELECT count(*) FROM cases{tail}"), values)
+    }
+
+    /// The WHERE clause (empty when nothing narrows) and its values.
+    fn where_sql(&self, placeholder: &impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
         let mut conditions: Vec<String> = Vec::new();
         let mut values: Vec<SqlValue> = Vec::new();
         let bind = |value: SqlValue, values: &mut Vec<SqlValue>| {
@@ -447,6 +466,9 @@ impl CaseFilter {
         }
         if let Some(category) = &self.category {
             conditions.push(format!("category = {}", bind(SqlValue::Text(category.clone()), &mut values)));
+        }
+        if let Some(channel) = self.channel {
+            conditions.push(format!("channel = {}", bind(SqlValue::Text(channel.as_str().to_owned()), &mut values)));
         }
         if let Some(from) = self.reported_from {
             conditions.push(format!("reported_at >= {}", bind(SqlValue::Integer(from), &mut values)));
@@ -495,8 +517,6 @@ impl CaseFilter {
             sql.push_str(" WHERE ");
             sql.push_str(&conditions.join(" AND "));
         }
-        let limit = bind(SqlValue::Integer(i64::from(self.limit.clamp(1, 1000))), &mut values);
-        sql.push_str(&format!(" ORDER BY reported_at DESC, id DESC LIMIT {limit}"));
         (sql, values)
     }
 }

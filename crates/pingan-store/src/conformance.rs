@@ -304,8 +304,14 @@ pub async fn case_lists_filter_and_page(store: &dyn Store) {
     let next = CaseFilter { after: Some((last.reported_at, last.id.clone())), ..page };
     assert_eq!(ids(first_page.clone()), ["l4", "l2"]);
     assert_eq!(ids(store.list_cases(&next).await.expect("list")), ["l1", "l0"]);
+    assert_eq!(store.count_cases(&next).await.expect("count"), 4, "a count ignores the page");
+    assert_eq!(store.count_cases(&township).await.expect("count"), 2);
     let closed = CaseFilter { statuses: vec![Status::Closed], limit: 10, ..CaseFilter::default() };
     assert!(store.list_cases(&closed).await.expect("list").is_empty());
+    let hotline = CaseFilter { channel: Some(Channel::Hotline), limit: 10, ..CaseFilter::default() };
+    assert!(store.list_cases(&hotline).await.expect("list").is_empty());
+    let resident = CaseFilter { channel: Some(Channel::Resident), ..hotline };
+    assert_eq!(store.count_cases(&resident).await.expect("count"), 5);
     // resolve_due is reported_at + 1000: at 1102 the first three are overdue.
     let overdue = CaseFilter { overdue_at: Some(1102), limit: 10, ..CaseFilter::default() };
     assert_eq!(ids(store.list_cases(&overdue).await.expect("list")), ["l1", "l0"]);
@@ -503,7 +509,9 @@ pub async fn visibility_lists_only_what_a_scope_may_see(store: &dyn Store) {
         handler: Some("department:360313:cg".into()),
         ..Visibility::default()
     };
-    assert_eq!(ids(store.list_cases(&seen(both)).await.expect("list")), ["v4", "v2", "v1"]);
+    assert_eq!(ids(store.list_cases(&seen(both.clone())).await.expect("list")), ["v4", "v2", "v1"]);
+    assert_eq!(store.count_cases(&seen(both)).await.expect("count"), 3);
+    assert_eq!(store.count_cases(&seen(Visibility::default())).await.expect("count"), 0);
     assert!(
         store.list_cases(&seen(Visibility::default())).await.expect("list").is_empty(),
         "an empty scope sees nothing"
@@ -609,10 +617,11 @@ pub async fn the_access_log_is_read_by_subtree(store: &dyn Store) {
         reason: "回访核实".into(),
         address: Some("127.0.0.1".into()),
     };
-    store.log_access(entry(10, Some("centre:360313101"), "reveal_reporter")).await.expect("log");
-    store.log_access(entry(20, Some("department:360313:cg"), "reveal_reporter")).await.expect("log");
-    store.log_access(entry(30, Some("centre:3601"), "reveal_reporter")).await.expect("log");
-    store.log_access(entry(40, None, "refused_token")).await.expect("log");
+    let batch =
+        vec![entry(10, Some("centre:360313101"), "reveal_reporter"), entry(20, Some("department:360313:cg"), "export")];
+    store.log_access(batch).await.expect("log");
+    store.log_access(vec![entry(30, Some("centre:3601"), "reveal_reporter")]).await.expect("log");
+    store.log_access(vec![entry(40, None, "refused_token")]).await.expect("log");
     let events = |rows: Vec<AccessEntry>| rows.into_iter().map(|e| e.at).collect::<Vec<_>>();
     assert_eq!(events(store.access_log("360313", 0, 10).await.expect("log")), [10, 20]);
     assert_eq!(events(store.access_log("", 0, 10).await.expect("log")), [10, 20, 30, 40]);

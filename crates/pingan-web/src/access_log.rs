@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
@@ -12,6 +11,7 @@ use pingan_store::accounts::AccessEntry;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
+use crate::csv_export::{csv_attachment, inert_in_spreadsheets};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
@@ -50,12 +50,6 @@ impl From<AccessEntry> for EntryView {
     }
 }
 
-/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, return) gets a
-/// leading quote: the reason of a refused login is whatever the requester typed.
-fn inert_in_spreadsheets(text: String) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
-}
-
 /// GET /api/v1/access-log — the entries of the administrator's subtree (a province's
 /// administrator also sees requests made without an account).
 pub async fn read(
@@ -75,21 +69,23 @@ pub async fn read(
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(views).into_response()),
         Some("csv") => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            for view in views {
-                writer
-                    .serialize(EntryView { reason: inert_in_spreadsheets(view.reason), ..view })
-                    .map_err(|e| AppError::Sealing(e.to_string()))?;
-            }
-            let bytes = writer.into_inner().map_err(|e| AppError::Sealing(e.to_string()))?;
-            Ok((
-                [
-                    (CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (CONTENT_DISPOSITION, "attachment; filename=\"access-log.csv\""),
-                ],
-                bytes,
-            )
-                .into_response())
+            let header = ["at", "account_id", "unit", "event", "case_id", "reason", "address"];
+            let records = views
+                .into_iter()
+                .map(|v| {
+                    let text = |value: Option<String>| value.unwrap_or_default();
+                    vec![
+                        v.at.to_string(),
+                        text(v.account_id),
+                        text(v.unit),
+                        v.event,
+                        text(v.case_id),
+                        inert_in_spreadsheets(v.reason),
+                        text(v.address),
+                    ]
+                })
+                .collect();
+            csv_attachment("access-log.csv", &header, records)
         }
         Some(other) => Err(ApiError::invalid_parameter("format", other)),
     }

@@ -52,6 +52,47 @@ impl ApiError {
             details: Some(json!({ "parameter": name })),
         }
     }
+    /// A value outside a closed list: the answer names the values that are accepted.
+    pub fn invalid_choice(name: &str, value: &str, allowed: &[&str]) -> ApiError {
+        ApiError {
+            message_zh: format!("参数 {name} 的值“{value}”无效，可选：{}", allowed.join("、")),
+            message_en: format!("the parameter {name} has an invalid value {value:?}; one of: {}", allowed.join(", ")),
+            details: Some(json!({ "parameter": name, "allowed": allowed })),
+            ..ApiError::invalid_parameter(name, value)
+        }
+    }
+
+    pub fn unknown_parameter(name: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "unknown_parameter",
+            message_zh: format!("不支持参数 {name}"),
+            message_en: format!("the parameter {name} is not known here"),
+            details: Some(json!({ "parameter": name })),
+        }
+    }
+
+    pub fn invalid_cursor() -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_cursor",
+            message_zh: "分页游标无效：请使用上一页返回的 next_cursor".into(),
+            message_en: "the cursor is not valid: pass the next_cursor of the previous page unchanged".into(),
+            details: None,
+        }
+    }
+
+    pub fn export_too_large(rows: u64, max: u64) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "export_too_large",
+            message_zh: format!("符合条件的案件有 {rows} 件，单次导出最多 {max} 件，请缩小范围（如按月导出）"),
+            message_en: format!(
+                "{rows} cases match and one export holds at most {max}: narrow the filter (a month at a time, say)"
+            ),
+            details: Some(json!({ "rows": rows, "max": max })),
+        }
+    }
 }
 
 impl From<RouteError> for ApiError {

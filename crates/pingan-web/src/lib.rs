@@ -4,7 +4,9 @@
 mod access_log;
 mod accounts;
 pub mod auth;
+mod case_lists;
 mod cases;
+mod csv_export;
 mod error;
 mod login;
 mod map;
@@ -51,11 +53,14 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(login::logout))
         .route("/password", get(login::password_page).post(login::change_password))
         .route("/api/v1/route", get(route_point))
-        .route("/api/v1/cases", post(cases::create_case))
+        .route("/api/v1/cases", post(cases::create_case).get(case_lists::list))
+        .route("/api/v1/cases/count", get(case_lists::count))
+        .route("/api/v1/cases/export", get(case_lists::export))
         .route("/api/v1/cases/{case}", get(cases::get_case))
         .route("/api/v1/cases/{case}/actions", post(cases::act_on_case))
         .route("/api/v1/cases/{case}/history", get(cases::case_history))
         .route("/api/v1/cases/{case}/reveal", post(cases::reveal_reporter))
+        .route("/api/v1/cases/{case}/photos/{hash}", get(photos::download))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/password", post(auth::change_password))
@@ -67,7 +72,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/accounts/{login}/reset-password", post(accounts::reset_password))
         .route("/api/v1/accounts/{login}/disable", post(accounts::disable))
         .route("/api/v1/accounts/{login}/enable", post(accounts::enable))
-        .route("/api/v1/photos/{hash}", get(photos::download))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos have their own, larger limit.
         .route("/api/v1/photos", post(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))

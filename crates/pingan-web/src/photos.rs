@@ -1,17 +1,19 @@
 //! Photo upload and download. A client uploads each photo first (the raw bytes as the body) and
-//! names it by the returned hash in a report or a result.
+//! names it by the returned hash in a report or a result; it is read back through its case, so
+//! it is seen by exactly those who see the case.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::photos::{MAX_PHOTO_BYTES, StoredPhoto, store_photo};
 use serde::Serialize;
 
 use crate::auth::{MaybeCaller, too_many_requests};
+use crate::cases::visible_case;
 use crate::{ApiError, AppState};
 
 #[derive(Serialize)]
@@ -44,11 +46,21 @@ pub async fn upload(
     Ok((status, Json(Uploaded { hash, mime, size })))
 }
 
-/// GET /api/v1/photos/{hash} — the bytes; a hash names its content for ever, so it may be cached.
-pub async fn download(State(state): State<AppState>, Path(hash): Path<String>) -> Result<Response, ApiError> {
-    let found = state.store.photo(&hash).await.map_err(AppError::from)?;
-    let (mime, bytes) = found
-        .ok_or_else(|| ApiError { status: StatusCode::NOT_FOUND, ..AppError::UnknownPhoto(hash.clone()).into() })?;
+/// GET /api/v1/cases/{case}/photos/{hash} — a photo of a report or a result, for whoever may see
+/// the case (its reporter without an account, with `X-Follow-Token`); like the case, 404 for
+/// anyone else. A hash names its content for ever, so the browser may keep it.
+pub async fn download(
+    State(state): State<AppState>,
+    who: MaybeCaller,
+    headers: HeaderMap,
+    Path((case, hash)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let row = visible_case(&state, &who, &headers, &case).await?;
+    let unknown = || ApiError { status: StatusCode::NOT_FOUND, ..AppError::UnknownPhoto(hash.clone()).into() };
+    if !row.body.photos.contains(&hash) && !row.body.result_photos.contains(&hash) {
+        return Err(unknown());
+    }
+    let (mime, bytes) = state.store.photo(&hash).await.map_err(AppError::from)?.ok_or_else(unknown)?;
     Ok((
         [
             (header::CONTENT_TYPE, mime),

@@ -36,8 +36,13 @@ fn version(served: &Served, number: &str) -> i64 {
     served.runtime.block_on(served.store.case_by_number(&number)).unwrap().unwrap().version
 }
 
-/// (read, history, note, reveal) statuses for `who` (a token, or None for no account).
-fn outcomes(served: &Served, who: Option<&str>, number: &str) -> [u16; 4] {
+/// The endpoints of the matrix, in the order of its columns.
+const COLUMNS: &str = "read, history, note, reveal, list, export with contact details";
+
+/// Statuses for `who` (a token, or None for no account) on each endpoint of [`COLUMNS`]. For the
+/// list and the export, 200 means the case is in the answer and 404 that the answer (itself 200)
+/// leaves it out; an exported row must hold the reporter's phone number in the clear.
+fn outcomes(served: &Served, who: Option<&str>, number: &str) -> [u16; 6] {
     let auth: Vec<(&str, &str)> = who.map(|t| vec![("authorization", t)]).unwrap_or_default();
     let with_json = [auth.clone(), vec![JSON]].concat();
     let (read, _) = get_json_with(served, &format!("/api/v1/cases/{number}"), &auth);
@@ -46,7 +51,30 @@ fn outcomes(served: &Served, who: Option<&str>, number: &str) -> [u16; 4] {
     let (note, _) = post(served, &format!("/api/v1/cases/{number}/actions"), &with_json, &note.to_string());
     let why = serde_json::json!({ "reason": "核实情况" }).to_string();
     let (reveal, _) = post(served, &format!("/api/v1/cases/{number}/reveal"), &with_json, &why);
-    [read, history, note, reveal]
+
+    let (list, page) = get_json_with(served, "/api/v1/cases?category=dispute.neighbour&limit=1000", &auth);
+    let (_, counted) = get_json_with(served, "/api/v1/cases/count?category=dispute.neighbour", &auth);
+    let list = match list {
+        200 => {
+            let listed = page["cases"].as_array().unwrap();
+            assert_eq!(counted["count"].as_u64(), Some(listed.len() as u64), "the count agrees with the list");
+            if listed.iter().any(|c| c["number"] == number) { 200 } else { 404 }
+        }
+        refused => refused,
+    };
+    let path = "/api/v1/cases/export?category=dispute.neighbour&personal=true&reason=%E5%9B%9E%E8%AE%BF";
+    let (export, _, csv) = get_with(served, path, &auth);
+    let export = match export {
+        200 => match csv.lines().find(|line| line.starts_with(number)) {
+            Some(line) => {
+                assert!(line.contains(PHONE), "an export with contact details: {line}");
+                200
+            }
+            None => 404,
+        },
+        refused => refused,
+    };
+    [read, history, note, reveal, list, export]
 }
 
 fn check_matrix(served: &Served) {
@@ -84,12 +112,12 @@ fn check_matrix(served: &Served) {
     act(serde_json::json!({ "action": "accept", "expected_version": 1 }));
     act(serde_json::json!({ "action": "dispatch", "expected_version": 2, "target": dispatched_to }));
 
-    const SEES_ALL: [u16; 4] = [200, 200, 200, 200];
-    const HIDDEN: [u16; 4] = [404, 404, 404, 404];
-    let matrix: Vec<(&str, Option<&str>, [u16; 4])> = vec![
+    const SEES_ALL: [u16; 6] = [200; 6];
+    const HIDDEN: [u16; 6] = [404; 6];
+    let matrix: Vec<(&str, Option<&str>, [u16; 6])> = vec![
         ("same unit: the village centre", Some("village"), SEES_ALL),
-        ("child: the case's grid worker", Some("grid"), [200, 200, 200, 403]),
-        ("the village's next grid", Some("grid-next"), [404, 404, 404, 403]),
+        ("child: the case's grid worker", Some("grid"), [200, 200, 200, 403, 200, 403]),
+        ("the village's next grid", Some("grid-next"), [404, 404, 404, 403, 404, 403]),
         ("sibling village centre", Some("sibling"), HIDDEN),
         ("parent: the township centre", Some("township"), SEES_ALL),
         ("grandparent: the county centre", Some("county"), SEES_ALL),
@@ -97,15 +125,15 @@ fn check_matrix(served: &Served) {
         ("unrelated county centre", Some("other-county"), HIDDEN),
         ("department, case dispatched to it", Some("department"), SEES_ALL),
         ("department, case not dispatched to it", Some("department-b"), HIDDEN),
-        ("hotline operator at the city centre", Some("hotline"), [200, 200, 403, 200]),
-        ("administrator at the city centre", Some("admin"), [200, 200, 403, 403]),
-        ("the reporting resident", Some("resident"), [200, 200, 403, 403]),
-        ("another resident", Some("resident-2"), [404, 404, 404, 403]),
-        ("no account", None, [404, 404, 401, 401]),
+        ("hotline operator at the city centre", Some("hotline"), [200, 200, 403, 200, 200, 200]),
+        ("administrator at the city centre", Some("admin"), [200, 200, 403, 403, 200, 403]),
+        ("the reporting resident", Some("resident"), [200, 200, 403, 403, 200, 403]),
+        ("another resident", Some("resident-2"), [404, 404, 404, 403, 404, 403]),
+        ("no account", None, [404, 404, 401, 401, 401, 401]),
     ];
     let tokens: Vec<Option<String>> = matrix.iter().map(|(_, login, _)| login.map(|l| token(served, l))).collect();
     for ((what, _, expected), token) in matrix.iter().zip(&tokens) {
-        assert_eq!(&outcomes(served, token.as_deref(), &number), expected, "{what} (read, history, note, reveal)");
+        assert_eq!(&outcomes(served, token.as_deref(), &number), expected, "{what} ({COLUMNS})");
     }
 
     // Re-dispatched away: the first department loses the case, the second gains it.
@@ -132,8 +160,9 @@ fn check_matrix(served: &Served) {
     }
     let admin = token(served, "admin");
     let (_, city_log) = get_json_with(served, "/api/v1/access-log?limit=10000", &[("authorization", &admin)]);
-    let reveals = city_log.as_array().unwrap().iter().filter(|e| e["event"] == "reveal_reporter").count();
-    assert_eq!(reveals, 7, "the city's administrator reads every reveal made in the city: {city_log}");
+    let events = |event: &str| city_log.as_array().unwrap().iter().filter(|e| e["event"] == event).count();
+    assert_eq!(events("reveal_reporter"), 7, "the city's administrator reads every reveal made in the city");
+    assert_eq!(events("export_reporter"), 7, "and every export of contact details, one line per case");
 }
 
 /// The reporter's phone number of the matrix's case.
@@ -143,8 +172,10 @@ const PHONE: &str = "13912345678";
 fn access_matrix_on_sqlite() {
     let directory = tempfile::tempdir().unwrap();
     let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    check_matrix(&serve(Arc::new(store), runtime()));
-    // The raw files (with the write-ahead log) hold the phone number nowhere in the clear.
+    let served = serve(Arc::new(store), runtime());
+    check_matrix(&served);
+    // The raw files (with the write-ahead log, read while the server still holds it open) hold
+    // the phone number nowhere in the clear.
     for file in std::fs::read_dir(directory.path()).unwrap() {
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!bytes.windows(PHONE.len()).any(|w| w == PHONE.as_bytes()), "a phone number in the clear on disk");

@@ -8,6 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use common::*;
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_app::geography::import_grids;
@@ -241,7 +244,11 @@ fn check_case_api(served: &Served) {
     }
     let (status, _, csv) = get_with(served, "/api/v1/access-log?format=csv", &[("authorization", &admin)]);
     assert_eq!(status, 200);
-    assert!(csv.starts_with("at,account_id,unit,event,case_id,reason,address") && csv.contains("回访核实"), "{csv}");
+    assert!(
+        csv.trim_start_matches('\u{feff}').starts_with("at,account_id,unit,event,case_id,reason,address")
+            && csv.contains("回访核实"),
+        "{csv}"
+    );
     let (status, refused) = get_json_with(served, "/api/v1/access-log", &[("authorization", &village)]);
     assert_eq!((status, &refused["error"]["code"]), (403, &"forbidden".into()));
     // The raw database holds no reporter contact in the clear.
@@ -264,6 +271,90 @@ fn check_case_api(served: &Served) {
 }
 
 /// Administrators manage the accounts of their subtree; a first password must be changed.
+/// Lists page through the caller's cases with filters; a bad query is refused, never ignored.
+fn check_case_lists(served: &Served) {
+    let county = token(served, "county");
+    let as_county = [("authorization", county.as_str())];
+    let hotline = token(served, "hotline");
+    for i in 0..5 {
+        let report = serde_json::json!({
+            "channel": "hotline", "category": "livelihood.road_repair", "lon": 113.8543, "lat": 27.6229,
+            "description": format!("路灯不亮 {i}"), "reporter_phone": "13700000000"
+        });
+        let (status, created) =
+            post(served, "/api/v1/cases", &[JSON, ("authorization", &hotline)], &report.to_string());
+        assert_eq!(status, 201, "{created}");
+    }
+    let filter = "channel=hotline&category=livelihood.road_repair&division=360302&status=reported,accepted,dispatched,in_progress";
+    let (status, counted) = get_json_with(served, &format!("/api/v1/cases/count?{filter}"), &as_county);
+    assert_eq!(status, 200, "{counted}");
+    let total = counted["count"].as_u64().unwrap();
+    assert!(total >= 5, "{counted}");
+    // Two at a time: every case once, newest first, and no cursor after the last page.
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let (status, page) = get_json_with(served, &format!("/api/v1/cases?{filter}&limit=2{after}"), &as_county);
+        assert_eq!(status, 200, "{page}");
+        for case in page["cases"].as_array().unwrap() {
+            assert_eq!((&case["channel"], &case["category"]), (&"hotline".into(), &"livelihood.road_repair".into()));
+            assert_eq!(case["reporter"]["phone"], "137****0000", "masked in lists");
+            seen.push((case["reported_at"].as_i64().unwrap(), case["id"].as_str().unwrap().to_owned()));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as u64, total);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, each once: {seen:?}");
+
+    let (status, _, csv) = get_with(served, &format!("/api/v1/cases/export?{filter}"), &as_county);
+    assert_eq!(status, 200);
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap().trim_start_matches('\u{feff}');
+    assert!(header.starts_with("number,status,channel") && !header.contains("reporter"), "{header}");
+    assert_eq!(lines.count() as u64, total, "one row per case");
+    assert!(!csv.contains("13700000000") && !csv.contains("137****"), "no contact details unless asked");
+
+    let tampered = URL_SAFE_NO_PAD.encode("1700000000000.x'; DROP TABLE cases");
+    let refusals = [
+        ("/api/v1/cases?stauts=closed", 400, "unknown_parameter"),
+        ("/api/v1/cases?status=closed&status=reported", 400, "invalid_parameter"),
+        ("/api/v1/cases?status=finished", 400, "invalid_parameter"),
+        ("/api/v1/cases?limit=0", 400, "invalid_parameter"),
+        ("/api/v1/cases?limit=1001", 400, "invalid_parameter"),
+        ("/api/v1/cases?from=yesterday", 400, "invalid_parameter"),
+        ("/api/v1/cases?overdue=maybe", 400, "invalid_parameter"),
+        ("/api/v1/cases?grid=36", 400, "invalid_parameter"),
+        ("/api/v1/cases?cursor=not-base64!", 400, "invalid_cursor"),
+        (&format!("/api/v1/cases?cursor={tampered}"), 400, "invalid_cursor"),
+        ("/api/v1/cases?category=no.such", 400, "unknown_category"),
+        ("/api/v1/cases?division=369999", 400, "unknown_division"),
+        ("/api/v1/cases/count?limit=5", 400, "unknown_parameter"),
+        ("/api/v1/cases/export?format=xlsx", 400, "invalid_parameter"),
+        ("/api/v1/cases/export?personal=true", 400, "reason_required"),
+        ("/api/v1/cases/export?personal=yes&reason=%E5%9B%9E%E8%AE%BF", 400, "invalid_parameter"),
+    ];
+    for (path, expected_status, expected_code) in refusals {
+        let (status, refused) = get_json_with(served, path, &as_county);
+        assert_eq!((status, &refused["error"]["code"]), (expected_status, &expected_code.into()), "{path}: {refused}");
+    }
+    let admin = token(served, "admin");
+    let (status, refused) = get_json_with(
+        served,
+        "/api/v1/cases/export?personal=true&reason=%E6%A0%B8%E6%9F%A5",
+        &[("authorization", &admin)],
+    );
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &"forbidden".into()),
+        "an administrator may not read contacts"
+    );
+    let (status, refused) = get_json(served, "/api/v1/cases");
+    assert_eq!((status, &refused["error"]["code"]), (401, &"not_authenticated".into()));
+}
+
 fn check_account_admin(served: &Served) {
     let admin = token(served, "admin");
     let county = token(served, "county");
@@ -417,13 +508,6 @@ fn check_photo_api(served: &Served) {
     let (status, again) = post_bytes(served, "/api/v1/photos", &png);
     assert_eq!((status, &again["hash"]), (200, &Value::from(hash.clone())));
 
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut response = agent.get(&format!("{}/api/v1/photos/{hash}", served.base)).call().unwrap();
-    assert_eq!(response.headers().get("content-type").unwrap(), "image/png");
-    assert_eq!(response.body_mut().read_to_vec().unwrap(), png);
-    let (status, missing) = get_json(served, &format!("/api/v1/photos/{}", "0".repeat(64)));
-    assert_eq!((status, &missing["error"]["code"]), (404, &"unknown_photo".into()));
-
     let oversized = [png.clone(), vec![0u8; pingan_app::photos::MAX_PHOTO_BYTES]].concat();
     for (what, body, expected_status, expected_code) in [
         ("text", b"hello, not a picture".to_vec(), 415, "unsupported_photo_type"),
@@ -446,6 +530,26 @@ fn check_photo_api(served: &Served) {
     let (status, created) = post(served, "/api/v1/cases", &as_grid, &report(serde_json::json!([hash])));
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["case"]["photos"], serde_json::json!([hash]));
+    // The photo is read through its case, by those who see the case and nobody else.
+    let number = created["case"]["number"].as_str().unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let photo = |who: Option<&str>, hash: &str| {
+        let mut request = agent.get(&format!("{}/api/v1/cases/{number}/photos/{hash}", served.base));
+        if let Some(token) = who {
+            request = request.header("authorization", token);
+        }
+        let mut response = request.call().unwrap();
+        let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), kind, response.body_mut().read_to_vec().unwrap())
+    };
+    let (status, kind, bytes) = photo(Some(&grid), &hash);
+    assert_eq!((status, kind.as_deref(), bytes), (200, Some("image/png"), png.clone()));
+    let sibling = token(served, "sibling");
+    assert_eq!(photo(Some(&sibling), &hash).0, 404, "a centre that does not see the case");
+    assert_eq!(photo(None, &hash).0, 404, "no account");
+    let (status, _, missing) = photo(Some(&grid), &"0".repeat(64));
+    let missing: Value = serde_json::from_slice(&missing).unwrap();
+    assert_eq!((status, &missing["error"]["code"]), (404, &"unknown_photo".into()), "not a photo of this case");
     let unknown = "f".repeat(64);
     for (photos, code) in [
         (serde_json::json!([unknown]), "unknown_photo"),
@@ -558,6 +662,7 @@ fn http_api_on_sqlite() {
     let served = serve(Arc::new(store), runtime());
     check_http_api(&served, "sqlite");
     check_case_api(&served);
+    check_case_lists(&served);
     check_account_admin(&served);
     check_login_page(&served);
     check_photo_api(&served);
@@ -576,6 +681,7 @@ fn http_api_on_postgres() {
     let served = serve(store, runtime);
     check_http_api(&served, "postgres");
     check_case_api(&served);
+    check_case_lists(&served);
     check_account_admin(&served);
     check_login_page(&served);
     check_photo_api(&served);

@@ -156,6 +156,8 @@ enum AdminCommand {
         #[arg(long)]
         login: String,
     },
+    /// Print what each role may see and do (Markdown).
+    Roles,
 }
 
 #[derive(Subcommand)]
@@ -589,6 +591,10 @@ async fn main() -> Result<()> {
             let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
             let password = accounts.new_first_password(&account).await.map_err(|e| explained(&e))?;
             println!("New first password for {login} (shown once; its sessions and tokens are revoked): {password}");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Roles) => {
+            print!("{}", pingan_app::access::roles_markdown());
             Ok(())
         }
     }

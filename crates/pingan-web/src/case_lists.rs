@@ -1,0 +1,298 @@
+//! Lists, counts and exports of cases. Each goes through the engine's `list_for` / `count_for`,
+//! which narrow the filter to the caller's scope whatever the query asks: a filter can only ever
+//! shrink what the caller sees.
+//!
+//! The query string is read strictly: an unknown parameter, a repeated one or a value out of range
+//! is an error, never silently ignored (a mistyped `stauts=closed` must not list every case).
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::DateTime;
+use pingan_app::AppError;
+use pingan_app::access::AccessError;
+use pingan_app::accounts::Who;
+use pingan_core::calendar::china_standard_time;
+use pingan_core::case::Channel;
+use pingan_core::lifecycle::Status;
+use pingan_core::{DivisionCode, GridCode};
+use pingan_store::cases::{CaseFilter, CaseRow};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::cases::CaseView;
+use crate::csv_export::{csv_attachment, inert_in_spreadsheets};
+use crate::{ApiError, AppState};
+
+/// The filters every list, count and export accepts.
+const FILTERS: [&str; 9] = ["status", "category", "channel", "division", "grid", "handler", "from", "to", "overdue"];
+
+/// A page holds 50 cases unless `limit` says otherwise (at most 1,000).
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 1000;
+
+/// The most rows one export may hold: beyond it, narrow the filter (by month, say).
+pub const MAX_EXPORT_ROWS: u64 = 100_000;
+
+/// The query string as it came.
+type Pairs = Vec<(String, String)>;
+
+/// The query's parameters by name, checked against what the endpoint accepts.
+struct Parameters(HashMap<String, String>);
+
+impl Parameters {
+    fn parse(query: Result<Query<Pairs>, QueryRejection>, extra: &[&str]) -> Result<Parameters, ApiError> {
+        let Query(pairs) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+        let mut found = HashMap::new();
+        for (name, value) in pairs {
+            if !FILTERS.contains(&name.as_str()) && !extra.contains(&name.as_str()) {
+                return Err(ApiError::unknown_parameter(&name));
+            }
+            if found.insert(name.clone(), value).is_some() {
+                return Err(ApiError::invalid_parameter(&name, "given more than once"));
+            }
+        }
+        Ok(Parameters(found))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn millis(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|text| {
+                text.parse::<i64>().ok().filter(|&ms| ms >= 0).ok_or_else(|| ApiError::invalid_parameter(name, text))
+            })
+            .transpose()
+    }
+
+    /// The filter the parameters describe, each code checked against what exists.
+    fn filter(&self, state: &AppState) -> Result<CaseFilter, ApiError> {
+        let mut filter = CaseFilter::default();
+        if let Some(list) = self.get("status") {
+            filter.statuses = list
+                .split(',')
+                .map(|s| {
+                    let allowed = Status::ALL.map(Status::as_str);
+                    Status::parse(s.trim()).ok_or_else(|| ApiError::invalid_choice("status", s, &allowed))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(category) = self.get("category") {
+            if state.engine.categories().leaf(category).is_none() {
+                return Err(AppError::UnknownCategory(category.to_owned()).into());
+            }
+            filter.category = Some(category.to_owned());
+        }
+        if let Some(channel) = self.get("channel") {
+            filter.channel = Some(
+                Channel::parse(channel)
+                    .ok_or_else(|| ApiError::invalid_choice("channel", channel, &Channel::ALL.map(Channel::as_str)))?,
+            );
+        }
+        if let Some(code) = self.get("division") {
+            let known = DivisionCode::parse(code).ok().filter(|c| state.atlas.division_name(c.as_str()).is_some());
+            filter.division = Some(known.ok_or_else(|| AppError::UnknownDivision(code.to_owned()))?);
+        }
+        if let Some(code) = self.get("grid") {
+            // A grid, or a village: its grids.
+            let village = DivisionCode::parse(code).ok().filter(|c| c.level() == pingan_core::Level::Village);
+            let grid = GridCode::parse(code).ok().map(|g| g.to_string());
+            let prefix = village.map(|v| v.to_string()).or(grid);
+            filter.grid_prefix = Some(prefix.ok_or_else(|| ApiError::invalid_parameter("grid", code))?);
+        }
+        filter.handler = self.get("handler").map(str::to_owned);
+        filter.reported_from = self.millis("from")?;
+        filter.reported_before = self.millis("to")?;
+        match self.get("overdue") {
+            None => {}
+            Some("true") => filter.overdue_at = Some(state.engine.now().timestamp_millis()),
+            Some(other) => return Err(ApiError::invalid_choice("overdue", other, &["true"])),
+        }
+        Ok(filter)
+    }
+}
+
+/// Where a page ends: the last case's report time and id, opaque to clients.
+fn encode_cursor(case: &CaseRow) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{}", case.reported_at, case.id))
+}
+
+fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
+    let invalid = || ApiError::invalid_cursor();
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (at, id) = text.split_once('.').ok_or_else(invalid)?;
+    let at: i64 = at.parse().map_err(|_| invalid())?;
+    let id_is_plain = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !id_is_plain || at < 0 {
+        return Err(invalid());
+    }
+    Ok((at, id.to_owned()))
+}
+
+#[derive(Serialize)]
+pub struct CasePage {
+    cases: Vec<CaseView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// GET /api/v1/cases — the caller's cases, newest first, a page at a time.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Json<CasePage>, ApiError> {
+    let parameters = Parameters::parse(query, &["limit", "cursor"])?;
+    let mut filter = parameters.filter(&state)?;
+    filter.limit = match parameters.get("limit") {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::invalid_parameter("limit", text))?,
+    };
+    filter.after = parameters.get("cursor").map(decode_cursor).transpose()?;
+    let limit = filter.limit as usize;
+    let cases = state.engine.list_for(&caller.principal, filter).await?;
+    let next_cursor = cases.last().filter(|_| cases.len() == limit).map(encode_cursor);
+    Ok(Json(CasePage { cases: cases.into_iter().map(CaseView::from).collect(), next_cursor }))
+}
+
+/// GET /api/v1/cases/count — how many of the caller's cases match.
+pub async fn count(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let filter = Parameters::parse(query, &[])?.filter(&state)?;
+    Ok(Json(json!({ "count": state.engine.count_for(&caller.principal, filter).await? })))
+}
+
+/// GET /api/v1/cases/export — the caller's matching cases as CSV. Reporters' contact details are
+/// left out, unless `personal=true` with a `reason` from a role that may reveal them: then they are
+/// in the clear, and every exported case with a reporter is written to the access log first.
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let parameters = Parameters::parse(query, &["format", "personal", "reason"])?;
+    let filter = parameters.filter(&state)?;
+    match parameters.get("format") {
+        None | Some("csv") => {}
+        Some(other) => return Err(ApiError::invalid_choice("format", other, &["csv"])),
+    }
+    let personal = match parameters.get("personal") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(ApiError::invalid_choice("personal", other, &["true", "false"])),
+    };
+    let reason = parameters.get("reason").map(str::trim).unwrap_or("");
+    if personal {
+        if !caller.principal.may_reveal() {
+            return Err(AppError::from(AccessError::Forbidden("reading reporters' personal data")).into());
+        }
+        if reason.chars().count() < 2 {
+            return Err(AppError::from(AccessError::ReasonRequired).into());
+        }
+    }
+    let total = state.engine.count_for(&caller.principal, filter.clone()).await?;
+    if total > MAX_EXPORT_ROWS {
+        return Err(ApiError::export_too_large(total, MAX_EXPORT_ROWS));
+    }
+    let mut cases = Vec::new();
+    let mut page = CaseFilter { limit: MAX_PAGE, ..filter };
+    loop {
+        let rows = state.engine.list_for(&caller.principal, page.clone()).await?;
+        let full = rows.len() == MAX_PAGE as usize;
+        page.after = rows.last().map(|last| (last.reported_at, last.id.clone()));
+        cases.extend(rows);
+        if !full || cases.len() as u64 >= MAX_EXPORT_ROWS {
+            break;
+        }
+    }
+    if personal {
+        let revealed: Vec<&str> =
+            cases.iter().filter(|c| c.body.reporter_sealed.is_some()).map(|c| c.id.as_str()).collect();
+        if !revealed.is_empty() {
+            let who = Who::from(&caller.principal);
+            state.accounts.record_cases(who, &revealed, "export_reporter", reason, caller.address).await?;
+        }
+    }
+    let mut header = vec![
+        "number",
+        "status",
+        "channel",
+        "category",
+        "priority",
+        "division",
+        "grid",
+        "handler",
+        "lon",
+        "lat",
+        "address",
+        "description",
+        "reported_at",
+        "resolve_due",
+        "closed_at",
+        "satisfaction",
+        "result",
+    ];
+    if personal {
+        header.extend(["reporter_name", "reporter_phone", "reporter_id_number"]);
+    }
+    let mut records = Vec::with_capacity(cases.len());
+    for case in cases {
+        let mut record = row(&case);
+        if personal {
+            let reporter = state.engine.open_reporter(&case)?.unwrap_or_default();
+            record.extend(
+                [reporter.name, reporter.phone, reporter.id_number]
+                    .map(|f| inert_in_spreadsheets(f.unwrap_or_default())),
+            );
+        }
+        records.push(record);
+    }
+    csv_attachment("cases.csv", &header, records)
+}
+
+/// A case's columns for a spreadsheet: times in China Standard Time, free text made inert.
+fn row(case: &CaseRow) -> Vec<String> {
+    let time = |ms: Option<i64>| {
+        ms.and_then(DateTime::from_timestamp_millis)
+            .map(|t| t.with_timezone(&china_standard_time()).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default()
+    };
+    let text = |value: Option<&String>| inert_in_spreadsheets(value.cloned().unwrap_or_default());
+    let number = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
+    vec![
+        case.number.as_ref().map(|n| n.to_string()).unwrap_or_default(),
+        case.status.as_str().to_owned(),
+        case.channel.as_str().to_owned(),
+        case.category.clone(),
+        case.priority.as_str().to_owned(),
+        case.division.to_string(),
+        case.grid.as_ref().map(|g| g.to_string()).unwrap_or_default(),
+        case.handler.clone().unwrap_or_default(),
+        number(case.body.lon),
+        number(case.body.lat),
+        text(case.body.address.as_ref()),
+        inert_in_spreadsheets(case.body.description.clone()),
+        time(Some(case.reported_at)),
+        time(case.resolve_due),
+        time(case.body.closed_at),
+        case.body.satisfaction.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        text(case.body.result.as_ref()),
+    ]
+}

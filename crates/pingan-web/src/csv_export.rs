@@ -1,0 +1,37 @@
+//! CSV attachments, safe to open in a spreadsheet.
+
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+
+use crate::ApiError;
+
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, return) gets a
+/// leading quote: descriptions, reasons and names are whatever somebody typed.
+pub fn inert_in_spreadsheets(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
+}
+
+/// A CSV download named `filename`: a byte-order mark (so spreadsheets read the Chinese as
+/// UTF-8), the header, then the records.
+pub fn csv_attachment(filename: &str, header: &[&str], records: Vec<Vec<String>>) -> Result<Response, ApiError> {
+    let failed = |error: csv::Error| {
+        tracing::error!(%error, "could not write a CSV export");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "export_failed",
+            message_zh: "导出失败".into(),
+            message_en: "the export could not be written".into(),
+            details: None,
+        }
+    };
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    writer.write_record(header).map_err(failed)?;
+    for record in records {
+        writer.write_record(&record).map_err(failed)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| failed(e.into_error().into()))?;
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response())
+}
