@@ -90,12 +90,22 @@ struct Attempts {
     failures: u32,
 }
 
+/// Failed logins of a name that has no account, counted as an account's would be.
+#[derive(Clone, Copy, Default)]
+struct Lockout {
+    failures: u32,
+    locked_until: Option<i64>,
+}
+
 pub struct Accounts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: AccountSettings,
     /// Per address, in this process (an account's own lock is in the store, shared by servers).
     addresses: Mutex<HashMap<IpAddr, Attempts>>,
+    /// So that "locked" comes after as many failures whether or not the login exists: the answer
+    /// must not tell which logins do.
+    unknown_logins: Mutex<HashMap<String, Lockout>>,
 }
 
 /// Milliseconds as minutes, rounded up (a wait of 10 s is "1 minute", not 0).
@@ -218,7 +228,13 @@ async fn password_matches(password: String, hash: Option<String>) -> bool {
 
 impl Accounts {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AccountSettings) -> Accounts {
-        Accounts { store, clock, settings, addresses: Mutex::new(HashMap::new()) }
+        Accounts {
+            store,
+            clock,
+            settings,
+            addresses: Mutex::new(HashMap::new()),
+            unknown_logins: Mutex::new(HashMap::new()),
+        }
     }
 
     fn now(&self) -> i64 {
@@ -291,9 +307,17 @@ impl Accounts {
         }
         let account = self.store.account_by_login(login).await?;
         let Some(account) = account else {
+            if let Some(minutes) = self.unknown_login_locked(login, now) {
+                self.log(None, None, "login_locked", login, address).await;
+                return Err(AccessError::AccountLocked { minutes }.into());
+            }
             password_matches(password.to_owned(), None).await;
             self.log(None, None, "login_failed", login, address).await;
-            return Err(AccessError::BadCredentials.into());
+            return Err(match self.unknown_login_failed(login, now) {
+                Some(minutes) => AccessError::AccountLocked { minutes },
+                None => AccessError::BadCredentials,
+            }
+            .into());
         };
         if let Some(until) = account.locked_until.filter(|&until| until > now) {
             self.log(Some(Who::from(&account)), None, "login_locked", "", address).await;
@@ -317,6 +341,29 @@ impl Accounts {
             self.store.set_login_state(&account.id, 0, None).await?;
         }
         Ok(account)
+    }
+
+    /// The minutes a login without an account stays "locked", as an account's would.
+    fn unknown_login_locked(&self, login: &str, now: i64) -> Option<i64> {
+        let logins = self.unknown_logins.lock().ok()?;
+        let until = logins.get(login)?.locked_until.filter(|&until| until > now)?;
+        Some(whole_minutes(until - now))
+    }
+
+    /// Counts a failure for a login without an account; the minutes of the lock it has earned.
+    fn unknown_login_failed(&self, login: &str, now: i64) -> Option<i64> {
+        let mut logins = self.unknown_logins.lock().ok()?;
+        if logins.len() > 100_000 {
+            logins.retain(|_, l| l.locked_until.is_some_and(|until| until > now));
+        }
+        let entry = logins.entry(login.to_owned()).or_default();
+        entry.failures += 1;
+        if entry.failures < self.settings.max_failures {
+            return None;
+        }
+        let window = self.settings.lock_minutes * MINUTE_MS;
+        *entry = Lockout { failures: 0, locked_until: Some(now + window) };
+        Some(whole_minutes(window))
     }
 
     /// Counts an attempt from `address`; the minutes to wait if it has had too many.

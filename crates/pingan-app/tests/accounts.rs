@@ -127,7 +127,27 @@ async fn failed_logins_lock_the_account_and_throttle_the_address() {
     assert_eq!(throttled.code(), "too_many_attempts");
     let log = w.store.access_log("", 0, 100).await.unwrap();
     assert!(log.iter().any(|e| e.event == "login_throttled" && e.address.as_deref() == Some("198.51.100.9")));
-    assert!(log.iter().filter(|e| e.event == "login_failed").count() >= 25);
+    let refused = log.iter().filter(|e| e.event == "login_failed" || e.event == "login_locked").count();
+    assert!(refused >= 25, "{refused} refusals logged");
+}
+
+#[tokio::test]
+async fn a_login_without_an_account_is_answered_like_one_with_an_account() {
+    let w = world().await;
+    w.accounts.create(new("zhaolei", Some("centre:360302008"), &[Role::CentreDispatcher], Some(GOOD))).await.unwrap();
+    let answers = async |login: &str| {
+        let mut codes = Vec::new();
+        for attempt in 0..7u8 {
+            let address = IpAddr::from([203, 0, 113, attempt]);
+            codes.push(w.accounts.login(login, "wrong password!", Some(address)).await.unwrap_err().code());
+        }
+        codes
+    };
+    let existing = answers("zhaolei").await;
+    assert_eq!(existing, ["bad_credentials"; 4].into_iter().chain(["account_locked"; 3]).collect::<Vec<_>>());
+    assert_eq!(answers("zhaolei-not-here").await, existing, "the answers do not tell which logins exist");
+    w.clock.advance(Duration::minutes(16));
+    assert_eq!(answers("zhaolei-not-here").await[0], "bad_credentials", "the lock runs out");
 }
 
 #[tokio::test]

@@ -162,8 +162,8 @@ pub fn too_many_requests() -> ApiError {
     ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
         code: "rate_limited",
-        message_zh: "提交过于频繁，请稍后再试".into(),
-        message_en: "too many submissions from this address; try again later".into(),
+        message_zh: "此地址请求过于频繁，请稍后再试".into(),
+        message_en: "too many requests from this address; try again later".into(),
         details: None,
     }
 }

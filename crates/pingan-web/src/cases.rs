@@ -243,6 +243,11 @@ pub(crate) async fn visible_case(
         }
     };
     if let Err(AppError::CaseNotFound(_)) = &found {
+        // Each refusal writes a log line: without an account, they count against the address's
+        // allowance of public writes, which also ends a guessing run.
+        if who.caller.is_none() && !state.public_writes.allow(who.address, state.engine.now().timestamp_millis()) {
+            return Err(too_many_requests());
+        }
         let asker = who.caller.as_ref().map(|c| Who::from(&c.principal));
         state.accounts.log(asker, None, "refused_case", case, who.address).await;
     }

@@ -37,7 +37,8 @@ pub struct AppState {
     pub atlas: Arc<Atlas>,
     pub engine: Arc<CaseEngine>,
     pub accounts: Arc<Accounts>,
-    /// Reports and photos sent without an account, counted per address.
+    /// Reports and photos sent without an account, and refused reads of cases (each one writes a
+    /// line of the access log), counted per address.
     pub public_writes: Arc<auth::RateLimit>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,

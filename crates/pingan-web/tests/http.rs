@@ -585,6 +585,21 @@ fn check_photo_api(served: &Served) {
     assert!(log.iter().any(|e| e.address.as_deref() == Some("198.51.100.77")), "the client, not the proxy, is logged");
     let (status, _) = post(served, "/api/v1/cases", &as_grid, &report(serde_json::json!([hash])));
     assert_eq!(status, 201, "an account is not limited");
+
+    // Guessing case numbers without an account: each miss is logged, until the address's
+    // allowance is spent; then the guesses are refused unlogged.
+    let guesser = "203.0.113.61";
+    let guesses: Vec<u16> = (1..=105)
+        .map(|n| {
+            let path = format!("/api/v1/cases/3603-20260101-{n:06}");
+            get_json_with(served, &path, &[("x-follow-token", "pf_guess"), ("x-forwarded-for", guesser)]).0
+        })
+        .collect();
+    assert_eq!(guesses.iter().filter(|&&s| s == 404).count(), 100, "{guesses:?}");
+    assert!(guesses[100..].iter().all(|&s| s == 429), "{guesses:?}");
+    let log = served.runtime.block_on(served.store.access_log("", 0, 100_000)).unwrap();
+    let logged = log.iter().filter(|e| e.event == "refused_case" && e.address.as_deref() == Some(guesser)).count();
+    assert_eq!(logged, 100);
 }
 
 /// Every check of the HTTP surface, in one table, on one server.
