@@ -3,7 +3,7 @@
 //!
 //! Keys come from a key file, one key per line (`ID BASE64-OF-32-BYTES`), newest first: the first
 //! seals, every key opens. To rotate, put a new line at the top and restart; records sealed under
-//! an older key stay readable while its line is kept.
+//! an older key stay readable while its line is kept, and [`reseal`] moves them to the new key.
 
 use std::path::Path;
 
@@ -11,9 +11,10 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload, rand_core::RngCore}
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use pingan_store::cases::Reporter;
+use pingan_store::cases::{CaseBody, Reporter};
+use pingan_store::{Store, StoreError};
 
-use crate::AppError;
+use crate::{AppError, Progress};
 
 const NONCE_BYTES: usize = 12;
 
@@ -73,9 +74,24 @@ impl Vault {
             write_private(path, &text)
                 .map_err(|e| AppError::BadKeyFile(format!("cannot write {}: {e}", path.display())))?;
         }
+        Vault::read(path)
+    }
+
+    /// Reads the key file at `path`, which must exist.
+    pub fn read(path: &Path) -> Result<Vault, AppError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| AppError::BadKeyFile(format!("cannot read {}: {e}", path.display())))?;
         Vault::parse(&text)
+    }
+
+    /// The id of the key that seals.
+    pub fn current_key(&self) -> &str {
+        &self.keys[0].0
+    }
+
+    /// The id of the key `sealed` was sealed under.
+    pub fn key_of(sealed: &str) -> &str {
+        sealed.split_once('.').map_or("", |(id, _)| id)
     }
 
     /// `KEY-ID.BASE64(NONCE ‖ CIPHERTEXT)`, bound to `case_id` (authenticated, not stored): a
@@ -110,6 +126,65 @@ impl Vault {
             .map_err(|_| AppError::Sealing("the value does not open with its key".into()))?;
         serde_json::from_slice(&plain).map_err(|e| AppError::Sealing(e.to_string()))
     }
+}
+
+/// What [`reseal`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    pub cases: u64,
+    pub resealed: u64,
+    /// Cases still sealed under an older key (an action changed them at the same moment, twice):
+    /// run it again before dropping the older keys.
+    pub left: u64,
+}
+
+/// Seals every reporter's contact again under the vault's current key, so that older keys can be
+/// dropped from the key file. Safe beside a running server: each case is written only at the
+/// version it was read at, and read again once if an action came in between.
+pub async fn reseal(store: &dyn Store, vault: &Vault, progress: &dyn Progress) -> Result<Resealed, AppError> {
+    progress.stage("resealing", 0);
+    let mut done = Resealed::default();
+    let mut after: Option<String> = None;
+    loop {
+        let ids = store.case_ids(after.as_deref(), 1000).await?;
+        let Some(last) = ids.last().cloned() else { break };
+        progress.advance(ids.len() as u64);
+        for id in ids {
+            done.cases += 1;
+            match reseal_case(store, vault, &id).await? {
+                Outcome::Resealed => done.resealed += 1,
+                Outcome::Busy => done.left += 1,
+                Outcome::AlreadyCurrent => {}
+            }
+        }
+        after = Some(last);
+    }
+    progress.finish();
+    Ok(done)
+}
+
+enum Outcome {
+    AlreadyCurrent,
+    Resealed,
+    /// Changed by an action between read and write, twice.
+    Busy,
+}
+
+async fn reseal_case(store: &dyn Store, vault: &Vault, id: &str) -> Result<Outcome, AppError> {
+    for _attempt in 0..2 {
+        let Some(case) = store.case_by_id(id).await? else { return Ok(Outcome::AlreadyCurrent) };
+        let Some(sealed) = case.body.reporter_sealed.as_deref() else { return Ok(Outcome::AlreadyCurrent) };
+        if Vault::key_of(sealed) == vault.current_key() {
+            return Ok(Outcome::AlreadyCurrent);
+        }
+        let body = CaseBody { reporter_sealed: Some(vault.seal(&vault.open(sealed, id)?, id)?), ..case.body };
+        match store.replace_body(id, case.version, &body).await {
+            Ok(()) => return Ok(Outcome::Resealed),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(Outcome::Busy)
 }
 
 #[cfg(unix)]

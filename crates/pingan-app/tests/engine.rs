@@ -10,6 +10,7 @@ use pingan_app::categories::CategoryBook;
 use pingan_app::clock::ManualClock;
 use pingan_app::demo::load_jiangxi;
 use pingan_app::engine::{ActionRequest, CaseEngine, EngineSettings, Submission};
+use pingan_app::personal::{Resealed, Vault, reseal};
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
 use pingan_core::case::Channel;
@@ -17,7 +18,7 @@ use pingan_core::category::Priority;
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
 use pingan_core::{DivisionCode, Explain};
 use pingan_store::Store;
-use pingan_store::cases::{CaseFilter, CaseRow};
+use pingan_store::cases::{CaseFilter, CaseRow, Reporter};
 use pingan_store_sqlite::SqliteStore;
 
 /// 萍乡 city centre: grid 360302008205001 of 上柳源村委会, 光丰街道, 安源区.
@@ -523,4 +524,31 @@ async fn a_new_category_version_applies_to_new_cases_only() {
     let error = import_categories(w.store.as_ref(), &malformed, "malformed.csv", 0).await.unwrap_err();
     assert_eq!(error.code(), "invalid_category", "{error}");
     assert_eq!(w.store.latest_categories().await.unwrap().unwrap().0, 2);
+}
+
+#[tokio::test]
+async fn resealing_under_a_new_key_retires_the_old_one() {
+    let World { engine, store, _directory, .. } = world("2026-03-02 09:00").await;
+    let (first, second) = (Vault::generate("k1"), Vault::generate("k2"));
+    let engine = engine.with_vault(Arc::new(Vault::parse(&first).unwrap()));
+    let reporter = Reporter { name: Some("张三丰".into()), phone: Some("13812345678".into()), id_number: None };
+    let with_contact = Submission {
+        reporter: Some(reporter.clone()),
+        ..report(Channel::Resident, "resident:anonymous", "dispute.neighbour")
+    };
+    let case = engine.submit(with_contact).await.unwrap().case;
+    engine.submit(report(Channel::Resident, "resident:anonymous", "dispute.family")).await.unwrap();
+
+    // The new key goes on top; the old one stays until every record is sealed again.
+    let rotated = Vault::parse(&format!("{second}{first}")).unwrap();
+    let done = reseal(store.as_ref(), &rotated, &Silent).await.unwrap();
+    assert_eq!(done, Resealed { cases: 2, resealed: 1, left: 0 });
+    let stored = store.case_by_id(&case.id).await.unwrap().unwrap();
+    let sealed = stored.body.reporter_sealed.as_deref().unwrap();
+    assert_eq!(Vault::key_of(sealed), "k2");
+    assert_eq!(stored.version, case.version, "resealing is not an action");
+    assert_eq!(Vault::parse(&second).unwrap().open(sealed, &case.id).unwrap(), reporter, "the new key alone opens it");
+    assert!(Vault::parse(&first).unwrap().open(sealed, &case.id).is_err());
+    let again = reseal(store.as_ref(), &rotated, &Silent).await.unwrap();
+    assert_eq!(again, Resealed { cases: 2, resealed: 0, left: 0 }, "nothing left to do");
 }

@@ -11,8 +11,8 @@ use futures_util::future::try_join_all;
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
-    ActionRecord, CASE_COLUMNS, Candidate, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, DuplicateSearch,
-    NewCase, Numbered, SqlValue, StoredAction,
+    ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created,
+    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction,
 };
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -430,6 +430,26 @@ impl CaseStore for PostgresStore {
             .map_err(database_error)?;
         transaction.commit().await.map_err(database_error)?;
         Ok(row)
+    }
+
+    async fn replace_body(&self, id: &str, expected_version: i64, body: &CaseBody) -> StoreResult<()> {
+        let body = body.to_json()?;
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database_error)?;
+        let version = transaction
+            .query_opt("SELECT version FROM cases WHERE id = $1 FOR UPDATE", &[&id])
+            .await
+            .map_err(database_error)?
+            .map(|row| row.get::<_, i64>(0));
+        match version {
+            None => return Err(StoreError::NoSuchCase(id.to_owned())),
+            Some(actual) if actual != expected_version => {
+                return Err(StoreError::Conflict { expected: expected_version, actual });
+            }
+            Some(_) => {}
+        }
+        transaction.execute("UPDATE cases SET body = $2 WHERE id = $1", &[&id, &body]).await.map_err(database_error)?;
+        transaction.commit().await.map_err(database_error)
     }
 
     async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRow>> {

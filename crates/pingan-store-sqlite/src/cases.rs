@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
-    ActionRecord, CASE_COLUMNS, Candidate, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, DuplicateSearch,
-    NewCase, Numbered, SqlValue, StoredAction,
+    ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created,
+    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction,
 };
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -209,6 +209,29 @@ impl CaseStore for SqliteStore {
                 )
                 .map_err(|e| row_error(e, &c.division_code))?;
             Ok(row)
+        })
+        .await
+    }
+
+    async fn replace_body(&self, id: &str, expected_version: i64, body: &CaseBody) -> StoreResult<()> {
+        let (id, body) = (id.to_owned(), body.to_json()?);
+        self.write(move |connection| {
+            let version: Option<i64> = connection
+                .query_row("SELECT version FROM cases WHERE id = ?1", [&id], |row| row.get(0))
+                .optional()
+                .map_err(database_error)?;
+            match version {
+                None => Err(StoreError::NoSuchCase(id)),
+                Some(actual) if actual != expected_version => {
+                    Err(StoreError::Conflict { expected: expected_version, actual })
+                }
+                Some(_) => {
+                    connection
+                        .execute("UPDATE cases SET body = ?2 WHERE id = ?1", params![id, body])
+                        .map_err(database_error)?;
+                    Ok(())
+                }
+            }
         })
         .await
     }

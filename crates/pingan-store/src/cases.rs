@@ -91,6 +91,13 @@ pub struct CaseBody {
     pub result: Option<String>,
 }
 
+impl CaseBody {
+    /// The body as the engines store it.
+    pub fn to_json(&self) -> StoreResult<String> {
+        serde_json::to_string(self).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reporter {
     pub name: Option<String>,
@@ -256,6 +263,11 @@ pub trait CaseStore: Send + Sync {
         updated: CaseRow,
     ) -> StoreResult<CaseRow>;
 
+    /// Replaces the body of case `id` without an action (what no action changes: the reporter's
+    /// contact sealed again under a newer key), provided its version is still `expected_version`;
+    /// the version stays.
+    async fn replace_body(&self, id: &str, expected_version: i64, body: &CaseBody) -> StoreResult<()>;
+
     async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRow>>;
 
     async fn case_by_number(&self, number: &CaseNumber) -> StoreResult<Option<CaseRow>>;
@@ -326,7 +338,7 @@ impl CaseRow {
             alert_at: self.alert_at,
             version: self.version,
             idempotency_key: self.idempotency_key.clone(),
-            body: serde_json::to_string(&self.body).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?,
+            body: self.body.to_json()?,
             lon: self.body.lon,
             lat: self.body.lat,
             reporter_account: self.reporter_account.clone(),

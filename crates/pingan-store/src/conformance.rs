@@ -26,6 +26,7 @@ macro_rules! conformance_tests {
             cases_are_numbered_per_city_and_day,
             idempotency_keys_return_the_first_case,
             actions_chain_their_hashes_and_check_versions,
+            a_body_is_replaced_only_at_its_version,
             case_lists_filter_and_page,
             a_failed_case_write_leaves_nothing,
             a_new_case_finds_similar_cases_written_before_it,
@@ -286,6 +287,20 @@ pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
     }
     assert_eq!(history[2].record.status_after, Status::Dispatched);
     assert_eq!(history[2].record.details, r#"{"to":"centre:360313101"}"#);
+}
+
+pub async fn a_body_is_replaced_only_at_its_version(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let case = created(store.create_case(new_case("b1", "360313101", 10, None)).await.expect("create"));
+    let body = CaseBody { reporter_sealed: Some("k2.sealed-again".into()), ..case.body.clone() };
+    store.replace_body("b1", case.version, &body).await.expect("replace");
+    let read = store.case_by_id("b1").await.expect("read").expect("the case");
+    assert_eq!((read.body, read.version), (body.clone(), case.version), "the body changed, the version did not");
+    let stale = store.replace_body("b1", case.version + 1, &CaseBody::default()).await;
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
+    let missing = store.replace_body("nowhere", 1, &body).await;
+    assert!(matches!(missing, Err(StoreError::NoSuchCase(_))), "{missing:?}");
+    assert_eq!(store.history("b1").await.expect("history").len() as i64, case.version, "no history entry");
 }
 
 pub async fn case_lists_filter_and_page(store: &dyn Store) {

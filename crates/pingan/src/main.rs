@@ -158,6 +158,15 @@ enum AdminCommand {
     },
     /// Print what each role may see and do (Markdown).
     Roles,
+    /// Seal every reporter's contact again under the newest key of the key file, so that older
+    /// keys can be removed from it (safe while a server runs).
+    Reseal {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        /// The key file, with the new key on top (default: DATA_DIR/data-keys; it must exist).
+        #[arg(long, env = "PINGAN_DATA_KEY_FILE")]
+        data_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -591,6 +600,31 @@ async fn main() -> Result<()> {
             let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
             let password = accounts.new_first_password(&account).await.map_err(|e| explained(&e))?;
             println!("New first password for {login} (shown once; its sessions and tokens are revoked): {password}");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Reseal { database, data_key_file }) => {
+            let path = data_key_file.unwrap_or_else(|| database.data_dir.join("data-keys"));
+            let vault = Vault::read(&path).map_err(|e| explained(&e))?;
+            let store = database.open().await?;
+            let done = pingan_app::personal::reseal(store.as_ref(), &vault, &progress::Bars::default())
+                .await
+                .map_err(|e| explained(&e))?;
+            println!(
+                "{} cases read, {} sealed again under key {}; {} left under older keys",
+                done.cases,
+                done.resealed,
+                vault.current_key(),
+                done.left
+            );
+            if done.left == 0 {
+                println!(
+                    "Every record opens with key {}: older keys may be removed from {}",
+                    vault.current_key(),
+                    path.display()
+                );
+            } else {
+                println!("Cases changed while they were read: run it again before removing older keys");
+            }
             Ok(())
         }
         Command::Admin(AdminCommand::Roles) => {

@@ -311,3 +311,18 @@ fn admin_creates_accounts_and_resets_passwords() {
     let missing = pingan(&["admin", "reset-password", "--database", &database, "--login", "nobody"]);
     assert!(text(&missing.stderr).contains("no account"), "{}", text(&missing.stderr));
 }
+
+#[test]
+fn reseal_needs_the_key_file_and_reports_what_it_did() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", directory.path().join("pingan.db").display());
+    let keys = directory.path().join("data-keys");
+    let keys = keys.to_str().unwrap();
+    let missing = pingan(&["admin", "reseal", "--database", &database, "--data-key-file", keys]);
+    assert!(!missing.status.success(), "a missing key file is never created by a reseal");
+    assert!(text(&missing.stderr).contains("cannot read"), "{}", text(&missing.stderr));
+    std::fs::write(keys, "k2 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    let done = pingan(&["admin", "reseal", "--database", &database, "--data-key-file", keys]);
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    assert!(text(&done.stdout).contains("0 cases read, 0 sealed again under key k2; 0 left"), "{}", text(&done.stdout));
+}
