@@ -16,21 +16,21 @@ use crate::geography::{load_grids, parse_stored_area};
 /// Kilometres per degree of latitude, for telling distances to people.
 const KM_PER_DEGREE: f64 = 111.32;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NamedDivision {
     pub code: String,
     pub name: String,
     pub level: Level,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NamedGrid {
     pub code: String,
     pub name: String,
 }
 
 /// Where a point lies: its grid and the grid's divisions from the province down to the village.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Routed {
     pub grid: NamedGrid,
     pub chain: Vec<NamedDivision>,
@@ -44,7 +44,7 @@ pub enum RouteError {
     Outside { lon: f64, lat: f64, nearest: Option<Nearest> },
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Nearest {
     pub grid: NamedGrid,
     pub chain: Vec<NamedDivision>,

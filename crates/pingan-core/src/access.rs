@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::case::Channel;
 use crate::lifecycle::{ActionKind, Capacity};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Manages accounts and reads the personal-data access log of its subtree.

@@ -89,7 +89,7 @@ impl From<CaseNumber> for String {
 }
 
 /// How a report reached Pingan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// A resident, on the web or the mobile app.

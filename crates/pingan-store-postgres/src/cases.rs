@@ -76,8 +76,8 @@ async fn query(client: &impl GenericClient, sql: &str, values: Vec<SqlValue>) ->
 }
 
 async fn select_cases(client: &impl GenericClient, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-    let (tail, values) = filter.to_sql(|n| format!("${n}"));
-    let rows = query(client, &format!("SELECT {CASE_COLUMNS} FROM cases{tail}"), values).await?;
+    let (sql, values) = filter.to_sql(CASE_COLUMNS, |n| format!("${n}"));
+    let rows = query(client, &sql, values).await?;
     rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
 }
 

@@ -55,9 +55,9 @@ fn bound(values: Vec<SqlValue>) -> impl Iterator<Item = Value> {
 }
 
 fn select_cases(connection: &Connection, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-    let (tail, values) = filter.to_sql(|n| format!("?{n}"));
+    let (sql, values) = filter.to_sql(CASE_COLUMNS, |n| format!("?{n}"));
     let found: Vec<CaseColumns> = connection
-        .prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases{tail}"))
+        .prepare_cached(&sql)
         .and_then(|mut statement| statement.query_map(params_from_iter(bound(values)), columns)?.collect())
         .map_err(database_error)?;
     found.into_iter().map(CaseRow::from_columns).collect()

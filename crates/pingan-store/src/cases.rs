@@ -98,7 +98,7 @@ impl CaseBody {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reporter {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -433,102 +433,161 @@ pub enum SqlValue {
 }
 
 impl CaseFilter {
-    /// The WHERE … ORDER BY … LIMIT tail for `SELECT … FROM cases`, with `placeholder(n)` naming
-    /// the n-th bound value (1-based) in the engine's syntax, and the values to bind.
-    pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
-        let (mut sql, mut values) = self.where_sql(&placeholder);
-        values.push(SqlValue::Integer(i64::from(self.limit.clamp(1, 1000))));
-        sql.push_str(&format!(" ORDER BY reported_at DESC, id DESC LIMIT {}", placeholder(values.len())));
-        (sql, values)
+    /// `SELECT columns FROM cases …` newest first, with `placeholder(n)` naming the n-th bound value
+    /// (1-based) in the engine's syntax, and the values to bind.
+    ///
+    /// A visibility of several parts is a union of one query per part, each taking at most a page
+    /// from its own index in order: an OR of them would make the engine gather and sort every
+    /// visible case (a whole city's, for its centre) for each page.
+    pub fn to_sql(&self, columns: &str, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
+        let mut sql = Sql { values: Vec::new(), placeholder: &placeholder };
+        let limit = i64::from(self.limit.clamp(1, MAX_LIST));
+        let order = "ORDER BY reported_at DESC, id DESC";
+        let parts = self.visible.as_ref().map(Visibility::parts);
+        let statement = match parts.as_deref() {
+            Some([_, _, ..]) => {
+                let parts = parts.iter().flatten().enumerate().map(|(i, part)| {
+                    let conditions = self.conditions(&mut sql, Some(part)).join(" AND ");
+                    let limit = sql.bind(SqlValue::Integer(limit));
+                    format!("SELECT id FROM (SELECT id FROM cases WHERE {conditions} {order} LIMIT {limit}) AS part{i}")
+                });
+                let union = parts.collect::<Vec<_>>().join(" UNION ");
+                let limit = sql.bind(SqlValue::Integer(limit));
+                format!("SELECT {columns} FROM cases WHERE id IN ({union}) {order} LIMIT {limit}")
+            }
+            _ => {
+                let conditions = self.conditions(&mut sql, parts.as_deref().and_then(<[_]>::first));
+                let mut conditions = conditions.join(" AND ");
+                if parts.as_ref().is_some_and(Vec::is_empty) {
+                    conditions = "1 = 0".into();
+                }
+                let limit = sql.bind(SqlValue::Integer(limit));
+                format!("SELECT {columns} FROM cases WHERE {conditions} {order} LIMIT {limit}")
+            }
+        };
+        (statement, sql.values)
     }
 
     /// `SELECT count(*) FROM cases …` for every case the filter matches (its `after` and `limit`
     /// play no part).
     pub fn to_count_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
-        let (tail, values) = CaseFilter { after: None, ..self.clone() }.where_sql(&placeholder);
-        (format!("SELECT count(*) FROM cases{tail}"), values)
+        let filter = CaseFilter { after: None, ..self.clone() };
+        let mut sql = Sql { values: Vec::new(), placeholder: &placeholder };
+        let mut conditions = filter.conditions(&mut sql, None);
+        if let Some(visible) = &self.visible {
+            let parts: Vec<String> = visible.parts().iter().map(|part| part.condition(&mut sql)).collect();
+            conditions.push(if parts.is_empty() { "1 = 0".into() } else { format!("({})", parts.join(" OR ")) });
+        }
+        (format!("SELECT count(*) FROM cases WHERE {}", conditions.join(" AND ")), sql.values)
     }
 
-    /// The WHERE clause (empty when nothing narrows) and its values.
-    fn where_sql(&self, placeholder: &impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
-        let mut conditions: Vec<String> = Vec::new();
-        let mut values: Vec<SqlValue> = Vec::new();
-        let bind = |value: SqlValue, values: &mut Vec<SqlValue>| {
-            values.push(value);
-            placeholder(values.len())
-        };
+    /// The filter's conditions (TRUE when none), and `part`'s if given.
+    fn conditions(&self, sql: &mut Sql<'_>, part: Option<&VisiblePart>) -> Vec<String> {
+        let mut conditions: Vec<String> = vec!["1 = 1".into()];
         if let Some(division) = &self.division {
-            let from = bind(SqlValue::Text(division.to_string()), &mut values);
+            let from = sql.bind(SqlValue::Text(division.to_string()));
             // Codes are digits, and ':' sorts right after '9'.
-            let to = bind(SqlValue::Text(format!("{division}:")), &mut values);
+            let to = sql.bind(SqlValue::Text(format!("{division}:")));
             conditions.push(format!("division_code >= {from} AND division_code < {to}"));
         }
         if let Some(prefix) = &self.grid_prefix {
-            let from = bind(SqlValue::Text(prefix.clone()), &mut values);
-            let to = bind(SqlValue::Text(format!("{prefix}:")), &mut values);
+            let from = sql.bind(SqlValue::Text(prefix.clone()));
+            let to = sql.bind(SqlValue::Text(format!("{prefix}:")));
             conditions.push(format!("grid_code >= {from} AND grid_code < {to}"));
         }
         if let Some(handler) = &self.handler {
-            conditions.push(format!("handler = {}", bind(SqlValue::Text(handler.clone()), &mut values)));
+            conditions.push(format!("handler = {}", sql.bind(SqlValue::Text(handler.clone()))));
         }
         if !self.statuses.is_empty() {
             let list: Vec<String> =
-                self.statuses.iter().map(|s| bind(SqlValue::Text(s.as_str().to_owned()), &mut values)).collect();
+                self.statuses.iter().map(|s| sql.bind(SqlValue::Text(s.as_str().to_owned()))).collect();
             conditions.push(format!("status IN ({})", list.join(", ")));
         }
         if let Some(category) = &self.category {
-            conditions.push(format!("category = {}", bind(SqlValue::Text(category.clone()), &mut values)));
+            conditions.push(format!("category = {}", sql.bind(SqlValue::Text(category.clone()))));
         }
         if let Some(channel) = self.channel {
-            conditions.push(format!("channel = {}", bind(SqlValue::Text(channel.as_str().to_owned()), &mut values)));
+            conditions.push(format!("channel = {}", sql.bind(SqlValue::Text(channel.as_str().to_owned()))));
         }
         if let Some(from) = self.reported_from {
-            conditions.push(format!("reported_at >= {}", bind(SqlValue::Integer(from), &mut values)));
+            conditions.push(format!("reported_at >= {}", sql.bind(SqlValue::Integer(from))));
         }
         if let Some(before) = self.reported_before {
-            conditions.push(format!("reported_at < {}", bind(SqlValue::Integer(before), &mut values)));
+            conditions.push(format!("reported_at < {}", sql.bind(SqlValue::Integer(before))));
         }
         if let Some(at) = self.overdue_at {
             let open: Vec<String> =
-                Status::OPEN.iter().map(|s| bind(SqlValue::Text(s.as_str().to_owned()), &mut values)).collect();
-            let at = bind(SqlValue::Integer(at), &mut values);
+                Status::OPEN.iter().map(|s| sql.bind(SqlValue::Text(s.as_str().to_owned()))).collect();
+            let at = sql.bind(SqlValue::Integer(at));
             conditions.push(format!("resolve_due < {at} AND status IN ({})", open.join(", ")));
         }
         if let Some(at) = self.alert_due {
-            conditions.push(format!("alert_at <= {}", bind(SqlValue::Integer(at), &mut values)));
+            conditions.push(format!("alert_at <= {}", sql.bind(SqlValue::Integer(at))));
         }
-        if let Some(visible) = &self.visible {
-            let mut any: Vec<String> = Vec::new();
-            if let Some(subtree) = &visible.subtree {
-                let from = bind(SqlValue::Text(subtree.to_string()), &mut values);
-                let to = bind(SqlValue::Text(format!("{subtree}:")), &mut values);
-                any.push(format!("(division_code >= {from} AND division_code < {to})"));
-            }
-            if let Some(grid) = &visible.grid {
-                any.push(format!("grid_code = {}", bind(SqlValue::Text(grid.to_string()), &mut values)));
-            }
-            if let Some(handler) = &visible.handler {
-                any.push(format!("handler = {}", bind(SqlValue::Text(handler.clone()), &mut values)));
-            }
-            if let Some(reporter) = &visible.reporter {
-                any.push(format!("reporter_account = {}", bind(SqlValue::Text(reporter.clone()), &mut values)));
-            }
-            if any.is_empty() {
-                any.push("1 = 0".to_owned());
-            }
-            conditions.push(format!("({})", any.join(" OR ")));
+        if let Some(part) = part {
+            conditions.push(part.condition(sql));
         }
         if let Some((reported_at, id)) = &self.after {
-            let first = bind(SqlValue::Integer(*reported_at), &mut values);
-            let second = bind(SqlValue::Integer(*reported_at), &mut values);
-            let id = bind(SqlValue::Text(id.clone()), &mut values);
+            let first = sql.bind(SqlValue::Integer(*reported_at));
+            let second = sql.bind(SqlValue::Integer(*reported_at));
+            let id = sql.bind(SqlValue::Text(id.clone()));
             conditions.push(format!("(reported_at < {first} OR (reported_at = {second} AND id < {id}))"));
         }
-        let mut sql = String::new();
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
+        if conditions.len() > 1 {
+            conditions.remove(0);
         }
-        (sql, values)
+        conditions
+    }
+}
+
+/// The most cases one list returns (an export's worth; the API's pages are smaller).
+pub const MAX_LIST: u32 = 100_000;
+
+/// Bound values and the engine's way of naming them.
+struct Sql<'a> {
+    values: Vec<SqlValue>,
+    placeholder: &'a dyn Fn(usize) -> String,
+}
+
+impl Sql<'_> {
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.values.push(value);
+        (self.placeholder)(self.values.len())
+    }
+}
+
+/// One part of a [`Visibility`].
+enum VisiblePart {
+    Subtree(DivisionCode),
+    Grid(GridCode),
+    Handler(String),
+    Reporter(String),
+}
+
+impl VisiblePart {
+    fn condition(&self, sql: &mut Sql<'_>) -> String {
+        match self {
+            VisiblePart::Subtree(code) => {
+                let from = sql.bind(SqlValue::Text(code.to_string()));
+                let to = sql.bind(SqlValue::Text(format!("{code}:")));
+                format!("(division_code >= {from} AND division_code < {to})")
+            }
+            VisiblePart::Grid(grid) => format!("grid_code = {}", sql.bind(SqlValue::Text(grid.to_string()))),
+            VisiblePart::Handler(unit) => format!("handler = {}", sql.bind(SqlValue::Text(unit.clone()))),
+            VisiblePart::Reporter(account) => {
+                format!("reporter_account = {}", sql.bind(SqlValue::Text(account.clone())))
+            }
+        }
+    }
+}
+
+impl Visibility {
+    fn parts(&self) -> Vec<VisiblePart> {
+        let mut parts = Vec::new();
+        parts.extend(self.subtree.clone().map(VisiblePart::Subtree));
+        parts.extend(self.grid.clone().map(VisiblePart::Grid));
+        parts.extend(self.handler.clone().map(VisiblePart::Handler));
+        parts.extend(self.reporter.clone().map(VisiblePart::Reporter));
+        parts
     }
 }

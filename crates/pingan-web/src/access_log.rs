@@ -9,12 +9,15 @@ use pingan_core::Level;
 use pingan_core::access::Role;
 use pingan_store::accounts::AccessEntry;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::csv_export::{csv_attachment, inert_in_spreadsheets};
+use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// Milliseconds since the Unix epoch; default: the beginning.
@@ -25,8 +28,8 @@ pub struct LogQuery {
     format: Option<String>,
 }
 
-#[derive(Serialize)]
-struct EntryView {
+#[derive(Serialize, ToSchema)]
+struct AccessEntryView {
     at: i64,
     account_id: Option<String>,
     unit: Option<String>,
@@ -36,9 +39,9 @@ struct EntryView {
     address: Option<String>,
 }
 
-impl From<AccessEntry> for EntryView {
-    fn from(e: AccessEntry) -> EntryView {
-        EntryView {
+impl From<AccessEntry> for AccessEntryView {
+    fn from(e: AccessEntry) -> AccessEntryView {
+        AccessEntryView {
             at: e.at,
             account_id: e.account_id,
             unit: e.unit,
@@ -50,8 +53,12 @@ impl From<AccessEntry> for EntryView {
     }
 }
 
-/// GET /api/v1/access-log — the entries of the administrator's subtree (a province's
-/// administrator also sees requests made without an account).
+#[utoipa::path(get, operation_id = "read_access_log", path = "/api/v1/access-log", tag = "accounts", params(LogQuery), security(("bearer" = [])),
+    responses((status = 200, description = "JSON, or CSV with format=csv", body = Vec<AccessEntryView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+/// The access log of the administrator's subtree.
+///
+/// A province's administrator also sees requests made without an account.
 pub async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -65,7 +72,7 @@ pub async fn read(
     let prefix = if division.level() == Level::Province { String::new() } else { division.to_string() };
     let limit = query.limit.unwrap_or(1000).clamp(1, 10_000);
     let entries = state.store.access_log(&prefix, query.from.unwrap_or(0), limit).await.map_err(AppError::from)?;
-    let views: Vec<EntryView> = entries.into_iter().map(EntryView::from).collect();
+    let views: Vec<AccessEntryView> = entries.into_iter().map(AccessEntryView::from).collect();
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(views).into_response()),
         Some("csv") => {

@@ -9,12 +9,14 @@ use pingan_app::accounts::NewAccount;
 use pingan_core::access::Role;
 use pingan_store::accounts::AccountRow;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::error::ErrorBody;
 use crate::error::json_body;
 use crate::{ApiError, AppState};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountView {
     login: String,
     name: String,
@@ -41,7 +43,7 @@ impl From<AccountRow> for AccountView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     login: String,
@@ -50,19 +52,22 @@ pub struct CreateAccount {
     roles: Vec<Role>,
 }
 
-#[derive(Serialize)]
-pub struct Created {
+#[derive(Serialize, ToSchema)]
+pub struct AccountCreated {
     account: AccountView,
     /// Shown once; its owner must change it at first login.
     first_password: String,
 }
 
-/// POST /api/v1/accounts
+#[utoipa::path(post, operation_id = "create_account", path = "/api/v1/accounts", tag = "accounts", request_body = CreateAccount, security(("bearer" = [])),
+    responses((status = 201, body = AccountCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "The login is taken", body = ErrorBody)))]
+/// Creates an account in the caller's subtree, with a first password its owner must change.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     payload: Result<Json<CreateAccount>, JsonRejection>,
-) -> Result<(StatusCode, Json<Created>), ApiError> {
+) -> Result<(StatusCode, Json<AccountCreated>), ApiError> {
     let request = json_body(payload)?;
     let new = NewAccount {
         login: request.login,
@@ -74,17 +79,22 @@ pub async fn create(
     };
     let (account, password) = state.accounts.create_by(&caller.principal, new).await?;
     let first_password = password.unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(Created { account: account.into(), first_password })))
+    Ok((StatusCode::CREATED, Json(AccountCreated { account: account.into(), first_password })))
 }
 
-/// GET /api/v1/accounts — the accounts the caller administers.
+#[utoipa::path(get, operation_id = "list_accounts", path = "/api/v1/accounts", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Vec<AccountView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+/// The accounts the caller administers.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AccountView>>, ApiError> {
     let rows = state.accounts.managed_by(&caller.principal).await?;
     Ok(Json(rows.into_iter().map(AccountView::from).collect()))
 }
 
-/// POST /api/v1/accounts/{login}/disable — the account can no longer log in, and its sessions
-/// and tokens stop working at once.
+#[utoipa::path(post, operation_id = "disable_account", path = "/api/v1/accounts/{login}/disable", tag = "accounts", params(("login" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Disables an account.
+///
+/// It can no longer log in, and its sessions and tokens stop working at once.
 pub async fn disable(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,7 +103,9 @@ pub async fn disable(
     Ok(Json(state.accounts.set_disabled(&caller.principal, &login, true).await?.into()))
 }
 
-/// POST /api/v1/accounts/{login}/enable
+#[utoipa::path(post, operation_id = "enable_account", path = "/api/v1/accounts/{login}/enable", tag = "accounts", params(("login" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Lets a disabled account log in again.
 pub async fn enable(
     State(state): State<AppState>,
     caller: Caller,
@@ -102,19 +114,22 @@ pub async fn enable(
     Ok(Json(state.accounts.set_disabled(&caller.principal, &login, false).await?.into()))
 }
 
-#[derive(Serialize)]
-pub struct Reset {
+#[derive(Serialize, ToSchema)]
+pub struct PasswordReset {
     login: String,
     first_password: String,
 }
 
-/// POST /api/v1/accounts/{login}/reset-password — a new first password; the account's sessions
-/// and tokens are revoked.
+#[utoipa::path(post, operation_id = "reset_password", path = "/api/v1/accounts/{login}/reset-password", tag = "accounts", params(("login" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PasswordReset), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Gives an account a new first password.
+///
+/// The account's sessions and tokens are revoked.
 pub async fn reset_password(
     State(state): State<AppState>,
     caller: Caller,
     Path(login): Path<String>,
-) -> Result<Json<Reset>, ApiError> {
+) -> Result<Json<PasswordReset>, ApiError> {
     let first_password = state.accounts.reset_password(&caller.principal, &login).await?;
-    Ok(Json(Reset { login, first_password }))
+    Ok(Json(PasswordReset { login, first_password }))
 }

@@ -16,9 +16,12 @@ use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::{AccessError, Principal};
 use pingan_app::accounts::Who;
+use pingan_core::access::Role;
 use pingan_store::accounts::{CredentialKind, CredentialRow};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::error::ErrorBody;
 use crate::error::json_body;
 use crate::{ApiError, AppState};
 
@@ -168,33 +171,28 @@ pub fn too_many_requests() -> ApiError {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Me {
     login: String,
     name: String,
     unit: Option<String>,
-    roles: Vec<&'static str>,
+    roles: Vec<Role>,
 }
 
 impl From<&Principal> for Me {
     fn from(p: &Principal) -> Me {
-        Me {
-            login: p.login.clone(),
-            name: p.name.clone(),
-            unit: p.unit.clone(),
-            roles: p.roles.iter().map(|r| r.as_str()).collect(),
-        }
+        Me { login: p.login.clone(), name: p.name.clone(), unit: p.unit.clone(), roles: p.roles.clone() }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     login: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LoggedIn {
     account: Me,
     /// Send back in `X-CSRF-Token` with every POST, PUT, PATCH and DELETE of this session.
@@ -208,7 +206,10 @@ pub(crate) fn session_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("__Host-pingan_session=; Path=/; Secure; Max-Age=0"))
 }
 
-/// POST /api/v1/auth/login — opens a web session (cookie) and returns its CSRF token.
+#[utoipa::path(post, operation_id = "log_in", path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, description = "A session: its cookie is set", body = LoggedIn), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Disabled, or a first password to change", body = ErrorBody), (status = 429, description = "Locked or throttled", body = ErrorBody)))]
+/// Opens a web session (cookie) and returns its CSRF token.
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -229,13 +230,15 @@ pub async fn login(
     Ok(([(SET_COOKIE, session_cookie(&secret, max_age))], Json(body)).into_response())
 }
 
-/// POST /api/v1/auth/logout — ends the session (or revokes the token) the request came with.
+#[utoipa::path(post, operation_id = "log_out", path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204, description = "Ended"), (status = 401, body = ErrorBody)))]
+/// Ends the session (or revokes the token) the request came with.
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     state.accounts.revoke(&caller.principal, &caller.credential.id).await?;
     Ok(([(SET_COOKIE, session_cookie("", 0))], StatusCode::NO_CONTENT).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     login: String,
@@ -243,7 +246,10 @@ pub struct PasswordChange {
     new_password: String,
 }
 
-/// POST /api/v1/auth/password — the owner replaces their password (first passwords must be).
+#[utoipa::path(post, operation_id = "change_password", path = "/api/v1/auth/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 204, description = "Changed; every session and token of the account is revoked"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// The owner replaces their password (first passwords must be).
 pub async fn change_password(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -254,17 +260,18 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     login: String,
     password: String,
     label: String,
     /// Lifetime in days (default 90, at most 365).
+    #[schema(minimum = 1, maximum = 365)]
     days: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenView {
     id: String,
     label: String,
@@ -289,7 +296,10 @@ impl TokenView {
     }
 }
 
-/// POST /api/v1/auth/tokens — a bearer token for an API client, for the login and password given.
+#[utoipa::path(post, operation_id = "create_token", path = "/api/v1/auth/tokens", tag = "accounts", request_body = TokenRequest,
+    responses((status = 201, description = "The token, shown this once", body = TokenView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// A bearer token for an API client, for the login and password given.
 pub async fn create_token(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -308,14 +318,18 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(TokenView::of(row, Some(secret)))))
 }
 
-/// GET /api/v1/auth/tokens — the caller's own tokens, newest first.
+#[utoipa::path(get, operation_id = "list_tokens", path = "/api/v1/auth/tokens", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)))]
+/// The caller's own tokens, newest first.
 pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenView>>, ApiError> {
     let rows =
         state.store.credentials(&caller.principal.account_id, CredentialKind::Token).await.map_err(AppError::from)?;
     Ok(Json(rows.into_iter().map(|row| TokenView::of(row, None)).collect()))
 }
 
-/// DELETE /api/v1/auth/tokens/{id} — revokes one of the caller's tokens.
+#[utoipa::path(delete, operation_id = "revoke_token", path = "/api/v1/auth/tokens/{id}", tag = "accounts", params(("id" = String, Path, description = "The token's id")),
+    security(("bearer" = [])), responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Revokes one of the caller's tokens.
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -334,7 +348,9 @@ pub async fn revoke_token(
     }
 }
 
-/// GET /api/v1/me
+#[utoipa::path(get, operation_id = "who_am_i", path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+/// The account the request comes from.
 pub async fn me(caller: Caller) -> Json<Me> {
     Json(Me::from(&caller.principal))
 }

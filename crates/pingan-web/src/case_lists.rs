@@ -5,7 +5,7 @@
 //! The query string is read strictly: an unknown parameter, a repeated one or a value out of range
 //! is an error, never silently ignored (a mistyped `stauts=closed` must not list every case).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -21,62 +21,116 @@ use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::lifecycle::Status;
 use pingan_core::{DivisionCode, GridCode};
-use pingan_store::cases::{CaseFilter, CaseRow};
-use serde::Serialize;
-use serde_json::json;
+use pingan_store::cases::{CaseFilter, CaseRow, MAX_LIST};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterIn};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::cases::CaseView;
 use crate::csv_export::{csv_attachment, inert_in_spreadsheets};
+use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
-
-/// The filters every list, count and export accepts.
-const FILTERS: [&str; 9] = ["status", "category", "channel", "division", "grid", "handler", "from", "to", "overdue"];
 
 /// A page holds 50 cases unless `limit` says otherwise (at most 1,000).
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 1000;
 
 /// The most rows one export may hold: beyond it, narrow the filter (by month, say).
-pub const MAX_EXPORT_ROWS: u64 = 100_000;
+pub const MAX_EXPORT_ROWS: u64 = MAX_LIST as u64;
 
 /// The query string as it came.
 type Pairs = Vec<(String, String)>;
 
-/// The query's parameters by name, checked against what the endpoint accepts.
-struct Parameters(HashMap<String, String>);
+/// The filters every list, count and export takes; each narrows the caller's cases. Values are
+/// read as text and checked here, so that a bad one is named in the error.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Filters {
+    /// Statuses, comma-separated: `dispatched,in_progress`.
+    status: Option<String>,
+    /// A category code (`dispute.neighbour`).
+    category: Option<String>,
+    #[param(value_type = Option<Channel>)]
+    channel: Option<String>,
+    /// Cases whose responsible division lies in this division's subtree.
+    division: Option<String>,
+    /// A grid's code, or a village's (its grids).
+    grid: Option<String>,
+    /// The unit the case is dispatched to (`department:360302:cg`).
+    handler: Option<String>,
+    /// Reported at or after (milliseconds since the Unix epoch).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    from: Option<String>,
+    /// Reported before (milliseconds since the Unix epoch).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    to: Option<String>,
+    /// `true`: only open cases past their resolution deadline (`false`, the default: all).
+    #[param(value_type = Option<bool>)]
+    overdue: Option<String>,
+}
 
-impl Parameters {
-    fn parse(query: Result<Query<Pairs>, QueryRejection>, extra: &[&str]) -> Result<Parameters, ApiError> {
-        let Query(pairs) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
-        let mut found = HashMap::new();
-        for (name, value) in pairs {
-            if !FILTERS.contains(&name.as_str()) && !extra.contains(&name.as_str()) {
-                return Err(ApiError::unknown_parameter(&name));
-            }
-            if found.insert(name.clone(), value).is_some() {
-                return Err(ApiError::invalid_parameter(&name, "given more than once"));
-            }
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// Cases per page, 1 to 1,000 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportOptions {
+    /// `csv` (the default and only format).
+    format: Option<String>,
+    /// `true` adds reporters' contact details, for roles that may read them, with a `reason`.
+    #[param(value_type = Option<bool>)]
+    personal: Option<String>,
+    /// Why the contact details are needed: written to the access log with every exported case.
+    reason: Option<String>,
+}
+
+/// Refuses a query that names a parameter none of `known` documents, or one twice.
+fn only_known(query: Result<Query<Pairs>, QueryRejection>, known: &[Vec<Parameter>]) -> Result<(), ApiError> {
+    let Query(pairs) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+    let mut seen = HashSet::new();
+    for (name, _) in pairs {
+        if !known.iter().flatten().any(|p| p.name == name) {
+            return Err(ApiError::unknown_parameter(&name));
         }
-        Ok(Parameters(found))
+        if !seen.insert(name.clone()) {
+            return Err(ApiError::invalid_parameter(&name, "given more than once"));
+        }
     }
+    Ok(())
+}
 
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
+fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    parsed.map(|Query(value)| value).map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))
+}
 
-    fn millis(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        self.get(name)
-            .map(|text| {
-                text.parse::<i64>().ok().filter(|&ms| ms >= 0).ok_or_else(|| ApiError::invalid_parameter(name, text))
-            })
-            .transpose()
-    }
+fn documented<T: IntoParams>() -> Vec<Parameter> {
+    T::into_params(|| Some(ParameterIn::Query))
+}
 
-    /// The filter the parameters describe, each code checked against what exists.
-    fn filter(&self, state: &AppState) -> Result<CaseFilter, ApiError> {
+fn millis(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|text| {
+            text.parse::<i64>().ok().filter(|&ms| ms >= 0).ok_or_else(|| ApiError::invalid_parameter(name, text))
+        })
+        .transpose()
+}
+
+impl Filters {
+    /// The store's filter, each code checked against what exists.
+    fn to_case_filter(&self, state: &AppState) -> Result<CaseFilter, ApiError> {
+        let Filters { status, category, channel, division, grid, handler, from, to, overdue } = self;
+        let (status, category, channel, division, grid) =
+            (status.as_deref(), category.as_deref(), channel.as_deref(), division.as_deref(), grid.as_deref());
         let mut filter = CaseFilter::default();
-        if let Some(list) = self.get("status") {
+        if let Some(list) = status {
             filter.statuses = list
                 .split(',')
                 .map(|s| {
@@ -85,36 +139,36 @@ impl Parameters {
                 })
                 .collect::<Result<_, _>>()?;
         }
-        if let Some(category) = self.get("category") {
+        if let Some(category) = category {
             if state.engine.categories().leaf(category).is_none() {
                 return Err(AppError::UnknownCategory(category.to_owned()).into());
             }
             filter.category = Some(category.to_owned());
         }
-        if let Some(channel) = self.get("channel") {
+        if let Some(channel) = channel {
             filter.channel = Some(
                 Channel::parse(channel)
                     .ok_or_else(|| ApiError::invalid_choice("channel", channel, &Channel::ALL.map(Channel::as_str)))?,
             );
         }
-        if let Some(code) = self.get("division") {
+        if let Some(code) = division {
             let known = DivisionCode::parse(code).ok().filter(|c| state.atlas.division_name(c.as_str()).is_some());
             filter.division = Some(known.ok_or_else(|| AppError::UnknownDivision(code.to_owned()))?);
         }
-        if let Some(code) = self.get("grid") {
+        if let Some(code) = grid {
             // A grid, or a village: its grids.
             let village = DivisionCode::parse(code).ok().filter(|c| c.level() == pingan_core::Level::Village);
             let grid = GridCode::parse(code).ok().map(|g| g.to_string());
             let prefix = village.map(|v| v.to_string()).or(grid);
             filter.grid_prefix = Some(prefix.ok_or_else(|| ApiError::invalid_parameter("grid", code))?);
         }
-        filter.handler = self.get("handler").map(str::to_owned);
-        filter.reported_from = self.millis("from")?;
-        filter.reported_before = self.millis("to")?;
-        match self.get("overdue") {
-            None => {}
+        filter.handler = handler.as_deref().map(str::to_owned);
+        filter.reported_from = millis("from", from.as_deref())?;
+        filter.reported_before = millis("to", to.as_deref())?;
+        match overdue.as_deref() {
+            None | Some("false") => {}
             Some("true") => filter.overdue_at = Some(state.engine.now().timestamp_millis()),
-            Some(other) => return Err(ApiError::invalid_choice("overdue", other, &["true"])),
+            Some(other) => return Err(ApiError::invalid_choice("overdue", other, &["true", "false"])),
         }
         Ok(filter)
     }
@@ -138,7 +192,7 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
     Ok((at, id.to_owned()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CasePage {
     cases: Vec<CaseView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -146,15 +200,20 @@ pub struct CasePage {
     next_cursor: Option<String>,
 }
 
-/// GET /api/v1/cases — the caller's cases, newest first, a page at a time.
+#[utoipa::path(get, operation_id = "list_cases", path = "/api/v1/cases", tag = "cases", params(Filters, Page), security(("bearer" = [])),
+    responses((status = 200, body = CasePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+/// The caller's cases, newest first, a page at a time.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<Pairs>, QueryRejection>,
+    raw: Result<Query<Pairs>, QueryRejection>,
+    filters: Result<Query<Filters>, QueryRejection>,
+    page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<CasePage>, ApiError> {
-    let parameters = Parameters::parse(query, &["limit", "cursor"])?;
-    let mut filter = parameters.filter(&state)?;
-    filter.limit = match parameters.get("limit") {
+    only_known(raw, &[documented::<Filters>(), documented::<Page>()])?;
+    let (filters, page) = (query(filters)?, query(page)?);
+    let mut filter = filters.to_case_filter(&state)?;
+    filter.limit = match page.limit.as_deref() {
         None => DEFAULT_PAGE,
         Some(text) => text
             .parse()
@@ -162,43 +221,60 @@ pub async fn list(
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| ApiError::invalid_parameter("limit", text))?,
     };
-    filter.after = parameters.get("cursor").map(decode_cursor).transpose()?;
+    filter.after = page.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = filter.limit as usize;
     let cases = state.engine.list_for(&caller.principal, filter).await?;
     let next_cursor = cases.last().filter(|_| cases.len() == limit).map(encode_cursor);
     Ok(Json(CasePage { cases: cases.into_iter().map(CaseView::from).collect(), next_cursor }))
 }
 
-/// GET /api/v1/cases/count — how many of the caller's cases match.
+#[derive(Serialize, ToSchema)]
+pub struct Count {
+    count: u64,
+}
+
+#[utoipa::path(get, operation_id = "count_cases", path = "/api/v1/cases/count", tag = "cases", params(Filters), security(("bearer" = [])),
+    responses((status = 200, body = Count), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+/// How many of the caller's cases match.
 pub async fn count(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<Pairs>, QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let filter = Parameters::parse(query, &[])?.filter(&state)?;
-    Ok(Json(json!({ "count": state.engine.count_for(&caller.principal, filter).await? })))
+    raw: Result<Query<Pairs>, QueryRejection>,
+    filters: Result<Query<Filters>, QueryRejection>,
+) -> Result<Json<Count>, ApiError> {
+    only_known(raw, &[documented::<Filters>()])?;
+    let filter = query(filters)?.to_case_filter(&state)?;
+    Ok(Json(Count { count: state.engine.count_for(&caller.principal, filter).await? }))
 }
 
-/// GET /api/v1/cases/export — the caller's matching cases as CSV. Reporters' contact details are
-/// left out, unless `personal=true` with a `reason` from a role that may reveal them: then they are
-/// in the clear, and every exported case with a reporter is written to the access log first.
+#[utoipa::path(get, operation_id = "export_cases", path = "/api/v1/cases/export", tag = "cases", params(Filters, ExportOptions), security(("bearer" = [])),
+    responses((status = 200, description = "CSV, UTF-8 with a byte-order mark", content_type = "text/csv", body = String), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, description = "More rows than one export holds", body = ErrorBody)))]
+/// Exports the caller's matching cases as CSV.
+///
+/// Reporters' contact details are left out, unless `personal=true` with a `reason` from a role that
+/// may reveal them: then they are in the clear, and every exported case with a reporter is written
+/// to the access log first.
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<Pairs>, QueryRejection>,
+    raw: Result<Query<Pairs>, QueryRejection>,
+    filters: Result<Query<Filters>, QueryRejection>,
+    options: Result<Query<ExportOptions>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let parameters = Parameters::parse(query, &["format", "personal", "reason"])?;
-    let filter = parameters.filter(&state)?;
-    match parameters.get("format") {
+    only_known(raw, &[documented::<Filters>(), documented::<ExportOptions>()])?;
+    let (filters, options) = (query(filters)?, query(options)?);
+    let filter = filters.to_case_filter(&state)?;
+    match options.format.as_deref() {
         None | Some("csv") => {}
         Some(other) => return Err(ApiError::invalid_choice("format", other, &["csv"])),
     }
-    let personal = match parameters.get("personal") {
+    let personal = match options.personal.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
         Some(other) => return Err(ApiError::invalid_choice("personal", other, &["true", "false"])),
     };
-    let reason = parameters.get("reason").map(str::trim).unwrap_or("");
+    let reason = options.reason.as_deref().map(str::trim).unwrap_or("");
     if personal {
         if !caller.principal.may_reveal() {
             return Err(AppError::from(AccessError::Forbidden("reading reporters' personal data")).into());
@@ -211,17 +287,7 @@ pub async fn export(
     if total > MAX_EXPORT_ROWS {
         return Err(ApiError::export_too_large(total, MAX_EXPORT_ROWS));
     }
-    let mut cases = Vec::new();
-    let mut page = CaseFilter { limit: MAX_PAGE, ..filter };
-    loop {
-        let rows = state.engine.list_for(&caller.principal, page.clone()).await?;
-        let full = rows.len() == MAX_PAGE as usize;
-        page.after = rows.last().map(|last| (last.reported_at, last.id.clone()));
-        cases.extend(rows);
-        if !full || cases.len() as u64 >= MAX_EXPORT_ROWS {
-            break;
-        }
-    }
+    let cases = state.engine.list_for(&caller.principal, CaseFilter { limit: MAX_LIST, ..filter }).await?;
     if personal {
         let revealed: Vec<&str> =
             cases.iter().filter(|c| c.body.reporter_sealed.is_some()).map(|c| c.id.as_str()).collect();

@@ -14,11 +14,13 @@ use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
 use pingan_app::engine::{ActionRequest, Submission};
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
-use pingan_core::lifecycle::{ActionKind, Satisfaction};
+use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
 use pingan_store::cases::{CaseRow, Reporter, StoredAction};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::{Caller, MaybeCaller, too_many_requests};
+use crate::error::ErrorBody;
 use crate::error::json_body;
 use crate::{ApiError, AppState};
 
@@ -28,15 +30,19 @@ const MAX_IDEMPOTENCY_KEY: usize = 200;
 /// The header that carries a follow token.
 pub const FOLLOW_HEADER: &str = "x-follow-token";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCaseRequest {
     channel: Channel,
     category: String,
     #[serde(default = "normal")]
     priority: Priority,
+    /// WGS-84; with `lat`, or give `grid`.
+    #[schema(minimum = -180, maximum = 180)]
     lon: Option<f64>,
+    #[schema(minimum = -90, maximum = 90)]
     lat: Option<f64>,
+    /// The grid's code, when there is no point.
     grid: Option<String>,
     address: Option<String>,
     description: String,
@@ -54,7 +60,7 @@ fn normal() -> Priority {
     Priority::Normal
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActRequest {
     action: ActionKind,
@@ -70,14 +76,15 @@ pub struct ActRequest {
 }
 
 /// A case as the API shows it: no reporter contact details.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CaseView {
     id: String,
+    /// The human case number: city, day and sequence (`3603-20261129-000042`).
     number: Option<String>,
-    status: &'static str,
-    channel: &'static str,
+    status: Status,
+    channel: Channel,
     category: String,
-    priority: &'static str,
+    priority: Priority,
     division: String,
     handler: Option<String>,
     grid: Option<String>,
@@ -100,9 +107,9 @@ impl From<CaseRow> for CaseView {
     fn from(case: CaseRow) -> CaseView {
         CaseView {
             number: case.number.map(|n| n.to_string()),
-            status: case.status.as_str(),
-            channel: case.channel.as_str(),
-            priority: case.priority.as_str(),
+            status: case.status,
+            channel: case.channel,
+            priority: case.priority,
             division: case.division.to_string(),
             grid: case.grid.map(|g| g.to_string()),
             lon: case.body.lon,
@@ -124,7 +131,7 @@ impl From<CaseRow> for CaseView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Submitted {
     case: CaseView,
     possible_duplicates: Vec<String>,
@@ -134,20 +141,30 @@ pub struct Submitted {
     follow_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct HistoryEntry {
     sequence: i64,
     at: i64,
     actor: String,
     action: String,
-    status_after: &'static str,
+    status_after: Status,
+    /// The action's details: reason, target unit, satisfaction ...
+    #[schema(value_type = Object)]
     details: serde_json::Value,
     hash: String,
 }
 
-/// POST /api/v1/cases — 201 with the new case, or 200 with the earlier one for a reused
-/// idempotency key (also accepted as an `Idempotency-Key` header). Residents may report without
-/// logging in (limited per address); every other channel needs an account whose roles use it.
+#[utoipa::path(post, operation_id = "create_case", path = "/api/v1/cases", tag = "cases", request_body = CreateCaseRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried submission return the same case")),
+    security((), ("bearer" = [])),
+    responses((status = 201, description = "A new case", body = Submitted), (status = 200, description = "The case of an idempotency key used before", body = Submitted),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, description = "The point lies outside the served area", body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// Submits a report.
+///
+/// 201 with the new case, or 200 with the earlier one for a reused idempotency key (also accepted
+/// as an `Idempotency-Key` header). Residents may report without logging in (limited per address);
+/// every other channel needs an account whose roles use it.
 pub async fn create_case(
     State(state): State<AppState>,
     MaybeCaller { caller, address }: MaybeCaller,
@@ -254,7 +271,11 @@ pub(crate) async fn visible_case(
     Ok(found?)
 }
 
-/// GET /api/v1/cases/{id or number} — for its reporter without an account, with `X-Follow-Token`.
+#[utoipa::path(get, operation_id = "get_case", path = "/api/v1/cases/{case}", tag = "cases",
+    params(("case" = String, Path, description = "Case number or id"), ("X-Follow-Token" = Option<String>, Header, description = "The reporter's follow token, without an account")),
+    security((), ("bearer" = [])),
+    responses((status = 200, body = CaseView), (status = 404, description = "No such case, or not one the caller may see", body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// One case; for its reporter without an account, with `X-Follow-Token`.
 pub async fn get_case(
     State(state): State<AppState>,
     who: MaybeCaller,
@@ -264,7 +285,12 @@ pub async fn get_case(
     Ok(Json(visible_case(&state, &who, &headers, &case).await?.into()))
 }
 
-/// POST /api/v1/cases/{id or number}/actions
+#[utoipa::path(post, operation_id = "act_on_case", path = "/api/v1/cases/{case}/actions", tag = "cases", request_body = ActRequest,
+    params(("case" = String, Path, description = "Case number or id")), security(("bearer" = [])),
+    responses((status = 200, description = "The case after the action", body = CaseView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Not this account's to take", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Not possible in the case's state, or a stale version", body = ErrorBody)))]
+/// Takes an action on a case, at the version the caller saw.
 pub async fn act_on_case(
     State(state): State<AppState>,
     caller: Caller,
@@ -295,20 +321,24 @@ pub async fn act_on_case(
     Ok(Json(result?.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevealRequest {
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Revealed {
     case: String,
     reporter: Option<Reporter>,
 }
 
-/// POST /api/v1/cases/{id or number}/reveal — the reporter's contact in the clear, for a role that
-/// may see it, with a reason; every reveal is written to the access log first.
+#[utoipa::path(post, operation_id = "reveal_reporter", path = "/api/v1/cases/{case}/reveal", tag = "cases", request_body = RevealRequest,
+    params(("case" = String, Path, description = "Case number or id")), security(("bearer" = [])),
+    responses((status = 200, body = Revealed), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Reveals the reporter's contact in the clear.
+///
+/// For a role that may see it, with a reason; every reveal is written to the access log first.
 pub async fn reveal_reporter(
     State(state): State<AppState>,
     caller: Caller,
@@ -332,7 +362,11 @@ pub async fn reveal_reporter(
     Ok(Json(Revealed { case: row.number.map(|n| n.to_string()).unwrap_or(row.id), reporter }))
 }
 
-/// GET /api/v1/cases/{id or number}/history
+#[utoipa::path(get, operation_id = "case_history", path = "/api/v1/cases/{case}/history", tag = "cases",
+    params(("case" = String, Path, description = "Case number or id"), ("X-Follow-Token" = Option<String>, Header, description = "The reporter's follow token, without an account")),
+    security((), ("bearer" = [])),
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// The case's history, each entry hashed onto the one before.
 pub async fn case_history(
     State(state): State<AppState>,
     who: MaybeCaller,
@@ -357,7 +391,7 @@ pub async fn case_history(
                     at: entry.record.at,
                     actor: entry.record.actor,
                     action: entry.record.action,
-                    status_after: entry.record.status_after.as_str(),
+                    status_after: entry.record.status_after,
                     details,
                     hash: entry.hash.iter().map(|b| format!("{b:02x}")).collect(),
                 }

@@ -11,7 +11,9 @@ use pingan_app::atlas::RouteError;
 use pingan_core::Explain;
 use pingan_core::lifecycle::LifecycleError;
 use pingan_store::StoreError;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -156,13 +158,33 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// Every error answer of the API.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `case_not_found`, `invalid_transition`, `forbidden` ...
+    code: &'static str,
+    message_zh: String,
+    message_en: String,
+    /// What the code needs besides (the parameter at fault, the allowed values, the nearest grid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    details: Option<Value>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message_zh": self.message_zh, "message_en": self.message_en });
-        if let Some(details) = self.details {
-            error["details"] = details;
-        }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let error = ErrorDetail {
+            code: self.code,
+            message_zh: self.message_zh,
+            message_en: self.message_en,
+            details: self.details,
+        };
+        (self.status, Json(ErrorBody { error })).into_response()
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod access_log;
 mod accounts;
+mod api;
+mod api_docs;
 pub mod auth;
 mod case_lists;
 mod cases;
@@ -17,9 +19,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
 use axum::extract::{Query, State};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use pingan_app::accounts::Accounts;
 use pingan_app::engine::CaseEngine;
@@ -28,7 +29,9 @@ use pingan_core::DivisionCode;
 use pingan_store::Store;
 use serde::{Deserialize, Serialize};
 
+pub use api::openapi;
 pub use error::ApiError;
+use error::ErrorBody;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -50,32 +53,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(health))
+        .route("/api/docs", get(api_docs::show))
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/password", get(login::password_page).post(login::change_password))
-        .route("/api/v1/route", get(route_point))
-        .route("/api/v1/cases", post(cases::create_case).get(case_lists::list))
-        .route("/api/v1/cases/count", get(case_lists::count))
-        .route("/api/v1/cases/export", get(case_lists::export))
-        .route("/api/v1/cases/{case}", get(cases::get_case))
-        .route("/api/v1/cases/{case}/actions", post(cases::act_on_case))
-        .route("/api/v1/cases/{case}/history", get(cases::case_history))
-        .route("/api/v1/cases/{case}/reveal", post(cases::reveal_reporter))
-        .route("/api/v1/cases/{case}/photos/{hash}", get(photos::download))
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/auth/password", post(auth::change_password))
-        .route("/api/v1/auth/tokens", post(auth::create_token).get(auth::list_tokens))
-        .route("/api/v1/auth/tokens/{id}", delete(auth::revoke_token))
-        .route("/api/v1/me", get(auth::me))
-        .route("/api/v1/access-log", get(access_log::read))
-        .route("/api/v1/accounts", post(accounts::create).get(accounts::list))
-        .route("/api/v1/accounts/{login}/reset-password", post(accounts::reset_password))
-        .route("/api/v1/accounts/{login}/disable", post(accounts::disable))
-        .route("/api/v1/accounts/{login}/enable", post(accounts::enable))
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        // Photos have their own, larger limit.
-        .route("/api/v1/photos", post(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))
+        .merge(api::routes().0)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
@@ -179,8 +161,13 @@ pub(crate) fn parse_coordinate(name: &'static str, value: Option<&str>) -> Resul
     value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| ApiError::invalid_parameter(name, value))
 }
 
-/// GET /api/v1/route?lon=..&lat=.. — the grid at a WGS-84 point and its whole division chain.
-async fn route_point(
+#[utoipa::path(get, operation_id = "route_point", path = "/api/v1/route", tag = "geography",
+    params(("lon" = f64, Query, description = "WGS-84 longitude", minimum = -180, maximum = 180),
+        ("lat" = f64, Query, description = "WGS-84 latitude", minimum = -90, maximum = 90)),
+    responses((status = 200, body = Routed), (status = 400, description = "A missing or malformed coordinate", body = ErrorBody),
+        (status = 404, description = "The point lies in no grid: the nearest one is named", body = ErrorBody)))]
+/// The grid at a WGS-84 point and its whole division chain.
+pub(crate) async fn route_point(
     State(state): State<AppState>,
     query: Result<Query<PointQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Routed>, ApiError> {

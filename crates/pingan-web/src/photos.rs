@@ -11,19 +11,28 @@ use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::photos::{MAX_PHOTO_BYTES, StoredPhoto, store_photo};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::{MaybeCaller, too_many_requests};
 use crate::cases::visible_case;
+use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Uploaded {
     hash: String,
     mime: &'static str,
     size: usize,
 }
 
-/// POST /api/v1/photos — 201 with the photo's hash, or 200 if the same photo was stored before.
+#[utoipa::path(post, operation_id = "upload_photo", path = "/api/v1/photos", tag = "cases",
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The raw JPEG, PNG or WebP bytes, at most 5 MiB"),
+    security((), ("bearer" = [])),
+    responses((status = 201, body = Uploaded), (status = 200, description = "Stored before", body = Uploaded), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// Uploads a photo.
+///
+/// 201 with the photo's hash, or 200 if the same photo was stored before.
 pub async fn upload(
     State(state): State<AppState>,
     MaybeCaller { caller, address }: MaybeCaller,
@@ -46,9 +55,15 @@ pub async fn upload(
     Ok((status, Json(Uploaded { hash, mime, size })))
 }
 
-/// GET /api/v1/cases/{case}/photos/{hash} — a photo of a report or a result, for whoever may see
-/// the case (its reporter without an account, with `X-Follow-Token`); like the case, 404 for
-/// anyone else. A hash names its content for ever, so the browser may keep it.
+#[utoipa::path(get, operation_id = "download_photo", path = "/api/v1/cases/{case}/photos/{hash}", tag = "cases",
+    params(("case" = String, Path, description = "Case number or id"), ("hash" = String, Path, description = "The photo's SHA-256"),
+        ("X-Follow-Token" = Option<String>, Header, description = "The reporter's follow token, without an account")),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The photo", content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// A photo of a report or a result.
+///
+/// For whoever may see the case (its reporter without an account, with `X-Follow-Token`); like the
+/// case, 404 for anyone else. A hash names its content for ever, so the browser may keep it.
 pub async fn download(
     State(state): State<AppState>,
     who: MaybeCaller,

@@ -651,6 +651,22 @@ fn check_http_api(served: &Served, engine: &str) {
     let (status, _) = get(served, "/no/such/page");
     assert_eq!(status, 404);
 
+    // The OpenAPI document served is the one in docs/, and the reference page shows every operation.
+    let (status, served_document) = get_json(served, "/api/v1/openapi.json");
+    assert_eq!(status, 200);
+    let snapshot = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json")).unwrap();
+    assert_eq!(served_document, serde_json::from_str::<Value>(&snapshot).unwrap());
+    let (status, reference) = get(served, "/api/docs");
+    assert_eq!(status, 200);
+    assert!(!reference.contains("<script"), "no script");
+    for (path, item) in served_document["paths"].as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(reference.contains(&format!(r#"id="{id}""#)), "{path}: {id} is not on the page");
+        }
+    }
+    assert!(reference.contains(r#"id="schema-CaseView""#) && reference.contains("<code>in_progress</code>"));
+
     // A grid imported while the server runs is routed to once the server notices the change.
     let nanchang = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"360102002001001","name":"民巷第1网格"},
         "geometry":{"type":"Polygon","coordinates":[[[115.85,28.67],[115.87,28.67],[115.87,28.69],[115.85,28.69],[115.85,28.67]]]}}]}"#;

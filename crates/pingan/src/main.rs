@@ -129,6 +129,8 @@ enum Command {
     /// Manage accounts (run by the server's operator, on the server).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print the OpenAPI document of the JSON API (what the server serves at /api/v1/openapi.json).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -625,6 +627,10 @@ async fn main() -> Result<()> {
             } else {
                 println!("Cases changed while they were read: run it again before removing older keys");
             }
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", pingan_web::openapi().to_pretty_json()?);
             Ok(())
         }
         Command::Admin(AdminCommand::Roles) => {
