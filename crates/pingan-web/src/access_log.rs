@@ -21,10 +21,13 @@ use crate::{ApiError, AppState};
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// Milliseconds since the Unix epoch; default: the beginning.
+    #[param(minimum = 0)]
     from: Option<i64>,
-    /// At most 10,000; default 1,000.
+    /// Entries, 1 to 10,000 (default 1,000).
+    #[param(minimum = 1, maximum = 10_000)]
     limit: Option<u32>,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     format: Option<String>,
 }
 
@@ -54,7 +57,7 @@ impl From<AccessEntry> for AccessEntryView {
 }
 
 #[utoipa::path(get, operation_id = "read_access_log", path = "/api/v1/access-log", tag = "accounts", params(LogQuery), security(("bearer" = [])),
-    responses((status = 200, description = "JSON, or CSV with format=csv", body = Vec<AccessEntryView>), (status = 400, body = ErrorBody),
+    responses((status = 200, description = "JSON, or CSV with format=csv", content((Vec<AccessEntryView> = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// The access log of the administrator's subtree.
 ///
@@ -70,8 +73,15 @@ pub async fn read(
         return Err(AppError::from(AccessError::Forbidden("reading the access log")).into());
     };
     let prefix = if division.level() == Level::Province { String::new() } else { division.to_string() };
-    let limit = query.limit.unwrap_or(1000).clamp(1, 10_000);
-    let entries = state.store.access_log(&prefix, query.from.unwrap_or(0), limit).await.map_err(AppError::from)?;
+    let limit = query.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid_parameter("limit", &limit.to_string()));
+    }
+    let from = query.from.unwrap_or(0);
+    if from < 0 {
+        return Err(ApiError::invalid_parameter("from", &from.to_string()));
+    }
+    let entries = state.store.access_log(&prefix, from, limit).await.map_err(AppError::from)?;
     let views: Vec<AccessEntryView> = entries.into_iter().map(AccessEntryView::from).collect();
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(views).into_response()),
@@ -94,6 +104,6 @@ pub async fn read(
                 .collect();
             csv_attachment("access-log.csv", &header, records)
         }
-        Some(other) => Err(ApiError::invalid_parameter("format", other)),
+        Some(other) => Err(ApiError::invalid_choice("format", other, &["json", "csv"])),
     }
 }

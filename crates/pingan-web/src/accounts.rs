@@ -46,6 +46,7 @@ impl From<AccountRow> for AccountView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
+    #[schema(pattern = "^[A-Za-z0-9._-]{3,64}$")]
     login: String,
     name: String,
     unit: Option<String>,
@@ -66,9 +67,9 @@ pub struct AccountCreated {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    payload: Result<Json<CreateAccount>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AccountCreated>), ApiError> {
-    let request = json_body(payload)?;
+    let request: CreateAccount = json_body(payload)?;
     let new = NewAccount {
         login: request.login,
         name: request.name,

@@ -213,9 +213,9 @@ pub(crate) fn session_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    payload: Result<Json<LoginRequest>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let request = json_body(payload)?;
+    let request: LoginRequest = json_body(payload)?;
     let account = state.accounts.login(&request.login, &request.password, address).await?;
     if account.must_change_password {
         return Err(AppError::from(AccessError::PasswordChangeRequired).into());
@@ -253,9 +253,9 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    payload: Result<Json<PasswordChange>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let request = json_body(payload)?;
+    let request: PasswordChange = json_body(payload)?;
     state.accounts.change_password(&request.login, &request.old_password, &request.new_password, address).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -303,9 +303,9 @@ impl TokenView {
 pub async fn create_token(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    payload: Result<Json<TokenRequest>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
-    let request = json_body(payload)?;
+    let request: TokenRequest = json_body(payload)?;
     let account = state.accounts.login(&request.login, &request.password, address).await?;
     if account.must_change_password {
         return Err(AppError::from(AccessError::PasswordChangeRequired).into());

@@ -169,9 +169,9 @@ pub async fn create_case(
     State(state): State<AppState>,
     MaybeCaller { caller, address }: MaybeCaller,
     headers: HeaderMap,
-    payload: Result<Json<CreateCaseRequest>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let request = json_body(payload)?;
+    let request: CreateCaseRequest = json_body(payload)?;
     let (actor, reporter_account) = match &caller {
         Some(caller) => {
             caller.principal.check_channel(request.channel).map_err(AppError::from)?;
@@ -295,9 +295,9 @@ pub async fn act_on_case(
     State(state): State<AppState>,
     caller: Caller,
     Path(case): Path<String>,
-    payload: Result<Json<ActRequest>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<CaseView>, ApiError> {
-    let request = json_body(payload)?;
+    let request: ActRequest = json_body(payload)?;
     let result = state
         .engine
         .act(ActionRequest {
@@ -344,9 +344,9 @@ pub async fn reveal_reporter(
     caller: Caller,
     headers: HeaderMap,
     Path(case): Path<String>,
-    payload: Result<Json<RevealRequest>, JsonRejection>,
+    payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<Revealed>, ApiError> {
-    let request = json_body(payload)?;
+    let request: RevealRequest = json_body(payload)?;
     if !caller.principal.may_reveal() {
         return Err(AppError::from(AccessError::Forbidden("reading reporters' personal data")).into());
     }

@@ -12,6 +12,7 @@ use pingan_core::Explain;
 use pingan_core::lifecycle::LifecycleError;
 use pingan_store::StoreError;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
@@ -188,20 +189,26 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The JSON body of a request, or the error that says what is wrong with it.
-pub(crate) fn json_body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    payload.map(|Json(value)| value).map_err(|rejection| {
+/// The JSON body of a request as `T`, or the error that says what is wrong with it. The body must
+/// be an object: serde would otherwise take an array of the fields' values for a struct.
+pub(crate) fn json_body<T: DeserializeOwned>(payload: Result<Json<Value>, JsonRejection>) -> Result<T, ApiError> {
+    let malformed = |why: String| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "malformed_json",
+        message_zh: format!("请求体无效：{why}"),
+        message_en: format!("the request body is not acceptable: {why}"),
+        details: None,
+    };
+    let Json(value) = payload.map_err(|rejection| {
         let (status, code) = match &rejection {
             JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             JsonRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             _ => (StatusCode::BAD_REQUEST, "malformed_json"),
         };
-        ApiError {
-            status,
-            code,
-            message_zh: format!("请求体无效：{}", rejection.body_text()),
-            message_en: format!("the request body is not acceptable: {}", rejection.body_text()),
-            details: None,
-        }
-    })
+        ApiError { status, code, ..malformed(rejection.body_text()) }
+    })?;
+    if !value.is_object() {
+        return Err(malformed("the body must be a JSON object".into()));
+    }
+    serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
 }

@@ -85,6 +85,14 @@ fn check_case_api(served: &Served) {
     let refusals: Vec<Refusal> = vec![
         ("stale version", &actions, vec![JSON, ("authorization", &village)], accept(1), 409, "version_conflict"),
         (
+            "the fields as an array",
+            &actions,
+            vec![JSON, ("authorization", &village)],
+            r#"["accept", 2]"#.into(),
+            400,
+            "malformed_json",
+        ),
+        (
             "another village",
             &actions,
             vec![JSON, ("authorization", &sibling)],
