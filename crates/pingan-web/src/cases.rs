@@ -7,7 +7,9 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
+use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
@@ -15,6 +17,7 @@ use pingan_app::engine::{ActionRequest, Submission};
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
+use pingan_store::StoreError;
 use pingan_store::cases::{CaseRow, Reporter, StoredAction};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -64,7 +67,8 @@ fn normal() -> Priority {
 #[serde(deny_unknown_fields)]
 pub struct ActRequest {
     action: ActionKind,
-    expected_version: i64,
+    /// The version the caller saw (or send it as `If-Match: "N"`); a case changed since is refused.
+    expected_version: Option<i64>,
     reason: Option<String>,
     target: Option<String>,
     satisfaction: Option<Satisfaction>,
@@ -274,37 +278,71 @@ pub(crate) async fn visible_case(
 #[utoipa::path(get, operation_id = "get_case", path = "/api/v1/cases/{case}", tag = "cases",
     params(("case" = String, Path, description = "Case number or id"), ("X-Follow-Token" = Option<String>, Header, description = "The reporter's follow token, without an account")),
     security((), ("bearer" = [])),
-    responses((status = 200, body = CaseView), (status = 404, description = "No such case, or not one the caller may see", body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = CaseView, headers(("ETag" = String, description = "The case's version, for If-None-Match and If-Match"))),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 404, description = "No such case, or not one the caller may see", body = ErrorBody), (status = 429, body = ErrorBody)))]
 /// One case; for its reporter without an account, with `X-Follow-Token`.
 pub async fn get_case(
     State(state): State<AppState>,
     who: MaybeCaller,
     headers: HeaderMap,
     Path(case): Path<String>,
-) -> Result<Json<CaseView>, ApiError> {
-    Ok(Json(visible_case(&state, &who, &headers, &case).await?.into()))
+) -> Result<Response, ApiError> {
+    let case = visible_case(&state, &who, &headers, &case).await?;
+    let tag = entity_tag(case.version);
+    let unchanged =
+        headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, tag)]).into_response());
+    }
+    Ok(([(ETAG, tag)], Json(CaseView::from(case))).into_response())
+}
+
+/// A case's ETag: its version, which every action raises.
+fn entity_tag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an `If-Match` header names, if it names one.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(IF_MATCH) else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim();
+    let version = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).and_then(|t| t.parse().ok());
+    version.map(Some).ok_or_else(|| ApiError::invalid_parameter("If-Match", text))
 }
 
 #[utoipa::path(post, operation_id = "act_on_case", path = "/api/v1/cases/{case}/actions", tag = "cases", request_body = ActRequest,
-    params(("case" = String, Path, description = "Case number or id")), security(("bearer" = [])),
+    params(("case" = String, Path, description = "Case number or id"),
+        ("If-Match" = Option<String>, Header, description = "The case's ETag as read, instead of expected_version")),
+    security(("bearer" = [])),
     responses((status = 200, description = "The case after the action", body = CaseView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "Not this account's to take", body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "Not possible in the case's state, or a stale version", body = ErrorBody)))]
+        (status = 409, description = "Not possible in the case's state, or a stale expected_version", body = ErrorBody),
+        (status = 412, description = "A stale If-Match", body = ErrorBody)))]
 /// Takes an action on a case, at the version the caller saw.
 pub async fn act_on_case(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(case): Path<String>,
     payload: Result<Json<serde_json::Value>, JsonRejection>,
-) -> Result<Json<CaseView>, ApiError> {
+) -> Result<Response, ApiError> {
     let request: ActRequest = json_body(payload)?;
+    let precondition = if_match(&headers)?;
+    let expected_version = match (request.expected_version, precondition) {
+        (Some(body), Some(header)) if body != header => {
+            return Err(ApiError::invalid_parameter("If-Match", "differs from expected_version"));
+        }
+        (Some(version), _) | (None, Some(version)) => version,
+        (None, None) => return Err(AppError::MissingField("expected_version (or an If-Match header)").into()),
+    };
     let result = state
         .engine
         .act(ActionRequest {
             case: case.clone(),
             actor: caller.principal.actor(),
             action: Some(request.action),
-            expected_version: request.expected_version,
+            expected_version,
             reason: request.reason,
             target: request.target,
             satisfaction: request.satisfaction,
@@ -315,10 +353,18 @@ pub async fn act_on_case(
             by: Some(caller.principal.clone()),
         })
         .await;
-    if let Err(AppError::CaseNotFound(_)) = &result {
-        state.accounts.log(Some(Who::from(&caller.principal)), None, "refused_case", &case, caller.address).await;
+    match result {
+        Ok(case) => Ok(([(ETAG, entity_tag(case.version))], Json(CaseView::from(case))).into_response()),
+        Err(AppError::CaseNotFound(_)) => {
+            state.accounts.log(Some(Who::from(&caller.principal)), None, "refused_case", &case, caller.address).await;
+            Err(AppError::CaseNotFound(case).into())
+        }
+        // A stale If-Match is a failed precondition (412); a stale expected_version a conflict.
+        Err(error @ AppError::Store(StoreError::Conflict { .. })) if precondition.is_some() => {
+            Err(ApiError { status: StatusCode::PRECONDITION_FAILED, ..error.into() })
+        }
+        Err(error) => Err(error.into()),
     }
-    Ok(Json(result?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -276,6 +276,22 @@ fn check_case_api(served: &Served) {
         assert_eq!(headers.get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
     }
     assert!(headers.get("content-security-policy").is_some());
+    // ETags: the version; an unchanged case is not sent again, and a stale If-Match is refused.
+    let as_village = [("authorization", village.as_str())];
+    let (status, head, _) = get_with(served, &case_path, &as_village);
+    let tag = head.get("etag").unwrap().to_str().unwrap().to_owned();
+    let version: i64 = tag.trim_matches('"').parse().unwrap();
+    assert_eq!(status, 200);
+    let (status, _, body) = get_with(served, &case_path, &[as_village[0], ("if-none-match", &tag)]);
+    assert_eq!((status, body.as_str()), (304, ""));
+    let note = serde_json::json!({ "action": "note", "reason": "电话联系" }).to_string();
+    let stale = format!("\"{}\"", version - 1);
+    let (status, refused) = post(served, &actions, &[JSON, as_village[0], ("if-match", &stale)], &note);
+    assert_eq!((status, &refused["error"]["code"]), (412, &"version_conflict".into()), "{refused}");
+    let (status, refused) = post(served, &actions, &[JSON, as_village[0]], &note);
+    assert_eq!((status, &refused["error"]["code"]), (400, &"missing_field".into()), "{refused}");
+    let (status, noted) = post(served, &actions, &[JSON, as_village[0], ("if-match", &tag)], &note);
+    assert_eq!((status, &noted["version"]), (200, &(version + 1).into()), "{noted}");
 }
 
 /// Administrators manage the accounts of their subtree; a first password must be changed.
