@@ -72,9 +72,9 @@ impl Principal {
     }
 }
 
-/// Staff see their unit's place; volunteers and residents only what they reported.
+/// Staff see their unit's place; volunteers, residents and other systems only what they reported.
 fn works_for_unit(role: Role) -> bool {
-    !matches!(role, Role::Volunteer | Role::Resident)
+    !matches!(role, Role::Volunteer | Role::Resident | Role::ApiClient)
 }
 
 /// The cases one person may see.
@@ -113,6 +113,20 @@ impl Scope {
             || v.handler.as_ref().is_some_and(|h| case.handler.as_ref() == Some(h))
             || v.reporter.as_ref().is_some_and(|r| case.reporter_account.as_ref() == Some(r))
     }
+}
+
+/// Whether cases of `category` are public matters (a road, a water main, a hazard), which anyone
+/// may read through Open311. Everything else concerns people — their households, disputes,
+/// petitions, benefits — and is read only by those whose scope covers it.
+pub fn is_public_category(category: &str) -> bool {
+    const PUBLIC: [&str; 5] = [
+        "livelihood.water_supply",
+        "livelihood.power_supply",
+        "livelihood.road_repair",
+        "livelihood.sanitation",
+        "livelihood.street_order",
+    ];
+    category.starts_with("hazard.") || PUBLIC.contains(&category)
 }
 
 /// What each role may see and do, as Markdown: `pingan admin roles` prints it, and

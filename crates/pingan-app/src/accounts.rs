@@ -171,6 +171,8 @@ fn role_fits_unit(role: Role, unit: Option<&str>) -> bool {
         Role::DepartmentHandler => matches!(kind, Some("department" | "provider")),
         Role::GridLeader | Role::GridWorker => kind == Some("grid"),
         Role::Volunteer => matches!(kind, Some("grid" | "centre")),
+        // Files for the centre whose area it serves.
+        Role::ApiClient => kind == Some("centre"),
     }
 }
 
@@ -512,6 +514,30 @@ impl Accounts {
 
     /// The person a session or token secret stands for. A refused secret is logged with the
     /// address it came from.
+    /// An account for another system (an Open311 app, a city's hotline) and its API key, shown
+    /// once: a token valid for a year with which the system files reports for `unit`'s area and
+    /// follows the ones it filed.
+    pub async fn create_api_client(
+        &self,
+        login: &str,
+        name: &str,
+        unit: &str,
+    ) -> Result<(AccountRow, String), AppError> {
+        let new = NewAccount {
+            login: login.to_owned(),
+            name: name.to_owned(),
+            unit: Some(unit.to_owned()),
+            roles: vec![Role::ApiClient],
+            // It never logs in with a password: only its key is used.
+            password: Some(new_secret("never-used-")),
+            password_is_own: true,
+        };
+        let (account, _) = self.create(new).await?;
+        let (_, key) =
+            self.issue(&account, CredentialKind::Token, "api key", Some(self.settings.max_token_days)).await?;
+        Ok((account, key))
+    }
+
     pub async fn authenticate(
         &self,
         secret: &str,

@@ -41,6 +41,11 @@ impl CategoryBook {
         leaves
     }
 
+    /// The name of a category's family.
+    pub fn family_name(&self, category: &Category) -> Option<&str> {
+        category.parent.as_ref().and_then(|p| self.by_code.get(p)).map(|f| f.name_zh.as_str())
+    }
+
     pub fn version(&self) -> i64 {
         self.version
     }

@@ -19,7 +19,7 @@ use pingan_store::cases::{
 };
 use serde_json::json;
 
-use crate::access::{Principal, Scope};
+use crate::access::{Principal, Scope, is_public_category};
 use crate::categories::CategoryBook;
 use crate::clock::Clock;
 use crate::personal::Vault;
@@ -500,6 +500,29 @@ impl CaseEngine {
     /// whatever it asks for.
     pub async fn list_for(&self, by: &Principal, filter: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
         Ok(self.store.list_cases(&CaseFilter { visible: Some(Scope::of(by).visibility()), ..filter }).await?)
+    }
+
+    /// Cases of `filter` that anyone may read (public matters only: see
+    /// [`is_public_category`](crate::access::is_public_category)).
+    pub async fn list_public(&self, filter: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
+        let book = self.categories();
+        let public: Vec<String> =
+            book.leaves().into_iter().map(|c| c.code.clone()).filter(|c| is_public_category(c)).collect();
+        let categories: Vec<String> = if filter.categories.is_empty() {
+            public
+        } else {
+            filter.categories.iter().filter(|c| public.contains(c)).cloned().collect()
+        };
+        if categories.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.list_cases(&CaseFilter { categories, visible: None, ..filter }).await?)
+    }
+
+    /// The case `case` if anyone may read it; any other is "not found".
+    pub async fn find_public(&self, case: &str) -> Result<CaseRow, AppError> {
+        let found = self.find(case).await?;
+        if is_public_category(&found.category) { Ok(found) } else { Err(AppError::CaseNotFound(case.to_owned())) }
     }
 
     /// How many cases of `filter` `by` may see.

@@ -244,6 +244,8 @@ pub struct DispatchBook {
     departments: HashSet<String>,
     /// Providers by the county (or city) they serve and the category.
     providers: HashMap<(String, String), Vec<String>>,
+    /// Departments' and providers' names by id.
+    names: HashMap<String, String>,
 }
 
 impl DispatchBook {
@@ -256,7 +258,9 @@ impl DispatchBook {
             }
         }
         let (mut departments, mut providers) = (HashSet::new(), HashMap::<_, Vec<String>>::new());
+        let mut names = HashMap::new();
         for unit in store.units("").await? {
+            names.insert(unit.id.clone(), unit.name.clone());
             match unit.kind {
                 UnitKind::Department => {
                     departments.insert(unit.id);
@@ -271,7 +275,12 @@ impl DispatchBook {
                 }
             }
         }
-        Ok(DispatchBook { rules, departments, providers })
+        Ok(DispatchBook { rules, departments, providers, names })
+    }
+
+    /// A department's or provider's name.
+    pub fn unit_name(&self, id: &str) -> Option<&str> {
+        self.names.get(id).map(String::as_str)
     }
 
     /// Where a case of `category` at this place goes: the most specific dispatch rule for its place;

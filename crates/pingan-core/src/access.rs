@@ -26,10 +26,13 @@ pub enum Role {
     HotlineOperator,
     /// 群众: reports and follows its own reports.
     Resident,
+    /// 接口系统: another system (a 12345 hotline, an Open311 app) that files reports with an API key
+    /// and follows the ones it filed.
+    ApiClient,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Administrator,
         Role::CentreDispatcher,
         Role::CentreLeader,
@@ -39,6 +42,7 @@ impl Role {
         Role::Volunteer,
         Role::HotlineOperator,
         Role::Resident,
+        Role::ApiClient,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl Role {
             Role::Volunteer => "volunteer",
             Role::HotlineOperator => "hotline_operator",
             Role::Resident => "resident",
+            Role::ApiClient => "api_client",
         }
     }
 
@@ -70,6 +75,7 @@ impl Role {
             Role::Volunteer => "志愿者",
             Role::HotlineOperator => "热线话务员",
             Role::Resident => "群众",
+            Role::ApiClient => "接口系统",
         }
     }
 
@@ -104,6 +110,7 @@ impl Role {
             Role::Volunteer => &[Volunteer],
             Role::HotlineOperator => &[Hotline],
             Role::Resident => &[Resident],
+            Role::ApiClient => &[Open311],
         }
     }
 

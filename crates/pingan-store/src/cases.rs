@@ -214,7 +214,8 @@ pub struct CaseFilter {
     /// Cases whose grid code starts with this (a village code: the village's grids).
     pub grid_prefix: Option<String>,
     pub statuses: Vec<Status>,
-    pub category: Option<String>,
+    /// Cases of any of these categories (none: every category).
+    pub categories: Vec<String>,
     pub channel: Option<Channel>,
     pub reported_from: Option<i64>,
     pub reported_before: Option<i64>,
@@ -503,8 +504,9 @@ impl CaseFilter {
                 self.statuses.iter().map(|s| sql.bind(SqlValue::Text(s.as_str().to_owned()))).collect();
             conditions.push(format!("status IN ({})", list.join(", ")));
         }
-        if let Some(category) = &self.category {
-            conditions.push(format!("category = {}", sql.bind(SqlValue::Text(category.clone()))));
+        if !self.categories.is_empty() {
+            let list: Vec<String> = self.categories.iter().map(|c| sql.bind(SqlValue::Text(c.clone()))).collect();
+            conditions.push(format!("category IN ({})", list.join(", ")));
         }
         if let Some(channel) = self.channel {
             conditions.push(format!("channel = {}", sql.bind(SqlValue::Text(channel.as_str().to_owned()))));

@@ -143,7 +143,7 @@ impl Filters {
             if state.engine.categories().leaf(category).is_none() {
                 return Err(AppError::UnknownCategory(category.to_owned()).into());
             }
-            filter.category = Some(category.to_owned());
+            filter.categories = vec![category.to_owned()];
         }
         if let Some(channel) = channel {
             filter.channel = Some(

@@ -12,6 +12,7 @@ mod csv_export;
 mod error;
 mod login;
 mod map;
+mod open311;
 mod pages;
 mod photos;
 
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(login::logout))
         .route("/password", get(login::password_page).post(login::change_password))
         .merge(api::routes().0)
+        .merge(open311::routes())
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -383,7 +383,7 @@ async fn list(url: &str, runs: usize) -> Result<()> {
                 // A case escalated to its city is listed under the city.
                 division: c.division.ancestor(Level::County).or_else(|| Some(c.division.clone())),
                 statuses: Status::OPEN.to_vec(),
-                category: Some(c.category.clone()),
+                categories: vec![c.category.clone()],
                 limit: 50,
                 ..CaseFilter::default()
             }),

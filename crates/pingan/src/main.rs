@@ -158,6 +158,20 @@ enum AdminCommand {
         #[arg(long)]
         login: String,
     },
+    /// Create an account for another system (an Open311 app, a city's hotline) and print its API
+    /// key, valid for a year; the system files reports for the unit's area.
+    CreateApiKey {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        #[arg(long)]
+        login: String,
+        /// What the system is: "12345 热线", "城市管理 App" ...
+        #[arg(long)]
+        name: String,
+        /// The centre whose area it files for: centre:CODE.
+        #[arg(long)]
+        unit: String,
+    },
     /// Print what each role may see and do (Markdown).
     Roles,
     /// Seal every reporter's contact again under the newest key of the key file, so that older
@@ -395,6 +409,13 @@ async fn serve(
         for (login, what) in created {
             banner.push_str(&format!("    {login:<11} {what}\n"));
         }
+        let unit = format!("centre:{}", jiangxi::PINGXIANG);
+        let (_, key) =
+            accounts.create_api_client("open311-demo", "Open311 演示应用", &unit).await.map_err(|e| explained(&e))?;
+        banner.push_str(&format!(
+            "  Open311 GeoReport v2: http://{address}/open311/v2/services.json (discovery: \
+             http://{address}/open311/discovery.json)\n    api_key {key}\n"
+        ));
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     let engine = Arc::new(standard_engine(store.clone(), atlas.clone()).await?.with_vault(vault));
@@ -631,6 +652,13 @@ async fn main() -> Result<()> {
         }
         Command::Openapi => {
             println!("{}", pingan_web::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateApiKey { database, login, name, unit }) => {
+            let store = database.open().await?;
+            let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
+            let (account, key) = accounts.create_api_client(&login, &name, &unit).await.map_err(|e| explained(&e))?;
+            println!("API key for {} (shown once, valid for a year): {key}", account.login);
             Ok(())
         }
         Command::Admin(AdminCommand::Roles) => {
