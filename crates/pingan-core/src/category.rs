@@ -33,7 +33,7 @@ impl Priority {
 }
 
 /// Where a case of a category starts: "small matters stay in the village, big ones in the township".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HandlingLevel {
     Grid,
@@ -67,7 +67,7 @@ impl HandlingLevel {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deadlines {
     /// Working minutes from dispatch to claim.
     pub claim_minutes: i64,

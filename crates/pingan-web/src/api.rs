@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::{AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, photos};
+use crate::{AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, geography, photos};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,7 +27,7 @@ use crate::{AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cas
     tags(
         (name = "cases", description = "Reports, their lifecycle, lists and exports"),
         (name = "accounts", description = "Logging in, tokens, accounts and the access log"),
-        (name = "geography", description = "Divisions and grids"),
+        (name = "geography", description = "Divisions, grids, categories and units"),
     )
 )]
 struct Document;
@@ -93,6 +93,11 @@ impl Modify for CommonRefusals {
 pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, document) = OpenApiRouter::with_openapi(Document::openapi())
         .routes(routes!(crate::route_point))
+        .routes(routes!(geography::division))
+        .routes(routes!(geography::division_geojson))
+        .routes(routes!(geography::grid))
+        .routes(routes!(geography::categories))
+        .routes(routes!(geography::units))
         .routes(routes!(cases::create_case, case_lists::list))
         .routes(routes!(case_lists::count))
         .routes(routes!(case_lists::export))

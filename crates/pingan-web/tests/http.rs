@@ -675,6 +675,43 @@ fn check_http_api(served: &Served, engine: &str) {
     let (status, _) = get(served, "/no/such/page");
     assert_eq!(status, 404);
 
+    // Divisions, grids and categories: what a client needs for the map and the report form.
+    let (status, division) = get_json(served, "/api/v1/divisions/360302008");
+    assert_eq!(status, 200, "{division}");
+    assert_eq!(division["ancestors"].as_array().unwrap().len(), 3, "province, city, county: {division}");
+    assert_eq!(division["ancestors"][1]["name"], "萍乡市");
+    assert!(division["children"].as_array().unwrap().iter().any(|c| c["code"] == "360302008205"));
+    assert!(division["grids"].as_u64().unwrap() > 0);
+    let (status, collection) = get_json(served, "/api/v1/divisions/360302008205/geojson");
+    assert_eq!((status, &collection["type"]), (200, &"FeatureCollection".into()));
+    let features = collection["features"].as_array().unwrap();
+    assert_eq!(features.len() as u64, get_json(served, "/api/v1/divisions/360302008205").1["grids"].as_u64().unwrap());
+    let ring = &features[0]["geometry"]["coordinates"][0][0];
+    assert_eq!(ring[0], ring[ring.as_array().unwrap().len() - 1], "rings are closed");
+    let (status, feature) = get_json(served, &format!("/api/v1/grids/{grid}"));
+    assert_eq!((status, &feature["properties"]["code"]), (200, &grid.into()));
+    assert_eq!(feature["geometry"]["type"], "MultiPolygon");
+    let (status, book) = get_json(served, "/api/v1/categories");
+    assert_eq!(status, 200);
+    let road = book["categories"].as_array().unwrap().iter().find(|c| c["code"] == "livelihood.road_repair").unwrap();
+    assert_eq!((&road["family"], &road["deadlines"][0]["priority"]), (&"livelihood".into(), &"normal".into()));
+    assert!(road["deadlines"][0]["resolve_minutes"].as_i64().unwrap() > 0);
+    let county = token(served, "county");
+    let (status, units) = get_json_with(served, "/api/v1/units?division=360302", &[("authorization", &county)]);
+    assert_eq!(status, 200);
+    assert!(units.as_array().unwrap().iter().all(|u| u["division"].as_str().unwrap().starts_with("360302")));
+    assert!(units.as_array().unwrap().iter().any(|u| u["kind"] == "department"), "{units}");
+    for (path, expected_status, expected_code) in [
+        ("/api/v1/divisions/369999", 404, "unknown_division"),
+        ("/api/v1/divisions/x", 404, "unknown_division"),
+        ("/api/v1/grids/360302008205999", 404, "unknown_grid"),
+        ("/api/v1/grids/12", 400, "invalid_parameter"),
+        ("/api/v1/units", 401, "not_authenticated"),
+    ] {
+        let (status, refused) = get_json(served, path);
+        assert_eq!((status, &refused["error"]["code"]), (expected_status, &expected_code.into()), "{path}: {refused}");
+    }
+
     // The OpenAPI document served is the one in docs/, and the reference page shows every operation.
     let (status, served_document) = get_json(served, "/api/v1/openapi.json");
     assert_eq!(status, 200);

@@ -228,6 +228,11 @@ fn check_open311(served: &Served) {
         check_errors(status, &answer, path.ends_with(".xml"), expected);
         assert!(!answer.is_empty(), "{what}");
     }
+    // An XML body (here an entity-expansion bomb) is never parsed: requests are form-encoded.
+    let bomb = r#"<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+        <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><request>&d;</request>"#;
+    let (status, body) = post_raw(served, "/open311/v2/requests.xml", &[("content-type", "text/xml")], bomb);
+    check_errors(status, &body, true, 400);
     for (path, expected) in [
         ("/open311/v2/services/no.such.json", 404),
         ("/open311/v2/services/no.such.xml", 404),

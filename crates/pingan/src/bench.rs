@@ -350,9 +350,10 @@ type ListFor = Box<dyn Fn(&pingan_store::cases::CaseRow) -> pingan_store::cases:
 
 /// Times the lists behind a unit's work queues, each for `runs` units drawn from stored cases.
 async fn list(url: &str, runs: usize) -> Result<()> {
+    use pingan_core::DivisionCode;
     use pingan_core::Level;
     use pingan_core::lifecycle::Status;
-    use pingan_store::cases::CaseFilter;
+    use pingan_store::cases::{CaseFilter, Visibility};
 
     let store = crate::database::open_store(url).await.map_err(|e| explained(&e))?;
     // Sample cases spread over the stored ones: walk the ids in large steps.
@@ -367,7 +368,14 @@ async fn list(url: &str, runs: usize) -> Result<()> {
         after = Some(last.clone());
     }
     anyhow::ensure!(!samples.is_empty(), "no cases stored in {url}: fill it with `pingan simulate` first");
-    let kinds: [(&str, ListFor); 4] = [
+    // What a centre's account sees: its subtree, what is dispatched to it, what it reported.
+    let scope_of = |centre: DivisionCode| Visibility {
+        handler: Some(format!("centre:{centre}")),
+        subtree: Some(centre),
+        reporter: Some("an-account".into()),
+        grid: None,
+    };
+    let kinds: [(&str, ListFor); 6] = [
         (
             "a unit's open cases",
             Box::new(|c| CaseFilter {
@@ -403,6 +411,22 @@ async fn list(url: &str, runs: usize) -> Result<()> {
                 division: c.division.ancestor(Level::Township).or_else(|| c.division.ancestor(Level::County)),
                 reported_from: Some(c.reported_at - 7 * 86_400_000),
                 reported_before: Some(c.reported_at),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+        (
+            "a county centre's newest cases (its scope)",
+            Box::new(move |c| CaseFilter {
+                visible: Some(scope_of(c.division.ancestor(Level::County).unwrap_or_else(|| c.city.clone()))),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+        (
+            "a city centre's newest cases (its scope)",
+            Box::new(move |c| CaseFilter {
+                visible: Some(scope_of(c.city.clone())),
                 limit: 50,
                 ..CaseFilter::default()
             }),
