@@ -7,6 +7,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::broadcast;
+
 use chrono::{DateTime, Utc};
 use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
 use pingan_core::case::{CaseNumber, Channel};
@@ -61,7 +63,22 @@ pub struct CaseEngine {
     settings: EngineSettings,
     /// Seals reporters' contact details; without it reports carrying them are refused.
     vault: Option<Arc<Vault>>,
+    /// Every case written, as it is written, for live screens (best effort: a listener that
+    /// falls behind is told how many it missed).
+    events: broadcast::Sender<Arc<CaseEvent>>,
 }
+
+/// A case as an action left it.
+#[derive(Clone, Debug)]
+pub struct CaseEvent {
+    /// `report` for a new case, else the action taken.
+    pub action: String,
+    pub at: i64,
+    pub case: CaseRow,
+}
+
+/// How many events a slow listener may fall behind before it misses some.
+const EVENT_BACKLOG: usize = 4096;
 
 /// A report as it arrives from any channel.
 #[derive(Clone, Debug)]
@@ -242,6 +259,20 @@ impl CaseEngine {
             clock,
             settings,
             vault: None,
+            events: broadcast::channel(EVENT_BACKLOG).0,
+        }
+    }
+
+    /// The events of every case written from now on.
+    pub fn events(&self) -> broadcast::Receiver<Arc<CaseEvent>> {
+        self.events.subscribe()
+    }
+
+    fn publish(&self, action: &str, case: &CaseRow) {
+        if self.events.receiver_count() > 0 {
+            let event = CaseEvent { action: action.to_owned(), at: millis(self.clock.now()), case: case.clone() };
+            // No listener left since the count: nobody to tell.
+            let _ = self.events.send(Arc::new(event));
         }
     }
 
@@ -307,6 +338,7 @@ impl CaseEngine {
         let point = submission.lon.zip(submission.lat);
         match self.store.create_case(planned).await? {
             Created::New(case, similar) => {
+                self.publish("report", &case);
                 Ok(Submitted { case, created: true, possible_duplicates: self.near(point, similar) })
             }
             Created::Existing(case) => Ok(Submitted { case, created: false, possible_duplicates: Vec::new() }),
@@ -326,6 +358,11 @@ impl CaseEngine {
             planned.push(new);
         }
         let created = self.store.create_cases(planned).await?;
+        for created in &created {
+            if let Created::New(case, _) = created {
+                self.publish("report", case);
+            }
+        }
         Ok(created
             .into_iter()
             .zip(submissions)
@@ -563,7 +600,10 @@ impl CaseEngine {
             _ => None,
         };
         let (entry, row) = self.plan_action(&case, &request, master.as_ref(), self.clock.now())?;
-        Ok(self.store.record_action(request.expected_version, entry, row).await?)
+        let action = entry.action.clone();
+        let updated = self.store.record_action(request.expected_version, entry, row).await?;
+        self.publish(&action, &updated);
+        Ok(updated)
     }
 
     /// The history entry and the updated row that `request` makes of `case` at `now` (`master` is

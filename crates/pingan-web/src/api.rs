@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::{AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, geography, photos};
+use crate::{AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, events, geography, photos};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -102,6 +102,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(case_lists::count))
         .routes(routes!(case_lists::export))
         .routes(routes!(cases::get_case))
+        .routes(routes!(events::stream))
         .routes(routes!(cases::act_on_case))
         .routes(routes!(cases::case_history))
         .routes(routes!(cases::reveal_reporter))

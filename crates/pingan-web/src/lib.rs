@@ -10,6 +10,7 @@ mod case_lists;
 mod cases;
 mod csv_export;
 mod error;
+mod events;
 mod geography;
 mod login;
 mod map;

@@ -379,6 +379,51 @@ fn check_case_lists(served: &Served) {
     assert_eq!((status, &refused["error"]["code"]), (401, &"not_authenticated".into()));
 }
 
+/// The live stream of case actions, as the village's centre and its sibling see it: each only
+/// its own village's cases.
+fn check_events(served: &Served) {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    let listen = |login: &str| {
+        let token = token(served, login);
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let response =
+            agent.get(&format!("{}/api/v1/events", served.base)).header("authorization", &token).call().unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(response.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/event-stream"));
+        let (send, receive) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            let reader = std::io::BufReader::new(response.into_body().into_reader());
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(data) = line.strip_prefix("data: ")
+                    && send.send(data.to_owned()).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        receive
+    };
+    let (village, sibling) = (listen("village"), listen("sibling"));
+    let sibling_grid = served.runtime.block_on(served.store.grids("360302008201")).unwrap()[0].code.to_string();
+    let report = |place: serde_json::Value| {
+        let mut body =
+            serde_json::json!({ "channel": "resident", "category": "dispute.neighbour", "description": "楼道堆物" });
+        body.as_object_mut().unwrap().extend(place.as_object().unwrap().clone());
+        let (status, created) = post(served, "/api/v1/cases", &[JSON], &body.to_string());
+        assert_eq!(status, 201, "{created}");
+        created["case"]["number"].as_str().unwrap().to_owned()
+    };
+    let here = report(serde_json::json!({ "lon": 113.8543, "lat": 27.6229 }));
+    let there = report(serde_json::json!({ "grid": sibling_grid }));
+    let first = |events: &mpsc::Receiver<String>| -> Value {
+        serde_json::from_str(&events.recv_timeout(Duration::from_secs(10)).expect("an event")).unwrap()
+    };
+    let seen = first(&village);
+    assert_eq!((&seen["number"], &seen["action"]), (&here.as_str().into(), &"report".into()), "{seen}");
+    assert_eq!(first(&sibling)["number"], there.as_str(), "the sibling sees its own case first, not the other");
+}
+
 fn check_account_admin(served: &Served) {
     let admin = token(served, "admin");
     let county = token(served, "county");
@@ -716,7 +761,10 @@ fn check_http_api(served: &Served, engine: &str) {
     let (status, served_document) = get_json(served, "/api/v1/openapi.json");
     assert_eq!(status, 200);
     let snapshot = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json")).unwrap();
-    assert_eq!(served_document, serde_json::from_str::<Value>(&snapshot).unwrap());
+    assert!(
+        served_document == serde_json::from_str::<Value>(&snapshot).unwrap(),
+        "docs/openapi.json is not what is served"
+    );
     let (status, reference) = get(served, "/api/docs");
     assert_eq!(status, 200);
     assert!(!reference.contains("<script"), "no script");
@@ -755,6 +803,7 @@ fn http_api_on_sqlite() {
     check_http_api(&served, "sqlite");
     check_case_api(&served);
     check_case_lists(&served);
+    check_events(&served);
     check_account_admin(&served);
     check_login_page(&served);
     check_photo_api(&served);
@@ -774,6 +823,7 @@ fn http_api_on_postgres() {
     check_http_api(&served, "postgres");
     check_case_api(&served);
     check_case_lists(&served);
+    check_events(&served);
     check_account_admin(&served);
     check_login_page(&served);
     check_photo_api(&served);
