@@ -510,9 +510,9 @@ pub async fn visibility_lists_only_what_a_scope_may_see(store: &dyn Store) {
     let ids = |rows: Vec<CaseRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
     let seen = |visible: Visibility| CaseFilter { visible: Some(visible), limit: 10, ..CaseFilter::default() };
     let township = Visibility { subtree: Some(code("360313101")), ..Visibility::default() };
-    assert_eq!(ids(store.list_cases(&seen(township)).await.expect("list")), ["v3", "v0"]);
+    assert_eq!(ids(store.list_cases(&seen(township.clone())).await.expect("list")), ["v3", "v0"]);
     let department = Visibility { handler: Some("department:360313:cg".into()), ..Visibility::default() };
-    assert_eq!(ids(store.list_cases(&seen(department)).await.expect("list")), ["v4", "v1"]);
+    assert_eq!(ids(store.list_cases(&seen(department.clone())).await.expect("list")), ["v4", "v1"]);
     let grid_worker =
         Visibility { grid: Some(grid), handler: Some("grid:360313101201001".into()), ..Visibility::default() };
     assert_eq!(ids(store.list_cases(&seen(grid_worker)).await.expect("list")), ["v3"]);
@@ -525,7 +525,16 @@ pub async fn visibility_lists_only_what_a_scope_may_see(store: &dyn Store) {
         ..Visibility::default()
     };
     assert_eq!(ids(store.list_cases(&seen(both.clone())).await.expect("list")), ["v4", "v2", "v1"]);
-    assert_eq!(store.count_cases(&seen(both)).await.expect("count"), 3);
+    assert_eq!(store.count_cases(&seen(both.clone())).await.expect("count"), 3);
+    // A place inside the visible subtree: the subtree covers it all.
+    let own_area = CaseFilter { division: Some(code("360313101")), ..seen(township.clone()) };
+    assert_eq!(ids(store.list_cases(&own_area).await.expect("list")), ["v3", "v0"]);
+    // A place outside it: only what another part shows (v1, dispatched to the department).
+    let elsewhere = CaseFilter { division: Some(code("360313102")), ..seen(department.clone()) };
+    assert_eq!(ids(store.list_cases(&elsewhere).await.expect("list")), ["v1"]);
+    let outside = CaseFilter { division: Some(code("360102")), ..seen(township) };
+    assert!(store.list_cases(&outside).await.expect("list").is_empty());
+    assert_eq!(store.count_cases(&outside).await.expect("count"), 0);
     assert_eq!(store.count_cases(&seen(Visibility::default())).await.expect("count"), 0);
     assert!(
         store.list_cases(&seen(Visibility::default())).await.expect("list").is_empty(),

@@ -147,7 +147,7 @@ enum AdminCommand {
         #[arg(long)]
         unit: Option<String>,
         /// administrator, centre_dispatcher, centre_leader, department_handler, grid_leader,
-        /// grid_worker, volunteer, hotline_operator or resident; repeat for several.
+        /// grid_worker, volunteer, hotline_operator, resident or api_client; repeat for several.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
