@@ -447,9 +447,9 @@ impl CaseFilter {
         let order = "ORDER BY reported_at DESC, id DESC";
         let parts = self.visible_parts();
         let statement = match parts.as_deref() {
-            Some([_, _, ..]) => {
-                let parts = parts.iter().flatten().enumerate().map(|(i, part)| {
-                    let conditions = self.conditions(&mut sql, Some(part)).join(" AND ");
+            Some(many @ [_, _, ..]) => {
+                let parts = many.iter().enumerate().map(|(i, part)| {
+                    let conditions = self.where_clause(&mut sql, Seen::Part(part));
                     let limit = sql.bind(SqlValue::Integer(limit));
                     format!("SELECT id FROM (SELECT id FROM cases WHERE {conditions} {order} LIMIT {limit}) AS part{i}")
                 });
@@ -457,12 +457,13 @@ impl CaseFilter {
                 let limit = sql.bind(SqlValue::Integer(limit));
                 format!("SELECT {columns} FROM cases WHERE id IN ({union}) {order} LIMIT {limit}")
             }
-            _ => {
-                let conditions = self.conditions(&mut sql, parts.as_deref().and_then(<[_]>::first));
-                let mut conditions = conditions.join(" AND ");
-                if parts.as_ref().is_some_and(Vec::is_empty) {
-                    conditions = "1 = 0".into();
-                }
+            one => {
+                let seen = match one {
+                    None => Seen::Everything,
+                    Some([part]) => Seen::Part(part),
+                    Some(_) => Seen::Nothing,
+                };
+                let conditions = self.where_clause(&mut sql, seen);
                 let limit = sql.bind(SqlValue::Integer(limit));
                 let page = format!("SELECT id FROM cases WHERE {conditions} {order} LIMIT {limit}");
                 format!("SELECT {columns} FROM cases WHERE id IN ({page}) {order}")
@@ -476,12 +477,13 @@ impl CaseFilter {
     pub fn to_count_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
         let filter = CaseFilter { after: None, ..self.clone() };
         let mut sql = Sql { values: Vec::new(), placeholder: &placeholder };
-        let mut conditions = filter.conditions(&mut sql, None);
-        if let Some(parts) = self.visible_parts() {
-            let parts: Vec<String> = parts.iter().map(|part| part.condition(false, &mut sql)).collect();
-            conditions.push(if parts.is_empty() { "1 = 0".into() } else { format!("({})", parts.join(" OR ")) });
-        }
-        (format!("SELECT count(*) FROM cases WHERE {}", conditions.join(" AND ")), sql.values)
+        let parts = self.visible_parts();
+        let seen = match parts.as_deref() {
+            None => Seen::Everything,
+            Some([]) => Seen::Nothing,
+            Some(parts) => Seen::AnyOf(parts),
+        };
+        (format!("SELECT count(*) FROM cases WHERE {}", filter.where_clause(&mut sql, seen)), sql.values)
     }
 
     /// The parts of the visibility that still narrow the filter: none to add (None) when the
@@ -505,9 +507,9 @@ impl CaseFilter {
             && self.alert_due.is_none()
     }
 
-    /// The filter's conditions (TRUE when none), and `part`'s if given.
-    fn conditions(&self, sql: &mut Sql<'_>, part: Option<&VisiblePart>) -> Vec<String> {
-        let mut conditions: Vec<String> = vec!["1 = 1".into()];
+    /// The filter's conditions and the visibility's, joined (TRUE when there are none).
+    fn where_clause(&self, sql: &mut Sql<'_>, seen: Seen<'_>) -> String {
+        let mut conditions: Vec<String> = Vec::new();
         let by_time = self.by_time_only();
         if let Some(division) = &self.division {
             conditions.push(in_subtree(division, by_time, sql));
@@ -547,8 +549,14 @@ impl CaseFilter {
         if let Some(at) = self.alert_due {
             conditions.push(format!("alert_at <= {}", sql.bind(SqlValue::Integer(at))));
         }
-        if let Some(part) = part {
-            conditions.push(part.condition(by_time, sql));
+        match seen {
+            Seen::Everything => {}
+            Seen::Nothing => conditions.push("1 = 0".into()),
+            Seen::Part(part) => conditions.push(part.condition(by_time, sql)),
+            Seen::AnyOf(parts) => {
+                let any: Vec<String> = parts.iter().map(|part| part.condition(false, sql)).collect();
+                conditions.push(format!("({})", any.join(" OR ")));
+            }
         }
         if let Some((reported_at, id)) = &self.after {
             let first = sql.bind(SqlValue::Integer(*reported_at));
@@ -556,11 +564,19 @@ impl CaseFilter {
             let id = sql.bind(SqlValue::Text(id.clone()));
             conditions.push(format!("(reported_at < {first} OR (reported_at = {second} AND id < {id}))"));
         }
-        if conditions.len() > 1 {
-            conditions.remove(0);
-        }
-        conditions
+        if conditions.is_empty() { "1 = 1".into() } else { conditions.join(" AND ") }
     }
+}
+
+/// Which of the cases a visibility allows a query keeps.
+enum Seen<'a> {
+    /// No visibility: every case.
+    Everything,
+    /// A visibility without parts.
+    Nothing,
+    Part(&'a VisiblePart),
+    /// Those matching any of the parts (counts; lists take a union of parts instead).
+    AnyOf(&'a [VisiblePart]),
 }
 
 /// Cases whose responsible division lies in `code`'s subtree. When nothing but the place and the

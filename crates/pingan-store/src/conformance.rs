@@ -540,6 +540,9 @@ pub async fn visibility_lists_only_what_a_scope_may_see(store: &dyn Store) {
         store.list_cases(&seen(Visibility::default())).await.expect("list").is_empty(),
         "an empty scope sees nothing"
     );
+    let narrowed = CaseFilter { division: Some(code("360313")), ..seen(Visibility::default()) };
+    assert!(store.list_cases(&narrowed).await.expect("list").is_empty(), "nor with a place to narrow it");
+    assert_eq!(store.count_cases(&narrowed).await.expect("count"), 0);
 }
 
 fn account(id: &str, login: &str, unit: Option<&str>) -> AccountRow {
