@@ -175,6 +175,16 @@ impl Atlas {
         self.current().division_names.get(code).cloned()
     }
 
+    /// The division `code` names, if it is a valid code of a known division.
+    pub fn known_division(&self, code: &str) -> Option<DivisionCode> {
+        DivisionCode::parse(code).ok().filter(|c| self.current().division_names.contains_key(c.as_str()))
+    }
+
+    /// How many grids have a code starting with `prefix`.
+    pub fn grid_count_under(&self, prefix: &str) -> usize {
+        self.current().router.entries().iter().filter(|entry| entry.code.as_str().starts_with(prefix)).count()
+    }
+
     pub fn route(&self, lon: f64, lat: f64) -> Result<Routed, RouteError> {
         let point = FixedPoint::from_degrees(lon, lat)?;
         let snapshot = self.current();

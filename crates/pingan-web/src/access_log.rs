@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::csv_export::{csv_attachment, inert_in_spreadsheets};
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, query_params};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize, IntoParams)]
@@ -67,7 +67,7 @@ pub async fn read(
     caller: Caller,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+    let query = query_params(query)?;
     let division = caller.principal.division().filter(|_| caller.principal.has(Role::Administrator));
     let Some(division) = division else {
         return Err(AppError::from(AccessError::Forbidden("reading the access log")).into());

@@ -29,7 +29,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::cases::CaseView;
 use crate::csv_export::{csv_attachment, inert_in_spreadsheets};
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, query_params};
 use crate::{ApiError, AppState};
 
 /// A page holds 50 cases unless `limit` says otherwise (at most 1,000).
@@ -94,7 +94,7 @@ pub struct ExportOptions {
 
 /// Refuses a query that names a parameter none of `known` documents, or one twice.
 fn only_known(query: Result<Query<Pairs>, QueryRejection>, known: &[Vec<Parameter>]) -> Result<(), ApiError> {
-    let Query(pairs) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+    let pairs = query_params(query)?;
     let mut seen = HashSet::new();
     for (name, _) in pairs {
         if !known.iter().flatten().any(|p| p.name == name) {
@@ -105,10 +105,6 @@ fn only_known(query: Result<Query<Pairs>, QueryRejection>, known: &[Vec<Paramete
         }
     }
     Ok(())
-}
-
-fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    parsed.map(|Query(value)| value).map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))
 }
 
 fn documented<T: IntoParams>() -> Vec<Parameter> {
@@ -126,11 +122,8 @@ fn millis(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
 impl Filters {
     /// The store's filter, each code checked against what exists.
     fn to_case_filter(&self, state: &AppState) -> Result<CaseFilter, ApiError> {
-        let Filters { status, category, channel, division, grid, handler, from, to, overdue } = self;
-        let (status, category, channel, division, grid) =
-            (status.as_deref(), category.as_deref(), channel.as_deref(), division.as_deref(), grid.as_deref());
         let mut filter = CaseFilter::default();
-        if let Some(list) = status {
+        if let Some(list) = self.status.as_deref() {
             filter.statuses = list
                 .split(',')
                 .map(|s| {
@@ -139,33 +132,33 @@ impl Filters {
                 })
                 .collect::<Result<_, _>>()?;
         }
-        if let Some(category) = category {
+        if let Some(category) = self.category.as_deref() {
             if state.engine.categories().leaf(category).is_none() {
                 return Err(AppError::UnknownCategory(category.to_owned()).into());
             }
             filter.categories = vec![category.to_owned()];
         }
-        if let Some(channel) = channel {
+        if let Some(channel) = self.channel.as_deref() {
             filter.channel = Some(
                 Channel::parse(channel)
                     .ok_or_else(|| ApiError::invalid_choice("channel", channel, &Channel::ALL.map(Channel::as_str)))?,
             );
         }
-        if let Some(code) = division {
-            let known = DivisionCode::parse(code).ok().filter(|c| state.atlas.division_name(c.as_str()).is_some());
-            filter.division = Some(known.ok_or_else(|| AppError::UnknownDivision(code.to_owned()))?);
+        if let Some(code) = self.division.as_deref() {
+            filter.division =
+                Some(state.atlas.known_division(code).ok_or_else(|| AppError::UnknownDivision(code.to_owned()))?);
         }
-        if let Some(code) = grid {
+        if let Some(code) = self.grid.as_deref() {
             // A grid, or a village: its grids.
             let village = DivisionCode::parse(code).ok().filter(|c| c.level() == pingan_core::Level::Village);
             let grid = GridCode::parse(code).ok().map(|g| g.to_string());
             let prefix = village.map(|v| v.to_string()).or(grid);
             filter.grid_prefix = Some(prefix.ok_or_else(|| ApiError::invalid_parameter("grid", code))?);
         }
-        filter.handler = handler.as_deref().map(str::to_owned);
-        filter.reported_from = millis("from", from.as_deref())?;
-        filter.reported_before = millis("to", to.as_deref())?;
-        match overdue.as_deref() {
+        filter.handler = self.handler.clone();
+        filter.reported_from = millis("from", self.from.as_deref())?;
+        filter.reported_before = millis("to", self.to.as_deref())?;
+        match self.overdue.as_deref() {
             None | Some("false") => {}
             Some("true") => filter.overdue_at = Some(state.engine.now().timestamp_millis()),
             Some(other) => return Err(ApiError::invalid_choice("overdue", other, &["true", "false"])),
@@ -211,7 +204,7 @@ pub async fn list(
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<CasePage>, ApiError> {
     only_known(raw, &[documented::<Filters>(), documented::<Page>()])?;
-    let (filters, page) = (query(filters)?, query(page)?);
+    let (filters, page) = (query_params(filters)?, query_params(page)?);
     let mut filter = filters.to_case_filter(&state)?;
     filter.limit = match page.limit.as_deref() {
         None => DEFAULT_PAGE,
@@ -243,7 +236,7 @@ pub async fn count(
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Json<Count>, ApiError> {
     only_known(raw, &[documented::<Filters>()])?;
-    let filter = query(filters)?.to_case_filter(&state)?;
+    let filter = query_params(filters)?.to_case_filter(&state)?;
     Ok(Json(Count { count: state.engine.count_for(&caller.principal, filter).await? }))
 }
 
@@ -263,7 +256,7 @@ pub async fn export(
     options: Result<Query<ExportOptions>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     only_known(raw, &[documented::<Filters>(), documented::<ExportOptions>()])?;
-    let (filters, options) = (query(filters)?, query(options)?);
+    let (filters, options) = (query_params(filters)?, query_params(options)?);
     let filter = filters.to_case_filter(&state)?;
     match options.format.as_deref() {
         None | Some("csv") => {}

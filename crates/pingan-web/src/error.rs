@@ -2,7 +2,8 @@
 //! `{"error": {"code": "...", "message_zh": "...", "message_en": "...", "details": ...}}`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::Query;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
@@ -187,6 +188,11 @@ impl IntoResponse for ApiError {
         };
         (self.status, Json(ErrorBody { error })).into_response()
     }
+}
+
+/// The query string of a request as `T`, or the error that says what is wrong with it.
+pub(crate) fn query_params<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    parsed.map(|Query(value)| value).map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))
 }
 
 /// The JSON body of a request as `T`, or the error that says what is wrong with it. The body must

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, query_params};
 use crate::{ApiError, AppState};
 
 /// A division's GeoJSON holds at most this many grids: a county's, not a province's.
@@ -45,8 +45,7 @@ fn named(state: &AppState, code: &DivisionCode) -> NamedDivision {
 /// The division `code` names; an unknown one is a bad parameter (400), or, where it names the
 /// resource itself (`path`), a resource that does not exist (404).
 fn known_division(state: &AppState, code: &str, path: bool) -> Result<DivisionCode, ApiError> {
-    let known = DivisionCode::parse(code).ok().filter(|c| state.atlas.division_name(c.as_str()).is_some());
-    known.ok_or_else(|| {
+    state.atlas.known_division(code).ok_or_else(|| {
         let error = ApiError::from(AppError::UnknownDivision(code.to_owned()));
         if path { ApiError { status: StatusCode::NOT_FOUND, ..error } } else { error }
     })
@@ -70,7 +69,7 @@ pub async fn division(State(state): State<AppState>, Path(code): Path<String>) -
         level: code.level(),
         ancestors,
         children: children.iter().map(|c| named(&state, &c.code)).collect(),
-        grids: state.atlas.grids_in(code.as_str()).len(),
+        grids: state.atlas.grid_count_under(code.as_str()),
         code: code.to_string(),
     }))
 }
@@ -108,13 +107,13 @@ pub async fn division_geojson(
     Path(code): Path<String>,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], Json<Value>), ApiError> {
     let code = known_division(&state, &code, true)?;
-    let grids = state.atlas.grids_in(code.as_str());
-    if grids.len() > MAX_GRIDS_IN_GEOJSON {
+    let count = state.atlas.grid_count_under(code.as_str());
+    if count > MAX_GRIDS_IN_GEOJSON {
         return Err(ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "too_many_grids",
-            message_zh: format!("该区划有 {} 个网格，请按县区或乡镇查询", grids.len()),
-            message_en: format!("{} grids: ask for a county or a township", grids.len()),
+            message_zh: format!("该区划有 {count} 个网格，请按县区或乡镇查询"),
+            message_en: format!("{count} grids: ask for a county or a township"),
             details: None,
         });
     }
@@ -128,7 +127,7 @@ pub async fn division_geojson(
                     "properties": { "kind": "division", "code": boundary.to_string(), "name": named(&state, &boundary).name } })
         })
         .collect();
-    features.extend(grids.into_iter().map(|(grid, name, region)| {
+    features.extend(state.atlas.grids_in(code.as_str()).into_iter().map(|(grid, name, region)| {
         json!({ "type": "Feature", "geometry": coordinates(&region),
                 "properties": { "kind": "grid", "code": grid.to_string(), "name": name } })
     }));
@@ -237,7 +236,7 @@ pub async fn units(
     _caller: Caller,
     query: Result<Query<UnitQuery>, QueryRejection>,
 ) -> Result<Json<Vec<UnitView>>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+    let query = query_params(query)?;
     let prefix = match &query.division {
         Some(code) => known_division(&state, code, false)?.to_string(),
         None => String::new(),

@@ -175,7 +175,7 @@ pub(crate) async fn route_point(
     State(state): State<AppState>,
     query: Result<Query<PointQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Routed>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))?;
+    let query = error::query_params(query)?;
     let lon = parse_coordinate("lon", query.lon.as_deref())?;
     let lat = parse_coordinate("lat", query.lat.as_deref())?;
     Ok(Json(state.atlas.route(lon, lat)?))

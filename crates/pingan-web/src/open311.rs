@@ -227,11 +227,16 @@ fn query(parsed: Result<Query<Pairs>, QueryRejection>) -> Result<Pairs, Refusal>
 /// The division a `jurisdiction_id` names (a division code), if given; an unknown one is 404.
 fn jurisdiction(state: &AppState, pairs: &Pairs) -> Result<Option<DivisionCode>, Refusal> {
     let Some(code) = parameter(pairs, "jurisdiction_id") else { return Ok(None) };
-    DivisionCode::parse(code)
-        .ok()
-        .filter(|c| state.atlas.division_name(c.as_str()).is_some())
+    state
+        .atlas
+        .known_division(code)
         .map(Some)
         .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no jurisdiction {code:?}: use a division code")))
+}
+
+/// Whether `case` lies in the jurisdiction asked for (any, when none was).
+fn in_jurisdiction(within: Option<&DivisionCode>, case: &CaseRow) -> bool {
+    within.is_none_or(|code| case.division.as_str().starts_with(code.as_str()))
 }
 
 /// GET /open311/discovery.{json,xml}
@@ -384,14 +389,12 @@ fn parse_w3c(name: &str, value: &str) -> Result<i64, Refusal> {
 
 async fn requests(state: &AppState, pairs: &Pairs, format: Format) -> Result<Response, Refusal> {
     let within = jurisdiction(state, pairs)?;
-    let in_jurisdiction =
-        |case: &CaseRow| within.as_ref().is_none_or(|code| case.division.as_str().starts_with(code.as_str()));
     let found = if let Some(ids) = parameter(pairs, "service_request_id") {
         // Named requests: every other parameter is ignored, per the specification.
         let mut found = Vec::new();
         for id in ids.split(',').map(str::trim).filter(|id| !id.is_empty()).take(MAX_REQUESTS as usize) {
             match state.engine.find_public(id).await {
-                Ok(case) if in_jurisdiction(&case) => found.push(case),
+                Ok(case) if in_jurisdiction(within.as_ref(), &case) => found.push(case),
                 Ok(_) | Err(AppError::CaseNotFound(_)) => {}
                 Err(error) => return Err(error.into()),
             }
@@ -446,7 +449,7 @@ async fn request(
     in_format(&file, "", |format| async move {
         let within = jurisdiction(&state, &query(parsed)?)?;
         let case = state.engine.find_public(&id).await?;
-        if within.is_some_and(|code| !case.division.as_str().starts_with(code.as_str())) {
+        if !in_jurisdiction(within.as_ref(), &case) {
             return Err(AppError::CaseNotFound(id).into());
         }
         Ok(answer(format, StatusCode::OK, "service_requests", Node::List("request", vec![request_node(&state, case)])))
@@ -499,18 +502,12 @@ async fn create(
                 })
                 .transpose()
         };
-        let (lat, lon) = (coordinate("lat")?, coordinate("long")?);
-        let address_string = parameter(&pairs, "address_string");
-        if lat.is_some() != lon.is_some() || (lat.is_none() && address_string.is_none()) {
-            let why = "give lat and long together (an address_string alone cannot be placed in a grid yet)";
+        // An address alone cannot be placed in a grid yet: the point is required.
+        let (Some(lat), Some(lon)) = (coordinate("lat")?, coordinate("long")?) else {
+            let why = "lat and long are both required to place the request in a grid";
             return Err(Refusal::new(StatusCode::BAD_REQUEST, why));
-        }
-        if lat.is_none() {
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "lat and long are required to place the request in a grid",
-            ));
-        }
+        };
+        let address_string = parameter(&pairs, "address_string");
         let description = parameter(&pairs, "description").unwrap_or_default();
         if description.chars().count() > MAX_DESCRIPTION {
             return Err(Refusal::new(
@@ -525,7 +522,7 @@ async fn create(
             phone: parameter(&pairs, "phone").map(str::to_owned),
             id_number: None,
         };
-        let routed = state.atlas.route(lon.unwrap_or_default(), lat.unwrap_or_default()).map_err(AppError::from)?;
+        let routed = state.atlas.route(lon, lat).map_err(AppError::from)?;
         if !routed.grid.code.starts_with(area.as_str()) {
             return Err(forbidden("the point lies outside the area this key files for"));
         }
@@ -536,8 +533,8 @@ async fn create(
                 actor: format!("open311:{}", client.login),
                 category: service_code.to_owned(),
                 priority: Priority::Normal,
-                lon,
-                lat,
+                lon: Some(lon),
+                lat: Some(lat),
                 grid: None,
                 address: address_string.map(str::to_owned),
                 description: description.to_owned(),
