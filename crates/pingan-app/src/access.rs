@@ -88,15 +88,22 @@ impl Scope {
     /// provider what is dispatched to it; a grid's staff their grid's cases and what is dispatched
     /// to the grid; everyone the cases they reported themselves.
     pub fn of(principal: &Principal) -> Scope {
-        let mut visibility = Visibility { reporter: Some(principal.account_id.clone()), ..Visibility::default() };
         let staff = principal.roles.iter().any(|&r| works_for_unit(r));
-        if let (true, Some(unit)) = (staff, &principal.unit) {
-            visibility.handler = Some(unit.clone());
-            match unit.split_once(':') {
-                Some(("centre", code)) => visibility.subtree = DivisionCode::parse(code).ok(),
-                Some(("grid", code)) => visibility.grid = GridCode::parse(code).ok(),
-                _ => {}
-            }
+        let mut visibility = match (staff, &principal.unit) {
+            (true, Some(unit)) => Scope::of_unit(unit).visibility,
+            _ => Visibility::default(),
+        };
+        visibility.reporter = Some(principal.account_id.clone());
+        Scope { visibility }
+    }
+
+    /// The cases a unit's staff see (what a webhook of the unit hears of).
+    pub fn of_unit(unit: &str) -> Scope {
+        let mut visibility = Visibility { handler: Some(unit.to_owned()), ..Visibility::default() };
+        match unit.split_once(':') {
+            Some(("centre", code)) => visibility.subtree = DivisionCode::parse(code).ok(),
+            Some(("grid", code)) => visibility.grid = GridCode::parse(code).ok(),
+            _ => {}
         }
         Scope { visibility }
     }

@@ -178,7 +178,7 @@ fn role_fits_unit(role: Role, unit: Option<&str>) -> bool {
 
 /// Whether `by` administers accounts whose unit lies at `division` (None: residents, whom only the
 /// province's administrators manage).
-fn administers(by: &Principal, division: Option<&str>) -> bool {
+pub(crate) fn administers(by: &Principal, division: Option<&str>) -> bool {
     let Some(mine) = by.division().filter(|_| by.has(Role::Administrator)) else { return false };
     match division {
         Some(theirs) => theirs.starts_with(mine.as_str()),

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 use chrono::{DateTime, Utc};
 use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
@@ -20,6 +20,8 @@ use pingan_store::cases::{
     ActionRecord, Candidate, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Reporter,
 };
 use serde_json::json;
+
+use pingan_store::webhooks::WebhookRow;
 
 use crate::access::{Principal, Scope, is_public_category};
 use crate::categories::CategoryBook;
@@ -66,6 +68,10 @@ pub struct CaseEngine {
     /// Every case written, as it is written, for live screens (best effort: a listener that
     /// falls behind is told how many it missed).
     events: broadcast::Sender<Arc<CaseEvent>>,
+    /// The active webhook subscriptions, read again when they change and with [`Self::refresh`].
+    webhooks: RwLock<Arc<Vec<WebhookRow>>>,
+    /// Woken when a write queued webhook deliveries.
+    outbox: Notify,
 }
 
 /// A case as an action left it.
@@ -207,7 +213,7 @@ fn text(value: Option<&str>, field: &'static str, max: usize) -> Result<String, 
 }
 
 /// Checks a unit name: `centre:CODE`, `department:COUNTY:KIND` or `grid:CODE`.
-fn unit(name: &str) -> Result<String, AppError> {
+pub(crate) fn checked_unit(name: &str) -> Result<String, AppError> {
     let bad = || AppError::BadUnit(name.to_owned());
     let valid = match name.split(':').collect::<Vec<_>>().as_slice() {
         ["centre", code] => DivisionCode::parse(code).is_ok(),
@@ -260,12 +266,42 @@ impl CaseEngine {
             settings,
             vault: None,
             events: broadcast::channel(EVENT_BACKLOG).0,
+            webhooks: RwLock::new(Arc::default()),
+            outbox: Notify::new(),
         }
     }
 
     /// The events of every case written from now on.
     pub fn events(&self) -> broadcast::Receiver<Arc<CaseEvent>> {
         self.events.subscribe()
+    }
+
+    /// The active webhook subscriptions.
+    pub fn webhooks(&self) -> Arc<Vec<WebhookRow>> {
+        read(&self.webhooks)
+    }
+
+    /// Reads the active webhook subscriptions again.
+    pub async fn reload_webhooks(&self) -> Result<(), AppError> {
+        let active: Vec<WebhookRow> = self.store.webhooks().await?.into_iter().filter(|w| w.active).collect();
+        replace(&self.webhooks, Arc::new(active));
+        self.outbox.notify_waiters();
+        Ok(())
+    }
+
+    /// Resolves when a write next queues webhook deliveries (or the subscriptions change).
+    pub async fn outbox_filled(&self) {
+        self.outbox.notified().await;
+    }
+
+    /// The subscriptions an action that took a case from `before` to `after` concerns.
+    fn subscribers(&self, before: Option<&CaseRow>, after: &CaseRow) -> Vec<i64> {
+        let webhooks = self.webhooks();
+        webhooks
+            .iter()
+            .filter(|w| crate::webhooks::concerns(w, after) || before.is_some_and(|b| crate::webhooks::concerns(w, b)))
+            .map(|w| w.id)
+            .collect()
     }
 
     fn publish(&self, action: &str, case: &CaseRow) {
@@ -313,6 +349,7 @@ impl CaseEngine {
         let latest = crate::categories::current_book(self.store.as_ref(), millis(self.clock.now())).await?;
         let dispatch = units::DispatchBook::load(self.store.as_ref(), &latest).await?;
         replace(&self.dispatch, Arc::new(dispatch));
+        self.reload_webhooks().await?;
         if latest.version() == self.categories().version() {
             return Ok(false);
         }
@@ -336,7 +373,12 @@ impl CaseEngine {
         let mut planned = self.plan_submission(&submission, now, true)?;
         self.dispatch_if_clear(&mut planned, now).await?;
         let point = submission.lon.zip(submission.lat);
-        match self.store.create_case(planned).await? {
+        let queued = !planned.notify.is_empty();
+        let created = self.store.create_case(planned).await?;
+        if queued {
+            self.outbox.notify_waiters();
+        }
+        match created {
             Created::New(case, similar) => {
                 self.publish("report", &case);
                 Ok(Submitted { case, created: true, possible_duplicates: self.near(point, similar) })
@@ -357,7 +399,11 @@ impl CaseEngine {
             self.dispatch_if_clear(&mut new, now).await.map_err(in_batch)?;
             planned.push(new);
         }
+        let queued = planned.iter().any(|new| !new.notify.is_empty());
         let created = self.store.create_cases(planned).await?;
+        if queued {
+            self.outbox.notify_waiters();
+        }
         for created in &created {
             if let Created::New(case, _) = created {
                 self.publish("report", case);
@@ -489,7 +535,8 @@ impl CaseEngine {
             body,
         };
         let day = now.with_timezone(&china_standard_time()).date_naive();
-        Ok(NewCase { row, day, entries, similar })
+        let notify = self.subscribers(None, &row);
+        Ok(NewCase { row, day, entries, similar, notify })
     }
 
     /// The search for open cases of the same category in the same village, reported recently,
@@ -601,7 +648,12 @@ impl CaseEngine {
         };
         let (entry, row) = self.plan_action(&case, &request, master.as_ref(), self.clock.now())?;
         let action = entry.action.clone();
-        let updated = self.store.record_action(request.expected_version, entry, row).await?;
+        let notify = self.subscribers(Some(&case), &row);
+        let queued = !notify.is_empty();
+        let updated = self.store.record_action(request.expected_version, entry, row, notify).await?;
+        if queued {
+            self.outbox.notify_waiters();
+        }
         self.publish(&action, &updated);
         Ok(updated)
     }
@@ -680,7 +732,7 @@ impl CaseEngine {
                 row.body.master = Some(master.id.clone());
             }
             ActionKind::Dispatch | ActionKind::Redispatch => {
-                let target = unit(request.target.as_deref().ok_or(AppError::MissingField("target"))?)?;
+                let target = checked_unit(request.target.as_deref().ok_or(AppError::MissingField("target"))?)?;
                 details["to"] = json!(target);
                 row.handler = Some(target);
                 (row.claim_due, row.resolve_due) = self.deadlines(&case.category, case.priority, now);

@@ -75,6 +75,8 @@ pub enum AppError {
     NoGridsUnder(String),
     #[error("{0}")]
     Access(#[from] crate::access::AccessError),
+    #[error("no webhook {0}")]
+    UnknownWebhook(i64),
     #[error("the personal-data key file is unusable: {0}")]
     BadKeyFile(String),
     #[error("personal data could not be sealed or opened: {0}")]
@@ -118,6 +120,7 @@ impl Explain for AppError {
             AppError::NoDispatchTarget => "no_dispatch_target",
             AppError::TargetElsewhere { .. } => "target_elsewhere",
             AppError::Access(e) => e.code(),
+            AppError::UnknownWebhook(_) => "webhook_not_found",
             AppError::BadKeyFile(_) => "bad_key_file",
             AppError::Sealing(_) => "personal_data_unreadable",
             AppError::NoDataKey => "no_data_key",
@@ -164,6 +167,7 @@ impl Explain for AppError {
             }
             AppError::InBatch { index, error } => format!("第 {} 条：{}", index + 1, error.message_zh()),
             AppError::Access(e) => e.message_zh(),
+            AppError::UnknownWebhook(id) => format!("没有订阅 {id}"),
             AppError::BadKeyFile(e) => format!("个人信息密钥文件不可用：{e}"),
             AppError::Sealing(e) => format!("个人信息无法加密或解密：{e}"),
             AppError::NoDataKey => "本服务未配置个人信息密钥，无法接收报告人联系方式".into(),

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod scheduler;
 pub mod simulate;
 pub mod units;
+pub mod webhooks;
 
 pub use atlas::{Atlas, Routed};
 pub use error::AppError;

@@ -428,5 +428,6 @@ fn play_case(
         rng: fastrand::Rng::with_seed(rng.u64(..)),
     };
     life.play(category)?;
-    Ok(NewCase { row: life.row, day: new.day, entries: life.entries, similar: None })
+    // A played year is history, not news: webhooks hear only of live actions.
+    Ok(NewCase { row: life.row, day: new.day, entries: life.entries, similar: None, notify: Vec::new() })
 }

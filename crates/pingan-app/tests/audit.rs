@@ -56,10 +56,11 @@ async fn tampering_is_found() {
             day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
             entries: vec![record(1, "report", Status::Reported)],
             similar: None,
+            notify: Vec::new(),
         };
         let Created::New(row, _) = store.create_case(new).await.unwrap() else { panic!() };
         let accepted = CaseRow { status: Status::Accepted, ..row };
-        store.record_action(1, record(2, "accept", Status::Accepted), accepted).await.unwrap();
+        store.record_action(1, record(2, "accept", Status::Accepted), accepted, Vec::new()).await.unwrap();
     }
     let report = verify_histories(&store, &Silent).await.unwrap();
     assert_eq!((report.cases, report.entries, report.first_break), (3, 6, None));

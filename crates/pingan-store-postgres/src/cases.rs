@@ -14,6 +14,7 @@ use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created,
     DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction,
 };
+use pingan_store::webhooks::Outgoing;
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
@@ -138,14 +139,16 @@ struct Prepared {
     hashes: Vec<[u8; 32]>,
     last_hash: Vec<u8>,
     search: Option<Vec<Box<dyn ToSql + Sync + Send>>>,
+    outgoing: Vec<Outgoing>,
 }
 
 impl Prepared {
     fn new(new: &NewCase, sequence: i64) -> StoreResult<Prepared> {
-        let Numbered { row, hashes, last_hash } = new.numbered(sequence)?;
+        let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence)?;
         let columns = row.to_columns()?;
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
-        Ok(Prepared { row, columns, entries: new.entries.clone(), hashes, last_hash: last_hash.to_vec(), search })
+        let entries = new.entries.clone();
+        Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing })
     }
 }
 
@@ -213,7 +216,7 @@ async fn insert_case(
         Some(search) => find_candidates(transaction, search).await.map_err(Refused::Store)?,
         None => Vec::new(),
     };
-    let Numbered { row, hashes, last_hash } = new.numbered(sequence).map_err(Refused::Store)?;
+    let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence).map_err(Refused::Store)?;
     let c = row.to_columns().map_err(Refused::Store)?;
     let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(|e| Refused::Store(database_error(e)))?;
     let last_hash = last_hash.to_vec();
@@ -230,6 +233,7 @@ async fn insert_case(
     for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
         insert_action(transaction, &row.id, index as i64 + 1, entry, hash).await.map_err(Refused::Store)?;
     }
+    crate::webhooks::queue(transaction, &outgoing).await.map_err(Refused::Store)?;
     Ok(Created::New(row, similar))
 }
 
@@ -324,6 +328,7 @@ impl CaseStore for PostgresStore {
         }
         let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(database_error)?;
         let action = transaction.prepare_cached(INSERT_ACTION).await.map_err(database_error)?;
+        let queue = transaction.prepare_cached(crate::webhooks::QUEUE).await.map_err(database_error)?;
         let search = match news.iter().find_map(|n| n.similar.as_ref()) {
             Some(search) => {
                 Some(transaction.prepare_cached(&search.to_sql(|n| format!("${n}")).0).await.map_err(database_error)?)
@@ -360,6 +365,14 @@ impl CaseStore for PostgresStore {
                         &hash.as_slice(),
                     ];
                     transaction_ref.execute(action, &parameters).await.map(|_| None)
+                }));
+            }
+            for o in &case.outgoing {
+                let queue = &queue;
+                steps.push(Box::pin(async move {
+                    let parameters: [&(dyn ToSql + Sync); 5] =
+                        [&o.webhook_id, &o.case_id, &o.sequence, &o.event, &o.created_at];
+                    transaction_ref.execute(queue, &parameters).await.map(|_| None)
                 }));
             }
         }
@@ -399,6 +412,7 @@ impl CaseStore for PostgresStore {
         expected_version: i64,
         record: ActionRecord,
         updated: CaseRow,
+        notify: Vec<i64>,
     ) -> StoreResult<CaseRow> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database_error)?;
@@ -428,6 +442,8 @@ impl CaseStore for PostgresStore {
             )
             .await
             .map_err(database_error)?;
+        let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
+        crate::webhooks::queue(&transaction, &outgoing).await?;
         transaction.commit().await.map_err(database_error)?;
         Ok(row)
     }

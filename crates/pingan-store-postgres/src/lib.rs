@@ -16,6 +16,7 @@ use tokio_postgres::{NoTls, Row};
 mod accounts;
 mod cases;
 mod units;
+mod webhooks;
 
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql")),
@@ -29,6 +30,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (9, "case_alerts", include_str!("../migrations/0009_case_alerts.sql")),
     (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
     (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
+    (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

@@ -128,7 +128,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
         )
         .and_then(|mut statement| statement.query_row(params![new.row.city.as_str(), day], |row| row.get(0)))
         .map_err(database_error)?;
-    let Numbered { row, hashes, last_hash } = new.numbered(sequence)?;
+    let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence)?;
     let c = row.to_columns()?;
     connection
         .prepare_cached(&format!(
@@ -164,6 +164,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
     for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
         insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
     }
+    crate::webhooks::queue(connection, &outgoing)?;
     Ok(Created::New(row, similar))
 }
 
@@ -182,6 +183,7 @@ impl CaseStore for SqliteStore {
         expected_version: i64,
         record: ActionRecord,
         updated: CaseRow,
+        notify: Vec<i64>,
     ) -> StoreResult<CaseRow> {
         self.write(move |connection| {
             let stored: Option<(i64, Vec<u8>)> = connection
@@ -208,6 +210,8 @@ impl CaseStore for SqliteStore {
                     ],
                 )
                 .map_err(|e| row_error(e, &c.division_code))?;
+            let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
+            crate::webhooks::queue(connection, &outgoing)?;
             Ok(row)
         })
         .await

@@ -18,6 +18,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 mod accounts;
 mod cases;
 mod units;
+mod webhooks;
 mod writer;
 
 use writer::GroupWriter;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "case_alerts", include_str!("../migrations/0009_case_alerts.sql")),
     (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
     (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
+    (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
 ];
 
 /// SQLite's own upkeep of planner statistics (sampled, so it stays quick on large tables): without

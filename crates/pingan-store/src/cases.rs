@@ -9,6 +9,7 @@ use pingan_core::{DivisionCode, GridCode, Level};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreResult;
+use crate::webhooks::Outgoing;
 
 /// A case's current state: the columns lists filter on, and the rest as a body.
 #[derive(Clone, Debug, PartialEq)]
@@ -136,6 +137,8 @@ pub struct NewCase {
     /// Possible duplicates to look for in the same transaction, before this case is written: run
     /// there, the search sees every case committed before this one, even one in the same group commit.
     pub similar: Option<DuplicateSearch>,
+    /// Webhook subscriptions to notify of each entry (see [`crate::webhooks`]).
+    pub notify: Vec<i64>,
 }
 
 /// Open cases of `category` in the village whose grid codes start with `village`, reported since
@@ -256,12 +259,14 @@ pub trait CaseStore: Send + Sync {
     async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>>;
 
     /// Appends `record` to the history and replaces the row by `updated` (its version one more),
-    /// in one transaction, provided the stored version is still `expected_version`.
+    /// with a delivery of the entry to each webhook of `notify`, in one transaction, provided the
+    /// stored version is still `expected_version`.
     async fn record_action(
         &self,
         expected_version: i64,
         record: ActionRecord,
         updated: CaseRow,
+        notify: Vec<i64>,
     ) -> StoreResult<CaseRow>;
 
     /// Replaces the body of case `id` without an action (what no action changes: the reporter's
@@ -381,6 +386,8 @@ pub struct Numbered {
     pub row: CaseRow,
     pub hashes: Vec<[u8; 32]>,
     pub last_hash: [u8; 32],
+    /// The deliveries of its first entries.
+    pub outgoing: Vec<Outgoing>,
 }
 
 impl NewCase {
@@ -392,7 +399,8 @@ impl NewCase {
         let hashes = chain(&row.id, &self.entries);
         let last_hash = hashes.last().copied().ok_or_else(|| corrupt("a case needs an entry".into()))?;
         row.version = hashes.len() as i64;
-        Ok(Numbered { row, hashes, last_hash })
+        let outgoing = crate::webhooks::outgoing(&self.notify, &row, 1, &self.entries);
+        Ok(Numbered { row, hashes, last_hash, outgoing })
     }
 }
 

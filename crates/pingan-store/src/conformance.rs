@@ -6,6 +6,7 @@ use pingan_core::{DivisionCode, GridCode, Level};
 
 use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
+use crate::webhooks::{Attempt, DeliveryState, NewWebhook};
 use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
 use pingan_core::access::Role;
 use pingan_core::case::{CaseNumber, Channel, GENESIS};
@@ -37,7 +38,8 @@ macro_rules! conformance_tests {
             visibility_lists_only_what_a_scope_may_see,
             accounts_round_trip_and_logins_are_unique,
             credentials_are_found_by_secret_and_revoked,
-            the_access_log_is_read_by_subtree);
+            the_access_log_is_read_by_subtree,
+            webhook_deliveries_are_written_with_their_actions);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -198,6 +200,7 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
         },
         day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
         similar: None,
+        notify: Vec::new(),
         entries: vec![ActionRecord {
             at: reported_at,
             actor: "resident:1".into(),
@@ -270,13 +273,13 @@ pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
         details: r#"{"to":"centre:360313101"}"#.into(),
     };
     let dispatched = CaseRow { status: Status::Dispatched, alert_at: Some(4242), ..case.clone() };
-    let after = store.record_action(2, dispatch.clone(), dispatched.clone()).await.expect("dispatch");
+    let after = store.record_action(2, dispatch.clone(), dispatched.clone(), Vec::new()).await.expect("dispatch");
     assert_eq!(after.version, 3);
     assert_eq!(store.case_by_id("h1").await.expect("read"), Some(after.clone()));
     // A second operator still holding version 2 loses.
-    let stale = store.record_action(2, dispatch.clone(), dispatched).await;
+    let stale = store.record_action(2, dispatch.clone(), dispatched, Vec::new()).await;
     assert!(matches!(stale, Err(StoreError::Conflict { expected: 2, actual: 3 })), "{stale:?}");
-    let missing = store.record_action(3, dispatch, CaseRow { id: "nope".into(), ..case }).await;
+    let missing = store.record_action(3, dispatch, CaseRow { id: "nope".into(), ..case }, Vec::new()).await;
     assert!(matches!(missing, Err(StoreError::NoSuchCase(_))));
     let history = store.history("h1").await.expect("history");
     assert_eq!(history.iter().map(|h| h.sequence).collect::<Vec<_>>(), [1, 2, 3]);
@@ -657,4 +660,71 @@ pub async fn the_access_log_is_read_by_subtree(store: &dyn Store) {
         store.access_log("3601", 0, 10).await.expect("log"),
         [entry(30, Some("centre:3601"), "reveal_reporter")]
     );
+}
+
+pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let subscribe = |unit: &str, categories: Vec<String>| NewWebhook {
+        unit: unit.into(),
+        url: "http://127.0.0.1:9/hook".into(),
+        secret: "whsec_x".into(),
+        categories,
+        created_by: "admin".into(),
+        created_at: 1,
+    };
+    let county = store.create_webhook(subscribe("centre:360313", vec!["dispute".into()])).await.expect("create");
+    let other = store.create_webhook(subscribe("centre:360102", Vec::new())).await.expect("create");
+    assert_eq!(store.webhooks().await.expect("list"), vec![county.clone(), other.clone()]);
+    assert_eq!(county.categories, ["dispute"]);
+
+    let mut new = new_case("w1", "360313101", 100, None);
+    new.notify = vec![county.id];
+    let case = created(store.create_case(new).await.expect("create"));
+    let dispatch = ActionRecord {
+        at: 200,
+        actor: "centre:360313101".into(),
+        action: "dispatch".into(),
+        status_after: Status::Dispatched,
+        details: r#"{"to":"grid:360313101001001"}"#.into(),
+    };
+    let dispatched = CaseRow { status: Status::Dispatched, ..case.clone() };
+    store.record_action(1, dispatch.clone(), dispatched.clone(), vec![county.id]).await.expect("dispatch");
+    // A refused write queues nothing.
+    let stale = store.record_action(1, dispatch, dispatched, vec![county.id, other.id]).await;
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
+    assert!(store.deliveries(other.id, 10).await.expect("read").is_empty());
+
+    let due = store.due_deliveries(county.id, 200, 10).await.expect("due");
+    assert_eq!(due.iter().map(|d| (d.sequence, d.created_at)).collect::<Vec<_>>(), [(1, 100), (2, 200)]);
+    assert!(due.iter().all(|d| d.state == DeliveryState::Pending && d.attempts == 0 && d.case_id == "w1"));
+    let event: serde_json::Value = serde_json::from_str(&due[1].event).expect("JSON");
+    assert_eq!(event["event_id"], "w1:2");
+    assert_eq!(event["action"], "dispatch");
+    assert_eq!(event["status"], "dispatched");
+    assert_eq!(event["details"]["to"], "grid:360313101001001");
+    assert_eq!(event["case"]["number"], "3603-20261128-000001");
+    assert_eq!(event["case"]["description"], "案件 w1");
+    assert!(store.due_deliveries(county.id, 150, 10).await.expect("due").len() == 1, "the second is not due yet");
+
+    let failed = Attempt {
+        at: 300,
+        status: Some(503),
+        error: Some("busy".into()),
+        state: DeliveryState::Pending,
+        next_attempt_at: 1300,
+    };
+    store.record_attempt(due[0].id, failed).await.expect("attempt");
+    let sent =
+        Attempt { at: 310, status: Some(204), error: None, state: DeliveryState::Delivered, next_attempt_at: 310 };
+    store.record_attempt(due[1].id, sent).await.expect("attempt");
+    assert!(store.due_deliveries(county.id, 1299, 10).await.expect("due").is_empty(), "waiting for its retry");
+    let retried = store.due_deliveries(county.id, 1300, 10).await.expect("due");
+    assert_eq!((retried.len(), retried[0].attempts, retried[0].last_status), (1, 1, Some(503)));
+    let latest = store.deliveries(county.id, 10).await.expect("read");
+    assert_eq!(latest[0].state, DeliveryState::Delivered);
+    assert_eq!((latest[0].attempts, latest[0].delivered_at), (1, Some(310)));
+
+    assert!(store.remove_webhook(county.id).await.expect("remove"));
+    assert!(!store.remove_webhook(county.id).await.expect("remove"), "already removed");
+    assert!(!store.webhooks().await.expect("list")[0].active);
 }

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod cases;
 pub mod conformance;
 pub mod units;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, Explain, GridCode, Level};
@@ -165,6 +166,7 @@ pub trait Store:
     + cases::CaseStore
     + units::UnitStore
     + accounts::AccountStore
+    + webhooks::WebhookStore
 {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;

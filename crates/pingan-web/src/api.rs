@@ -11,7 +11,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::{AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, events, geography, photos};
+use crate::{
+    AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, events, geography, photos, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,7 @@ use crate::{AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cas
         (name = "cases", description = "Reports, their lifecycle, lists and exports"),
         (name = "accounts", description = "Logging in, tokens, accounts and the access log"),
         (name = "geography", description = "Divisions, grids, categories and units"),
+        (name = "webhooks", description = "Subscriptions that POST every action on a unit's cases to another system"),
     )
 )]
 struct Document;
@@ -117,6 +120,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::reset_password))
         .routes(routes!(accounts::disable))
         .routes(routes!(accounts::enable))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::remove))
+        .routes(routes!(webhooks::deliveries))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos have their own, larger limit.
         .routes(routes!(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))

@@ -123,7 +123,7 @@ impl From<AppError> for ApiError {
                 }
                 return refused;
             }
-            AppError::CaseNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::CaseNotFound(_) | AppError::UnknownWebhook(_) => StatusCode::NOT_FOUND,
             AppError::Access(access) => match access {
                 AccessError::NotAuthenticated
                 | AccessError::BadCredentials

@@ -17,6 +17,8 @@ mod map;
 mod open311;
 mod pages;
 mod photos;
+pub mod webhook_sender;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

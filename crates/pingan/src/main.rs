@@ -21,6 +21,7 @@ use pingan_app::personal::Vault;
 use pingan_app::scheduler::{OverduePolicy, keep_sweeping};
 use pingan_app::simulate::{Scenario, Summary, simulate};
 use pingan_app::units;
+use pingan_app::webhooks::DeliverySettings;
 use pingan_app::{Atlas, jiangxi};
 use pingan_core::access::Role;
 use pingan_core::{DivisionCode, Explain};
@@ -420,6 +421,7 @@ async fn serve(
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     let engine = Arc::new(standard_engine(store.clone(), atlas.clone()).await?.with_vault(vault));
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
+    tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), DeliverySettings::default()));
     if let Some(scenario) = demo {
         // Played while serving: the map and the API answer at once, the cases arrive in batches.
         let (engine, atlas) = (engine.clone(), atlas.clone());

@@ -217,8 +217,53 @@ fn audit_verify_takes_the_database_options() {
     assert!(!refused.status.success());
 }
 
+/// A webhook receiver on loopback that takes 5 ms over each request; answers its address and the
+/// event ids it was sent.
+fn slow_receiver() -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let recorded = seen.clone();
+    std::thread::spawn(move || {
+        for connection in listener.incoming().map_while(Result::ok) {
+            let recorded = recorded.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(connection.try_clone().unwrap());
+                let mut connection = connection;
+                // One request after another on the connection, until the client closes it.
+                loop {
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    recorded.lock().unwrap().insert(event["event_id"].as_str().unwrap().to_owned());
+                    connection.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").unwrap();
+                }
+            });
+        }
+    });
+    (address, seen)
+}
+
 /// Kill the server (SIGKILL) in the middle of a burst of submissions: after a restart, every
-/// submission that was acknowledged is there, with an intact history.
+/// submission that was acknowledged is there, with an intact history, and its webhook
+/// notifications all go out.
 #[test]
 fn acknowledged_submissions_survive_kill_9() {
     use std::sync::{Arc, Mutex};
@@ -231,6 +276,17 @@ fn acknowledged_submissions_survive_kill_9() {
     let mut response = ureq::post(&format!("{base}/api/v1/auth/tokens")).send_json(&login).unwrap();
     let token: serde_json::Value = response.body_mut().read_json().unwrap();
     let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    // Another system follows the city's family disputes through a webhook, slower than they come.
+    let (receiver, notified) = slow_receiver();
+    let login = serde_json::json!({ "login": "admin", "password": "pingan-demo-2026", "label": "burst" });
+    let mut response = ureq::post(&format!("{base}/api/v1/auth/tokens")).send_json(&login).unwrap();
+    let admin: serde_json::Value = response.body_mut().read_json().unwrap();
+    let subscription = serde_json::json!({ "url": format!("http://{receiver}/events"), "unit": "centre:3603", "categories": ["dispute.family"] });
+    let subscribed = ureq::post(&format!("{base}/api/v1/webhooks"))
+        .header("authorization", &format!("Bearer {}", admin["token"].as_str().unwrap()))
+        .send_json(&subscription)
+        .unwrap();
+    assert_eq!(subscribed.status().as_u16(), 201);
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..8)
         .map(|worker| {
@@ -264,6 +320,11 @@ fn acknowledged_submissions_survive_kill_9() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 300, "only {} submissions were acknowledged", acknowledged.len());
+    let before_restart = notified.lock().unwrap().len();
+    assert!(
+        before_restart < acknowledged.len() * 3,
+        "every notification went out before the kill: nothing was left to lose"
+    );
 
     let database = format!("sqlite://{}", Path::new(&data_dir).join("demo.db").display());
     let (mut server, base) =
@@ -274,6 +335,25 @@ fn acknowledged_submissions_survive_kill_9() {
         let history: serde_json::Value = response.body_mut().read_json().unwrap();
         let actions: Vec<&str> = history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["report", "accept", "dispatch"], "case {id}");
+    }
+    // Every acknowledged action is notified in the end (some twice: sent, then killed before
+    // the sending was recorded).
+    let wanted: Vec<String> =
+        acknowledged.iter().flat_map(|id| (1..=3).map(move |sequence| format!("{id}:{sequence}"))).collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let missing = {
+            let seen = notified.lock().unwrap();
+            wanted.iter().filter(|event| !seen.contains(*event)).count()
+        };
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{missing} notifications never came ({before_restart} before the kill)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     server.kill().unwrap();
     server.wait().unwrap();

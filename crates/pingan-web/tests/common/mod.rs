@@ -28,6 +28,16 @@ pub struct Served {
     pub runtime: tokio::runtime::Runtime,
 }
 
+/// Webhook deliveries on a test's time scale: retried after 200 ms, given up after 3 attempts, a
+/// receiver that does not answer in 30 s failing.
+pub const QUICK_DELIVERIES: pingan_app::webhooks::DeliverySettings = pingan_app::webhooks::DeliverySettings {
+    poll: Duration::from_millis(50),
+    first_retry: Duration::from_millis(200),
+    max_retry: Duration::from_secs(1),
+    max_attempts: 3,
+    timeout: Duration::from_secs(30),
+};
+
 pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
     let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
     let accounts = Arc::new(Accounts::new(store.clone(), Arc::new(SystemClock), AccountSettings::default()));
@@ -51,10 +61,12 @@ pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served 
         let engine =
             CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).unwrap().with_vault(vault);
         engine.refresh().await.unwrap();
+        let engine = Arc::new(engine);
+        tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), QUICK_DELIVERIES));
         let state = AppState {
             store: store.clone(),
             atlas,
-            engine: Arc::new(engine),
+            engine,
             accounts: accounts.clone(),
             public_writes: pingan_web::public_write_limit(),
             // The tests connect from loopback and play a proxy's part with X-Forwarded-For.

@@ -1,0 +1,246 @@
+//! Webhooks: other systems subscribe a URL to the cases of a unit (and, if they like, of some
+//! categories); every action on such a case is POSTed to it as JSON, signed with the
+//! subscription's secret.
+//!
+//! Durable: the engine writes a delivery for each subscription a case action concerns in the same
+//! transaction as the action (the outbox), so a notification exists exactly when its action does
+//! and a crash loses none. The web layer's sender (`pingan_web::webhook_sender`) sends them: one
+//! task per subscription, deliveries in order, each attempt recorded as [`DeliverySettings::attempt`]
+//! says, failures retried with exponential back-off. A slow or dead receiver only delays its own
+//! deliveries; case writes never wait for any. A delivery may arrive more than once (sent, then the
+//! server stopped before recording it): receivers deduplicate by the `X-Pingan-Delivery` header or
+//! the event's `event_id`.
+//!
+//! Signature: `X-Pingan-Signature: sha256=HEX`, the HMAC-SHA256 under the secret of
+//! `TIMESTAMP.BODY`, with `TIMESTAMP` (Unix seconds) in `X-Pingan-Timestamp`.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use pingan_core::access::Role;
+use pingan_store::cases::CaseRow;
+use pingan_store::webhooks::{Attempt, Delivery, DeliveryState, NewWebhook, WebhookRow};
+use sha2::Sha256;
+
+use crate::AppError;
+use crate::access::{AccessError, Principal, Scope};
+use crate::engine::CaseEngine;
+
+/// The longest URL a subscription may name.
+const MAX_URL: usize = 2000;
+/// The most categories one subscription may name.
+const MAX_CATEGORIES: usize = 50;
+
+#[derive(Clone, Copy, Debug)]
+pub struct DeliverySettings {
+    /// How often each subscription looks for due deliveries when nothing wakes it.
+    pub poll: Duration,
+    /// The wait after the first failed attempt; it doubles with each further one …
+    pub first_retry: Duration,
+    /// … up to this.
+    pub max_retry: Duration,
+    /// Attempts before a delivery is given up as failed.
+    pub max_attempts: i64,
+    /// How long a receiver may take to answer.
+    pub timeout: Duration,
+}
+
+impl Default for DeliverySettings {
+    /// Retries after 10 s, 20 s, 40 s … then hourly: 20 attempts span about 12 hours.
+    fn default() -> DeliverySettings {
+        DeliverySettings {
+            poll: Duration::from_secs(1),
+            first_retry: Duration::from_secs(10),
+            max_retry: Duration::from_secs(3600),
+            max_attempts: 20,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// When to try again after `attempts` failed attempts (None: give up).
+    fn retry_after(&self, attempts: i64) -> Option<Duration> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let doubled = self.first_retry.saturating_mul(1 << (attempts - 1).clamp(0, 30));
+        Some(doubled.min(self.max_retry))
+    }
+}
+
+/// A subscription as asked for.
+#[derive(Clone, Debug)]
+pub struct WebhookRequest {
+    pub url: String,
+    pub unit: String,
+    pub categories: Vec<String>,
+}
+
+/// Whether subscription `webhook` hears of an action that left `case` as it is (or took it from there).
+pub fn concerns(webhook: &WebhookRow, case: &CaseRow) -> bool {
+    let category = &case.category;
+    let wanted = webhook.categories.is_empty()
+        || webhook.categories.iter().any(|c| {
+            category == c || (category.starts_with(c.as_str()) && category.as_bytes().get(c.len()) == Some(&b'.'))
+        });
+    wanted && Scope::of_unit(&webhook.unit).allows(case)
+}
+
+/// Only an administrator manages subscriptions, for units of their own subtree.
+fn check_manages(by: &Principal, unit: &str) -> Result<(), AppError> {
+    if crate::accounts::administers(by, pingan_store::accounts::unit_division(unit)) {
+        Ok(())
+    } else {
+        Err(AccessError::Forbidden("managing webhooks of this unit").into())
+    }
+}
+
+fn check_url(url: &str) -> Result<(), AppError> {
+    let invalid = |reason| AppError::InvalidField { field: "url", reason };
+    if url.len() > MAX_URL {
+        return Err(AppError::TooLong { field: "url", max: MAX_URL });
+    }
+    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(invalid("only http:// and https:// URLs"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("the URL names no host"));
+    }
+    Ok(())
+}
+
+/// Subscribes `request.url` to the cases of `request.unit`; answers the subscription with its
+/// secret, which is shown only here.
+pub async fn create(engine: &CaseEngine, by: &Principal, request: WebhookRequest) -> Result<WebhookRow, AppError> {
+    if !by.has(Role::Administrator) {
+        return Err(AccessError::Forbidden("managing webhooks").into());
+    }
+    let url = request.url.trim().to_owned();
+    check_url(&url)?;
+    let unit = crate::engine::checked_unit(request.unit.trim())?;
+    check_manages(by, &unit)?;
+    if !crate::units::unit_exists(engine.store(), &unit).await? {
+        return Err(AppError::UnknownUnit(unit));
+    }
+    if request.categories.len() > MAX_CATEGORIES {
+        return Err(AppError::InvalidField { field: "categories", reason: "at most 50" });
+    }
+    let book = engine.categories();
+    for code in &request.categories {
+        let family = format!("{code}.");
+        if book.leaf(code).is_none() && !book.leaves().iter().any(|leaf| leaf.code.starts_with(&family)) {
+            return Err(AppError::UnknownCategory(code.clone()));
+        }
+    }
+    let new = NewWebhook {
+        unit,
+        url,
+        secret: crate::accounts::new_secret("whsec_"),
+        categories: request.categories,
+        created_by: by.login.clone(),
+        created_at: engine.now().timestamp_millis(),
+    };
+    let created = engine.store().create_webhook(new).await?;
+    engine.reload_webhooks().await?;
+    Ok(created)
+}
+
+/// The subscriptions of units in `by`'s subtree, removed ones too.
+pub async fn list(engine: &CaseEngine, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
+    if !by.has(Role::Administrator) {
+        return Err(AccessError::Forbidden("managing webhooks").into());
+    }
+    let all = engine.store().webhooks().await?;
+    Ok(all.into_iter().filter(|w| check_manages(by, &w.unit).is_ok()).collect())
+}
+
+/// Subscription `id` if `by` manages it; any other is "not found".
+pub async fn find(engine: &CaseEngine, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
+    list(engine, by).await?.into_iter().find(|w| w.id == id).ok_or(AppError::UnknownWebhook(id))
+}
+
+/// Removes subscription `id`: nothing more is queued or sent for it. One removed before is "not found".
+pub async fn remove(engine: &CaseEngine, by: &Principal, id: i64) -> Result<(), AppError> {
+    find(engine, by, id).await?;
+    if !engine.store().remove_webhook(id).await? {
+        // Removed before.
+        return Err(AppError::UnknownWebhook(id));
+    }
+    engine.reload_webhooks().await
+}
+
+/// The latest `limit` deliveries of subscription `id`, newest first.
+pub async fn deliveries(engine: &CaseEngine, by: &Principal, id: i64, limit: u32) -> Result<Vec<Delivery>, AppError> {
+    find(engine, by, id).await?;
+    Ok(engine.store().deliveries(id, limit).await?)
+}
+
+/// `sha256=HEX` of `timestamp.body` under `secret`.
+pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body.as_bytes());
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// What came of sending a delivery once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// The receiver answered with this HTTP status.
+    Answered(u16),
+    /// No answer: the connection failed or timed out.
+    NoAnswer(String),
+}
+
+impl DeliverySettings {
+    /// The attempt to record for `delivery` sent at `at`: a 2xx answer delivers it; anything else
+    /// is tried again after the back-off, or given up after the last attempt.
+    pub fn attempt(&self, delivery: &Delivery, at: i64, sent: Sent) -> Attempt {
+        let (status, error) = match sent {
+            Sent::Answered(status) if (200..300).contains(&status) => {
+                let status = Some(i64::from(status));
+                return Attempt { at, status, error: None, state: DeliveryState::Delivered, next_attempt_at: at };
+            }
+            Sent::Answered(status) => (Some(i64::from(status)), format!("the receiver answered HTTP {status}")),
+            Sent::NoAnswer(error) => (None, error),
+        };
+        let retry = self.retry_after(delivery.attempts + 1);
+        Attempt {
+            at,
+            status,
+            error: Some(error),
+            state: if retry.is_some() { DeliveryState::Pending } else { DeliveryState::Failed },
+            next_attempt_at: at + retry.map_or(0, |wait| wait.as_millis() as i64),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_to_its_ceiling_then_gives_up() {
+        let settings = DeliverySettings::default();
+        let waits: Vec<Option<u64>> = (1..=21).map(|n| settings.retry_after(n).map(|d| d.as_secs())).collect();
+        assert_eq!(&waits[..4], &[Some(10), Some(20), Some(40), Some(80)]);
+        assert_eq!(waits[9], Some(3600), "2^9 × 10 s is past an hour");
+        assert_eq!(waits[18], Some(3600));
+        assert_eq!(waits[19], None, "the 20th failure is the last");
+    }
+
+    #[test]
+    fn signatures_cover_timestamp_and_body() {
+        // As a receiver computes it, e.g. Python's
+        // hmac.new(secret, b"1700000000." + body, hashlib.sha256).hexdigest().
+        let body = r#"{"action":"report"}"#;
+        assert_eq!(
+            signature("whsec_test", 1_700_000_000, body),
+            "sha256=c6c6f2967b72413650a11703d54be1242ce0d4fee2051acbe932397376a5a6d5"
+        );
+        assert_ne!(signature("whsec_test", 1_700_000_001, body), signature("whsec_test", 1_700_000_000, body));
+    }
+}

@@ -1,0 +1,95 @@
+//! Sends the webhook outbox (see [`pingan_app::webhooks`]): one task per active subscription,
+//! started and stopped as subscriptions come and go, each working off its due deliveries oldest
+//! first and recording every attempt. Requests go out on blocking threads with a timeout, so a
+//! receiver that never answers holds only its own subscription's task.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pingan_app::engine::CaseEngine;
+use pingan_app::webhooks::{DeliverySettings, Sent, signature};
+use pingan_store::webhooks::{Delivery, WebhookRow};
+
+/// Deliveries read per look at a subscription's outbox.
+const BATCH: u32 = 100;
+
+/// Sends the outbox for ever.
+pub async fn keep_delivering(engine: Arc<CaseEngine>, settings: DeliverySettings) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(settings.timeout))
+        .http_status_as_error(false)
+        // A receiver answers where it was subscribed; a redirect is a failed delivery.
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut running: HashMap<i64, tokio::task::JoinHandle<()>> = HashMap::new();
+    loop {
+        let active = engine.webhooks();
+        running.retain(|id, task| {
+            let keep = active.iter().any(|w| w.id == *id) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for webhook in active.iter() {
+            running
+                .entry(webhook.id)
+                .or_insert_with(|| tokio::spawn(deliver_for(engine.clone(), webhook.clone(), agent.clone(), settings)));
+        }
+        let _ = tokio::time::timeout(settings.poll, engine.outbox_filled()).await;
+    }
+}
+
+/// Works off one subscription's due deliveries, then waits for more.
+async fn deliver_for(engine: Arc<CaseEngine>, webhook: WebhookRow, agent: ureq::Agent, settings: DeliverySettings) {
+    loop {
+        let now = engine.now().timestamp_millis();
+        let due = match engine.store().due_deliveries(webhook.id, now, BATCH).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(webhook = webhook.id, %error, "webhook outbox unreadable");
+                Vec::new()
+            }
+        };
+        if due.is_empty() {
+            let _ = tokio::time::timeout(settings.poll, engine.outbox_filled()).await;
+            continue;
+        }
+        for delivery in due {
+            let sent = send(&webhook, &agent, engine.now().timestamp(), &delivery).await;
+            let attempt = settings.attempt(&delivery, engine.now().timestamp_millis(), sent);
+            if let Err(error) = engine.store().record_attempt(delivery.id, attempt).await {
+                tracing::warn!(webhook = webhook.id, delivery = delivery.id, %error, "webhook attempt not recorded");
+            }
+        }
+    }
+}
+
+/// POSTs `delivery` to the subscription's URL, signed at `timestamp` (Unix seconds).
+async fn send(webhook: &WebhookRow, agent: &ureq::Agent, timestamp: i64, delivery: &Delivery) -> Sent {
+    let signed = signature(&webhook.secret, timestamp, &delivery.event);
+    let action = serde_json::from_str::<serde_json::Value>(&delivery.event)
+        .ok()
+        .and_then(|event| event["action"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let (agent, url, body, id) = (agent.clone(), webhook.url.clone(), delivery.event.clone(), delivery.id);
+    let sent = tokio::task::spawn_blocking(move || {
+        agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("Pingan-Webhook/", env!("CARGO_PKG_VERSION")))
+            .header("x-pingan-event", &action)
+            .header("x-pingan-delivery", &id.to_string())
+            .header("x-pingan-timestamp", &timestamp.to_string())
+            .header("x-pingan-signature", &signed)
+            .send(&body)
+            .map(|response| response.status().as_u16())
+    })
+    .await;
+    match sent {
+        Ok(Ok(status)) => Sent::Answered(status),
+        Ok(Err(error)) => Sent::NoAnswer(error.to_string()),
+        Err(error) => Sent::NoAnswer(error.to_string()),
+    }
+}
