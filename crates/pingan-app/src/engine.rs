@@ -327,7 +327,8 @@ impl CaseEngine {
         CaseEngine { vault: Some(vault), ..self }
     }
 
-    fn vault(&self) -> Result<&Vault, AppError> {
+    /// The key that seals personal data and kept answers.
+    pub fn vault(&self) -> Result<&Vault, AppError> {
         self.vault.as_deref().ok_or(AppError::NoDataKey)
     }
 

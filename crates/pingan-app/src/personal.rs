@@ -97,18 +97,28 @@ impl Vault {
     /// `KEY-ID.BASE64(NONCE ‖ CIPHERTEXT)`, bound to `case_id` (authenticated, not stored): a
     /// sealed value copied onto another case does not open there.
     pub fn seal(&self, reporter: &Reporter, case_id: &str) -> Result<String, AppError> {
-        let (id, cipher) = &self.keys[0];
         let plain = serde_json::to_vec(reporter).map_err(|e| AppError::Sealing(e.to_string()))?;
+        self.seal_bytes(&plain, case_id)
+    }
+
+    pub fn open(&self, sealed: &str, case_id: &str) -> Result<Reporter, AppError> {
+        serde_json::from_slice(&self.open_bytes(sealed, case_id)?).map_err(|e| AppError::Sealing(e.to_string()))
+    }
+
+    /// Seals any bytes as [`Vault::seal`] does, bound to `context`.
+    pub fn seal_bytes(&self, plain: &[u8], context: &str) -> Result<String, AppError> {
+        let (id, cipher) = &self.keys[0];
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = cipher
-            .encrypt(&nonce, Payload { msg: &plain, aad: case_id.as_bytes() })
+            .encrypt(&nonce, Payload { msg: plain, aad: context.as_bytes() })
             .map_err(|_| AppError::Sealing("encryption failed".into()))?;
         let mut bytes = nonce.to_vec();
         bytes.extend(sealed);
         Ok(format!("{id}.{}", STANDARD.encode(bytes)))
     }
 
-    pub fn open(&self, sealed: &str, case_id: &str) -> Result<Reporter, AppError> {
+    /// Opens what [`Vault::seal_bytes`] sealed under `context`.
+    pub fn open_bytes(&self, sealed: &str, context: &str) -> Result<Vec<u8>, AppError> {
         let (id, encoded) = sealed.split_once('.').ok_or_else(|| AppError::Sealing("not a sealed value".into()))?;
         let (_, cipher) = self
             .keys
@@ -121,10 +131,9 @@ impl Vault {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
         let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| AppError::Sealing("too short".into()))?;
-        let plain = cipher
-            .decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad: case_id.as_bytes() })
-            .map_err(|_| AppError::Sealing("the value does not open with its key".into()))?;
-        serde_json::from_slice(&plain).map_err(|e| AppError::Sealing(e.to_string()))
+        cipher
+            .decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .map_err(|_| AppError::Sealing("the value does not open with its key".into()))
     }
 }
 

@@ -147,13 +147,12 @@ pub async fn create(engine: &CaseEngine, by: &Principal, request: WebhookRequest
     Ok(created)
 }
 
-/// The subscriptions of units in `by`'s subtree, removed ones too.
+/// The active subscriptions of units in `by`'s subtree.
 pub async fn list(engine: &CaseEngine, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
     if !by.has(Role::Administrator) {
         return Err(AccessError::Forbidden("managing webhooks").into());
     }
-    let all = engine.store().webhooks().await?;
-    Ok(all.into_iter().filter(|w| check_manages(by, &w.unit).is_ok()).collect())
+    Ok(engine.webhooks().iter().filter(|w| check_manages(by, &w.unit).is_ok()).cloned().collect())
 }
 
 /// Subscription `id` if `by` manages it; any other is "not found".
@@ -161,11 +160,12 @@ pub async fn find(engine: &CaseEngine, by: &Principal, id: i64) -> Result<Webhoo
     list(engine, by).await?.into_iter().find(|w| w.id == id).ok_or(AppError::UnknownWebhook(id))
 }
 
-/// Removes subscription `id`: nothing more is queued or sent for it. One removed before is "not found".
+/// Removes subscription `id`: nothing more is queued or sent for it, and it is "not found" from
+/// then on (its row and deliveries stay in the database for the record).
 pub async fn remove(engine: &CaseEngine, by: &Principal, id: i64) -> Result<(), AppError> {
     find(engine, by, id).await?;
     if !engine.store().remove_webhook(id).await? {
-        // Removed before.
+        // Removed meanwhile.
         return Err(AppError::UnknownWebhook(id));
     }
     engine.reload_webhooks().await

@@ -15,6 +15,7 @@ use tokio_postgres::{NoTls, Row};
 
 mod accounts;
 mod cases;
+mod idempotency;
 mod units;
 mod webhooks;
 
@@ -31,6 +32,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
     (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
     (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
+    (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
 ];
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";

@@ -17,6 +17,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 mod accounts;
 mod cases;
+mod idempotency;
 mod units;
 mod webhooks;
 mod writer;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
     (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
     (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
+    (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
 ];
 
 /// SQLite's own upkeep of planner statistics (sampled, so it stays quick on large tables): without

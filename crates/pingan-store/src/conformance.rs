@@ -6,6 +6,7 @@ use pingan_core::{DivisionCode, GridCode, Level};
 
 use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
+use crate::idempotency::KeptAnswer;
 use crate::webhooks::{Attempt, DeliveryState, NewWebhook};
 use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
 use pingan_core::access::Role;
@@ -39,7 +40,8 @@ macro_rules! conformance_tests {
             accounts_round_trip_and_logins_are_unique,
             credentials_are_found_by_secret_and_revoked,
             the_access_log_is_read_by_subtree,
-            webhook_deliveries_are_written_with_their_actions);
+            webhook_deliveries_are_written_with_their_actions,
+            idempotency_keys_are_claimed_answered_and_forgotten);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -727,4 +729,34 @@ pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store
     assert!(store.remove_webhook(county.id).await.expect("remove"));
     assert!(!store.remove_webhook(county.id).await.expect("remove"), "already removed");
     assert!(!store.webhooks().await.expect("list")[0].active);
+}
+
+pub async fn idempotency_keys_are_claimed_answered_and_forgotten(store: &dyn Store) {
+    // (account, key, fingerprint, now): abandoned before 50, expired before 10.
+    let claim = |account: &'static str, key: &'static str, fingerprint: &'static str, now: i64| async move {
+        store.claim_key(account, key, fingerprint, now, 50, 10).await.expect("claim")
+    };
+    assert_eq!(claim("a1", "k", "POST /x #1", 100).await, None, "a new key is claimed");
+    let in_flight = claim("a1", "k", "POST /x #1", 101).await.expect("held");
+    assert_eq!((in_flight.fingerprint.as_str(), in_flight.created_at, in_flight.answer), ("POST /x #1", 100, None));
+    assert_eq!(claim("a2", "k", "POST /x #1", 102).await, None, "keys are per account");
+
+    let answer = KeptAnswer { status: 201, sealed_body: "k1.sealed".into() };
+    store.keep_answer("a1", "k", answer.clone()).await.expect("keep");
+    let kept = claim("a1", "k", "POST /y", 103).await.expect("answered");
+    assert_eq!((kept.fingerprint.as_str(), kept.answer), ("POST /x #1", Some(answer.clone())), "the first request's");
+    store.release_key("a1", "k").await.expect("release");
+    assert!(claim("a1", "k", "POST /x #1", 104).await.is_some(), "an answered key is not released");
+
+    // A claim never answered is abandoned after a while; any key expires.
+    store.claim_key("a1", "old", "POST /z", 5, 0, 0).await.expect("claim");
+    store.claim_key("a1", "slow", "POST /z", 40, 0, 0).await.expect("claim");
+    assert_eq!(claim("a1", "slow", "POST /z2", 105).await, None, "taken over from an abandoned claim");
+    store.keep_answer("a1", "old", answer.clone()).await.expect("keep");
+    assert_eq!(claim("a1", "old", "POST /z2", 106).await, None, "an expired answer is forgotten");
+    store.release_key("a2", "k").await.expect("release");
+    assert_eq!(claim("a2", "k", "POST /x #2", 107).await, None, "a released claim is free again");
+
+    assert_eq!(store.forget_keys(105).await.expect("forget"), 1, "only a1/k, made at 100");
+    assert_eq!(claim("a1", "k", "POST /x #3", 108).await, None, "forgotten");
 }

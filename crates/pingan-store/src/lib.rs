@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod conformance;
+pub mod idempotency;
 pub mod units;
 pub mod webhooks;
 
@@ -167,6 +168,7 @@ pub trait Store:
     + units::UnitStore
     + accounts::AccountStore
     + webhooks::WebhookStore
+    + idempotency::IdempotencyStore
 {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;

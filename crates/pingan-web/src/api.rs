@@ -5,8 +5,10 @@ use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{Content, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -63,7 +65,18 @@ impl Modify for CommonRefusals {
                 .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if let Some(post) = item.post.as_mut().filter(|_| crate::idempotency::keeps_answers(path)) {
+                post.parameters.get_or_insert_with(Vec::new).push(RefOr::T(idempotency_key()));
+                let responses = &mut post.responses.responses;
+                for (status, description) in [
+                    ("400", "The Idempotency-Key is not 1 to 200 visible ASCII characters"),
+                    ("409", "A request with this Idempotency-Key is still being answered"),
+                    ("422", "This Idempotency-Key was used for another request"),
+                ] {
+                    responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(refusal(description)));
+                }
+            }
             let operations = [
                 (false, &mut item.get),
                 (true, &mut item.post),
@@ -89,6 +102,21 @@ impl Modify for CommonRefusals {
             }
         }
     }
+}
+
+/// The optional `Idempotency-Key` header of a POST that keeps its answers.
+fn idempotency_key() -> Parameter {
+    let text = ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[!-~]{1,200}$")).build();
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A retry with the same key (per account, for 24 hours) gets the first answer again, \
+             marked Idempotent-Replayed: true, instead of doing the work twice",
+        ))
+        .schema(Some(text))
+        .build()
 }
 
 /// The API's routes (for the state to be given later) and its OpenAPI document.

@@ -91,7 +91,7 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn identify(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+pub(crate) async fn identify(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     let address = client_address(parts, &state.trusted_proxies);
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
         let secret = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);

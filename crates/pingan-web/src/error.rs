@@ -86,6 +86,16 @@ impl ApiError {
         }
     }
 
+    pub fn body_too_large() -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "body_too_large",
+            message_zh: format!("请求体超过 {} 字节上限", crate::MAX_JSON_BODY),
+            message_en: format!("the body is larger than the {} bytes accepted", crate::MAX_JSON_BODY),
+            details: None,
+        }
+    }
+
     pub fn export_too_large(rows: u64, max: u64) -> ApiError {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -148,7 +158,7 @@ impl From<AppError> for ApiError {
             AppError::NotAPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Lifecycle(LifecycleError::Forbidden { .. }) => StatusCode::FORBIDDEN,
             AppError::Lifecycle(LifecycleError::InvalidTransition { .. }) => StatusCode::CONFLICT,
-            AppError::Store(StoreError::Conflict { .. }) => StatusCode::CONFLICT,
+            AppError::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists(_)) => StatusCode::CONFLICT,
             AppError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(StoreError::Database(_) | StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,

@@ -12,6 +12,7 @@ mod csv_export;
 mod error;
 mod events;
 mod geography;
+mod idempotency;
 mod login;
 mod map;
 mod open311;
@@ -62,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/password", get(login::password_page).post(login::change_password))
-        .merge(api::routes().0)
+        .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::keyed)))
         .merge(open311::routes())
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -103,6 +104,7 @@ pub const GEOGRAPHY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// Serves until the process is told to stop (Ctrl-C or SIGTERM).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), GEOGRAPHY_CHECK_INTERVAL));
+    tokio::spawn(idempotency::keep_forgetting(state.clone()));
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -114,6 +116,7 @@ pub async fn spawn(address: SocketAddr, state: AppState, geography_check: Durati
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), geography_check));
+    tokio::spawn(idempotency::keep_forgetting(state.clone()));
     tokio::spawn(async move {
         axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).await
     });

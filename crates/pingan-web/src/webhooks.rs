@@ -39,8 +39,6 @@ pub struct WebhookView {
     categories: Vec<String>,
     created_by: String,
     created_at: i64,
-    /// False once removed.
-    active: bool,
 }
 
 impl From<WebhookRow> for WebhookView {
@@ -52,7 +50,6 @@ impl From<WebhookRow> for WebhookView {
             categories: w.categories,
             created_by: w.created_by,
             created_at: w.created_at,
-            active: w.active,
         }
     }
 }
@@ -122,7 +119,7 @@ pub async fn create(
 
 #[utoipa::path(get, operation_id = "list_webhooks", path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])),
     responses((status = 200, body = Vec<WebhookView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-/// The subscriptions of the units the caller administers, removed ones too.
+/// The subscriptions of the units the caller administers.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<WebhookView>>, ApiError> {
     let rows = pingan_app::webhooks::list(&state.engine, &caller.principal).await?;
     Ok(Json(rows.into_iter().map(WebhookView::from).collect()))
@@ -131,7 +128,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 #[utoipa::path(delete, operation_id = "remove_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 204, description = "Removed: nothing more is sent"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-/// Removes a subscription; deliveries not yet made are dropped.
+/// Removes a subscription; deliveries not yet made are dropped, and it is not found from then on.
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -142,9 +139,11 @@ pub async fn remove(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
-    /// How many, newest first (1 to 1000; 100 if not given).
+    /// How many, newest first (100 if not given).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

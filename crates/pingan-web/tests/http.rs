@@ -440,7 +440,7 @@ fn check_account_admin(served: &Served) {
     for (what, headers, body, expected_status, code) in [
         ("a dispatcher", vec![JSON, ("authorization", county.as_str())], new("x-1", "centre:360302"), 403, "forbidden"),
         ("another city", as_admin.to_vec(), new("x-2", "centre:3601"), 403, "forbidden"),
-        ("a taken login", as_admin.to_vec(), new("village", "centre:360302"), 400, "already_exists"),
+        ("a taken login", as_admin.to_vec(), new("village", "centre:360302"), 409, "already_exists"),
         ("a role that does not fit", as_admin.to_vec(), new("x-3", "grid:360302008205001"), 400, "role_unit_mismatch"),
         ("no account", vec![JSON], new("x-4", "centre:360302"), 401, "not_authenticated"),
     ] {

@@ -250,7 +250,9 @@ fn check_webhooks(served: &Served) {
     assert_eq!(stuck_deliveries.as_array().unwrap().len(), 4, "the remaining hook still hears of the case");
     assert_eq!(received.count(), 3, "a removed hook was sent to");
     let (_, listed) = get_json_with(served, "/api/v1/webhooks", &[("authorization", &admin)]);
-    assert_eq!(listed[0]["active"], false);
+    assert_eq!(listed.as_array().unwrap().iter().map(|w| w["id"].as_i64().unwrap()).collect::<Vec<_>>(), [stuck]);
+    let (status, _) = request(served, "GET", &format!("/api/v1/webhooks/{hook}/deliveries"), &admin);
+    assert_eq!(status, 404, "a removed subscription is gone");
     // Hung up: the attempt fails now rather than at its timeout.
     held.lock().unwrap().clear();
     eventually("the silent receiver's failed attempt", || {

@@ -1,0 +1,200 @@
+//! `Idempotency-Key` on every POST of the JSON API: the first request with a key (per account)
+//! does the work and its successful answer is kept, sealed, for 24 hours; a retry with the same
+//! key and the same request gets that answer again (marked `Idempotent-Replayed: true`) instead of
+//! doing the work twice. The same key on another request is refused, and so is a retry that
+//! arrives while the first is still being answered. A failed answer is not kept: the retry does
+//! the work.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use pingan_app::AppError;
+use pingan_core::Explain;
+use pingan_store::idempotency::KeptAnswer;
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppState, MAX_JSON_BODY};
+
+pub const HEADER: &str = "idempotency-key";
+const MAX_KEY: usize = 200;
+/// How long an answer is kept.
+const KEPT_MS: i64 = 24 * 3600 * 1000;
+/// A claim not answered within this long was abandoned (its request died): a retry may take it.
+const ABANDONED_MS: i64 = 60 * 1000;
+/// The largest answer kept (POST answers are a few kilobytes); a larger one is not kept.
+const MAX_KEPT_ANSWER: usize = 1024 * 1024;
+
+/// Whether a POST to `path` keeps its answers for retries. The others are safe to retry as they
+/// are: a report keeps its key with the case (also for residents without an account), a photo is
+/// named by its content, logging out twice is logging out, a reveal is a read that is logged each
+/// time; and bodies that carry a password are never kept, not even hashed.
+pub fn keeps_answers(path: &str) -> bool {
+    let elsewhere = [
+        "/api/v1/cases",
+        "/api/v1/photos",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/tokens",
+        "/api/v1/auth/password",
+    ];
+    !elsewhere.contains(&path) && !path.ends_with("/reveal")
+}
+
+#[derive(Debug)]
+enum KeyProblem {
+    Malformed,
+    Reused,
+    InFlight,
+    /// The handler's answer could not be read back to keep it.
+    AnswerUnreadable,
+}
+
+impl Explain for KeyProblem {
+    fn code(&self) -> &'static str {
+        match self {
+            KeyProblem::Malformed => "invalid_idempotency_key",
+            KeyProblem::Reused => "idempotency_key_reused",
+            KeyProblem::InFlight => "idempotency_key_in_flight",
+            KeyProblem::AnswerUnreadable => "answer_unreadable",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            KeyProblem::Malformed => "Idempotency-Key 须为 1 至 200 个可见 ASCII 字符".into(),
+            KeyProblem::Reused => "该 Idempotency-Key 已用于另一个请求，请换一个".into(),
+            KeyProblem::InFlight => "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试".into(),
+            KeyProblem::AnswerUnreadable => "请求已处理，但应答无法读取；请查询结果后再决定是否重试".into(),
+        }
+    }
+
+    fn message_en(&self) -> String {
+        match self {
+            KeyProblem::Malformed => "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
+            KeyProblem::Reused => "this Idempotency-Key was used for another request: choose a new one".into(),
+            KeyProblem::InFlight => "the request with this Idempotency-Key is still being answered: retry later".into(),
+            KeyProblem::AnswerUnreadable => {
+                "the request was done but its answer could not be read: look at the result before retrying".into()
+            }
+        }
+    }
+}
+
+fn refused(status: StatusCode, why: KeyProblem) -> Response {
+    ApiError::from_explained(status, &why).into_response()
+}
+
+/// The middleware.
+pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(key) = request.headers().get(HEADER) else { return next.run(request).await };
+    if request.method() != Method::POST || !keeps_answers(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let key = match key.to_str() {
+        Ok(key) if (1..=MAX_KEY).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => key.to_owned(),
+        _ => return refused(StatusCode::BAD_REQUEST, KeyProblem::Malformed),
+    };
+    let (parts, body) = request.into_parts();
+    let caller = match crate::auth::identify(&parts, &state).await {
+        Ok(Some(caller)) => caller,
+        // Without an account there is nobody to keep the key for; the handler answers.
+        Ok(None) => return next.run(Request::from_parts(parts, body)).await,
+        Err(error) => return error.into_response(),
+    };
+    let Ok(bytes) = to_bytes(body, MAX_JSON_BODY).await else {
+        return ApiError::body_too_large().into_response();
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path_and_query().map_or("", |p| p.as_str()));
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let fingerprint: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+
+    let account = caller.principal.account_id.clone();
+    let now = state.engine.now().timestamp_millis();
+    let claim = state.store.claim_key(&account, &key, &fingerprint, now, now - ABANDONED_MS, now - KEPT_MS).await;
+    let context = format!("idempotency:{account}:{key}");
+    match claim {
+        Err(error) => ApiError::from(AppError::from(error)).into_response(),
+        Ok(Some(record)) if record.fingerprint != fingerprint => {
+            refused(StatusCode::UNPROCESSABLE_ENTITY, KeyProblem::Reused)
+        }
+        Ok(Some(record)) => match record.answer {
+            None => refused(StatusCode::CONFLICT, KeyProblem::InFlight),
+            Some(answer) => replay(&state, &answer, &context),
+        },
+        Ok(None) => {
+            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            keep(&state, &account, &key, &context, response).await
+        }
+    }
+}
+
+fn replay(state: &AppState, answer: &KeptAnswer, context: &str) -> Response {
+    let opened = state.engine.vault().and_then(|vault| vault.open_bytes(&answer.sealed_body, context));
+    let body = match opened {
+        Ok(body) => body,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    if status != StatusCode::NO_CONTENT {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// Keeps a successful `response` for the key, or gives the key up.
+async fn keep(state: &AppState, account: &str, key: &str, context: &str, response: Response) -> Response {
+    if !response.status().is_success() {
+        release(state, account, key).await;
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return refused(StatusCode::INTERNAL_SERVER_ERROR, KeyProblem::AnswerUnreadable);
+    };
+    if bytes.len() > MAX_KEPT_ANSWER {
+        release(state, account, key).await;
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    let sealed = state.engine.vault().and_then(|vault| vault.seal_bytes(&bytes, context));
+    let kept = match sealed {
+        Ok(sealed_body) => {
+            let answer = KeptAnswer { status: parts.status.as_u16(), sealed_body };
+            state.store.keep_answer(account, key, answer).await.map_err(AppError::from)
+        }
+        Err(error) => Err(error),
+    };
+    if let Err(error) = kept {
+        // The work is done; only a retry of it would find the key unanswered.
+        tracing::warn!(%error, "an answer to an idempotency key was not kept");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn release(state: &AppState, account: &str, key: &str) {
+    if let Err(error) = state.store.release_key(account, key).await {
+        // The claim lapses by itself after a minute.
+        tracing::warn!(%error, "an idempotency key was not released");
+    }
+}
+
+/// Forgets expired keys every hour.
+pub async fn keep_forgetting(state: AppState) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let expired = state.engine.now().timestamp_millis() - KEPT_MS;
+        if let Err(error) = state.store.forget_keys(expired).await {
+            tracing::warn!(%error, "expired idempotency keys were not forgotten");
+        }
+    }
+}
