@@ -11,8 +11,8 @@ use futures_util::future::try_join_all;
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
-    ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction,
+    ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
+    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
 };
 use pingan_store::webhooks::Outgoing;
 use pingan_store::{StoreError, StoreResult};
@@ -77,7 +77,7 @@ async fn query(client: &impl GenericClient, sql: &str, values: Vec<SqlValue>) ->
 }
 
 async fn select_cases(client: &impl GenericClient, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-    let (sql, values) = filter.to_sql(CASE_COLUMNS, |n| format!("${n}"));
+    let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Postgres);
     let rows = query(client, &sql, values).await?;
     rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
 }
@@ -140,6 +140,7 @@ struct Prepared {
     last_hash: Vec<u8>,
     search: Option<Vec<Box<dyn ToSql + Sync + Send>>>,
     outgoing: Vec<Outgoing>,
+    grams: Vec<String>,
 }
 
 impl Prepared {
@@ -147,8 +148,8 @@ impl Prepared {
         let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence)?;
         let columns = row.to_columns()?;
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
-        let entries = new.entries.clone();
-        Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing })
+        let (entries, grams) = (new.entries.clone(), grams_of(&row.body));
+        Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing, grams })
     }
 }
 
@@ -158,9 +159,24 @@ fn candidate(row: &Row) -> Candidate {
 
 fn insert_case_sql() -> String {
     format!(
-        "INSERT INTO cases ({CASE_COLUMNS}, last_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+        "INSERT INTO cases ({CASE_COLUMNS}, last_hash, search_grams)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     )
+}
+
+/// The grams a case is found by (see [`search_grams`]).
+fn grams_of(body: &CaseBody) -> Vec<String> {
+    search_grams(&searchable_text(body))
+}
+
+/// Gives every stored case its grams (once, when the column is made).
+pub(crate) async fn fill_search_grams(client: &impl GenericClient) -> StoreResult<()> {
+    let update = client.prepare("UPDATE cases SET search_grams = $2 WHERE id = $1").await.map_err(database_error)?;
+    for row in client.query("SELECT id, body FROM cases", &[]).await.map_err(database_error)? {
+        let (id, body): (String, String) = (row.get(0), row.get(1));
+        client.execute(&update, &[&id, &grams_of(&CaseBody::from_json(&body)?)]).await.map_err(database_error)?;
+    }
+    Ok(())
 }
 
 /// Takes the next case number of a city and day.
@@ -172,7 +188,11 @@ const INSERT_ACTION: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// The values of [`insert_case_sql`], in order.
-fn case_parameters<'a>(c: &'a CaseColumns, last_hash: &'a Vec<u8>) -> [&'a (dyn ToSql + Sync); 21] {
+fn case_parameters<'a>(
+    c: &'a CaseColumns,
+    last_hash: &'a Vec<u8>,
+    grams: &'a Vec<String>,
+) -> [&'a (dyn ToSql + Sync); 22] {
     [
         &c.id,
         &c.number,
@@ -195,6 +215,7 @@ fn case_parameters<'a>(c: &'a CaseColumns, last_hash: &'a Vec<u8>) -> [&'a (dyn 
         &c.alert_at,
         &c.reporter_account,
         last_hash,
+        grams,
     ]
 }
 
@@ -220,7 +241,8 @@ async fn insert_case(
     let c = row.to_columns().map_err(Refused::Store)?;
     let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(|e| Refused::Store(database_error(e)))?;
     let last_hash = last_hash.to_vec();
-    let inserted = transaction.execute(&insert, &case_parameters(&c, &last_hash)).await;
+    let grams = grams_of(&row.body);
+    let inserted = transaction.execute(&insert, &case_parameters(&c, &last_hash, &grams)).await;
     if let Err(error) = inserted {
         return Err(match (error.code(), &c.idempotency_key) {
             (Some(&SqlState::UNIQUE_VIOLATION), Some(key)) => Refused::KeyTaken(key.clone(), error),
@@ -345,9 +367,9 @@ impl CaseStore for PostgresStore {
                     transaction_ref.query(search, &parameters).await.map(Some)
                 }));
             }
-            let (insert, c, hash) = (&insert, &case.columns, &case.last_hash);
+            let (insert, c, hash, grams) = (&insert, &case.columns, &case.last_hash, &case.grams);
             steps.push(Box::pin(async move {
-                transaction_ref.execute(insert, &case_parameters(c, hash)).await.map(|_| None)
+                transaction_ref.execute(insert, &case_parameters(c, hash, grams)).await.map(|_| None)
             }));
             for (index, (entry, hash)) in case.entries.iter().zip(&case.hashes).enumerate() {
                 let (action, id) = (&action, &case.row.id);
@@ -506,7 +528,7 @@ impl CaseStore for PostgresStore {
 
     async fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64> {
         let client = self.client().await?;
-        let (sql, values) = filter.to_count_sql(|n| format!("${n}"));
+        let (sql, values) = filter.to_count_sql(Dialect::Postgres);
         let rows = query(&client, &sql, values).await?;
         let count: i64 = rows.first().map(|row| row.get(0)).unwrap_or(0);
         Ok(count.unsigned_abs())

@@ -33,7 +33,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
     (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
     (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
+    (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
 ];
+
+/// The migration that adds the text index, which the cases already stored are then entered in.
+const CASE_TEXT: i32 = 14;
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
 
@@ -93,6 +97,9 @@ impl PostgresStore {
                 .map_err(database_error)?;
             if applied.is_none() {
                 transaction.batch_execute(sql).await.map_err(database_error)?;
+                if version == CASE_TEXT {
+                    cases::fill_search_grams(&transaction).await?;
+                }
                 transaction
                     .execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&version, &name])
                     .await

@@ -19,3 +19,32 @@ async fn fresh_store() -> (PostgresStore, ()) {
 }
 
 pingan_store::conformance_tests!(fresh_store);
+
+/// A database made before the text index: connecting to it gives every stored case its grams.
+#[tokio::test]
+async fn upgrading_enters_stored_cases_in_the_text_index() {
+    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
+    let store = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("connect");
+    pingan_store::conformance::cases_are_found_by_the_text_they_hold(&store).await;
+    drop(store);
+    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "SET search_path TO \"{schema}\"; ALTER TABLE cases DROP COLUMN search_grams; \
+             DELETE FROM schema_migrations WHERE version = 14;"
+        ))
+        .await
+        .expect("back to before the index");
+    drop(client);
+    let _ = driver.await;
+    let upgraded = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("reconnect");
+    let filter = pingan_store::cases::CaseFilter {
+        text: Some("楼道堆物".into()),
+        limit: 10,
+        ..pingan_store::cases::CaseFilter::default()
+    };
+    let found = pingan_store::cases::CaseStore::list_cases(&upgraded, &filter).await.expect("list");
+    assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["t3", "t0"]);
+    PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
+}

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
-    ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction,
+    ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
+    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
 };
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
@@ -55,7 +55,7 @@ fn bound(values: Vec<SqlValue>) -> impl Iterator<Item = Value> {
 }
 
 fn select_cases(connection: &Connection, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
-    let (sql, values) = filter.to_sql(CASE_COLUMNS, |n| format!("?{n}"));
+    let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Sqlite);
     let found: Vec<CaseColumns> = connection
         .prepare_cached(&sql)
         .and_then(|mut statement| statement.query_map(params_from_iter(bound(values)), columns)?.collect())
@@ -106,6 +106,28 @@ fn insert_action(
             ])
         })
         .map_err(database_error)?;
+    Ok(())
+}
+
+/// Enters case `case_id` in the text index.
+fn index_text(connection: &Connection, case_id: &str, body: &CaseBody) -> StoreResult<()> {
+    let grams = search_grams(&searchable_text(body)).join(" ");
+    connection
+        .prepare_cached("INSERT INTO case_text (case_id, grams) VALUES (?1, ?2)")
+        .and_then(|mut statement| statement.execute(params![case_id, grams]))
+        .map_err(database_error)?;
+    Ok(())
+}
+
+/// Enters every stored case in the text index (once, when the index is made).
+pub(crate) fn fill_case_text(connection: &Connection) -> StoreResult<()> {
+    let mut cases = connection.prepare("SELECT id, body FROM cases").map_err(database_error)?;
+    let rows =
+        cases.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))).map_err(database_error)?;
+    for row in rows {
+        let (id, body) = row.map_err(database_error)?;
+        index_text(connection, &id, &CaseBody::from_json(&body)?)?;
+    }
     Ok(())
 }
 
@@ -161,6 +183,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
             ])
         })
         .map_err(|e| row_error(e, &c.division_code))?;
+    index_text(connection, &row.id, &row.body)?;
     for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
         insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
     }
@@ -293,7 +316,7 @@ impl CaseStore for SqliteStore {
     }
 
     async fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64> {
-        let (sql, values) = filter.to_count_sql(|n| format!("?{n}"));
+        let (sql, values) = filter.to_count_sql(Dialect::Sqlite);
         self.read(move |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             statement.query_row(params_from_iter(bound(values)), |row| row.get::<_, i64>(0))

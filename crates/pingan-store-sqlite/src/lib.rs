@@ -39,7 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
     (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
     (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
+    (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
 ];
+
+/// The migration that adds the text index, which the cases already stored are then entered in.
+const CASE_TEXT: i64 = 14;
 
 /// SQLite's own upkeep of planner statistics (sampled, so it stays quick on large tables): without
 /// them it reached a county's open cases of one category through the category index and read every
@@ -103,6 +107,9 @@ fn migrate(connection: &mut Connection) -> StoreResult<()> {
             .map_err(database_error)?;
         if applied.is_none() {
             transaction.execute_batch(sql).map_err(database_error)?;
+            if version == CASE_TEXT {
+                cases::fill_case_text(&transaction)?;
+            }
             transaction
                 .execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, datetime('now'))",

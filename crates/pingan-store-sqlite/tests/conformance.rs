@@ -20,3 +20,28 @@ async fn reopening_keeps_data_and_does_not_rerun_migrations() {
     let reopened = SqliteStore::open(&directory.path().join("pingan.db")).expect("reopen");
     assert_eq!(pingan_store::DivisionStore::division_names(&reopened).await.expect("names").len(), 8);
 }
+
+/// A database made before the text index: opening it enters every stored case in the index.
+#[tokio::test]
+async fn upgrading_enters_stored_cases_in_the_text_index() {
+    let (store, directory) = fresh_store().await;
+    pingan_store::conformance::cases_are_found_by_the_text_they_hold(&store).await;
+    drop(store);
+    let path = directory.path().join("pingan.db");
+    let connection = rusqlite::Connection::open(&path).expect("open");
+    connection
+        .execute_batch(
+            "DROP TABLE case_text; DROP TABLE IF EXISTS case_text_content; \
+             DELETE FROM schema_migrations WHERE version = 14;",
+        )
+        .expect("back to before the index");
+    drop(connection);
+    let upgraded = SqliteStore::open(&path).expect("reopen");
+    let filter = pingan_store::cases::CaseFilter {
+        text: Some("楼道堆物".into()),
+        limit: 10,
+        ..pingan_store::cases::CaseFilter::default()
+    };
+    let found = pingan_store::cases::CaseStore::list_cases(&upgraded, &filter).await.expect("list");
+    assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["t3", "t0"]);
+}

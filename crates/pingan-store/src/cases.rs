@@ -97,6 +97,11 @@ impl CaseBody {
     pub fn to_json(&self) -> StoreResult<String> {
         serde_json::to_string(self).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
     }
+
+    /// A body as the engines stored it (without the point, which has columns of its own).
+    pub fn from_json(stored: &str) -> StoreResult<CaseBody> {
+        serde_json::from_str(stored).map_err(|e| crate::StoreError::Corrupt(format!("case body: {e}")))
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -226,6 +231,9 @@ pub struct CaseFilter {
     pub overdue_at: Option<i64>,
     /// Cases whose alert instant is at or before this one (the deadline sweep's work).
     pub alert_due: Option<i64>,
+    /// Cases whose description or address contains this (ASCII letters in any case); it must hold
+    /// two letters or characters side by side (see [`search_grams`]).
+    pub text: Option<String>,
     /// Only the cases a person may see: those matching any part of it.
     pub visible: Option<Visibility>,
     /// Continue after this (reported_at, id), newest first.
@@ -361,11 +369,7 @@ impl CaseRow {
             priority: Priority::parse(&columns.priority).ok_or_else(|| corrupt("priority"))?,
             division: DivisionCode::parse(&columns.division_code).map_err(|_| corrupt("division"))?,
             grid: columns.grid_code.as_deref().map(GridCode::parse).transpose().map_err(|_| corrupt("grid"))?,
-            body: CaseBody {
-                lon: columns.lon,
-                lat: columns.lat,
-                ..serde_json::from_str(&columns.body).map_err(|e| corrupt(&format!("body: {e}")))?
-            },
+            body: CaseBody { lon: columns.lon, lat: columns.lat, ..CaseBody::from_json(&columns.body)? },
             category: columns.category,
             handler: columns.handler,
             reported_at: columns.reported_at,
@@ -442,15 +446,14 @@ pub enum SqlValue {
 }
 
 impl CaseFilter {
-    /// `SELECT columns FROM cases …` newest first, with `placeholder(n)` naming the n-th bound value
-    /// (1-based) in the engine's syntax, and the values to bind.
+    /// `SELECT columns FROM cases …` newest first in the engine's SQL, and the values to bind.
     ///
     /// The page is chosen by id first and its rows read after: sorting whole rows (their bodies)
     /// to keep fifty cost twenty times more. A visibility of several parts is a union of one such
     /// query per part, each taking at most a page in order: an OR of them would make the engine
     /// gather and sort every visible case (a whole city's, for its centre) for each page.
-    pub fn to_sql(&self, columns: &str, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
-        let mut sql = Sql { values: Vec::new(), placeholder: &placeholder };
+    pub fn to_sql(&self, columns: &str, dialect: Dialect) -> (String, Vec<SqlValue>) {
+        let mut sql = Sql { values: Vec::new(), dialect };
         let limit = i64::from(self.limit.clamp(1, MAX_LIST));
         let order = "ORDER BY reported_at DESC, id DESC";
         let parts = self.visible_parts();
@@ -482,9 +485,9 @@ impl CaseFilter {
 
     /// `SELECT count(*) FROM cases …` for every case the filter matches (its `after` and `limit`
     /// play no part).
-    pub fn to_count_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
+    pub fn to_count_sql(&self, dialect: Dialect) -> (String, Vec<SqlValue>) {
         let filter = CaseFilter { after: None, ..self.clone() };
-        let mut sql = Sql { values: Vec::new(), placeholder: &placeholder };
+        let mut sql = Sql { values: Vec::new(), dialect };
         let parts = self.visible_parts();
         let seen = match parts.as_deref() {
             None => Seen::Everything,
@@ -513,10 +516,11 @@ impl CaseFilter {
             && self.grid_prefix.is_none()
             && self.overdue_at.is_none()
             && self.alert_due.is_none()
+            && self.text.is_none()
     }
 
     /// The filter's conditions and the visibility's, joined (TRUE when there are none).
-    fn where_clause(&self, sql: &mut Sql<'_>, seen: Seen<'_>) -> String {
+    fn where_clause(&self, sql: &mut Sql, seen: Seen<'_>) -> String {
         let mut conditions: Vec<String> = Vec::new();
         let by_time = self.by_time_only();
         if let Some(division) = &self.division {
@@ -557,6 +561,10 @@ impl CaseFilter {
         if let Some(at) = self.alert_due {
             conditions.push(format!("alert_at <= {}", sql.bind(SqlValue::Integer(at))));
         }
+        if let Some(text) = &self.text {
+            let dialect = sql.dialect;
+            conditions.push(dialect.text_condition(text, sql));
+        }
         match seen {
             Seen::Everything => {}
             Seen::Nothing => conditions.push("1 = 0".into()),
@@ -592,7 +600,7 @@ enum Seen<'a> {
 /// are found soonest by walking the report-time index and testing each code: the code is then
 /// written so that no engine searches the division index for it (which would read and sort the
 /// whole area to keep a page).
-fn in_subtree(code: &DivisionCode, by_time: bool, sql: &mut Sql<'_>) -> String {
+fn in_subtree(code: &DivisionCode, by_time: bool, sql: &mut Sql) -> String {
     let from = sql.bind(SqlValue::Text(code.to_string()));
     // Codes are digits, and ':' sorts right after '9'.
     let to = sql.bind(SqlValue::Text(format!("{code}:")));
@@ -603,16 +611,89 @@ fn in_subtree(code: &DivisionCode, by_time: bool, sql: &mut Sql<'_>) -> String {
 /// The most cases one list returns (an export's worth; the API's pages are smaller).
 pub const MAX_LIST: u32 = 100_000;
 
-/// Bound values and the engine's way of naming them.
-struct Sql<'a> {
-    values: Vec<SqlValue>,
-    placeholder: &'a dyn Fn(usize) -> String,
+/// Where the engines' SQL differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
 }
 
-impl Sql<'_> {
+impl Dialect {
+    /// The n-th bound value (1-based).
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
+    /// Cases whose search index holds every gram of `text`, and whose description or address
+    /// holds `text` itself. SQLite keeps the grams in the full-text table `case_text`, PostgreSQL
+    /// in the array column `search_grams` (a GIN index).
+    fn text_condition(self, text: &str, sql: &mut Sql) -> String {
+        let grams = search_grams(text);
+        let phrase = sql.bind(SqlValue::Text(text.to_ascii_lowercase()));
+        match self {
+            Dialect::Sqlite => {
+                let query: Vec<String> = grams.iter().map(|gram| format!("\"{gram}\"")).collect();
+                let matched = sql.bind(SqlValue::Text(query.join(" ")));
+                format!(
+                    "id IN (SELECT case_id FROM case_text WHERE case_text MATCH {matched}) AND instr(lower(\
+                     coalesce(json_extract(body, '$.description'), '') || ' ' || coalesce(json_extract(body, '$.address'), '')), \
+                     {phrase}) > 0"
+                )
+            }
+            Dialect::Postgres => {
+                let all = sql.bind(SqlValue::Text(grams.join(" ")));
+                format!(
+                    "search_grams @> string_to_array({all}, ' ') AND strpos(lower(\
+                     coalesce(body::jsonb ->> 'description', '') || ' ' || coalesce(body::jsonb ->> 'address', '')), \
+                     {phrase}) > 0"
+                )
+            }
+        }
+    }
+}
+
+/// The grams a case is found by: every two letters or characters side by side in its description
+/// and address (`楼道堆物` gives 楼道, 道堆, 堆物), ASCII letters in lower case, each written as the hex
+/// of its UTF-8 bytes so that no engine's tokenizer splits or folds it. A search for a text looks
+/// for cases holding all of its grams, then checks the text itself: a Chinese word of two
+/// characters is found through the index, with no word list to keep.
+pub fn search_grams(text: &str) -> Vec<String> {
+    let mut grams: Vec<String> = Vec::new();
+    let mut previous: Option<char> = None;
+    for c in text.chars().map(|c| c.to_ascii_lowercase()) {
+        if !c.is_alphanumeric() {
+            previous = None;
+            continue;
+        }
+        if let Some(first) = previous {
+            let gram: String = [first, c].iter().collect::<String>().bytes().map(|b| format!("{b:02x}")).collect();
+            if !grams.contains(&gram) {
+                grams.push(gram);
+            }
+        }
+        previous = Some(c);
+    }
+    grams
+}
+
+/// What a case is searched by.
+pub fn searchable_text(body: &CaseBody) -> String {
+    format!("{} {}", body.description, body.address.as_deref().unwrap_or(""))
+}
+
+/// Bound values and the engine's SQL.
+struct Sql {
+    values: Vec<SqlValue>,
+    dialect: Dialect,
+}
+
+impl Sql {
     fn bind(&mut self, value: SqlValue) -> String {
         self.values.push(value);
-        (self.placeholder)(self.values.len())
+        self.dialect.placeholder(self.values.len())
     }
 }
 
@@ -625,7 +706,7 @@ enum VisiblePart {
 }
 
 impl VisiblePart {
-    fn condition(&self, by_time: bool, sql: &mut Sql<'_>) -> String {
+    fn condition(&self, by_time: bool, sql: &mut Sql) -> String {
         match self {
             VisiblePart::Subtree(code) => format!("({})", in_subtree(code, by_time, sql)),
             VisiblePart::Grid(grid) => format!("grid_code = {}", sql.bind(SqlValue::Text(grid.to_string()))),
@@ -645,5 +726,31 @@ impl Visibility {
         parts.extend(self.handler.clone().map(VisiblePart::Handler));
         parts.extend(self.reporter.clone().map(VisiblePart::Reporter));
         parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(grams: Vec<String>) -> Vec<String> {
+        grams
+            .iter()
+            .map(|hex| {
+                let bytes: Vec<u8> =
+                    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect();
+                String::from_utf8(bytes).expect("UTF-8")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn grams_are_neighbouring_pairs_within_words() {
+        assert_eq!(decoded(search_grams("楼道堆物")), ["楼道", "道堆", "堆物"]);
+        assert_eq!(decoded(search_grams("漏水，急！3号楼")), ["漏水", "3号", "号楼"], "punctuation parts words");
+        assert_eq!(decoded(search_grams("Main  ST")), ["ma", "ai", "in", "st"], "ASCII in lower case");
+        assert_eq!(decoded(search_grams("水水水")), ["水水"], "each gram once");
+        assert!(search_grams("水 。a").is_empty(), "no two side by side");
+        assert!(search_grams("楼道").iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit())));
     }
 }

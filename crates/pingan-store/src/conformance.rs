@@ -41,7 +41,8 @@ macro_rules! conformance_tests {
             credentials_are_found_by_secret_and_revoked,
             the_access_log_is_read_by_subtree,
             webhook_deliveries_are_written_with_their_actions,
-            idempotency_keys_are_claimed_answered_and_forgotten);
+            idempotency_keys_are_claimed_answered_and_forgotten,
+            cases_are_found_by_the_text_they_hold);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -759,4 +760,36 @@ pub async fn idempotency_keys_are_claimed_answered_and_forgotten(store: &dyn Sto
 
     assert_eq!(store.forget_keys(105).await.expect("forget"), 1, "only a1/k, made at 100");
     assert_eq!(claim("a1", "k", "POST /x #3", 108).await, None, "forgotten");
+}
+
+pub async fn cases_are_found_by_the_text_they_hold(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let texts = [
+        ("t0", "360313101", "三号楼楼道堆物，影响通行", None),
+        ("t1", "360313102", "自来水管漏水两天了", Some("排上镇 Main Street 3号")),
+        ("t2", "360313101", "水管漏了", None),
+        ("t3", "360102", "楼道堆物", None),
+        ("t4", "360313101", "Water PIPE burst near the school", None),
+    ];
+    for (i, (id, division, description, address)) in texts.iter().enumerate() {
+        let mut new = new_case(id, division, 100 + i as i64, None);
+        new.row.body.description = (*description).into();
+        new.row.body.address = address.map(str::to_owned);
+        created(store.create_case(new).await.expect("create"));
+    }
+    let ids = |rows: Vec<CaseRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let search = |text: &str| CaseFilter { text: Some(text.into()), limit: 10, ..CaseFilter::default() };
+    assert_eq!(ids(store.list_cases(&search("楼道堆物")).await.expect("list")), ["t3", "t0"]);
+    assert_eq!(ids(store.list_cases(&search("漏水")).await.expect("list")), ["t1"], "a word of two characters");
+    assert_eq!(ids(store.list_cases(&search("水管")).await.expect("list")), ["t2", "t1"]);
+    assert!(store.list_cases(&search("水管漏水管")).await.expect("list").is_empty(), "every gram, but not the text");
+    assert_eq!(ids(store.list_cases(&search("main street")).await.expect("list")), ["t1"], "the address, any case");
+    assert_eq!(ids(store.list_cases(&search("pipe bur")).await.expect("list")), ["t4"]);
+    let here = CaseFilter { division: Some(code("360313")), ..search("楼道堆物") };
+    assert_eq!(ids(store.list_cases(&here).await.expect("list")), ["t0"], "with the other filters");
+    assert_eq!(store.count_cases(&here).await.expect("count"), 1);
+    let visible = Visibility { subtree: Some(code("3601")), reporter: Some("nobody".into()), ..Visibility::default() };
+    let seen = CaseFilter { visible: Some(visible), ..search("楼道堆物") };
+    assert_eq!(ids(store.list_cases(&seen).await.expect("list")), ["t3"], "and the visibility");
+    assert_eq!(store.count_cases(&seen).await.expect("count"), 1);
 }

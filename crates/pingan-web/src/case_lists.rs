@@ -21,7 +21,7 @@ use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::lifecycle::Status;
 use pingan_core::{DivisionCode, GridCode};
-use pingan_store::cases::{CaseFilter, CaseRow, MAX_LIST};
+use pingan_store::cases::{CaseFilter, CaseRow, MAX_LIST, search_grams};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
@@ -68,7 +68,14 @@ pub struct Filters {
     /// `true`: only open cases past their resolution deadline (`false`, the default: all).
     #[param(value_type = Option<bool>)]
     overdue: Option<String>,
+    /// Text the description or address contains (`楼道堆物`, `漏水`): 2 to 50 characters, with two
+    /// letters or characters side by side; ASCII letters in any case.
+    #[param(min_length = 2, max_length = 50)]
+    q: Option<String>,
 }
+
+/// The most characters a text search takes.
+const MAX_QUERY_CHARS: usize = 50;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -162,6 +169,13 @@ impl Filters {
             None | Some("false") => {}
             Some("true") => filter.overdue_at = Some(state.engine.now().timestamp_millis()),
             Some(other) => return Err(ApiError::invalid_choice("overdue", other, &["true", "false"])),
+        }
+        if let Some(text) = self.q.as_deref().map(str::trim) {
+            let length = text.chars().count();
+            if !(2..=MAX_QUERY_CHARS).contains(&length) || search_grams(text).is_empty() {
+                return Err(ApiError::invalid_parameter("q", text));
+            }
+            filter.text = Some(text.to_owned());
         }
         Ok(filter)
     }

@@ -341,6 +341,22 @@ fn check_case_lists(served: &Served) {
     assert_eq!(lines.count() as u64, total, "one row per case");
     assert!(!csv.contains("13700000000") && !csv.contains("137****"), "no contact details unless asked");
 
+    // Text search: 路灯不亮 3 is one of the five; the words alone find all five.
+    let search = |q: &str| {
+        let (status, page) = get_json_with(served, &format!("/api/v1/cases?{filter}&q={q}"), &as_county);
+        assert_eq!(status, 200, "{page}");
+        page["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["description"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search("%E8%B7%AF%E7%81%AF%E4%B8%8D%E4%BA%AE%203"), ["路灯不亮 3"]);
+    assert_eq!(search("%E8%B7%AF%E7%81%AF").len() as u64, total, "路灯");
+    let (_, counted) = get_json_with(served, &format!("/api/v1/cases/count?{filter}&q=%E4%B8%8D%E4%BA%AE"), &as_county);
+    assert_eq!(counted["count"].as_u64(), Some(total), "不亮");
+
     let tampered = URL_SAFE_NO_PAD.encode("1700000000000.x'; DROP TABLE cases");
     let refusals = [
         ("/api/v1/cases?stauts=closed", 400, "unknown_parameter"),
@@ -351,6 +367,9 @@ fn check_case_lists(served: &Served) {
         ("/api/v1/cases?from=yesterday", 400, "invalid_parameter"),
         ("/api/v1/cases?overdue=maybe", 400, "invalid_parameter"),
         ("/api/v1/cases?grid=36", 400, "invalid_parameter"),
+        ("/api/v1/cases?q=%E7%81%AF", 400, "invalid_parameter"),
+        ("/api/v1/cases?q=%E7%81%AF%20%E4%BA%AE", 400, "invalid_parameter"),
+        (&format!("/api/v1/cases?q={}", "ab".repeat(26)), 400, "invalid_parameter"),
         ("/api/v1/cases?cursor=not-base64!", 400, "invalid_cursor"),
         (&format!("/api/v1/cases?cursor={tampered}"), 400, "invalid_cursor"),
         ("/api/v1/cases?category=no.such", 400, "unknown_category"),
