@@ -106,6 +106,28 @@ pub struct Accounts {
     /// So that "locked" comes after as many failures whether or not the login exists: the answer
     /// must not tell which logins do.
     unknown_logins: Mutex<HashMap<String, Lockout>>,
+    /// Credentials found good lately, by the hash of their secret: a client sending one token
+    /// again and again has it read from the store once per [`VERIFIED_FOR`], not twice per
+    /// request. Every change to credentials or accounts made here empties it at once; one made by
+    /// another process (another server, the command line) takes hold within that time.
+    verified: Mutex<HashMap<Vec<u8>, Verified>>,
+}
+
+/// The value behind a lock, even one a panic left poisoned (a map of believed credentials stays
+/// usable: at worst it is emptied).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How long a credential found good is believed without asking the store again.
+pub const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+/// Past this many, the believed credentials are forgotten together (a bound on memory).
+const MAX_VERIFIED: usize = 10_000;
+
+struct Verified {
+    until: std::time::Instant,
+    principal: Principal,
+    credential: CredentialRow,
 }
 
 /// Milliseconds as minutes, rounded up (a wait of 10 s is "1 minute", not 0).
@@ -236,7 +258,20 @@ impl Accounts {
             settings,
             addresses: Mutex::new(HashMap::new()),
             unknown_logins: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Forgets every credential believed good: called by each change to credentials or accounts.
+    fn forget_verified(&self) {
+        lock(&self.verified).clear();
+    }
+
+    /// Revokes every session and token of an account.
+    async fn revoke_all(&self, account_id: &str) -> Result<(), AppError> {
+        self.store.revoke_all_credentials(account_id, self.now()).await?;
+        self.forget_verified();
+        Ok(())
     }
 
     fn now(&self) -> i64 {
@@ -410,7 +445,7 @@ impl Accounts {
             return Err(AccessError::WeakPassword("the new password must differ from the old one").into());
         }
         self.store.set_password(&account.id, hash_password(new.to_owned()).await?, false).await?;
-        self.store.revoke_all_credentials(&account.id, self.now()).await?;
+        self.revoke_all(&account.id).await?;
         Ok(())
     }
 
@@ -429,8 +464,9 @@ impl Accounts {
         let account = self.account_managed_by(by, login).await?;
         self.store.set_disabled(&account.id, disabled).await?;
         if disabled {
-            self.store.revoke_all_credentials(&account.id, self.now()).await?;
+            self.revoke_all(&account.id).await?;
         }
+        self.forget_verified();
         let event = if disabled { "account_disabled" } else { "account_enabled" };
         self.log(Some(Who::from(by)), None, event, login, None).await;
         Ok(AccountRow { disabled, ..account })
@@ -441,7 +477,7 @@ impl Accounts {
     pub async fn new_first_password(&self, account: &AccountRow) -> Result<String, AppError> {
         let password = first_password();
         self.store.set_password(&account.id, hash_password(password.clone()).await?, true).await?;
-        self.store.revoke_all_credentials(&account.id, self.now()).await?;
+        self.revoke_all(&account.id).await?;
         Ok(password)
     }
 
@@ -544,7 +580,14 @@ impl Accounts {
         kind: CredentialKind,
         address: Option<IpAddr>,
     ) -> Result<(Principal, CredentialRow), AppError> {
-        let credential = self.store.credential(&secret_hash(secret)).await?.filter(|c| c.kind == kind);
+        let hash = secret_hash(secret);
+        if let Some(known) = lock(&self.verified).get(&hash).filter(|v| v.until > std::time::Instant::now())
+            && known.credential.kind == kind
+            && known.credential.expires_at > self.now()
+        {
+            return Ok((known.principal.clone(), known.credential.clone()));
+        }
+        let credential = self.store.credential(&hash).await?.filter(|c| c.kind == kind);
         let Some(credential) = credential else {
             self.log(None, None, "refused_credential", "unknown", address).await;
             return Err(AccessError::NotAuthenticated.into());
@@ -559,7 +602,16 @@ impl Accounts {
             Some(_) => None,
         };
         match (refusal, account) {
-            (None, Some(account)) => Ok((Principal::of(&account), credential)),
+            (None, Some(account)) => {
+                let principal = Principal::of(&account);
+                let until = std::time::Instant::now() + VERIFIED_FOR;
+                let mut verified = lock(&self.verified);
+                if verified.len() >= MAX_VERIFIED {
+                    verified.clear();
+                }
+                verified.insert(hash, Verified { until, principal: principal.clone(), credential: credential.clone() });
+                Ok((principal, credential))
+            }
             (refusal, account) => {
                 let refusal = refusal.unwrap_or(AccessError::NotAuthenticated);
                 self.log(account.as_ref().map(Who::from), None, "refused_credential", refusal.code(), address).await;
@@ -570,7 +622,9 @@ impl Accounts {
 
     /// Revokes one of the person's own sessions or tokens.
     pub async fn revoke(&self, by: &Principal, credential_id: &str) -> Result<bool, AppError> {
-        Ok(self.store.revoke_credential(&by.account_id, credential_id, self.now()).await?)
+        let revoked = self.store.revoke_credential(&by.account_id, credential_id, self.now()).await?;
+        self.forget_verified();
+        Ok(revoked)
     }
 
     /// Writes one line of the access log; a failure to log is itself logged to the server's log
