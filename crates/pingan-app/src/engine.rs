@@ -111,6 +111,8 @@ pub struct Submission {
     pub reporter_account: Option<String>,
     /// SHA-256 (hex) of the secret that lets the reporter follow the case without an account.
     pub follow_token_hash: Option<String>,
+    /// A link to media held elsewhere (an http or https URL).
+    pub media_url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -230,6 +232,26 @@ pub(crate) fn checked_unit(name: &str) -> Result<String, AppError> {
         _ => false,
     };
     if valid { Ok(name.to_owned()) } else { Err(bad()) }
+}
+
+/// The longest URL taken.
+const MAX_URL: usize = 2000;
+
+/// `url` if it is an http or https URL naming a host.
+pub(crate) fn checked_url(field: &'static str, url: &str) -> Result<String, AppError> {
+    let invalid = |reason| AppError::InvalidField { field, reason };
+    let url = url.trim();
+    if url.len() > MAX_URL {
+        return Err(AppError::TooLong { field, max: MAX_URL });
+    }
+    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(invalid("only http:// and https:// URLs"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("the URL names no host"));
+    }
+    Ok(url.to_owned())
 }
 
 fn millis(instant: DateTime<Utc>) -> i64 {
@@ -485,6 +507,7 @@ impl CaseEngine {
             reporter_sealed: reporter.as_ref().map(|r| self.vault()?.seal(r, &id)).transpose()?,
             reporter_masked: reporter.as_ref().map(crate::personal::masked),
             follow_token_hash: submission.follow_token_hash.clone(),
+            media_url: submission.media_url.as_deref().map(|url| checked_url("media_url", url)).transpose()?,
             photos: submission.photos.clone(),
             ..CaseBody::default()
         };

@@ -407,6 +407,7 @@ fn play_case(
         photos: Vec::new(),
         reporter_account: None,
         follow_token_hash: None,
+        media_url: None,
     };
     let mut new = engine.plan_submission(&submission, reported, false)?;
     if new.row.status == Status::Accepted {

@@ -26,8 +26,6 @@ use crate::AppError;
 use crate::access::{AccessError, Principal, Scope};
 use crate::engine::CaseEngine;
 
-/// The longest URL a subscription may name.
-const MAX_URL: usize = 2000;
 /// The most categories one subscription may name.
 const MAX_CATEGORIES: usize = 50;
 
@@ -96,29 +94,13 @@ fn check_manages(by: &Principal, unit: &str) -> Result<(), AppError> {
     }
 }
 
-fn check_url(url: &str) -> Result<(), AppError> {
-    let invalid = |reason| AppError::InvalidField { field: "url", reason };
-    if url.len() > MAX_URL {
-        return Err(AppError::TooLong { field: "url", max: MAX_URL });
-    }
-    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) {
-        return Err(invalid("only http:// and https:// URLs"));
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid("the URL names no host"));
-    }
-    Ok(())
-}
-
 /// Subscribes `request.url` to the cases of `request.unit`; answers the subscription with its
 /// secret, which is shown only here.
 pub async fn create(engine: &CaseEngine, by: &Principal, request: WebhookRequest) -> Result<WebhookRow, AppError> {
     if !by.has(Role::Administrator) {
         return Err(AccessError::Forbidden("managing webhooks").into());
     }
-    let url = request.url.trim().to_owned();
-    check_url(&url)?;
+    let url = crate::engine::checked_url("url", &request.url)?;
     let unit = crate::engine::checked_unit(request.unit.trim())?;
     check_manages(by, &unit)?;
     if !crate::units::unit_exists(engine.store(), &unit).await? {

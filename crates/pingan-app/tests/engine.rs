@@ -75,6 +75,7 @@ fn report(channel: Channel, actor: &str, category: &str) -> Submission {
         photos: Vec::new(),
         reporter_account: None,
         follow_token_hash: None,
+        media_url: None,
     }
 }
 

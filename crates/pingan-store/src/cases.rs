@@ -90,6 +90,10 @@ pub struct CaseBody {
     #[serde(default)]
     pub warning_noted: Option<i64>,
     pub result: Option<String>,
+    /// A link to a photo or video held elsewhere, as another system filed it (Open311's
+    /// `media_url`); never fetched by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
 }
 
 impl CaseBody {

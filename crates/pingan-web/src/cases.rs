@@ -227,6 +227,7 @@ pub async fn create_case(
             photos: request.photos,
             reporter_account,
             follow_token_hash: follow_token.as_deref().map(secret_hash_hex),
+            media_url: None,
         })
         .await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };

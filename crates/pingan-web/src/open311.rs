@@ -374,7 +374,7 @@ fn request_node(state: &AppState, case: CaseRow) -> Node {
         ("zipcode", Node::Text(None)),
         ("lat", number(body.lat)),
         ("long", number(body.lon)),
-        ("media_url", Node::Text(None)),
+        ("media_url", Node::Text(body.media_url.clone())),
     ])
 }
 
@@ -544,6 +544,7 @@ async fn create(
                 photos: Vec::new(),
                 reporter_account: Some(client.account_id.clone()),
                 follow_token_hash: None,
+                media_url: parameter(&pairs, "media_url").map(str::to_owned),
             })
             .await?;
         let case = submitted.case;

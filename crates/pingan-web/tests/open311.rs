@@ -130,7 +130,7 @@ fn check_open311(served: &Served) {
         form.extend_from_slice(extra);
         form
     };
-    let mut with_key = form(&[]);
+    let mut with_key = form(&[("media_url", "https://photos.example.cn/lamp-17.jpg")]);
     with_key.push(("api_key", &key));
     let (status, body) = post_form(served, "/open311/v2/requests.json", &with_key);
     assert_eq!(status, 200, "{body}");
@@ -142,6 +142,7 @@ fn check_open311(served: &Served) {
     assert_eq!(found.as_array().unwrap().len(), 1, "an array of one");
     check_request(&found[0]);
     assert_eq!((&found[0]["status"], &found[0]["description"]), (&"open".into(), &"路灯不亮 <b>&</b>".into()));
+    assert_eq!(found[0]["media_url"], "https://photos.example.cn/lamp-17.jpg");
     assert!(!found.to_string().contains("13812345678") && !found.to_string().contains("张三"), "no contact details");
     let (_, xml) = get(served, &format!("/open311/v2/requests/{id}.xml"));
     let requests = xml_items(&xml, "service_requests");
@@ -215,8 +216,14 @@ fn check_open311(served: &Served) {
         form.push(("api_key", &county_key));
         form
     };
+    let bad_media = {
+        let mut form = form(&[("media_url", "file:///etc/passwd")]);
+        form.push(("api_key", &key));
+        form
+    };
     for (what, path, body, expected) in [
         ("no key", "/open311/v2/requests.xml", form(&[]), 403),
+        ("a media_url that is not http", "/open311/v2/requests.json", bad_media, 400),
         ("a wrong key", "/open311/v2/requests.json", wrong_key, 403),
         ("no location", "/open311/v2/requests.json", no_place, 400),
         ("an unknown service", "/open311/v2/requests.xml", unknown_service, 404),

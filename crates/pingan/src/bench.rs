@@ -297,6 +297,7 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         photos: Vec::new(),
         reporter_account: None,
         follow_token_hash: None,
+        media_url: None,
     };
     let started = Instant::now();
     let mut accepted = 0;
