@@ -633,29 +633,38 @@ impl Dialect {
 
     /// Cases whose search index holds every gram of `text`, and whose description or address
     /// holds `text` itself. SQLite keeps the grams in the full-text table `case_text`, PostgreSQL
-    /// in the array column `search_grams` (a GIN index).
+    /// in the array column `search_grams` (a GIN index). A text that is one gram (a Chinese word
+    /// of two characters) is found by the index alone: holding the gram is holding the text.
     fn text_condition(self, text: &str, sql: &mut Sql) -> String {
         let grams = search_grams(text);
-        let phrase = sql.bind(SqlValue::Text(text.to_ascii_lowercase()));
-        match self {
+        let one_gram = text.chars().count() == 2 && grams.len() == 1;
+        let mut condition = match self {
             Dialect::Sqlite => {
                 let query: Vec<String> = grams.iter().map(|gram| format!("\"{gram}\"")).collect();
                 let matched = sql.bind(SqlValue::Text(query.join(" ")));
-                format!(
-                    "id IN (SELECT case_id FROM case_text WHERE case_text MATCH {matched}) AND instr(lower(\
-                     coalesce(json_extract(body, '$.description'), '') || ' ' || coalesce(json_extract(body, '$.address'), '')), \
-                     {phrase}) > 0"
-                )
+                format!("id IN (SELECT case_id FROM case_text WHERE case_text MATCH {matched})")
             }
             Dialect::Postgres => {
-                let all = sql.bind(SqlValue::Text(grams.join(" ")));
-                format!(
-                    "search_grams @> string_to_array({all}, ' ') AND strpos(lower(\
-                     coalesce(body::jsonb ->> 'description', '') || ' ' || coalesce(body::jsonb ->> 'address', '')), \
-                     {phrase}) > 0"
-                )
+                format!("search_grams @> string_to_array({}, ' ')", sql.bind(SqlValue::Text(grams.join(" "))))
             }
+        };
+        if !one_gram {
+            let phrase = sql.bind(SqlValue::Text(text.to_ascii_lowercase()));
+            let searched = match self {
+                Dialect::Sqlite => {
+                    "coalesce(json_extract(body, '$.description'), '') || ' ' || coalesce(json_extract(body, '$.address'), '')"
+                }
+                Dialect::Postgres => {
+                    "coalesce(body::jsonb ->> 'description', '') || ' ' || coalesce(body::jsonb ->> 'address', '')"
+                }
+            };
+            let position = match self {
+                Dialect::Sqlite => format!("instr(lower({searched}), {phrase})"),
+                Dialect::Postgres => format!("strpos(lower({searched}), {phrase})"),
+            };
+            condition.push_str(&format!(" AND {position} > 0"));
         }
+        condition
     }
 }
 
