@@ -142,7 +142,7 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
 
 /// The same, as lower-case hex (where it is kept in text).
 pub fn secret_hash_hex(secret: &str) -> String {
-    secret_hash(secret).iter().map(|b| format!("{b:02x}")).collect()
+    pingan_core::hex(&secret_hash(secret))
 }
 
 /// 32 random bytes, URL-safe base64, after a prefix that says what the secret is for.

@@ -34,7 +34,7 @@ pub async fn store_photo(store: &dyn Store, bytes: Vec<u8>, now_ms: i64) -> Resu
         return Err(AppError::PhotoTooLarge { size: bytes.len(), max: MAX_PHOTO_BYTES });
     }
     let mime = media_type(&bytes).ok_or(AppError::NotAPhoto)?;
-    let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = pingan_core::hex(&Sha256::digest(&bytes));
     let size = bytes.len();
     let new = store.put_photo(hash.clone(), mime.to_owned(), bytes, now_ms).await?;
     Ok(StoredPhoto { hash, mime, size, new })

@@ -65,6 +65,27 @@ impl DeliverySettings {
         let doubled = self.first_retry.saturating_mul(1 << (attempts - 1).clamp(0, 30));
         Some(doubled.min(self.max_retry))
     }
+
+    /// The attempt to record for `delivery` sent at `at`: a 2xx answer delivers it; anything else
+    /// is tried again after the back-off, or given up after the last attempt.
+    pub fn attempt(&self, delivery: &Delivery, at: i64, sent: Sent) -> Attempt {
+        let (status, error) = match sent {
+            Sent::Answered(status) if (200..300).contains(&status) => {
+                let status = Some(i64::from(status));
+                return Attempt { at, status, error: None, state: DeliveryState::Delivered, next_attempt_at: at };
+            }
+            Sent::Answered(status) => (Some(i64::from(status)), format!("the receiver answered HTTP {status}")),
+            Sent::NoAnswer(error) => (None, error),
+        };
+        let retry = self.retry_after(delivery.attempts + 1);
+        Attempt {
+            at,
+            status,
+            error: Some(error),
+            state: if retry.is_some() { DeliveryState::Pending } else { DeliveryState::Failed },
+            next_attempt_at: at + retry.map_or(0, |wait| wait.as_millis() as i64),
+        }
+    }
 }
 
 /// A subscription as asked for.
@@ -130,7 +151,7 @@ pub async fn create(engine: &CaseEngine, by: &Principal, request: WebhookRequest
 }
 
 /// The active subscriptions of units in `by`'s subtree.
-pub async fn list(engine: &CaseEngine, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
+pub fn list(engine: &CaseEngine, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
     if !by.has(Role::Administrator) {
         return Err(AccessError::Forbidden("managing webhooks").into());
     }
@@ -138,14 +159,14 @@ pub async fn list(engine: &CaseEngine, by: &Principal) -> Result<Vec<WebhookRow>
 }
 
 /// Subscription `id` if `by` manages it; any other is "not found".
-pub async fn find(engine: &CaseEngine, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
-    list(engine, by).await?.into_iter().find(|w| w.id == id).ok_or(AppError::UnknownWebhook(id))
+pub fn find(engine: &CaseEngine, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
+    list(engine, by)?.into_iter().find(|w| w.id == id).ok_or(AppError::UnknownWebhook(id))
 }
 
 /// Removes subscription `id`: nothing more is queued or sent for it, and it is "not found" from
 /// then on (its row and deliveries stay in the database for the record).
 pub async fn remove(engine: &CaseEngine, by: &Principal, id: i64) -> Result<(), AppError> {
-    find(engine, by, id).await?;
+    find(engine, by, id)?;
     if !engine.store().remove_webhook(id).await? {
         // Removed meanwhile.
         return Err(AppError::UnknownWebhook(id));
@@ -155,7 +176,7 @@ pub async fn remove(engine: &CaseEngine, by: &Principal, id: i64) -> Result<(), 
 
 /// The latest `limit` deliveries of subscription `id`, newest first.
 pub async fn deliveries(engine: &CaseEngine, by: &Principal, id: i64, limit: u32) -> Result<Vec<Delivery>, AppError> {
-    find(engine, by, id).await?;
+    find(engine, by, id)?;
     Ok(engine.store().deliveries(id, limit).await?)
 }
 
@@ -164,8 +185,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(format!("{timestamp}.").as_bytes());
     mac.update(body.as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!("sha256={}", pingan_core::hex(&mac.finalize().into_bytes()))
 }
 
 /// What came of sending a delivery once.
@@ -175,29 +195,6 @@ pub enum Sent {
     Answered(u16),
     /// No answer: the connection failed or timed out.
     NoAnswer(String),
-}
-
-impl DeliverySettings {
-    /// The attempt to record for `delivery` sent at `at`: a 2xx answer delivers it; anything else
-    /// is tried again after the back-off, or given up after the last attempt.
-    pub fn attempt(&self, delivery: &Delivery, at: i64, sent: Sent) -> Attempt {
-        let (status, error) = match sent {
-            Sent::Answered(status) if (200..300).contains(&status) => {
-                let status = Some(i64::from(status));
-                return Attempt { at, status, error: None, state: DeliveryState::Delivered, next_attempt_at: at };
-            }
-            Sent::Answered(status) => (Some(i64::from(status)), format!("the receiver answered HTTP {status}")),
-            Sent::NoAnswer(error) => (None, error),
-        };
-        let retry = self.retry_after(delivery.attempts + 1);
-        Attempt {
-            at,
-            status,
-            error: Some(error),
-            state: if retry.is_some() { DeliveryState::Pending } else { DeliveryState::Failed },
-            next_attempt_at: at + retry.map_or(0, |wait| wait.as_millis() as i64),
-        }
-    }
 }
 
 #[cfg(test)]

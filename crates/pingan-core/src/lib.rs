@@ -11,3 +11,8 @@ pub mod problem;
 
 pub use division::{DivisionCode, GridCode, Level};
 pub use problem::Explain;
+
+/// `bytes` as lower-case hex, two digits each (how hashes and signatures are written).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

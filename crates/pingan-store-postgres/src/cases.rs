@@ -69,40 +69,42 @@ fn bound(values: Vec<SqlValue>) -> Vec<Box<dyn ToSql + Sync + Send>> {
         .collect()
 }
 
-async fn query(client: &impl GenericClient, sql: &str, values: Vec<SqlValue>) -> StoreResult<Vec<Row>> {
-    let values = bound(values);
-    let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-    let statement = client.prepare_cached(sql).await.map_err(database_error)?;
-    client.query(&statement, &parameters).await.map_err(database_error)
-}
-
-/// A case filter's query: one with a text search is planned for its own values each time (a
-/// statement kept for reuse gets a generic plan after a few runs, which cannot tell a rare text
-/// from a common one and walked every case of a county by report time for a text none held: a
-/// second instead of milliseconds).
-async fn filter_query(
+/// Runs `sql` with `values`: as a statement kept for reuse when `reuse_plan`, else planned for
+/// these values alone.
+async fn query(
     client: &impl GenericClient,
-    filter: &CaseFilter,
     sql: &str,
     values: Vec<SqlValue>,
+    reuse_plan: bool,
 ) -> StoreResult<Vec<Row>> {
-    if filter.text.is_none() {
-        return query(client, sql, values).await;
-    }
     let values = bound(values);
     let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-    client.query(sql, &parameters).await.map_err(database_error)
+    let rows = if reuse_plan {
+        let statement = client.prepare_cached(sql).await.map_err(database_error)?;
+        client.query(&statement, &parameters).await
+    } else {
+        client.query(sql, &parameters).await
+    };
+    rows.map_err(database_error)
+}
+
+/// Whether a case filter's query may keep its plan. One with a text search may not: a statement
+/// kept for reuse gets a generic plan after a few runs, which cannot tell a rare text from a common
+/// one and walked every case of a county by report time for a text none held (a second instead of
+/// milliseconds).
+fn reuses_plan(filter: &CaseFilter) -> bool {
+    filter.text.is_none()
 }
 
 async fn select_cases(client: &impl GenericClient, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
     let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Postgres);
-    let rows = filter_query(client, filter, &sql, values).await?;
+    let rows = query(client, &sql, values, reuses_plan(filter)).await?;
     rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
 }
 
 async fn find_candidates(client: &impl GenericClient, search: &DuplicateSearch) -> StoreResult<Vec<Candidate>> {
     let (sql, values) = search.to_sql(|n| format!("${n}"));
-    let rows = query(client, &sql, values).await?;
+    let rows = query(client, &sql, values, true).await?;
     Ok(rows.iter().map(|r| Candidate { id: r.get(0), number: r.get(1), lon: r.get(2), lat: r.get(3) }).collect())
 }
 
@@ -547,7 +549,7 @@ impl CaseStore for PostgresStore {
     async fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64> {
         let client = self.client().await?;
         let (sql, values) = filter.to_count_sql(Dialect::Postgres);
-        let rows = filter_query(&client, filter, &sql, values).await?;
+        let rows = query(&client, &sql, values, reuses_plan(filter)).await?;
         let count: i64 = rows.first().map(|row| row.get(0)).unwrap_or(0);
         Ok(count.unsigned_abs())
     }

@@ -637,34 +637,28 @@ impl Dialect {
     /// of two characters) is found by the index alone: holding the gram is holding the text.
     fn text_condition(self, text: &str, sql: &mut Sql) -> String {
         let grams = search_grams(text);
-        let one_gram = text.chars().count() == 2 && grams.len() == 1;
-        let mut condition = match self {
+        // The index's condition, the searched text, and the function that finds one text in another.
+        let (indexed, searched, position) = match self {
             Dialect::Sqlite => {
                 let query: Vec<String> = grams.iter().map(|gram| format!("\"{gram}\"")).collect();
                 let matched = sql.bind(SqlValue::Text(query.join(" ")));
-                format!("id IN (SELECT case_id FROM case_text WHERE case_text MATCH {matched})")
+                (
+                    format!("id IN (SELECT case_id FROM case_text WHERE case_text MATCH {matched})"),
+                    "coalesce(json_extract(body, '$.description'), '') || ' ' || coalesce(json_extract(body, '$.address'), '')",
+                    "instr",
+                )
             }
-            Dialect::Postgres => {
-                format!("search_grams @> string_to_array({}, ' ')", sql.bind(SqlValue::Text(grams.join(" "))))
-            }
+            Dialect::Postgres => (
+                format!("search_grams @> string_to_array({}, ' ')", sql.bind(SqlValue::Text(grams.join(" ")))),
+                "coalesce(body::jsonb ->> 'description', '') || ' ' || coalesce(body::jsonb ->> 'address', '')",
+                "strpos",
+            ),
         };
-        if !one_gram {
-            let phrase = sql.bind(SqlValue::Text(text.to_ascii_lowercase()));
-            let searched = match self {
-                Dialect::Sqlite => {
-                    "coalesce(json_extract(body, '$.description'), '') || ' ' || coalesce(json_extract(body, '$.address'), '')"
-                }
-                Dialect::Postgres => {
-                    "coalesce(body::jsonb ->> 'description', '') || ' ' || coalesce(body::jsonb ->> 'address', '')"
-                }
-            };
-            let position = match self {
-                Dialect::Sqlite => format!("instr(lower({searched}), {phrase})"),
-                Dialect::Postgres => format!("strpos(lower({searched}), {phrase})"),
-            };
-            condition.push_str(&format!(" AND {position} > 0"));
+        if text.chars().count() == 2 && grams.len() == 1 {
+            return indexed;
         }
-        condition
+        let phrase = sql.bind(SqlValue::Text(text.to_ascii_lowercase()));
+        format!("{indexed} AND {position}(lower({searched}), {phrase}) > 0")
     }
 }
 
@@ -682,7 +676,7 @@ pub fn search_grams(text: &str) -> Vec<String> {
             continue;
         }
         if let Some(first) = previous {
-            let gram: String = [first, c].iter().collect::<String>().bytes().map(|b| format!("{b:02x}")).collect();
+            let gram = pingan_core::hex([first, c].iter().collect::<String>().as_bytes());
             if !grams.contains(&gram) {
                 grams.push(gram);
             }

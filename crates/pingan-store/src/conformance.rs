@@ -762,6 +762,14 @@ pub async fn idempotency_keys_are_claimed_answered_and_forgotten(store: &dyn Sto
     assert_eq!(claim("a1", "k", "POST /x #3", 108).await, None, "forgotten");
 }
 
+/// After [`cases_are_found_by_the_text_they_hold`] and the engine's text index taken away and made
+/// again (an upgrade from before it): the stored cases are found as before.
+pub async fn the_remade_text_index_holds_the_stored_cases(store: &dyn Store) {
+    let filter = CaseFilter { text: Some("楼道堆物".into()), limit: 10, ..CaseFilter::default() };
+    let found = store.list_cases(&filter).await.expect("list");
+    assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["t3", "t0"]);
+}
+
 pub async fn cases_are_found_by_the_text_they_hold(store: &dyn Store) {
     tree_with_two_cities(store).await;
     let texts = [

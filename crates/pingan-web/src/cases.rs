@@ -27,9 +27,6 @@ use crate::error::ErrorBody;
 use crate::error::json_body;
 use crate::{ApiError, AppState};
 
-/// The longest idempotency key a client may send.
-const MAX_IDEMPOTENCY_KEY: usize = 200;
-
 /// The header that carries a follow token.
 pub const FOLLOW_HEADER: &str = "x-follow-token";
 
@@ -189,9 +186,9 @@ pub async fn create_case(
         }
         None => return Err(AppError::from(AccessError::NotAuthenticated).into()),
     };
-    let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header_key = headers.get(crate::idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let client_key = request.idempotency_key.or(header_key);
-    if client_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY) {
+    if client_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > crate::idempotency::MAX_KEY) {
         return Err(ApiError::invalid_parameter("idempotency_key", "1 to 200 bytes"));
     }
     // A key belongs to its submitter: an account's keys are its own, and an anonymous key names
@@ -440,7 +437,7 @@ pub async fn case_history(
                     action: entry.record.action,
                     status_after: entry.record.status_after,
                     details,
-                    hash: entry.hash.iter().map(|b| format!("{b:02x}")).collect(),
+                    hash: pingan_core::hex(&entry.hash),
                 }
             })
             .collect(),

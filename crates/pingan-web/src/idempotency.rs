@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 use crate::{ApiError, AppState, MAX_JSON_BODY};
 
 pub const HEADER: &str = "idempotency-key";
-const MAX_KEY: usize = 200;
+/// The longest key a client may send.
+pub const MAX_KEY: usize = 200;
 /// How long an answer is kept.
 const KEPT_MS: i64 = 24 * 3600 * 1000;
 /// A claim not answered within this long was abandoned (its request died): a retry may take it.
@@ -113,7 +114,7 @@ pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) 
     hasher.update(parts.uri.path_and_query().map_or("", |p| p.as_str()));
     hasher.update(b"\n");
     hasher.update(&bytes);
-    let fingerprint: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint = pingan_core::hex(&hasher.finalize());
 
     let account = caller.principal.account_id.clone();
     let now = state.engine.now().timestamp_millis();

@@ -121,7 +121,7 @@ pub async fn create(
     responses((status = 200, body = Vec<WebhookView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// The subscriptions of the units the caller administers.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<WebhookView>>, ApiError> {
-    let rows = pingan_app::webhooks::list(&state.engine, &caller.principal).await?;
+    let rows = pingan_app::webhooks::list(&state.engine, &caller.principal)?;
     Ok(Json(rows.into_iter().map(WebhookView::from).collect()))
 }
 

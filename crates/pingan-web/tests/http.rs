@@ -71,12 +71,7 @@ fn check_case_api(served: &Served) {
     let newest = tokens[0]["id"].as_str().unwrap().to_owned();
     assert!(tokens[0].get("token").is_none(), "a token is never shown again");
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let response = agent
-        .delete(&format!("{}/api/v1/auth/tokens/{newest}", served.base))
-        .header("authorization", &revoked)
-        .call()
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(delete(served, &format!("/api/v1/auth/tokens/{newest}"), &revoked).0, 204);
 
     // (what, path, headers, body, expected status, expected code)
     type Refusal<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, String, u16, &'a str);

@@ -50,18 +50,6 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers.get(name).unwrap_or_else(|| panic!("no {name}")).to_str().unwrap()
 }
 
-fn request(served: &Served, method: &str, path: &str, token: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let url = format!("{}{path}", served.base);
-    let response = match method {
-        "DELETE" => agent.delete(&url).header("authorization", token).call(),
-        _ => agent.get(&url).header("authorization", token).call(),
-    }
-    .unwrap();
-    let status = response.status().as_u16();
-    (status, response.into_body().read_to_string().unwrap_or_default())
-}
-
 fn check_webhooks(served: &Served) {
     let received = Received::default();
     let flaky = received.clone();
@@ -231,15 +219,16 @@ fn check_webhooks(served: &Served) {
     assert_eq!(deliveries[1]["last_status"], 204);
 
     // Removed: nothing more is sent.
-    assert_eq!(request(served, "DELETE", &format!("/api/v1/webhooks/{hook}"), &county).0, 403);
-    assert_eq!(request(served, "DELETE", &format!("/api/v1/webhooks/{hook}"), &admin).0, 204);
-    let (status, again) = request(served, "DELETE", &format!("/api/v1/webhooks/{hook}"), &admin);
+    assert_eq!(delete(served, &format!("/api/v1/webhooks/{hook}"), &county).0, 403);
+    assert_eq!(delete(served, &format!("/api/v1/webhooks/{hook}"), &admin).0, 204);
+    let (status, again) = delete(served, &format!("/api/v1/webhooks/{hook}"), &admin);
     assert_eq!(status, 404, "{again}");
-    let (status, missing) = request(served, "GET", "/api/v1/webhooks/99999/deliveries", &admin);
+    let (status, _, missing) = get_with(served, "/api/v1/webhooks/99999/deliveries", &[("authorization", &admin)]);
     assert_eq!((status, missing.contains("webhook_not_found")), (404, true), "{missing}");
-    let (status, bad) = request(served, "GET", "/api/v1/webhooks/abc/deliveries", &admin);
+    let (status, _, bad) = get_with(served, "/api/v1/webhooks/abc/deliveries", &[("authorization", &admin)]);
     assert_eq!((status, bad.contains("invalid_parameter")), (400, true), "{bad}");
-    let (status, bad) = request(served, "GET", &format!("/api/v1/webhooks/{stuck}/deliveries?limit=0"), &admin);
+    let (status, _, bad) =
+        get_with(served, &format!("/api/v1/webhooks/{stuck}/deliveries?limit=0"), &[("authorization", &admin)]);
     assert_eq!(status, 400, "{bad}");
     let close = json!({ "action": "dispatch", "expected_version": 2, "target": "grid:360302008205001" }).to_string();
     let (status, answer) =
@@ -251,7 +240,7 @@ fn check_webhooks(served: &Served) {
     assert_eq!(received.count(), 3, "a removed hook was sent to");
     let (_, listed) = get_json_with(served, "/api/v1/webhooks", &[("authorization", &admin)]);
     assert_eq!(listed.as_array().unwrap().iter().map(|w| w["id"].as_i64().unwrap()).collect::<Vec<_>>(), [stuck]);
-    let (status, _) = request(served, "GET", &format!("/api/v1/webhooks/{hook}/deliveries"), &admin);
+    let (status, _, _) = get_with(served, &format!("/api/v1/webhooks/{hook}/deliveries"), &[("authorization", &admin)]);
     assert_eq!(status, 404, "a removed subscription is gone");
     // Hung up: the attempt fails now rather than at its timeout.
     held.lock().unwrap().clear();

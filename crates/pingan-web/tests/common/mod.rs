@@ -103,6 +103,14 @@ pub fn get_with(served: &Served, path: &str, headers: &[(&str, &str)]) -> (u16, 
     (status, head, body)
 }
 
+/// Status and body text of a DELETE with a bearer token.
+pub fn delete(served: &Served, path: &str, token: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let response = agent.delete(&format!("{}{path}", served.base)).header("authorization", token).call().unwrap();
+    let status = response.status().as_u16();
+    (status, response.into_body().read_to_string().unwrap_or_default())
+}
+
 pub fn get_json(served: &Served, path: &str) -> (u16, Value) {
     get_json_with(served, path, &[])
 }
