@@ -73,7 +73,7 @@ impl Principal {
 }
 
 /// Staff see their unit's place; volunteers, residents and other systems only what they reported.
-fn works_for_unit(role: Role) -> bool {
+pub(crate) fn works_for_unit(role: Role) -> bool {
     !matches!(role, Role::Volunteer | Role::Resident | Role::ApiClient)
 }
 

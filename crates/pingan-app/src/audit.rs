@@ -1,9 +1,14 @@
 //! Verifying the case histories: every entry's hash must follow from its fields and its
 //! predecessor's hash, sequences must run 1, 2, 3 …, and each case's row must agree with its last
-//! entry. The first break found is reported with its case and entry.
+//! entry. The first break found is reported with its case and entry. Then the indicator tallies
+//! must equal a recount of the cases (run it on a quiet database: a case written during the check
+//! shows as a difference).
+
+use std::collections::HashMap;
 
 use pingan_core::case::GENESIS;
 use pingan_store::Store;
+use pingan_store::indicators::{Tally, TallyKey, TallyQuery, TallyRow};
 
 use crate::{AppError, Progress};
 
@@ -23,11 +28,14 @@ pub struct AuditReport {
     pub cases: u64,
     pub entries: u64,
     pub first_break: Option<Break>,
+    /// The first tally that differs from the recount: its key, the recount, the stored tally.
+    pub tally_difference: Option<(TallyKey, Tally, Tally)>,
 }
 
 pub async fn verify_histories(store: &dyn Store, progress: &dyn Progress) -> Result<AuditReport, AppError> {
     let mut report = AuditReport::default();
     let mut after: Option<String> = None;
+    let mut recount: HashMap<TallyKey, Tally> = HashMap::new();
     progress.stage("verifying", 0);
     loop {
         let ids = store.case_ids(after.as_deref(), BATCH).await?;
@@ -74,10 +82,29 @@ pub async fn verify_histories(store: &dyn Store, progress: &dyn Progress) -> Res
                 progress.finish();
                 return Ok(report);
             }
+            if let Some(row) = &row {
+                recount.entry(TallyKey::of(row)).or_default().add(&Tally::of(row));
+            }
         }
         progress.advance(u64::from(BATCH));
         after = Some(last);
     }
     progress.finish();
+    store.fold_tallies().await?;
+    report.tally_difference = first_difference(&recount, &store.tallies(&TallyQuery::everything()).await?);
     Ok(report)
+}
+
+/// The first key (in order) whose recounted and stored tallies differ.
+fn first_difference(recounted: &HashMap<TallyKey, Tally>, stored: &[TallyRow]) -> Option<(TallyKey, Tally, Tally)> {
+    let stored: HashMap<&TallyKey, Tally> =
+        stored.iter().filter(|r| !r.tally.is_zero()).map(|r| (&r.key, r.tally)).collect();
+    let mut keys: Vec<&TallyKey> = recounted.keys().chain(stored.keys().copied()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().find_map(|key| {
+        let recounted = recounted.get(key).copied().unwrap_or_default();
+        let kept = stored.get(key).copied().unwrap_or_default();
+        (recounted != kept).then(|| (key.clone(), recounted, kept))
+    })
 }

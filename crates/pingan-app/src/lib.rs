@@ -12,6 +12,7 @@ pub mod divisions;
 pub mod engine;
 pub mod error;
 pub mod geography;
+pub mod indicators;
 pub mod jiangxi;
 pub mod personal;
 pub mod photos;

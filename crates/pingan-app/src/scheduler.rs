@@ -81,7 +81,7 @@ pub async fn sweep_overdue(engine: &CaseEngine, policy: OverduePolicy) -> Result
 }
 
 /// Runs the sweep every `interval` for as long as the server runs, taking up a new version of the
-/// category book first when one was stored.
+/// category book first when one was stored, and folding the indicator tallies' pending changes after.
 pub async fn keep_sweeping(engine: Arc<CaseEngine>, policy: OverduePolicy, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -96,6 +96,9 @@ pub async fn keep_sweeping(engine: Arc<CaseEngine>, policy: OverduePolicy, inter
             Ok(report) if report.overdue > 0 => tracing::info!(?report, "deadline sweep"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "deadline sweep failed"),
+        }
+        if let Err(error) = engine.store().fold_tallies().await {
+            tracing::warn!(%error, "could not fold the indicator tallies");
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Tampering with a stored history is found, and the report names the first broken entry.
+//! Tampering with a stored history is found, and the report names the first broken entry; a
+//! tally that differs from a recount of the cases is found too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -63,10 +64,19 @@ async fn tampering_is_found() {
         store.record_action(1, record(2, "accept", Status::Accepted), accepted, Vec::new()).await.unwrap();
     }
     let report = verify_histories(&store, &Silent).await.unwrap();
-    assert_eq!((report.cases, report.entries, report.first_break), (3, 6, None));
+    assert_eq!((report.cases, report.entries, report.first_break, report.tally_difference), (3, 6, None, None));
+
+    // Someone adds a closed case to the indicators directly in the database.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute("UPDATE case_tallies SET closed = closed + 1", []).unwrap();
+    let report = verify_histories(&store, &Silent).await.unwrap();
+    let (key, recounted, stored) = report.tally_difference.expect("the tally edit went unnoticed");
+    assert_eq!((key.month, key.division.as_str(), key.handler.as_str()), (197001, "3603", ""));
+    assert_eq!((recounted.reported, recounted.accepted, recounted.closed, stored.closed), (3, 3, 0, 1));
+    raw.execute("UPDATE case_tallies SET closed = closed - 1", []).unwrap();
+    assert_eq!(verify_histories(&store, &Silent).await.unwrap().tally_difference, None);
 
     // Someone edits c2's second entry directly in the database.
-    let raw = rusqlite::Connection::open(&path).unwrap();
     raw.execute(
         "UPDATE case_actions SET details = '{\"reason\":\"edited\"}' WHERE case_id = 'c2' AND sequence = 2",
         [],

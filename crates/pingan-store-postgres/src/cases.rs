@@ -14,6 +14,7 @@ use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
     DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
 };
+use pingan_store::indicators::{self, Tally, TallyKey};
 use pingan_store::webhooks::Outgoing;
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -22,7 +23,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::{PostgresStore, database_error};
 
-fn columns(row: &Row) -> CaseColumns {
+pub(crate) fn columns(row: &Row) -> CaseColumns {
     CaseColumns {
         id: row.get(0),
         number: row.get(1),
@@ -71,7 +72,7 @@ fn bound(values: Vec<SqlValue>) -> Vec<Box<dyn ToSql + Sync + Send>> {
 
 /// Runs `sql` with `values`: as a statement kept for reuse when `reuse_plan`, else planned for
 /// these values alone.
-async fn query(
+pub(crate) async fn query(
     client: &impl GenericClient,
     sql: &str,
     values: Vec<SqlValue>,
@@ -161,6 +162,8 @@ struct Prepared {
     search: Option<Vec<Box<dyn ToSql + Sync + Send>>>,
     outgoing: Vec<Outgoing>,
     grams: Vec<String>,
+    /// The values that append its indicator tally.
+    tally: Vec<Box<dyn ToSql + Sync + Send>>,
 }
 
 impl Prepared {
@@ -169,7 +172,8 @@ impl Prepared {
         let columns = row.to_columns()?;
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
         let (entries, grams) = (new.entries.clone(), grams_of(&row.body));
-        Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing, grams })
+        let tally = crate::indicators::change_values(&(TallyKey::of(&row), Tally::of(&row)));
+        Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing, grams, tally })
     }
 }
 
@@ -276,6 +280,7 @@ async fn insert_case(
         insert_action(transaction, &row.id, index as i64 + 1, entry, hash).await.map_err(Refused::Store)?;
     }
     crate::webhooks::queue(transaction, &outgoing).await.map_err(Refused::Store)?;
+    crate::indicators::append_changes(transaction, &indicators::changes(None, &row)).await.map_err(Refused::Store)?;
     Ok(Created::New(row, similar))
 }
 
@@ -371,6 +376,7 @@ impl CaseStore for PostgresStore {
         let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(database_error)?;
         let action = transaction.prepare_cached(INSERT_ACTION).await.map_err(database_error)?;
         let queue = transaction.prepare_cached(crate::webhooks::QUEUE).await.map_err(database_error)?;
+        let tally = transaction.prepare_cached(&crate::indicators::append_sql()).await.map_err(database_error)?;
         let search = match news.iter().find_map(|n| n.similar.as_ref()) {
             Some(search) => {
                 Some(transaction.prepare_cached(&search.to_sql(|n| format!("${n}")).0).await.map_err(database_error)?)
@@ -409,6 +415,12 @@ impl CaseStore for PostgresStore {
                     transaction_ref.execute(action, &parameters).await.map(|_| None)
                 }));
             }
+            let (tally, values) = (&tally, &case.tally);
+            steps.push(Box::pin(async move {
+                let parameters: Vec<&(dyn ToSql + Sync)> =
+                    values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+                transaction_ref.execute(tally, &parameters).await.map(|_| None)
+            }));
             for o in &case.outgoing {
                 let queue = &queue;
                 steps.push(Box::pin(async move {
@@ -458,12 +470,18 @@ impl CaseStore for PostgresStore {
     ) -> StoreResult<CaseRow> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database_error)?;
+        let lock = transaction
+            .prepare_cached(&format!("SELECT {CASE_COLUMNS}, last_hash FROM cases WHERE id = $1 FOR UPDATE"))
+            .await
+            .map_err(database_error)?;
         let stored = transaction
-            .query_opt("SELECT version, last_hash FROM cases WHERE id = $1 FOR UPDATE", &[&updated.id])
+            .query_opt(&lock, &[&updated.id])
             .await
             .map_err(database_error)?
             .ok_or_else(|| StoreError::NoSuchCase(updated.id.clone()))?;
-        let (version, last_hash): (i64, Vec<u8>) = (stored.get(0), stored.get(1));
+        let last_hash: Vec<u8> = stored.get(20);
+        let before = CaseRow::from_columns(columns(&stored))?;
+        let version = before.version;
         if version != expected_version {
             return Err(StoreError::Conflict { expected: expected_version, actual: version });
         }
@@ -486,6 +504,7 @@ impl CaseStore for PostgresStore {
             .map_err(database_error)?;
         let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
         crate::webhooks::queue(&transaction, &outgoing).await?;
+        crate::indicators::append_changes(&transaction, &indicators::changes(Some(&before), &row)).await?;
         transaction.commit().await.map_err(database_error)?;
         Ok(row)
     }

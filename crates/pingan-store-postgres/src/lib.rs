@@ -16,6 +16,7 @@ use tokio_postgres::{NoTls, Row};
 mod accounts;
 mod cases;
 mod idempotency;
+mod indicators;
 mod units;
 mod webhooks;
 
@@ -34,10 +35,14 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
     (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
     (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
+    (CASE_TALLIES, "case tallies", include_str!("../migrations/0015_case_tallies.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
 const CASE_TEXT: i32 = 14;
+
+/// The migration that adds the indicator tallies, which the cases already stored are counted into.
+const CASE_TALLIES: i32 = 15;
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
 
@@ -99,6 +104,9 @@ impl PostgresStore {
                 transaction.batch_execute(sql).await.map_err(database_error)?;
                 if version == CASE_TEXT {
                     cases::fill_search_grams(&transaction).await?;
+                }
+                if version == CASE_TALLIES {
+                    indicators::fill_case_tallies(&transaction).await?;
                 }
                 transaction
                     .execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&version, &name])

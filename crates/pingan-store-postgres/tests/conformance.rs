@@ -42,3 +42,26 @@ async fn upgrading_enters_stored_cases_in_the_text_index() {
     pingan_store::conformance::the_remade_text_index_holds_the_stored_cases(&upgraded).await;
     PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
 }
+
+/// A database made before the indicator tallies: connecting to it counts every stored case in.
+#[tokio::test]
+async fn upgrading_counts_stored_cases_into_the_tallies() {
+    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
+    let store = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("connect");
+    pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
+    drop(store);
+    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "SET search_path TO \"{schema}\"; DROP TABLE case_tallies; DROP TABLE case_tally_changes; \
+             DELETE FROM schema_migrations WHERE version = 15;"
+        ))
+        .await
+        .expect("back to before the tallies");
+    drop(client);
+    let _ = driver.await;
+    let upgraded = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("reconnect");
+    pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
+    PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
+}

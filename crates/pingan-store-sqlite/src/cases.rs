@@ -7,13 +7,13 @@ use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
     DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
 };
-use pingan_store::{StoreError, StoreResult};
+use pingan_store::{StoreError, StoreResult, indicators};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::{SqliteStore, database_error, row_error};
 
-fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
+pub(crate) fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
     Ok(CaseColumns {
         id: row.get(0)?,
         number: row.get(1)?,
@@ -46,7 +46,7 @@ fn case_where(connection: &Connection, condition: &str, value: &str) -> StoreRes
     found.map(CaseRow::from_columns).transpose()
 }
 
-fn bound(values: Vec<SqlValue>) -> impl Iterator<Item = Value> {
+pub(crate) fn bound(values: Vec<SqlValue>) -> impl Iterator<Item = Value> {
     values.into_iter().map(|v| match v {
         SqlValue::Text(text) => Value::Text(text),
         SqlValue::Integer(number) => Value::Integer(number),
@@ -184,6 +184,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
         })
         .map_err(|e| row_error(e, &c.division_code))?;
     index_text(connection, &row.id, &row.body)?;
+    crate::indicators::add_changes(connection, &indicators::changes(None, &row))?;
     for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
         insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
     }
@@ -209,11 +210,15 @@ impl CaseStore for SqliteStore {
         notify: Vec<i64>,
     ) -> StoreResult<CaseRow> {
         self.write(move |connection| {
-            let stored: Option<(i64, Vec<u8>)> = connection
-                .query_row("SELECT version, last_hash FROM cases WHERE id = ?1", [&updated.id], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
+            let stored: Option<(CaseColumns, Vec<u8>)> = connection
+                .prepare_cached(&format!("SELECT {CASE_COLUMNS}, last_hash FROM cases WHERE id = ?1"))
+                .and_then(|mut statement| {
+                    statement.query_row([&updated.id], |row| Ok((columns(row)?, row.get(20)?))).optional()
+                })
                 .map_err(database_error)?;
-            let (version, last_hash) = stored.ok_or_else(|| StoreError::NoSuchCase(updated.id.clone()))?;
+            let (before, last_hash) = stored.ok_or_else(|| StoreError::NoSuchCase(updated.id.clone()))?;
+            let before = CaseRow::from_columns(before)?;
+            let version = before.version;
             if version != expected_version {
                 return Err(StoreError::Conflict { expected: expected_version, actual: version });
             }
@@ -233,6 +238,7 @@ impl CaseStore for SqliteStore {
                     ],
                 )
                 .map_err(|e| row_error(e, &c.division_code))?;
+            crate::indicators::add_changes(connection, &indicators::changes(Some(&before), &row))?;
             let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
             crate::webhooks::queue(connection, &outgoing)?;
             Ok(row)

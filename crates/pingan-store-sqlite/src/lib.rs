@@ -18,6 +18,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 mod accounts;
 mod cases;
 mod idempotency;
+mod indicators;
 mod units;
 mod webhooks;
 mod writer;
@@ -40,10 +41,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
     (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
     (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
+    (CASE_TALLIES, "case tallies", include_str!("../migrations/0015_case_tallies.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
 const CASE_TEXT: i64 = 14;
+
+/// The migration that adds the indicator tallies, which the cases already stored are counted into.
+const CASE_TALLIES: i64 = 15;
 
 /// SQLite's own upkeep of planner statistics (sampled, so it stays quick on large tables): without
 /// them it reached a county's open cases of one category through the category index and read every
@@ -109,6 +114,9 @@ fn migrate(connection: &mut Connection) -> StoreResult<()> {
             transaction.execute_batch(sql).map_err(database_error)?;
             if version == CASE_TEXT {
                 cases::fill_case_text(&transaction)?;
+            }
+            if version == CASE_TALLIES {
+                indicators::fill_case_tallies(&transaction)?;
             }
             transaction
                 .execute(

@@ -39,3 +39,19 @@ async fn upgrading_enters_stored_cases_in_the_text_index() {
     let upgraded = SqliteStore::open(&path).expect("reopen");
     pingan_store::conformance::the_remade_text_index_holds_the_stored_cases(&upgraded).await;
 }
+
+/// A database made before the indicator tallies: opening it counts every stored case in.
+#[tokio::test]
+async fn upgrading_counts_stored_cases_into_the_tallies() {
+    let (store, directory) = fresh_store().await;
+    pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
+    drop(store);
+    let path = directory.path().join("pingan.db");
+    let connection = rusqlite::Connection::open(&path).expect("open");
+    connection
+        .execute_batch("DROP TABLE case_tallies; DELETE FROM schema_migrations WHERE version = 15;")
+        .expect("back to before the tallies");
+    drop(connection);
+    let upgraded = SqliteStore::open(&path).expect("reopen");
+    pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
+}

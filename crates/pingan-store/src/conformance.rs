@@ -7,6 +7,7 @@ use pingan_core::{DivisionCode, GridCode, Level};
 use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
 use crate::idempotency::KeptAnswer;
+use crate::indicators::{Tally, TallyKey, TallyQuery, TallyRow};
 use crate::webhooks::{Attempt, DeliveryState, NewWebhook};
 use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
 use pingan_core::access::Role;
@@ -42,7 +43,8 @@ macro_rules! conformance_tests {
             the_access_log_is_read_by_subtree,
             webhook_deliveries_are_written_with_their_actions,
             idempotency_keys_are_claimed_answered_and_forgotten,
-            cases_are_found_by_the_text_they_hold);
+            cases_are_found_by_the_text_they_hold,
+            tallies_follow_every_write_and_equal_a_recount);
     };
     (@each $fresh_store:path, $($check:ident),*) => {
         $(
@@ -800,4 +802,118 @@ pub async fn cases_are_found_by_the_text_they_hold(store: &dyn Store) {
     let seen = CaseFilter { visible: Some(visible), ..search("楼道堆物") };
     assert_eq!(ids(store.list_cases(&seen).await.expect("list")), ["t3"], "and the visibility");
     assert_eq!(store.count_cases(&seen).await.expect("count"), 1);
+}
+
+/// The tallies of every month, by key, with the changes an engine keeps apart folded in or not.
+async fn every_tally(store: &dyn Store) -> std::collections::BTreeMap<TallyKey, Tally> {
+    let rows: Vec<TallyRow> = store.tallies(&TallyQuery::everything()).await.expect("tallies");
+    rows.into_iter().filter(|r| !r.tally.is_zero()).map(|r| (r.key, r.tally)).collect()
+}
+
+/// What the stored cases add up to, counted one by one.
+async fn recount(store: &dyn Store) -> std::collections::BTreeMap<TallyKey, Tally> {
+    let mut counted = std::collections::BTreeMap::<TallyKey, Tally>::new();
+    for case in store.list_cases(&CaseFilter { limit: 1000, ..CaseFilter::default() }).await.expect("list") {
+        counted.entry(TallyKey::of(&case)).or_default().add(&Tally::of(&case));
+    }
+    counted
+}
+
+/// After [`tallies_follow_every_write_and_equal_a_recount`] and the engine's tallies taken away
+/// and made again (an upgrade from before them): they equal a recount again.
+pub async fn the_remade_tallies_equal_a_recount(store: &dyn Store) {
+    let counted = recount(store).await;
+    assert_eq!(counted.values().map(|t| t.reported).sum::<i64>(), 5);
+    assert_eq!(every_tally(store).await, counted);
+}
+
+pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    // 2026-11-10 00:00 and 2026-10-31 17:00 UTC: the second is already November in Beijing.
+    let (november, first_of_november) = (1_794_268_800_000_i64, 1_793_466_000_000_i64);
+    let october = first_of_november - 3 * 3_600_000;
+    let village = created(store.create_case(new_case("y1", "360313101", november, None)).await.expect("create"));
+    let batch = vec![
+        new_case("y2", "360313101", first_of_november, None),
+        new_case("y3", "360313102", october, None),
+        new_case("y4", "360102", november, None),
+    ];
+    store.create_cases(batch).await.expect("batch");
+    let county = TallyQuery { subtree: Some(code("360313")), handler: None, from: 202611, to: 202611 };
+    let reported = |rows: Vec<TallyRow>| rows.iter().map(|r| r.tally.reported).sum::<i64>();
+    assert_eq!(reported(store.tallies(&county).await.expect("tallies")), 2, "y1 and y2, not October's y3");
+    assert_eq!(every_tally(store).await, recount(store).await);
+
+    // Accepted, dispatched to a village centre, claimed, resolved late, closed after a call-back.
+    let step = |row: &CaseRow, at: i64, action: &str, status: Status| {
+        let record = ActionRecord {
+            at,
+            actor: "centre:360313101".into(),
+            action: action.into(),
+            status_after: status,
+            details: "{}".into(),
+        };
+        (record, CaseRow { status, ..row.clone() })
+    };
+    let mut case = village;
+    let handler = Some("centre:360313101".to_owned());
+    for (at, action, status) in [
+        (november + 10, "accept", Status::Accepted),
+        (november + 20, "dispatch", Status::Dispatched),
+        (november + 30, "claim", Status::InProgress),
+        (november + 2000, "resolve", Status::Resolved),
+        (november + 2100, "close", Status::Closed),
+    ] {
+        let (record, mut row) = step(&case, at, action, status);
+        row.handler = handler.clone();
+        match action {
+            "dispatch" => row.body.dispatched_at = Some(at),
+            "claim" => row.body.claimed_at = Some(at),
+            "resolve" => row.body.resolved_at = Some(at),
+            "close" => {
+                row.body.closed_at = Some(at);
+                row.body.satisfaction = Some(pingan_core::lifecycle::Satisfaction::BasicallySatisfied);
+            }
+            _ => {}
+        }
+        case = store.record_action(case.version, record, row, Vec::new()).await.expect(action);
+        assert_eq!(every_tally(store).await, recount(store).await, "after {action}");
+    }
+    let unit = TallyQuery { handler: handler.clone(), ..county.clone() };
+    let rows = store.tallies(&unit).await.expect("tallies");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let t = rows[0].tally;
+    assert_eq!((t.reported, t.accepted, t.open, t.closed, t.closed_on_time), (1, 1, 0, 1, 0), "resolved after its due");
+    assert_eq!((t.called_back, t.basically_satisfied, t.claimed, t.claim_ms, t.close_ms), (1, 1, 1, 10, 2100));
+
+    // Escalated to the county: its contribution moves to the county's key; a stale write moves nothing.
+    let y2 = store.case_by_id("y2").await.expect("read").expect("y2");
+    let (record, escalated) = step(&y2, november, "escalate", Status::Reported);
+    let escalated = CaseRow { division: code("360313"), ..escalated };
+    store.record_action(y2.version, record.clone(), escalated.clone(), Vec::new()).await.expect("escalate");
+    let before = every_tally(store).await;
+    let stale =
+        store.record_action(y2.version, record, CaseRow { division: code("360313102"), ..escalated }, Vec::new());
+    assert!(matches!(stale.await, Err(StoreError::Conflict { .. })));
+    assert_eq!(every_tally(store).await, before, "a refused write changed a tally");
+    assert_eq!(before, recount(store).await);
+    assert!(before.keys().any(|k| k.division == "360313" && k.month == 202611));
+
+    // Folding the changes an engine keeps apart changes no figure.
+    store.fold_tallies().await.expect("fold");
+    assert_eq!(every_tally(store).await, before);
+    let own = store.tallies(&TallyQuery { subtree: Some(code("360313101")), ..county.clone() }).await.expect("tallies");
+    assert_eq!(reported(own), 1, "y2 left the village");
+
+    // Overdue: open and past the resolution deadline (new cases are due 1000 ms after their report).
+    let overdue = store.overdue_counts(&county, november + 5000).await.expect("overdue");
+    let cases: u64 = overdue.iter().map(|o| o.cases).sum();
+    assert_eq!(cases, 1, "y2 only: y1 is closed, y3 reported in October: {overdue:?}");
+    assert_eq!(overdue[0].division, "360313");
+    let early = store.overdue_counts(&county, first_of_november + 500).await.expect("overdue");
+    assert!(early.is_empty(), "nothing is due yet: {early:?}");
+    assert_eq!(every_tally(store).await.values().map(|t| t.reported).sum::<i64>(), 4);
+
+    // One more case makes five, for the upgrade check.
+    created(store.create_case(new_case("y5", "360102", october, None)).await.expect("create"));
 }

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod cases;
 pub mod conformance;
 pub mod idempotency;
+pub mod indicators;
 pub mod units;
 pub mod webhooks;
 
@@ -169,6 +170,7 @@ pub trait Store:
     + accounts::AccountStore
     + webhooks::WebhookStore
     + idempotency::IdempotencyStore
+    + indicators::IndicatorStore
 {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;

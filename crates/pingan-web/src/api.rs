@@ -14,7 +14,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::{
-    AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, events, geography, photos, webhooks,
+    AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, events, geography, indicators, photos,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +32,7 @@ use crate::{
         (name = "cases", description = "Reports, their lifecycle, lists and exports"),
         (name = "accounts", description = "Logging in, tokens, accounts and the access log"),
         (name = "geography", description = "Divisions, grids, categories and units"),
+        (name = "indicators", description = "考核指标: the figures of a place or a unit for a span of months"),
         (name = "webhooks", description = "Subscriptions that POST every action on a unit's cases to another system"),
     )
 )]
@@ -151,6 +153,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::remove))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(indicators::read))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos have their own, larger limit.
         .routes(routes!(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))

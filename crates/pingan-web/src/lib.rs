@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod geography;
 mod idempotency;
+mod indicators;
 mod login;
 mod map;
 mod open311;

@@ -585,9 +585,21 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| explained(&e))?;
             match report.first_break {
-                None => {
-                    println!("{} cases, {} history entries: every hash holds", report.cases, report.entries);
+                None if report.tally_difference.is_none() => {
+                    println!(
+                        "{} cases, {} history entries: every hash holds, and the indicator tallies equal a recount",
+                        report.cases, report.entries
+                    );
                     Ok(())
+                }
+                None => {
+                    if let Some((key, recounted, stored)) = report.tally_difference {
+                        println!(
+                            "{} cases, {} history entries: every hash holds, but the indicator tally of {} {} {:?} differs from a recount: {recounted:?} recounted, {stored:?} stored",
+                            report.cases, report.entries, key.month, key.division, key.handler
+                        );
+                    }
+                    std::process::exit(3);
                 }
                 Some(broken) => {
                     println!(

@@ -1,0 +1,255 @@
+//! Indicators (考核指标) for a division's subtree or one handling unit, over a span of months:
+//! reported, accepted, closed, the closure, on-time, satisfaction, return and reopen rates,
+//! overdue cases and the mean times to claim and to close, with the same figures for each child
+//! division, so a level can compare (and rank) the levels below it.
+//!
+//! Every figure concerns the cases reported in the months asked for (China Standard Time), as
+//! they stand now: a case reported in March and closed in April counts as closed for March. The
+//! figures come from the store's tallies (see [`pingan_store::indicators`]); only the overdue
+//! count, which depends on the hour, is counted from the open cases.
+
+use chrono::{DateTime, Datelike, Utc};
+use pingan_core::calendar::china_standard_time;
+use pingan_core::{DivisionCode, Level};
+use pingan_store::indicators::{OverdueCount, Tally, TallyQuery, TallyRow};
+
+use crate::AppError;
+use crate::access::{AccessError, Principal};
+use crate::engine::CaseEngine;
+
+/// The longest span one question may cover.
+const MAX_MONTHS: i32 = 120;
+
+/// What is asked: a division's subtree or a unit (at most one; neither: the asker's own), and
+/// the months `from..=to` as `YYYY-MM` (neither: this month).
+#[derive(Clone, Debug, Default)]
+pub struct IndicatorRequest {
+    pub division: Option<String>,
+    pub unit: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The figures of one set of cases.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Indicators {
+    pub reported: i64,
+    /// Accepted (受理) and not since rejected or merged into another case.
+    pub accepted: i64,
+    pub open: i64,
+    /// Open and past the resolution deadline now.
+    pub overdue: i64,
+    pub closed: i64,
+    /// Closed, resolved within the deadline in force.
+    pub closed_on_time: i64,
+    pub called_back: i64,
+    pub satisfied: i64,
+    pub basically_satisfied: i64,
+    pub unsatisfied: i64,
+    /// Cases returned by a handler at least once.
+    pub returned: i64,
+    /// Cases reopened after an unsatisfied call-back at least once.
+    pub reopened: i64,
+    /// 办结率: closed / accepted.
+    pub closure_rate: Option<f64>,
+    /// 按期办结率: closed on time / closed.
+    pub on_time_rate: Option<f64>,
+    /// 满意率: (satisfied + basically satisfied) / called back.
+    pub satisfaction_rate: Option<f64>,
+    /// returned / accepted.
+    pub return_rate: Option<f64>,
+    /// reopened / accepted.
+    pub reopen_rate: Option<f64>,
+    /// Mean hours from dispatch to claim, over the claimed cases.
+    pub mean_hours_to_claim: Option<f64>,
+    /// Mean hours from report to close, over the closed cases.
+    pub mean_hours_to_close: Option<f64>,
+}
+
+impl Indicators {
+    pub fn of(tally: &Tally, overdue: u64) -> Indicators {
+        let t = tally;
+        let ratio =
+            |part: i64, whole: i64| (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0);
+        let hours = |ms: i64, count: i64| (count > 0).then(|| (ms as f64 / count as f64 / 360_000.0).round() / 10.0);
+        Indicators {
+            reported: t.reported,
+            accepted: t.accepted,
+            open: t.open,
+            overdue: i64::try_from(overdue).unwrap_or(i64::MAX),
+            closed: t.closed,
+            closed_on_time: t.closed_on_time,
+            called_back: t.called_back,
+            satisfied: t.satisfied,
+            basically_satisfied: t.basically_satisfied,
+            unsatisfied: t.unsatisfied,
+            returned: t.returned,
+            reopened: t.reopened,
+            closure_rate: ratio(t.closed, t.accepted),
+            on_time_rate: ratio(t.closed_on_time, t.closed),
+            satisfaction_rate: ratio(t.satisfied + t.basically_satisfied, t.called_back),
+            return_rate: ratio(t.returned, t.accepted),
+            reopen_rate: ratio(t.reopened, t.accepted),
+            mean_hours_to_claim: hours(t.claim_ms, t.claimed),
+            mean_hours_to_close: hours(t.close_ms, t.closed),
+        }
+    }
+}
+
+/// A division with its figures.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct DivisionIndicators {
+    pub code: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub indicators: Indicators,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct IndicatorReport {
+    /// The division asked for (a unit's division when a unit was asked for).
+    pub division: String,
+    pub division_name: String,
+    /// The handling unit asked for, if one was.
+    pub unit: Option<String>,
+    /// First and last month covered, `YYYY-MM`.
+    pub from: String,
+    pub to: String,
+    /// When the overdue cases were counted (milliseconds since the Unix epoch).
+    pub as_of: i64,
+    pub total: Indicators,
+    /// The cases the division's own centre is responsible for (none for a unit).
+    pub own_level: Option<Indicators>,
+    /// Each child division's subtree, by code (none for a unit).
+    pub children: Vec<DivisionIndicators>,
+}
+
+/// Staff see the figures of their centre's subtree and of the units in it, or of their own unit;
+/// residents, volunteers and other systems see none.
+fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -> Result<(), AppError> {
+    let refused = || AppError::from(AccessError::Forbidden("reading the indicators of this place or unit"));
+    let staff = by.roles.iter().any(|&r| crate::access::works_for_unit(r));
+    let Some(own_unit) = by.unit.as_deref().filter(|_| staff) else { return Err(refused()) };
+    if unit.is_some_and(|u| u == own_unit) {
+        return Ok(());
+    }
+    match own_unit.split_once(':') {
+        Some(("centre", code)) if division.as_str().starts_with(code) => Ok(()),
+        _ => Err(refused()),
+    }
+}
+
+/// `YYYY-MM` as YYYYMM.
+fn parse_month(field: &'static str, text: &str) -> Result<i32, AppError> {
+    let invalid = || AppError::InvalidField { field, reason: "a month as YYYY-MM, from 2000-01 to 2099-12" };
+    let (year, month) = text.split_once('-').ok_or_else(invalid)?;
+    let (year, month): (i32, i32) = (year.parse().map_err(|_| invalid())?, month.parse().map_err(|_| invalid())?);
+    if year.to_string().len() != 4 || !(2000..=2099).contains(&year) || !(1..=12).contains(&month) || text.len() != 7 {
+        return Err(invalid());
+    }
+    Ok(year * 100 + month)
+}
+
+fn month_text(yyyymm: i32) -> String {
+    format!("{:04}-{:02}", yyyymm / 100, yyyymm % 100)
+}
+
+/// Months from `from` to `to`, counting both.
+fn span(from: i32, to: i32) -> i32 {
+    (to / 100 - from / 100) * 12 + (to % 100 - from % 100) + 1
+}
+
+pub async fn indicators(
+    engine: &CaseEngine,
+    by: &Principal,
+    request: IndicatorRequest,
+) -> Result<IndicatorReport, AppError> {
+    let now: DateTime<Utc> = engine.now();
+    let this_month = {
+        let local = now.with_timezone(&china_standard_time());
+        local.year() * 100 + local.month() as i32
+    };
+    let from = request.from.as_deref().map(|m| parse_month("from", m)).transpose()?;
+    let to = request.to.as_deref().map(|m| parse_month("to", m)).transpose()?;
+    let (from, to) = match (from, to) {
+        (None, None) => (this_month, this_month),
+        (Some(from), None) => (from, this_month.max(from)),
+        (None, Some(to)) => (to, to),
+        (Some(from), Some(to)) => (from, to),
+    };
+    if to < from {
+        return Err(AppError::InvalidField { field: "to", reason: "the last month comes before the first" });
+    }
+    if span(from, to) > MAX_MONTHS {
+        return Err(AppError::InvalidField { field: "to", reason: "at most 120 months at once" });
+    }
+
+    let unit = match (&request.division, &request.unit) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::InvalidField { field: "unit", reason: "ask for a division or a unit, not both" });
+        }
+        (_, Some(unit)) => Some(crate::engine::checked_unit(unit.trim())?),
+        // A centre's staff start from their division; anyone else from their unit.
+        (None, None) => by.unit.clone().filter(|u| !u.starts_with("centre:")),
+        (Some(_), None) => None,
+    };
+    let division_text = match (&request.division, &unit, &by.unit) {
+        (Some(code), _, _) => code.trim().to_owned(),
+        (None, Some(unit), _) | (None, None, Some(unit)) => {
+            pingan_store::accounts::unit_division(unit).unwrap_or_default().to_owned()
+        }
+        (None, None, None) => return Err(AccessError::Forbidden("reading indicators").into()),
+    };
+    let division = DivisionCode::parse(&division_text).map_err(|_| AppError::UnknownDivision(division_text.clone()))?;
+    check_may_read(by, &division, unit.as_deref())?;
+    let store = engine.store();
+    let named = store.division(&division).await?.ok_or_else(|| AppError::UnknownDivision(division_text.clone()))?;
+    if let Some(unit) = &unit
+        && !crate::units::unit_exists(store, unit).await?
+    {
+        return Err(AppError::UnknownUnit(unit.clone()));
+    }
+
+    let query = TallyQuery { subtree: Some(division.clone()), handler: unit.clone(), from, to };
+    let tallies = store.tallies(&query).await?;
+    let overdue = store.overdue_counts(&query, now.timestamp_millis()).await?;
+    let mut report = IndicatorReport {
+        division: division.to_string(),
+        division_name: named.name,
+        unit: unit.clone(),
+        from: month_text(from),
+        to: month_text(to),
+        as_of: now.timestamp_millis(),
+        total: Indicators::of(&sum(&tallies, |_| true), overdue.iter().map(|o| o.cases).sum()),
+        own_level: None,
+        children: Vec::new(),
+    };
+    if unit.is_none() {
+        let own = |d: &str| d == division.as_str();
+        report.own_level = Some(Indicators::of(&sum(&tallies, own), overdue_in(&overdue, own)));
+        if division.level() != Level::Village {
+            for child in store.children(&division).await? {
+                let inside = |d: &str| d.starts_with(child.code.as_str());
+                report.children.push(DivisionIndicators {
+                    code: child.code.to_string(),
+                    name: child.name,
+                    indicators: Indicators::of(&sum(&tallies, inside), overdue_in(&overdue, inside)),
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The tallies of the divisions `keep` accepts, added up.
+fn sum(rows: &[TallyRow], keep: impl Fn(&str) -> bool) -> Tally {
+    let mut total = Tally::default();
+    for row in rows.iter().filter(|r| keep(&r.key.division)) {
+        total.add(&row.tally);
+    }
+    total
+}
+
+fn overdue_in(counts: &[OverdueCount], keep: impl Fn(&str) -> bool) -> u64 {
+    counts.iter().filter(|c| keep(&c.division)).map(|c| c.cases).sum()
+}

@@ -1,0 +1,112 @@
+//! Indicator tallies on PostgreSQL. Writers run side by side here, and adding to a shared tally
+//! row would make every submission in a village wait for the one before it to commit; so each
+//! write appends its change to `case_tally_changes`, the server folds the changes into
+//! `case_tallies` every minute, and reads add up both.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
+use pingan_store::indicators::{
+    COUNTERS, IndicatorStore, OverdueCount, Tally, TallyKey, TallyQuery, TallyRow, add_on_conflict, add_sql,
+    insert_into,
+};
+use pingan_store::{StoreError, StoreResult};
+use tokio_postgres::types::ToSql;
+
+use crate::cases::columns;
+use crate::{PostgresStore, database_error};
+
+/// Appends one change.
+pub(crate) fn append_sql() -> String {
+    let placeholders: Vec<String> = (1..=COUNTERS.len() + 3).map(|n| format!("${n}")).collect();
+    format!("{} VALUES ({})", insert_into("case_tally_changes"), placeholders.join(", "))
+}
+
+/// The values of [`append_sql`] or [`add_sql`] for one change.
+pub(crate) fn change_values((key, tally): &(TallyKey, Tally)) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    let mut values: Vec<Box<dyn ToSql + Sync + Send>> =
+        vec![Box::new(i64::from(key.month)), Box::new(key.division.clone()), Box::new(key.handler.clone())];
+    values.extend(tally.values().map(|v| Box::new(v) as Box<dyn ToSql + Sync + Send>));
+    values
+}
+
+/// Runs `sql` once for each change.
+async fn write_changes(client: &impl GenericClient, sql: &str, changes: &[(TallyKey, Tally)]) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let statement = client.prepare_cached(sql).await.map_err(database_error)?;
+    for change in changes {
+        let values = change_values(change);
+        let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+        client.execute(&statement, &parameters).await.map_err(database_error)?;
+    }
+    Ok(())
+}
+
+/// Appends `changes` (see [`pingan_store::indicators::changes`]) for the next fold.
+pub(crate) async fn append_changes(client: &impl GenericClient, changes: &[(TallyKey, Tally)]) -> StoreResult<()> {
+    write_changes(client, &append_sql(), changes).await
+}
+
+/// Counts every stored case into the tallies (once, when the table is made).
+pub(crate) async fn fill_case_tallies(client: &impl GenericClient) -> StoreResult<()> {
+    let mut tallies: HashMap<TallyKey, Tally> = HashMap::new();
+    for stored in client.query(&format!("SELECT {CASE_COLUMNS} FROM cases"), &[]).await.map_err(database_error)? {
+        let case = CaseRow::from_columns(columns(&stored))?;
+        tallies.entry(TallyKey::of(&case)).or_default().add(&Tally::of(&case));
+    }
+    write_changes(client, &add_sql(Dialect::Postgres, "case_tallies"), &tallies.into_iter().collect::<Vec<_>>()).await
+}
+
+fn month(stored: i64) -> StoreResult<i32> {
+    i32::try_from(stored).map_err(|_| StoreError::Corrupt(format!("tally month {stored}")))
+}
+
+#[async_trait]
+impl IndicatorStore for PostgresStore {
+    async fn tallies(&self, query: &TallyQuery) -> StoreResult<Vec<TallyRow>> {
+        let (sql, values) = query.select_sql(Dialect::Postgres, &["case_tallies", "case_tally_changes"]);
+        let client = self.client().await?;
+        let rows = crate::cases::query(&client, &sql, values, true).await?;
+        rows.iter()
+            .map(|row| {
+                let key = TallyKey { month: month(row.get(0))?, division: row.get(1), handler: row.get(2) };
+                Ok(TallyRow { key, tally: Tally::from_values(std::array::from_fn(|index| row.get(index + 3))) })
+            })
+            .collect()
+    }
+
+    async fn overdue_counts(&self, query: &TallyQuery, now: i64) -> StoreResult<Vec<OverdueCount>> {
+        let (sql, values) = query.overdue_sql(Dialect::Postgres, now);
+        let client = self.client().await?;
+        let rows = crate::cases::query(&client, &sql, values, true).await?;
+        Ok(rows
+            .iter()
+            .map(|row| OverdueCount {
+                division: row.get(0),
+                handler: row.get(1),
+                cases: row.get::<_, i64>(2).unsigned_abs(),
+            })
+            .collect())
+    }
+
+    async fn fold_tallies(&self) -> StoreResult<()> {
+        let counters = COUNTERS.join(", ");
+        let sums: Vec<String> = COUNTERS.iter().map(|c| format!("SUM({c})")).collect();
+        // A change appended while this runs is not in its snapshot and waits for the next fold;
+        // two folds at once each move only the rows they deleted.
+        let fold = format!(
+            "WITH moved AS (DELETE FROM case_tally_changes RETURNING month, division_code, handler, {counters})
+             {} SELECT month, division_code, handler, {} FROM moved GROUP BY month, division_code, handler
+             {}",
+            insert_into("case_tallies"),
+            sums.join(", "),
+            add_on_conflict("case_tallies")
+        );
+        let client = self.client().await?;
+        client.batch_execute(&fold).await.map_err(database_error)
+    }
+}

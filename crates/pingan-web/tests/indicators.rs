@@ -1,0 +1,117 @@
+//! Indicators over HTTP: the figures follow the cases as they are reported and handled, roll up
+//! the division tree, and are read only by staff whose place covers them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn indicators(served: &Served, token: &str, query: &str) -> (u16, Value) {
+    get_json_with(served, &format!("/api/v1/indicators{query}"), &[("authorization", token)])
+}
+
+fn check_indicators(served: &Served) {
+    let (county, village, sibling) = (token(served, "county"), token(served, "village"), token(served, "sibling"));
+    let (resident, department) = (token(served, "resident"), token(served, "department"));
+    let report = |description: &str| {
+        json!({ "channel": "resident", "category": "dispute.neighbour", "lon": 113.8543, "lat": 27.6229,
+                "description": description })
+        .to_string()
+    };
+    let mut numbers = Vec::new();
+    for description in ["楼上漏水", "楼道堆物", "噪音扰民"] {
+        let (status, created) = post(served, "/api/v1/cases", &[JSON], &report(description));
+        assert_eq!(status, 201, "{created}");
+        numbers.push(created["case"]["number"].as_str().unwrap().to_owned());
+    }
+    let act = |number: &str, body: Value| {
+        let (status, answer) = post(
+            served,
+            &format!("/api/v1/cases/{number}/actions"),
+            &[JSON, ("authorization", village.as_str())],
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "{answer}");
+    };
+    act(&numbers[0], json!({ "action": "accept", "expected_version": 1 }));
+    act(&numbers[1], json!({ "action": "reject", "expected_version": 1, "reason": "不属于受理范围" }));
+
+    // The county's dispatcher: the district, this month, with each township.
+    let (status, district) = indicators(served, &county, "");
+    assert_eq!(status, 200, "{district}");
+    assert_eq!((district["division"].as_str(), district["unit"].as_str()), (Some("360302"), None));
+    let total = &district["total"];
+    assert_eq!(
+        (total["reported"].as_i64(), total["accepted"].as_i64(), total["open"].as_i64()),
+        (Some(3), Some(1), Some(2))
+    );
+    assert_eq!(total["closure_rate"], json!(0.0), "none of the one accepted is closed");
+    assert_eq!(total["satisfaction_rate"], Value::Null, "nobody was called back");
+    assert_eq!(district["own_level"]["reported"], 0);
+    let children = district["children"].as_array().unwrap();
+    assert!(children.len() > 3, "{children:?}");
+    let township: Vec<&Value> = children.iter().filter(|c| c["reported"].as_i64() > Some(0)).collect();
+    assert_eq!(township.len(), 1);
+    assert_eq!((township[0]["code"].as_str(), township[0]["reported"].as_i64()), (Some("360302008"), Some(3)));
+    assert!(township[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    let sum: i64 = children.iter().map(|c| c["reported"].as_i64().unwrap()).sum();
+    assert_eq!(sum, 3, "the children add up to the total");
+
+    // The village's centre: its own place by default, no children below a village.
+    let (status, own) = indicators(served, &village, "");
+    assert_eq!(
+        (status, &own["division"], &own["total"]["reported"]),
+        (200, &json!("360302008205"), &json!(3)),
+        "{own}"
+    );
+    assert_eq!(own["children"], json!([]));
+    // A month with nothing in it, and the department's own (empty) figures.
+    let (status, past) = indicators(served, &county, "?from=2025-01&to=2025-12");
+    assert_eq!(
+        (status, &past["total"]["reported"], &past["from"], &past["to"]),
+        (200, &json!(0), &json!("2025-01"), &json!("2025-12"))
+    );
+    let (status, theirs) = indicators(served, &department, "");
+    assert_eq!((status, &theirs["total"]["reported"]), (200, &json!(0)), "{theirs}");
+    assert!(theirs["unit"].as_str().is_some_and(|u| u.starts_with("department:360302:")), "{theirs}");
+
+    // Refusals.
+    type Refusal<'a> = (&'a str, &'a str, &'a str, u16, &'a str);
+    let refusals: [Refusal; 10] = [
+        ("a resident", resident.as_str(), "", 403, "forbidden"),
+        ("a sibling village", sibling.as_str(), "?division=360302008205", 403, "forbidden"),
+        ("above one's place", county.as_str(), "?division=3603", 403, "forbidden"),
+        ("a month that is none", county.as_str(), "?from=2026-13", 400, "invalid_field"),
+        ("not a month", county.as_str(), "?from=2026-1", 400, "invalid_field"),
+        ("the end before the start", county.as_str(), "?from=2026-06&to=2026-01", 400, "invalid_field"),
+        ("more than ten years", county.as_str(), "?from=2010-01&to=2020-12", 400, "invalid_field"),
+        ("a division and a unit", county.as_str(), "?division=360302&unit=centre:360302", 400, "invalid_field"),
+        ("no such division", county.as_str(), "?division=36030299", 400, "unknown_division"),
+        ("an unknown parameter", county.as_str(), "?month=2026-01", 400, "invalid_parameter"),
+    ];
+    for (what, token, query, status, code) in refusals {
+        let (answered, body) = indicators(served, token, query);
+        assert_eq!((answered, body["error"]["code"].as_str()), (status, Some(code)), "{what}: {body}");
+        assert!(body["error"]["message_zh"].is_string() && body["error"]["message_en"].is_string(), "{what}");
+    }
+    let (status, body) = get_json(served, "/api/v1/indicators");
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("not_authenticated")));
+}
+
+#[test]
+fn indicators_on_sqlite() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
+    check_indicators(&serve(Arc::new(store), runtime()));
+}
+
+#[test]
+fn indicators_on_postgres() {
+    let runtime = runtime();
+    let (store, _) = postgres(&runtime);
+    check_indicators(&serve(store, runtime));
+}
