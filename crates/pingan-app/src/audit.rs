@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use pingan_core::case::GENESIS;
 use pingan_store::Store;
-use pingan_store::indicators::{Tally, TallyKey, TallyQuery, TallyRow};
+use pingan_store::indicators::{Tally, TallyKey, TallyQuery, TallyRow, contributions};
 
 use crate::{AppError, Progress};
 
@@ -83,7 +83,9 @@ pub async fn verify_histories(store: &dyn Store, progress: &dyn Progress) -> Res
                 return Ok(report);
             }
             if let Some(row) = &row {
-                recount.entry(TallyKey::of(row)).or_default().add(&Tally::of(row));
+                for (key, tally) in contributions(row) {
+                    recount.entry(key).or_default().add(&tally);
+                }
             }
         }
         progress.advance(u64::from(BATCH));

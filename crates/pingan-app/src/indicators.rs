@@ -9,9 +9,9 @@
 //! count, which depends on the hour, is counted from the open cases.
 
 use chrono::{DateTime, Datelike, Utc};
+use pingan_core::DivisionCode;
 use pingan_core::calendar::china_standard_time;
-use pingan_core::{DivisionCode, Level};
-use pingan_store::indicators::{OverdueCount, Tally, TallyQuery, TallyRow};
+use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree};
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
@@ -210,9 +210,51 @@ pub async fn indicators(
         return Err(AppError::UnknownUnit(unit.clone()));
     }
 
-    let query = TallyQuery { subtree: Some(division.clone()), handler: unit.clone(), from, to };
+    let children = match unit {
+        Some(_) => Vec::new(),
+        None => store.children(&division).await?,
+    };
+    // A province's, city's or county's figures are one tally; a township's or village's, the sum
+    // of their divisions' own levels.
+    let place = |code: &DivisionCode| match keeps_subtree(code.level()) {
+        true => Scope::Subtree(code.clone()),
+        false => Scope::Own(code.clone()),
+    };
+    let query = match &unit {
+        Some(unit) => TallyQuery { scopes: Some(vec![Scope::Unit(unit.clone())]), own_under: None, from, to },
+        None => {
+            let mut scopes = vec![place(&division), Scope::Own(division.clone())];
+            scopes.extend(children.iter().map(|child| place(&child.code)));
+            let below_county =
+                !keeps_subtree(division.level()) || children.iter().any(|c| !keeps_subtree(c.code.level()));
+            TallyQuery { scopes: Some(scopes), own_under: below_county.then(|| division.clone()), from, to }
+        }
+    };
     let tallies = store.tallies(&query).await?;
-    let overdue = store.overdue_counts(&query, now.timestamp_millis()).await?;
+    let overdue_query = OverdueQuery {
+        subtree: unit.is_none().then(|| division.clone()),
+        handler: unit.clone(),
+        from,
+        to,
+        now: now.timestamp_millis(),
+    };
+    let overdue = store.overdue_counts(&overdue_query).await?;
+    // The figures of the rows `counts` takes and the overdue cases of the divisions `inside` takes.
+    let figures = |counts: &dyn Fn(&str) -> bool, inside: &dyn Fn(&str) -> bool| {
+        let mut tally = Tally::default();
+        for row in tallies.iter().filter(|r| counts(&r.key.scope)) {
+            tally.add(&row.tally);
+        }
+        Indicators::of(&tally, overdue.iter().filter(|o| inside(&o.division)).map(|o| o.cases).sum())
+    };
+    // The rows that make up the subtree of `code`.
+    let subtree_rows = |code: &DivisionCode| -> Box<dyn Fn(&str) -> bool> {
+        let (exact, own) = (Scope::Subtree(code.clone()).key(), Scope::Own(code.clone()).key());
+        match keeps_subtree(code.level()) {
+            true => Box::new(move |scope| scope == exact),
+            false => Box::new(move |scope| scope.starts_with(&own)),
+        }
+    };
     let mut report = IndicatorReport {
         division: division.to_string(),
         division_name: named.name,
@@ -220,36 +262,20 @@ pub async fn indicators(
         from: month_text(from),
         to: month_text(to),
         as_of: now.timestamp_millis(),
-        total: Indicators::of(&sum(&tallies, |_| true), overdue.iter().map(|o| o.cases).sum()),
+        total: match &unit {
+            Some(unit) => figures(&|scope| scope == Scope::Unit(unit.clone()).key(), &|_| true),
+            None => figures(&*subtree_rows(&division), &|_| true),
+        },
         own_level: None,
         children: Vec::new(),
     };
     if unit.is_none() {
-        let own = |d: &str| d == division.as_str();
-        report.own_level = Some(Indicators::of(&sum(&tallies, own), overdue_in(&overdue, own)));
-        if division.level() != Level::Village {
-            for child in store.children(&division).await? {
-                let inside = |d: &str| d.starts_with(child.code.as_str());
-                report.children.push(DivisionIndicators {
-                    code: child.code.to_string(),
-                    name: child.name,
-                    indicators: Indicators::of(&sum(&tallies, inside), overdue_in(&overdue, inside)),
-                });
-            }
+        let own = Scope::Own(division.clone()).key();
+        report.own_level = Some(figures(&|scope| scope == own, &|d| d == division.as_str()));
+        for child in children {
+            let indicators = figures(&*subtree_rows(&child.code), &|d| d.starts_with(child.code.as_str()));
+            report.children.push(DivisionIndicators { code: child.code.to_string(), name: child.name, indicators });
         }
     }
     Ok(report)
-}
-
-/// The tallies of the divisions `keep` accepts, added up.
-fn sum(rows: &[TallyRow], keep: impl Fn(&str) -> bool) -> Tally {
-    let mut total = Tally::default();
-    for row in rows.iter().filter(|r| keep(&r.key.division)) {
-        total.add(&row.tally);
-    }
-    total
-}
-
-fn overdue_in(counts: &[OverdueCount], keep: impl Fn(&str) -> bool) -> u64 {
-    counts.iter().filter(|c| keep(&c.division)).map(|c| c.cases).sum()
 }

@@ -68,12 +68,12 @@ async fn tampering_is_found() {
 
     // Someone adds a closed case to the indicators directly in the database.
     let raw = rusqlite::Connection::open(&path).unwrap();
-    raw.execute("UPDATE case_tallies SET closed = closed + 1", []).unwrap();
+    raw.execute("UPDATE case_tallies SET closed = closed + 1 WHERE scope = 'own:3603'", []).unwrap();
     let report = verify_histories(&store, &Silent).await.unwrap();
     let (key, recounted, stored) = report.tally_difference.expect("the tally edit went unnoticed");
-    assert_eq!((key.month, key.division.as_str(), key.handler.as_str()), (197001, "3603", ""));
+    assert_eq!((key.scope.as_str(), key.month), ("own:3603", 197001));
     assert_eq!((recounted.reported, recounted.accepted, recounted.closed, stored.closed), (3, 3, 0, 1));
-    raw.execute("UPDATE case_tallies SET closed = closed - 1", []).unwrap();
+    raw.execute("UPDATE case_tallies SET closed = closed - 1 WHERE scope = 'own:3603'", []).unwrap();
     assert_eq!(verify_histories(&store, &Silent).await.unwrap().tally_difference, None);
 
     // Someone edits c2's second entry directly in the database.

@@ -14,7 +14,7 @@ use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
     DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
 };
-use pingan_store::indicators::{self, Tally, TallyKey};
+use pingan_store::indicators::{self, PendingChanges};
 use pingan_store::webhooks::Outgoing;
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -162,8 +162,6 @@ struct Prepared {
     search: Option<Vec<Box<dyn ToSql + Sync + Send>>>,
     outgoing: Vec<Outgoing>,
     grams: Vec<String>,
-    /// The values that append its indicator tally.
-    tally: Vec<Box<dyn ToSql + Sync + Send>>,
 }
 
 impl Prepared {
@@ -172,8 +170,7 @@ impl Prepared {
         let columns = row.to_columns()?;
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
         let (entries, grams) = (new.entries.clone(), grams_of(&row.body));
-        let tally = crate::indicators::change_values(&(TallyKey::of(&row), Tally::of(&row)));
-        Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing, grams, tally })
+        Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing, grams })
     }
 }
 
@@ -383,6 +380,12 @@ impl CaseStore for PostgresStore {
             }
             None => None,
         };
+        // One change per tally for the whole batch.
+        let mut tallies = PendingChanges::default();
+        for case in &prepared {
+            tallies.add(indicators::contributions(&case.row));
+        }
+        let tally_values: Vec<_> = tallies.into_changes().iter().map(crate::indicators::change_values).collect();
         let mut steps: Vec<Step<'_>> = Vec::new();
         let transaction_ref = &transaction;
         for case in &prepared {
@@ -415,12 +418,6 @@ impl CaseStore for PostgresStore {
                     transaction_ref.execute(action, &parameters).await.map(|_| None)
                 }));
             }
-            let (tally, values) = (&tally, &case.tally);
-            steps.push(Box::pin(async move {
-                let parameters: Vec<&(dyn ToSql + Sync)> =
-                    values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-                transaction_ref.execute(tally, &parameters).await.map(|_| None)
-            }));
             for o in &case.outgoing {
                 let queue = &queue;
                 steps.push(Box::pin(async move {
@@ -429,6 +426,14 @@ impl CaseStore for PostgresStore {
                     transaction_ref.execute(queue, &parameters).await.map(|_| None)
                 }));
             }
+        }
+        for values in &tally_values {
+            let tally = &tally;
+            steps.push(Box::pin(async move {
+                let parameters: Vec<&(dyn ToSql + Sync)> =
+                    values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+                transaction_ref.execute(tally, &parameters).await.map(|_| None)
+            }));
         }
         let mut answers = try_join_all(steps).await.map_err(|error| {
             if error.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {

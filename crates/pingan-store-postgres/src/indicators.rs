@@ -1,16 +1,14 @@
 //! Indicator tallies on PostgreSQL. Writers run side by side here, and adding to a shared tally
-//! row would make every submission in a village wait for the one before it to commit; so each
+//! row (the city's, say) would make every submission wait for the one before it to commit; so each
 //! write appends its change to `case_tally_changes`, the server folds the changes into
 //! `case_tallies` every minute, and reads add up both.
-
-use std::collections::HashMap;
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
 use pingan_store::indicators::{
-    COUNTERS, IndicatorStore, OverdueCount, Tally, TallyKey, TallyQuery, TallyRow, add_on_conflict, add_sql,
-    insert_into,
+    COUNTERS, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally, TallyKey, TallyQuery, TallyRow,
+    add_on_conflict, add_sql, contributions, insert_into,
 };
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
@@ -20,14 +18,14 @@ use crate::{PostgresStore, database_error};
 
 /// Appends one change.
 pub(crate) fn append_sql() -> String {
-    let placeholders: Vec<String> = (1..=COUNTERS.len() + 3).map(|n| format!("${n}")).collect();
+    let placeholders: Vec<String> = (1..=COUNTERS.len() + 2).map(|n| format!("${n}")).collect();
     format!("{} VALUES ({})", insert_into("case_tally_changes"), placeholders.join(", "))
 }
 
 /// The values of [`append_sql`] or [`add_sql`] for one change.
 pub(crate) fn change_values((key, tally): &(TallyKey, Tally)) -> Vec<Box<dyn ToSql + Sync + Send>> {
     let mut values: Vec<Box<dyn ToSql + Sync + Send>> =
-        vec![Box::new(i64::from(key.month)), Box::new(key.division.clone()), Box::new(key.handler.clone())];
+        vec![Box::new(key.scope.clone()), Box::new(i64::from(key.month))];
     values.extend(tally.values().map(|v| Box::new(v) as Box<dyn ToSql + Sync + Send>));
     values
 }
@@ -53,12 +51,11 @@ pub(crate) async fn append_changes(client: &impl GenericClient, changes: &[(Tall
 
 /// Counts every stored case into the tallies (once, when the table is made).
 pub(crate) async fn fill_case_tallies(client: &impl GenericClient) -> StoreResult<()> {
-    let mut tallies: HashMap<TallyKey, Tally> = HashMap::new();
+    let mut tallies = PendingChanges::default();
     for stored in client.query(&format!("SELECT {CASE_COLUMNS} FROM cases"), &[]).await.map_err(database_error)? {
-        let case = CaseRow::from_columns(columns(&stored))?;
-        tallies.entry(TallyKey::of(&case)).or_default().add(&Tally::of(&case));
+        tallies.add(contributions(&CaseRow::from_columns(columns(&stored))?));
     }
-    write_changes(client, &add_sql(Dialect::Postgres, "case_tallies"), &tallies.into_iter().collect::<Vec<_>>()).await
+    write_changes(client, &add_sql(Dialect::Postgres, "case_tallies"), &tallies.into_changes()).await
 }
 
 fn month(stored: i64) -> StoreResult<i32> {
@@ -73,23 +70,19 @@ impl IndicatorStore for PostgresStore {
         let rows = crate::cases::query(&client, &sql, values, true).await?;
         rows.iter()
             .map(|row| {
-                let key = TallyKey { month: month(row.get(0))?, division: row.get(1), handler: row.get(2) };
-                Ok(TallyRow { key, tally: Tally::from_values(std::array::from_fn(|index| row.get(index + 3))) })
+                let key = TallyKey { scope: row.get(0), month: month(row.get(1))? };
+                Ok(TallyRow { key, tally: Tally::from_values(std::array::from_fn(|index| row.get(index + 2))) })
             })
             .collect()
     }
 
-    async fn overdue_counts(&self, query: &TallyQuery, now: i64) -> StoreResult<Vec<OverdueCount>> {
-        let (sql, values) = query.overdue_sql(Dialect::Postgres, now);
+    async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>> {
+        let (sql, values) = query.to_sql(Dialect::Postgres);
         let client = self.client().await?;
         let rows = crate::cases::query(&client, &sql, values, true).await?;
         Ok(rows
             .iter()
-            .map(|row| OverdueCount {
-                division: row.get(0),
-                handler: row.get(1),
-                cases: row.get::<_, i64>(2).unsigned_abs(),
-            })
+            .map(|row| OverdueCount { division: row.get(0), cases: row.get::<_, i64>(1).unsigned_abs() })
             .collect())
     }
 
@@ -99,8 +92,8 @@ impl IndicatorStore for PostgresStore {
         // A change appended while this runs is not in its snapshot and waits for the next fold;
         // two folds at once each move only the rows they deleted.
         let fold = format!(
-            "WITH moved AS (DELETE FROM case_tally_changes RETURNING month, division_code, handler, {counters})
-             {} SELECT month, division_code, handler, {} FROM moved GROUP BY month, division_code, handler
+            "WITH moved AS (DELETE FROM case_tally_changes RETURNING scope, month, {counters})
+             {} SELECT scope, month, {} FROM moved GROUP BY scope, month
              {}",
             insert_into("case_tallies"),
             sums.join(", "),

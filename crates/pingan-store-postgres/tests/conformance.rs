@@ -20,25 +20,30 @@ async fn fresh_store() -> (PostgresStore, ()) {
 
 pingan_store::conformance_tests!(fresh_store);
 
+/// A fresh store in a schema of its own, with the schema's name.
+async fn store_in_new_schema() -> (PostgresStore, String) {
+    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
+    (PostgresStore::connect(&test_url(), Some(&schema)).await.expect("connect"), schema)
+}
+
+/// Takes `schema` back to before a migration with `sql`, then connects again, which upgrades it.
+async fn downgrade_and_reconnect(schema: &str, sql: &str) -> PostgresStore {
+    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
+    let driver = tokio::spawn(connection);
+    client.batch_execute(&format!("SET search_path TO \"{schema}\"; {sql}")).await.expect("downgrade");
+    drop(client);
+    let _ = driver.await;
+    PostgresStore::connect(&test_url(), Some(schema)).await.expect("reconnect")
+}
+
 /// A database made before the text index: connecting to it gives every stored case its grams.
 #[tokio::test]
 async fn upgrading_enters_stored_cases_in_the_text_index() {
-    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
-    let store = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("connect");
+    let (store, schema) = store_in_new_schema().await;
     pingan_store::conformance::cases_are_found_by_the_text_they_hold(&store).await;
     drop(store);
-    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
-    let driver = tokio::spawn(connection);
-    client
-        .batch_execute(&format!(
-            "SET search_path TO \"{schema}\"; ALTER TABLE cases DROP COLUMN search_grams; \
-             DELETE FROM schema_migrations WHERE version = 14;"
-        ))
-        .await
-        .expect("back to before the index");
-    drop(client);
-    let _ = driver.await;
-    let upgraded = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("reconnect");
+    let sql = "ALTER TABLE cases DROP COLUMN search_grams; DELETE FROM schema_migrations WHERE version = 14;";
+    let upgraded = downgrade_and_reconnect(&schema, sql).await;
     pingan_store::conformance::the_remade_text_index_holds_the_stored_cases(&upgraded).await;
     PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
 }
@@ -46,22 +51,11 @@ async fn upgrading_enters_stored_cases_in_the_text_index() {
 /// A database made before the indicator tallies: connecting to it counts every stored case in.
 #[tokio::test]
 async fn upgrading_counts_stored_cases_into_the_tallies() {
-    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
-    let store = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("connect");
+    let (store, schema) = store_in_new_schema().await;
     pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
     drop(store);
-    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
-    let driver = tokio::spawn(connection);
-    client
-        .batch_execute(&format!(
-            "SET search_path TO \"{schema}\"; DROP TABLE case_tallies; DROP TABLE case_tally_changes; \
-             DELETE FROM schema_migrations WHERE version = 15;"
-        ))
-        .await
-        .expect("back to before the tallies");
-    drop(client);
-    let _ = driver.await;
-    let upgraded = PostgresStore::connect(&test_url(), Some(&schema)).await.expect("reconnect");
+    let sql = "DROP TABLE case_tallies, case_tally_changes; DELETE FROM schema_migrations WHERE version = 15;";
+    let upgraded = downgrade_and_reconnect(&schema, sql).await;
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
     PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
 }

@@ -1,11 +1,11 @@
--- Indicators as running tallies: what the cases reported in one month (China Standard Time), now
--- the responsibility of one division and dispatched to one unit ('' for none), add up to. Every
+-- Indicators as running tallies: what the cases reported in one month (China Standard Time) add
+-- up to, for each scope they count in: `subtree:CODE` (responsible division in the subtree),
+-- `own:CODE` (the division's own centre responsible), `unit:UNIT` (dispatched to the unit). Every
 -- write to a case moves its contribution here in the same transaction (see pingan-store's
 -- indicators module); the cases already stored are counted in when the table is made.
 CREATE TABLE case_tallies (
+    scope               TEXT NOT NULL,
     month               INTEGER NOT NULL,
-    division_code       TEXT NOT NULL,
-    handler             TEXT NOT NULL,
     reported            INTEGER NOT NULL,
     accepted            INTEGER NOT NULL,
     open                INTEGER NOT NULL,
@@ -20,5 +20,5 @@ CREATE TABLE case_tallies (
     claimed             INTEGER NOT NULL,
     claim_ms            INTEGER NOT NULL,
     close_ms            INTEGER NOT NULL,
-    PRIMARY KEY (division_code, month, handler)
+    PRIMARY KEY (scope, month)
 ) WITHOUT ROWID;

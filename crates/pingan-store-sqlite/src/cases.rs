@@ -7,10 +7,12 @@ use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
     DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
 };
-use pingan_store::{StoreError, StoreResult, indicators};
+use pingan_store::indicators::{self, PendingChanges};
+use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
+use crate::writer::Written;
 use crate::{SqliteStore, database_error, row_error};
 
 pub(crate) fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
@@ -132,7 +134,8 @@ pub(crate) fn fill_case_text(connection: &Connection) -> StoreResult<()> {
 }
 
 /// Numbers and inserts one new case inside the writer's open transaction.
-fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
+/// Its indicator tally is added to `tallies`, for the caller to write.
+fn create_one(connection: &Connection, new: NewCase, tallies: &mut PendingChanges) -> StoreResult<Created> {
     if let Some(key) = &new.row.idempotency_key
         && let Some(existing) = case_where(connection, "idempotency_key", key)?
     {
@@ -184,7 +187,7 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
         })
         .map_err(|e| row_error(e, &c.division_code))?;
     index_text(connection, &row.id, &row.body)?;
-    crate::indicators::add_changes(connection, &indicators::changes(None, &row))?;
+    tallies.add(indicators::contributions(&row));
     for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
         insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
     }
@@ -195,11 +198,26 @@ fn create_one(connection: &Connection, new: NewCase) -> StoreResult<Created> {
 #[async_trait]
 impl CaseStore for SqliteStore {
     async fn create_case(&self, new: NewCase) -> StoreResult<Created> {
-        self.write(move |connection| create_one(connection, new)).await
+        self.writer
+            .write_counted(move |connection| {
+                let mut tallies = PendingChanges::default();
+                let value = create_one(connection, new, &mut tallies)?;
+                Ok(Written { value, tallies: tallies.into_changes() })
+            })
+            .await
     }
 
     async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
-        self.write(move |connection| batch.into_iter().map(|new| create_one(connection, new)).collect()).await
+        self.writer
+            .write_counted(move |connection| {
+                let mut tallies = PendingChanges::default();
+                let value = batch
+                    .into_iter()
+                    .map(|new| create_one(connection, new, &mut tallies))
+                    .collect::<StoreResult<_>>()?;
+                Ok(Written { value, tallies: tallies.into_changes() })
+            })
+            .await
     }
 
     async fn record_action(
@@ -209,7 +227,7 @@ impl CaseStore for SqliteStore {
         updated: CaseRow,
         notify: Vec<i64>,
     ) -> StoreResult<CaseRow> {
-        self.write(move |connection| {
+        self.writer.write_counted(move |connection| {
             let stored: Option<(CaseColumns, Vec<u8>)> = connection
                 .prepare_cached(&format!("SELECT {CASE_COLUMNS}, last_hash FROM cases WHERE id = ?1"))
                 .and_then(|mut statement| {
@@ -238,10 +256,10 @@ impl CaseStore for SqliteStore {
                     ],
                 )
                 .map_err(|e| row_error(e, &c.division_code))?;
-            crate::indicators::add_changes(connection, &indicators::changes(Some(&before), &row))?;
             let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
             crate::webhooks::queue(connection, &outgoing)?;
-            Ok(row)
+            let tallies = indicators::changes(Some(&before), &row);
+            Ok(Written { value: row, tallies })
         })
         .await
     }

@@ -1,13 +1,12 @@
 //! Indicator tallies on SQLite: one writer at a time, so each change is added to its tally row at
 //! once, in the transaction of the write that makes it.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use pingan_store::StoreResult;
 use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
 use pingan_store::indicators::{
-    COUNTERS, IndicatorStore, OverdueCount, Tally, TallyKey, TallyQuery, TallyRow, add_sql,
+    COUNTERS, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally, TallyKey, TallyQuery, TallyRow,
+    add_sql, contributions,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -22,8 +21,7 @@ pub(crate) fn add_changes(connection: &Connection, changes: &[(TallyKey, Tally)]
     }
     let mut statement = connection.prepare_cached(&add_sql(Dialect::Sqlite, "case_tallies")).map_err(database_error)?;
     for (key, tally) in changes {
-        let mut values =
-            vec![Value::Integer(key.month.into()), Value::Text(key.division.clone()), Value::Text(key.handler.clone())];
+        let mut values = vec![Value::Text(key.scope.clone()), Value::Integer(key.month.into())];
         values.extend(tally.values().map(Value::Integer));
         statement.execute(params_from_iter(values)).map_err(database_error)?;
     }
@@ -32,13 +30,12 @@ pub(crate) fn add_changes(connection: &Connection, changes: &[(TallyKey, Tally)]
 
 /// Counts every stored case into the tallies (once, when the table is made).
 pub(crate) fn fill_case_tallies(connection: &Connection) -> StoreResult<()> {
-    let mut tallies: HashMap<TallyKey, Tally> = HashMap::new();
+    let mut tallies = PendingChanges::default();
     let mut statement = connection.prepare(&format!("SELECT {CASE_COLUMNS} FROM cases")).map_err(database_error)?;
     for stored in statement.query_map([], columns).map_err(database_error)? {
-        let case = CaseRow::from_columns(stored.map_err(database_error)?)?;
-        tallies.entry(TallyKey::of(&case)).or_default().add(&Tally::of(&case));
+        tallies.add(contributions(&CaseRow::from_columns(stored.map_err(database_error)?)?));
     }
-    add_changes(connection, &tallies.into_iter().collect::<Vec<_>>())
+    add_changes(connection, &tallies.into_changes())
 }
 
 #[async_trait]
@@ -48,10 +45,10 @@ impl IndicatorStore for SqliteStore {
         self.read(move |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             let rows = statement.query_map(params_from_iter(bound(values)), |row| {
-                let key = TallyKey { month: row.get(0)?, division: row.get(1)?, handler: row.get(2)? };
+                let key = TallyKey { scope: row.get(0)?, month: row.get(1)? };
                 let mut counters = [0i64; COUNTERS.len()];
                 for (index, counter) in counters.iter_mut().enumerate() {
-                    *counter = row.get(index + 3)?;
+                    *counter = row.get(index + 2)?;
                 }
                 Ok(TallyRow { key, tally: Tally::from_values(counters) })
             })?;
@@ -60,16 +57,12 @@ impl IndicatorStore for SqliteStore {
         .await
     }
 
-    async fn overdue_counts(&self, query: &TallyQuery, now: i64) -> StoreResult<Vec<OverdueCount>> {
-        let (sql, values) = query.overdue_sql(Dialect::Sqlite, now);
+    async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>> {
+        let (sql, values) = query.to_sql(Dialect::Sqlite);
         self.read(move |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             let rows = statement.query_map(params_from_iter(bound(values)), |row| {
-                Ok(OverdueCount {
-                    division: row.get(0)?,
-                    handler: row.get(1)?,
-                    cases: row.get::<_, i64>(2)?.unsigned_abs(),
-                })
+                Ok(OverdueCount { division: row.get(0)?, cases: row.get::<_, i64>(1)?.unsigned_abs() })
             })?;
             rows.collect()
         })

@@ -2,10 +2,15 @@
 //! them in one transaction (each inside its own savepoint, so one failing write does not undo the
 //! others), syncs once, and only then answers each caller. A caller's write is therefore on disk
 //! when it is acknowledged, while a burst of concurrent writes shares one fsync.
+//!
+//! A write may also leave changes to the indicator tallies: the group adds them up and applies
+//! them once, just before its commit, so a burst of reports from one city updates the city's
+//! tally once rather than once per report.
 
 use std::sync::mpsc;
 use std::thread;
 
+use pingan_store::indicators::{PendingChanges, Tally, TallyKey};
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -13,9 +18,16 @@ use tokio::sync::oneshot;
 /// Writes taken into one transaction at most: bounds how long the first caller of a batch waits.
 const MAX_BATCH: usize = 4096;
 
+/// What a write answers, with the tally changes it leaves for its group to apply.
+pub struct Written<T> {
+    pub value: T,
+    pub tallies: Vec<(TallyKey, Tally)>,
+}
+
 trait Job: Send {
-    /// Runs the write inside the open transaction; says whether it succeeded.
-    fn run(&mut self, connection: &Connection) -> bool;
+    /// Runs the write inside the open transaction; says whether it succeeded, and adds the tally
+    /// changes of a write that did to `tallies`.
+    fn run(&mut self, connection: &Connection, tallies: &mut PendingChanges) -> bool;
     /// Answers the caller once the transaction's fate is known.
     fn answer(self: Box<Self>, commit: Result<(), &StoreError>);
 }
@@ -26,10 +38,13 @@ struct Write<T, F> {
     reply: oneshot::Sender<StoreResult<T>>,
 }
 
-impl<T: Send, F: FnOnce(&Connection) -> StoreResult<T> + Send> Job for Write<T, F> {
-    fn run(&mut self, connection: &Connection) -> bool {
+impl<T: Send, F: FnOnce(&Connection) -> StoreResult<Written<T>> + Send> Job for Write<T, F> {
+    fn run(&mut self, connection: &Connection, tallies: &mut PendingChanges) -> bool {
         let Some(work) = self.work.take() else { return false };
-        let result = work(connection);
+        let result = work(connection).map(|written| {
+            tallies.add(written.tallies);
+            written.value
+        });
         let succeeded = result.is_ok();
         self.result = Some(result);
         succeeded
@@ -68,6 +83,15 @@ impl GroupWriter {
         &self,
         work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
+        self.write_counted(move |connection| work(connection).map(|value| Written { value, tallies: Vec::new() })).await
+    }
+
+    /// [`GroupWriter::write`] for a write that changes indicator tallies: its changes are applied
+    /// with its group's, in the same transaction, and only if the write succeeded.
+    pub async fn write_counted<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> StoreResult<Written<T>> + Send + 'static,
+    ) -> StoreResult<T> {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Write { work: Some(work), result: None, reply });
         self.jobs.send(job).map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
@@ -94,10 +118,16 @@ fn write_loop(connection: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
 fn run_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
     let sql = |statement: &str| connection.execute_batch(statement).map_err(|e| StoreError::Database(e.to_string()));
     sql("BEGIN IMMEDIATE")?;
+    let mut tallies = PendingChanges::default();
     for job in batch.iter_mut() {
-        let applied = sql("SAVEPOINT job").map(|_| job.run(connection));
+        // A failed write's tally changes are not kept, like the rest of it.
+        let mut job_tallies = PendingChanges::default();
+        let applied = sql("SAVEPOINT job").map(|_| job.run(connection, &mut job_tallies));
         let closed = match applied {
-            Ok(true) => sql("RELEASE job"),
+            Ok(true) => {
+                tallies.add(job_tallies.into_changes());
+                sql("RELEASE job")
+            }
             Ok(false) => sql("ROLLBACK TO job; RELEASE job"),
             Err(error) => Err(error),
         };
@@ -105,6 +135,10 @@ fn run_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult
             let _ = sql("ROLLBACK");
             return Err(error);
         }
+    }
+    if let Err(error) = crate::indicators::add_changes(connection, &tallies.into_changes()) {
+        let _ = sql("ROLLBACK");
+        return Err(error);
     }
     sql("COMMIT").inspect_err(|_| {
         let _ = sql("ROLLBACK");

@@ -21,22 +21,22 @@ async fn reopening_keeps_data_and_does_not_rerun_migrations() {
     assert_eq!(pingan_store::DivisionStore::division_names(&reopened).await.expect("names").len(), 8);
 }
 
+/// Takes the database at `path` back to before a migration with `sql`, then opens it again,
+/// which upgrades it.
+fn downgrade_and_reopen(path: &std::path::Path, sql: &str) -> SqliteStore {
+    rusqlite::Connection::open(path).expect("open").execute_batch(sql).expect("downgrade");
+    SqliteStore::open(path).expect("reopen")
+}
+
 /// A database made before the text index: opening it enters every stored case in the index.
 #[tokio::test]
 async fn upgrading_enters_stored_cases_in_the_text_index() {
     let (store, directory) = fresh_store().await;
     pingan_store::conformance::cases_are_found_by_the_text_they_hold(&store).await;
     drop(store);
-    let path = directory.path().join("pingan.db");
-    let connection = rusqlite::Connection::open(&path).expect("open");
-    connection
-        .execute_batch(
-            "DROP TABLE case_text; DROP TABLE IF EXISTS case_text_content; \
-             DELETE FROM schema_migrations WHERE version = 14;",
-        )
-        .expect("back to before the index");
-    drop(connection);
-    let upgraded = SqliteStore::open(&path).expect("reopen");
+    let sql = "DROP TABLE case_text; DROP TABLE IF EXISTS case_text_content; \
+               DELETE FROM schema_migrations WHERE version = 14;";
+    let upgraded = downgrade_and_reopen(&directory.path().join("pingan.db"), sql);
     pingan_store::conformance::the_remade_text_index_holds_the_stored_cases(&upgraded).await;
 }
 
@@ -46,12 +46,7 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
     let (store, directory) = fresh_store().await;
     pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
     drop(store);
-    let path = directory.path().join("pingan.db");
-    let connection = rusqlite::Connection::open(&path).expect("open");
-    connection
-        .execute_batch("DROP TABLE case_tallies; DELETE FROM schema_migrations WHERE version = 15;")
-        .expect("back to before the tallies");
-    drop(connection);
-    let upgraded = SqliteStore::open(&path).expect("reopen");
+    let sql = "DROP TABLE case_tallies; DELETE FROM schema_migrations WHERE version = 15;";
+    let upgraded = downgrade_and_reopen(&directory.path().join("pingan.db"), sql);
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
 }

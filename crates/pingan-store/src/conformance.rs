@@ -7,7 +7,7 @@ use pingan_core::{DivisionCode, GridCode, Level};
 use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
 use crate::idempotency::KeptAnswer;
-use crate::indicators::{Tally, TallyKey, TallyQuery, TallyRow};
+use crate::indicators::{OverdueCount, OverdueQuery, Scope, Tally, TallyKey, TallyQuery, TallyRow, contributions};
 use crate::webhooks::{Attempt, DeliveryState, NewWebhook};
 use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
 use pingan_core::access::Role;
@@ -814,7 +814,9 @@ async fn every_tally(store: &dyn Store) -> std::collections::BTreeMap<TallyKey, 
 async fn recount(store: &dyn Store) -> std::collections::BTreeMap<TallyKey, Tally> {
     let mut counted = std::collections::BTreeMap::<TallyKey, Tally>::new();
     for case in store.list_cases(&CaseFilter { limit: 1000, ..CaseFilter::default() }).await.expect("list") {
-        counted.entry(TallyKey::of(&case)).or_default().add(&Tally::of(&case));
+        for (key, tally) in contributions(&case) {
+            counted.entry(key).or_default().add(&tally);
+        }
     }
     counted
 }
@@ -823,25 +825,37 @@ async fn recount(store: &dyn Store) -> std::collections::BTreeMap<TallyKey, Tall
 /// and made again (an upgrade from before them): they equal a recount again.
 pub async fn the_remade_tallies_equal_a_recount(store: &dyn Store) {
     let counted = recount(store).await;
-    assert_eq!(counted.values().map(|t| t.reported).sum::<i64>(), 5);
+    assert_eq!(counted[&TallyKey { scope: "subtree:36".into(), month: 202611 }].reported, 3);
+    assert_eq!(counted[&TallyKey { scope: "subtree:36".into(), month: 202610 }].reported, 2);
     assert_eq!(every_tally(store).await, counted);
+}
+
+/// The tallies of `scopes` for November 2026, by scope.
+async fn november(store: &dyn Store, scopes: &[Scope]) -> Vec<Tally> {
+    let query = TallyQuery { scopes: Some(scopes.to_vec()), own_under: None, from: 202611, to: 202611 };
+    let rows = store.tallies(&query).await.expect("tallies");
+    scopes
+        .iter()
+        .map(|scope| rows.iter().find(|r| r.key.scope == scope.key()).map(|r| r.tally).unwrap_or_default())
+        .collect()
 }
 
 pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     tree_with_two_cities(store).await;
     // 2026-11-10 00:00 and 2026-10-31 17:00 UTC: the second is already November in Beijing.
-    let (november, first_of_november) = (1_794_268_800_000_i64, 1_793_466_000_000_i64);
+    let (november_10, first_of_november) = (1_794_268_800_000_i64, 1_793_466_000_000_i64);
     let october = first_of_november - 3 * 3_600_000;
-    let village = created(store.create_case(new_case("y1", "360313101", november, None)).await.expect("create"));
+    let village = created(store.create_case(new_case("y1", "360313101", november_10, None)).await.expect("create"));
     let batch = vec![
         new_case("y2", "360313101", first_of_november, None),
         new_case("y3", "360313102", october, None),
-        new_case("y4", "360102", november, None),
+        new_case("y4", "360102", november_10, None),
     ];
     store.create_cases(batch).await.expect("batch");
-    let county = TallyQuery { subtree: Some(code("360313")), handler: None, from: 202611, to: 202611 };
-    let reported = |rows: Vec<TallyRow>| rows.iter().map(|r| r.tally.reported).sum::<i64>();
-    assert_eq!(reported(store.tallies(&county).await.expect("tallies")), 2, "y1 and y2, not October's y3");
+    let (county, province) = (Scope::Subtree(code("360313")), Scope::Subtree(code("36")));
+    let counted = november(store, &[county.clone(), province.clone(), Scope::Own(code("360313101"))]).await;
+    let reported: Vec<i64> = counted.iter().map(|t| t.reported).collect();
+    assert_eq!(reported, [2, 3, 2], "y1 and y2 in the county and the village, not October's y3");
     assert_eq!(every_tally(store).await, recount(store).await);
 
     // Accepted, dispatched to a village centre, claimed, resolved late, closed after a call-back.
@@ -856,16 +870,16 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
         (record, CaseRow { status, ..row.clone() })
     };
     let mut case = village;
-    let handler = Some("centre:360313101".to_owned());
+    let handler = "centre:360313101".to_owned();
     for (at, action, status) in [
-        (november + 10, "accept", Status::Accepted),
-        (november + 20, "dispatch", Status::Dispatched),
-        (november + 30, "claim", Status::InProgress),
-        (november + 2000, "resolve", Status::Resolved),
-        (november + 2100, "close", Status::Closed),
+        (november_10 + 10, "accept", Status::Accepted),
+        (november_10 + 20, "dispatch", Status::Dispatched),
+        (november_10 + 30, "claim", Status::InProgress),
+        (november_10 + 2000, "resolve", Status::Resolved),
+        (november_10 + 2100, "close", Status::Closed),
     ] {
         let (record, mut row) = step(&case, at, action, status);
-        row.handler = handler.clone();
+        row.handler = Some(handler.clone());
         match action {
             "dispatch" => row.body.dispatched_at = Some(at),
             "claim" => row.body.claimed_at = Some(at),
@@ -879,16 +893,16 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
         case = store.record_action(case.version, record, row, Vec::new()).await.expect(action);
         assert_eq!(every_tally(store).await, recount(store).await, "after {action}");
     }
-    let unit = TallyQuery { handler: handler.clone(), ..county.clone() };
-    let rows = store.tallies(&unit).await.expect("tallies");
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let t = rows[0].tally;
+    let t = november(store, &[Scope::Unit(handler.clone())]).await[0];
     assert_eq!((t.reported, t.accepted, t.open, t.closed, t.closed_on_time), (1, 1, 0, 1, 0), "resolved after its due");
     assert_eq!((t.called_back, t.basically_satisfied, t.claimed, t.claim_ms, t.close_ms), (1, 1, 1, 10, 2100));
+    let t = november(store, &[province.clone()]).await[0];
+    assert_eq!((t.reported, t.accepted, t.closed), (3, 1, 1), "the province counts what the village does");
 
-    // Escalated to the county: its contribution moves to the county's key; a stale write moves nothing.
+    // Escalated to the county: it leaves the village's tallies, stays in the county's, and counts
+    // at the county's own level; a stale write moves nothing.
     let y2 = store.case_by_id("y2").await.expect("read").expect("y2");
-    let (record, escalated) = step(&y2, november, "escalate", Status::Reported);
+    let (record, escalated) = step(&y2, november_10, "escalate", Status::Reported);
     let escalated = CaseRow { division: code("360313"), ..escalated };
     store.record_action(y2.version, record.clone(), escalated.clone(), Vec::new()).await.expect("escalate");
     let before = every_tally(store).await;
@@ -897,23 +911,32 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     assert!(matches!(stale.await, Err(StoreError::Conflict { .. })));
     assert_eq!(every_tally(store).await, before, "a refused write changed a tally");
     assert_eq!(before, recount(store).await);
-    assert!(before.keys().any(|k| k.division == "360313" && k.month == 202611));
+    let scopes = [county.clone(), Scope::Own(code("360313")), Scope::Own(code("360313101"))];
+    let reported: Vec<i64> = november(store, &scopes).await.iter().map(|t| t.reported).collect();
+    assert_eq!(reported, [2, 1, 1]);
+    // Below a county, a subtree is the sum of its divisions' own levels.
+    let own_under =
+        |code: DivisionCode| TallyQuery { scopes: Some(Vec::new()), own_under: Some(code), from: 202611, to: 202611 };
+    let rows = store.tallies(&own_under(code("360313"))).await.expect("tallies");
+    let mut scopes: Vec<&str> = rows.iter().map(|r| r.key.scope.as_str()).collect();
+    scopes.sort();
+    assert_eq!(scopes, ["own:360313", "own:360313101"]);
+    assert!(store.tallies(&own_under(code("360313102"))).await.expect("tallies").is_empty(), "y3 is October's");
 
     // Folding the changes an engine keeps apart changes no figure.
     store.fold_tallies().await.expect("fold");
     assert_eq!(every_tally(store).await, before);
-    let own = store.tallies(&TallyQuery { subtree: Some(code("360313101")), ..county.clone() }).await.expect("tallies");
-    assert_eq!(reported(own), 1, "y2 left the village");
 
     // Overdue: open and past the resolution deadline (new cases are due 1000 ms after their report).
-    let overdue = store.overdue_counts(&county, november + 5000).await.expect("overdue");
-    let cases: u64 = overdue.iter().map(|o| o.cases).sum();
-    assert_eq!(cases, 1, "y2 only: y1 is closed, y3 reported in October: {overdue:?}");
-    assert_eq!(overdue[0].division, "360313");
-    let early = store.overdue_counts(&county, first_of_november + 500).await.expect("overdue");
+    let overdue =
+        |now: i64| OverdueQuery { subtree: Some(code("360313")), handler: None, from: 202611, to: 202611, now };
+    let late = store.overdue_counts(&overdue(november_10 + 5000)).await.expect("overdue");
+    assert_eq!(late, [OverdueCount { division: "360313".into(), cases: 1 }], "y2 only: y1 is closed, y3 of October");
+    let early = store.overdue_counts(&overdue(first_of_november + 500)).await.expect("overdue");
     assert!(early.is_empty(), "nothing is due yet: {early:?}");
-    assert_eq!(every_tally(store).await.values().map(|t| t.reported).sum::<i64>(), 4);
+    let handled = OverdueQuery { subtree: None, handler: Some(handler), ..overdue(november_10 + 5000) };
+    assert!(store.overdue_counts(&handled).await.expect("overdue").is_empty(), "y1 is closed");
 
-    // One more case makes five, for the upgrade check.
+    // One more case makes two in October, for the upgrade check.
     created(store.create_case(new_case("y5", "360102", october, None)).await.expect("create"));
 }

@@ -1,18 +1,20 @@
-//! Indicators (考核指标) as running tallies. Each case counts towards one tally, keyed by the month
-//! it was reported in (China Standard Time), its responsible division and the unit it is
-//! dispatched to; every write that changes a case moves its contribution in the same transaction.
-//! A question such as "the county's figures for the first half-year" then sums a few hundred
-//! tallies instead of reading every case, and the sum equals a recount of the cases
-//! (`pingan audit verify` checks that it does).
+//! Indicators (考核指标) as running tallies. A case counts, for the month it was reported in
+//! (China Standard Time), towards the tally of its responsible division's own level, of the unit
+//! it is dispatched to, and of each of the province, city and county subtrees that hold it. Every
+//! write that changes a case moves its contribution in the same transaction. The figures of a
+//! province, city or county then take one row per month, and those of a township or village the
+//! sum of their few divisions' own rows, however many cases are stored; and they equal a recount of
+//! the cases (`pingan audit verify` checks that they do). Subtrees below a county are not kept:
+//! each would be one more row to change with every report, for little saved when reading.
 //!
 //! What a case contributes depends only on its row, so the same function serves the writes, the
 //! filling of the tallies when they are made, and the recount.
 
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate, TimeZone};
-use pingan_core::DivisionCode;
 use pingan_core::calendar::china_standard_time;
 use pingan_core::lifecycle::{Satisfaction, Status};
+use pingan_core::{DivisionCode, Level};
 
 use crate::StoreResult;
 use crate::cases::{CaseRow, Dialect, SqlValue};
@@ -156,36 +158,82 @@ impl Tally {
     }
 }
 
-/// Which tally a case counts towards.
+/// One tally: of a scope (see [`Scope`]) in one month.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TallyKey {
+    /// The scope as stored (`subtree:3603`, `own:360302`, `unit:department:360302:cg`).
+    pub scope: String,
     /// Year and month of the report, as YYYYMM, in China Standard Time.
     pub month: i32,
-    pub division: String,
-    /// The unit the case is dispatched to; empty when none.
-    pub handler: String,
 }
 
-impl TallyKey {
-    pub fn of(case: &CaseRow) -> TallyKey {
-        TallyKey {
-            month: month_of(case.reported_at),
-            division: case.division.to_string(),
-            handler: case.handler.clone().unwrap_or_default(),
+/// The sets of cases that have tallies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Cases whose responsible division lies in the division's subtree: kept for the province,
+    /// cities and counties ([`keeps_subtree`]).
+    Subtree(DivisionCode),
+    /// Cases the division's own centre is responsible for.
+    Own(DivisionCode),
+    /// Cases dispatched to the unit.
+    Unit(String),
+}
+
+impl Scope {
+    pub fn key(&self) -> String {
+        match self {
+            Scope::Subtree(code) => format!("subtree:{code}"),
+            Scope::Own(code) => format!("own:{code}"),
+            Scope::Unit(unit) => format!("unit:{unit}"),
         }
     }
 }
 
+/// The levels whose subtrees have tallies of their own.
+pub fn keeps_subtree(level: Level) -> bool {
+    level <= Level::County
+}
+
+/// Every tally a case counts towards, with what it contributes.
+pub fn contributions(case: &CaseRow) -> Vec<(TallyKey, Tally)> {
+    let (month, tally) = (month_of(case.reported_at), Tally::of(case));
+    let mut scopes: Vec<Scope> =
+        case.division.lineage().into_iter().filter(|d| keeps_subtree(d.level())).map(Scope::Subtree).collect();
+    scopes.push(Scope::Own(case.division.clone()));
+    if let Some(unit) = &case.handler {
+        scopes.push(Scope::Unit(unit.clone()));
+    }
+    scopes.into_iter().map(|scope| (TallyKey { scope: scope.key(), month }, tally)).collect()
+}
+
 /// The change a write makes to the tallies: what `before` contributed is taken away and what
-/// `after` contributes is added (nothing for a new case's `before`). At most two tallies change.
+/// `after` contributes is added (nothing for a new case's `before`); tallies that come out
+/// unchanged are left out.
 pub fn changes(before: Option<&CaseRow>, after: &CaseRow) -> Vec<(TallyKey, Tally)> {
-    let added = (TallyKey::of(after), Tally::of(after));
-    let Some(before) = before else { return vec![added] };
-    let taken = (TallyKey::of(before), Tally::default().minus(&Tally::of(before)));
-    let mut changes =
-        if taken.0 == added.0 { vec![(added.0, added.1.minus(&Tally::of(before)))] } else { vec![taken, added] };
-    changes.retain(|(_, tally)| !tally.is_zero());
-    changes
+    let mut pending = PendingChanges::default();
+    if let Some(before) = before {
+        pending
+            .add(contributions(before).into_iter().map(|(key, tally)| (key, Tally::default().minus(&tally))).collect());
+    }
+    pending.add(contributions(after));
+    pending.into_changes()
+}
+
+/// Changes gathered over a batch of writes, one per tally, to be written together.
+#[derive(Debug, Default)]
+pub struct PendingChanges(std::collections::HashMap<TallyKey, Tally>);
+
+impl PendingChanges {
+    pub fn add(&mut self, changes: Vec<(TallyKey, Tally)>) {
+        for (key, tally) in changes {
+            self.0.entry(key).or_default().add(&tally);
+        }
+    }
+
+    /// The gathered changes, without those that came to nothing.
+    pub fn into_changes(self) -> Vec<(TallyKey, Tally)> {
+        self.0.into_iter().filter(|(_, tally)| !tally.is_zero()).collect()
+    }
 }
 
 /// YYYYMM of the instant `ms` (milliseconds since the Unix epoch) in China Standard Time.
@@ -207,12 +255,12 @@ pub fn next_month(yyyymm: i32) -> i32 {
     if yyyymm % 100 == 12 { (yyyymm / 100 + 1) * 100 + 1 } else { yyyymm + 1 }
 }
 
-/// The tallies asked for: those of a subtree (everything when None), of one handling unit or all,
-/// for the months `from..=to` (YYYYMM).
+/// The tallies asked for: those of the scopes (every scope when None), and the own levels of every
+/// division in the subtree `own_under`, for the months `from..=to` (YYYYMM).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TallyQuery {
-    pub subtree: Option<DivisionCode>,
-    pub handler: Option<String>,
+    pub scopes: Option<Vec<Scope>>,
+    pub own_under: Option<DivisionCode>,
     pub from: i32,
     pub to: i32,
 }
@@ -225,21 +273,78 @@ pub struct TallyRow {
 }
 
 impl TallyQuery {
-    /// Every tally, of every place and month.
+    /// Every tally, of every scope and month.
     pub fn everything() -> TallyQuery {
-        TallyQuery { subtree: None, handler: None, from: 0, to: 999_912 }
+        TallyQuery { scopes: None, own_under: None, from: 0, to: 999_912 }
     }
 
-    /// The conditions on a table with `month`, `division_code` and `handler` columns (the tallies)
-    /// or `reported_at`, `division_code` and `handler` (the cases, `by_report_time`), with their
-    /// values: placeholders are numbered, so one condition may be written twice in a statement.
-    pub fn condition(&self, dialect: Dialect, by_report_time: bool) -> (String, Vec<SqlValue>) {
+    /// `SELECT scope, month, counters…` summed over every table in `tables` (which have the
+    /// tallies' columns), one row per key, with the values to bind. Placeholders are numbered, so
+    /// each table's part names the same values.
+    pub fn select_sql(&self, dialect: Dialect, tables: &[&str]) -> (String, Vec<SqlValue>) {
+        let mut values = vec![SqlValue::Integer(self.from.into()), SqlValue::Integer(self.to.into())];
+        let mut condition = format!("month >= {} AND month <= {}", dialect.placeholder(1), dialect.placeholder(2));
+        if let Some(scopes) = &self.scopes {
+            let mut listed = vec!["NULL".to_owned()];
+            for scope in scopes {
+                values.push(SqlValue::Text(scope.key()));
+                listed.push(dialect.placeholder(values.len()));
+            }
+            let mut wanted = format!("scope IN ({})", listed.join(", "));
+            if let Some(code) = &self.own_under {
+                // Codes are digits, and ':' sorts right after '9'.
+                let own = Scope::Own(code.clone()).key();
+                values.push(SqlValue::Text(format!("{own}:")));
+                values.push(SqlValue::Text(own));
+                let (to, from) = (dialect.placeholder(values.len() - 1), dialect.placeholder(values.len()));
+                wanted = format!("{wanted} OR (scope >= {from} AND scope < {to})");
+            }
+            condition.push_str(&format!(" AND ({wanted})"));
+        }
+        let counters = COUNTERS.join(", ");
+        let parts: Vec<String> = tables
+            .iter()
+            .map(|table| format!("SELECT scope, month, {counters} FROM {table} WHERE {condition}"))
+            .collect();
+        let sums: Vec<String> = COUNTERS.iter().map(|c| format!("CAST(SUM({c}) AS BIGINT)")).collect();
+        let sql = format!(
+            "SELECT scope, month, {} FROM ({}) AS tallies GROUP BY scope, month",
+            sums.join(", "),
+            parts.join(" UNION ALL ")
+        );
+        (sql, values)
+    }
+}
+
+/// The open cases past their resolution deadline at `now`, reported in the months `from..=to`,
+/// of a subtree or dispatched to a unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverdueQuery {
+    pub subtree: Option<DivisionCode>,
+    pub handler: Option<String>,
+    pub from: i32,
+    pub to: i32,
+    pub now: i64,
+}
+
+impl OverdueQuery {
+    /// `SELECT division_code, count` of the cases asked for, with the values to bind.
+    pub fn to_sql(&self, dialect: Dialect) -> (String, Vec<SqlValue>) {
         let mut values = Vec::new();
         let mut bind = |value: SqlValue| {
             values.push(value);
             dialect.placeholder(values.len())
         };
-        let mut conditions = Vec::new();
+        let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let mut conditions = vec![format!("status IN ({})", open.join(", "))];
+        conditions.push(format!("resolve_due < {}", bind(SqlValue::Integer(self.now))));
+        let from = month_start(self.from).unwrap_or(i64::MIN);
+        let before = month_start(next_month(self.to)).unwrap_or(i64::MAX);
+        conditions.push(format!(
+            "reported_at >= {} AND reported_at < {}",
+            bind(SqlValue::Integer(from)),
+            bind(SqlValue::Integer(before))
+        ));
         if let Some(code) = &self.subtree {
             // Codes are digits, and ':' sorts right after '9'.
             let (from, to) = (bind(SqlValue::Text(code.to_string())), bind(SqlValue::Text(format!("{code}:"))));
@@ -248,77 +353,36 @@ impl TallyQuery {
         if let Some(handler) = &self.handler {
             conditions.push(format!("handler = {}", bind(SqlValue::Text(handler.clone()))));
         }
-        if by_report_time {
-            let from = month_start(self.from).unwrap_or(i64::MIN);
-            let before = month_start(next_month(self.to)).unwrap_or(i64::MAX);
-            let (from, before) = (bind(SqlValue::Integer(from)), bind(SqlValue::Integer(before)));
-            conditions.push(format!("reported_at >= {from} AND reported_at < {before}"));
-        } else {
-            let (from, to) = (bind(SqlValue::Integer(self.from.into())), bind(SqlValue::Integer(self.to.into())));
-            conditions.push(format!("month >= {from} AND month <= {to}"));
-        }
-        (conditions.join(" AND "), values)
-    }
-
-    /// `SELECT month, division_code, handler, counters…` summed over every table in `tables`
-    /// (which have the tallies' columns), one row per key.
-    pub fn select_sql(&self, dialect: Dialect, tables: &[&str]) -> (String, Vec<SqlValue>) {
-        let (condition, values) = self.condition(dialect, false);
-        let counters = COUNTERS.join(", ");
-        let parts: Vec<String> = tables
-            .iter()
-            .map(|table| format!("SELECT month, division_code, handler, {counters} FROM {table} WHERE {condition}"))
-            .collect();
-        let sums: Vec<String> = COUNTERS.iter().map(|c| format!("CAST(SUM({c}) AS BIGINT)")).collect();
         let sql = format!(
-            "SELECT month, division_code, handler, {} FROM ({}) AS tallies GROUP BY month, division_code, handler",
-            sums.join(", "),
-            parts.join(" UNION ALL ")
-        );
-        (sql, values)
-    }
-
-    /// `SELECT division_code, handler, count` of the open cases past their resolution deadline at
-    /// `now`, reported in the query's months.
-    pub fn overdue_sql(&self, dialect: Dialect, now: i64) -> (String, Vec<SqlValue>) {
-        let (condition, mut values) = self.condition(dialect, true);
-        values.push(SqlValue::Integer(now));
-        let now = dialect.placeholder(values.len());
-        let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        let sql = format!(
-            "SELECT division_code, COALESCE(handler, ''), COUNT(*) FROM cases
-             WHERE status IN ({}) AND resolve_due < {now} AND {condition}
-             GROUP BY division_code, handler",
-            open.join(", ")
+            "SELECT division_code, COUNT(*) FROM cases WHERE {} GROUP BY division_code",
+            conditions.join(" AND ")
         );
         (sql, values)
     }
 }
 
-/// `INSERT INTO table (month, division_code, handler, counters…) VALUES …` adding to the row
-/// of the same key if there is one.
+/// `INSERT INTO table (scope, month, counters…) VALUES …` adding to the row of the same key if
+/// there is one.
 pub fn add_sql(dialect: Dialect, table: &str) -> String {
-    let placeholders: Vec<String> = (1..=COUNTERS.len() + 3).map(|n| dialect.placeholder(n)).collect();
+    let placeholders: Vec<String> = (1..=COUNTERS.len() + 2).map(|n| dialect.placeholder(n)).collect();
     format!("{} VALUES ({}) {}", insert_into(table), placeholders.join(", "), add_on_conflict(table))
 }
 
-/// `INSERT INTO table (month, division_code, handler, counters…)`.
+/// `INSERT INTO table (scope, month, counters…)`.
 pub fn insert_into(table: &str) -> String {
-    format!("INSERT INTO {table} (month, division_code, handler, {})", COUNTERS.join(", "))
+    format!("INSERT INTO {table} (scope, month, {})", COUNTERS.join(", "))
 }
 
 /// The clause that makes an insert into the tallies add to the row of the same key.
 pub fn add_on_conflict(table: &str) -> String {
     let updates: Vec<String> = COUNTERS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
-    format!("ON CONFLICT (division_code, month, handler) DO UPDATE SET {}", updates.join(", "))
+    format!("ON CONFLICT (scope, month) DO UPDATE SET {}", updates.join(", "))
 }
 
-/// Open cases past their deadline, per responsible division and handling unit.
+/// Open cases past their deadline in one responsible division.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverdueCount {
     pub division: String,
-    /// Empty when not dispatched.
-    pub handler: String,
     pub cases: u64,
 }
 
@@ -327,9 +391,9 @@ pub trait IndicatorStore: Send + Sync {
     /// The stored tallies the query asks for, one row per key.
     async fn tallies(&self, query: &TallyQuery) -> StoreResult<Vec<TallyRow>>;
 
-    /// The open cases the query covers that are past their resolution deadline at `now` (this
-    /// depends on the time, so it is counted, from an index of the open cases).
-    async fn overdue_counts(&self, query: &TallyQuery, now: i64) -> StoreResult<Vec<OverdueCount>>;
+    /// The open cases past their resolution deadline the query asks for, by responsible division
+    /// (this depends on the hour, so it is counted, from an index of the open cases).
+    async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>>;
 
     /// Folds changes an engine keeps apart (to spare concurrent writers a shared row) into the
     /// tallies; a no-op where every change is folded as it is written.
@@ -356,7 +420,7 @@ mod tests {
         let tally = Tally::from_values(std::array::from_fn(|i| i as i64 + 1));
         assert_eq!(tally.values(), std::array::from_fn(|i| i as i64 + 1));
         assert_eq!(tally.minus(&tally), Tally::default());
-        assert!(add_sql(Dialect::Postgres, "t").contains("$17"));
-        assert!(!add_sql(Dialect::Postgres, "t").contains("$18"));
+        assert!(add_sql(Dialect::Postgres, "t").contains("$16"));
+        assert!(!add_sql(Dialect::Postgres, "t").contains("$17"));
     }
 }

@@ -18,16 +18,16 @@ use crate::{ApiError, AppState};
 pub struct IndicatorQuery {
     /// A division code: its subtree's figures and each child's (a centre's staff: their own if
     /// neither this nor `unit` is given).
-    #[param(example = "360302")]
+    #[param(example = "360302", pattern = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")]
     division: Option<String>,
     /// A handling unit (`department:360302:cg`, `grid:…`): the cases dispatched to it (anyone
     /// else's default: their own unit).
     unit: Option<String>,
     /// First month, `YYYY-MM` (this month if not given).
-    #[param(example = "2026-01", pattern = r"^\d{4}-\d{2}$")]
+    #[param(example = "2026-01", pattern = r"^20\d{2}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
     /// Last month, `YYYY-MM`, counted in (`from`, or this month, if not given); at most 120 months.
-    #[param(example = "2026-06", pattern = r"^\d{4}-\d{2}$")]
+    #[param(example = "2026-06", pattern = r"^20\d{2}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
 }
 

@@ -81,10 +81,11 @@ fn check_indicators(served: &Served) {
 
     // Refusals.
     type Refusal<'a> = (&'a str, &'a str, &'a str, u16, &'a str);
-    let refusals: [Refusal; 10] = [
+    let refusals: [Refusal; 11] = [
         ("a resident", resident.as_str(), "", 403, "forbidden"),
         ("a sibling village", sibling.as_str(), "?division=360302008205", 403, "forbidden"),
         ("above one's place", county.as_str(), "?division=3603", 403, "forbidden"),
+        ("another county's unit", county.as_str(), "?unit=department:360313:cg", 403, "forbidden"),
         ("a month that is none", county.as_str(), "?from=2026-13", 400, "invalid_field"),
         ("not a month", county.as_str(), "?from=2026-1", 400, "invalid_field"),
         ("the end before the start", county.as_str(), "?from=2026-06&to=2026-01", 400, "invalid_field"),

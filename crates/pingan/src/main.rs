@@ -188,7 +188,7 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every history hash; report the first broken entry (exit status 2 if any).
+    /// Recompute every history hash; report the first broken entry (exit status 2 if any); then compare the indicator tallies with a recount of the cases (exit status 3 if they differ).
     Verify {
         #[command(flatten)]
         database: DatabaseOptions,
@@ -595,8 +595,8 @@ async fn main() -> Result<()> {
                 None => {
                     if let Some((key, recounted, stored)) = report.tally_difference {
                         println!(
-                            "{} cases, {} history entries: every hash holds, but the indicator tally of {} {} {:?} differs from a recount: {recounted:?} recounted, {stored:?} stored",
-                            report.cases, report.entries, key.month, key.division, key.handler
+                            "{} cases, {} history entries: every hash holds, but the indicator tally of {} in {} differs from a recount: {recounted:?} recounted, {stored:?} stored",
+                            report.cases, report.entries, key.scope, key.month
                         );
                     }
                     std::process::exit(3);
