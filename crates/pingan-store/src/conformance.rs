@@ -896,7 +896,7 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     let t = november(store, &[Scope::Unit(handler.clone())]).await[0];
     assert_eq!((t.reported, t.accepted, t.open, t.closed, t.closed_on_time), (1, 1, 0, 1, 0), "resolved after its due");
     assert_eq!((t.called_back, t.basically_satisfied, t.claimed, t.claim_ms, t.close_ms), (1, 1, 1, 10, 2100));
-    let t = november(store, &[province.clone()]).await[0];
+    let t = november(store, std::slice::from_ref(&province)).await[0];
     assert_eq!((t.reported, t.accepted, t.closed), (3, 1, 1), "the province counts what the village does");
 
     // Escalated to the county: it leaves the village's tallies, stays in the county's, and counts
