@@ -50,10 +50,18 @@ def main(base, key):
     one = fetch(f"{v2}/requests/{request_id}.json")
     check("requests.json", one)
     assert len(one) == 1 and one[0]["service_request_id"] == request_id, one
+    # A request placed by its address alone (no lat and long) conforms too.
+    by_address = fetch(f"{v2}/requests.json", {
+        "api_key": key, "service_code": "livelihood.road_repair",
+        "address_string": "安源区光丰街道上柳源村", "description": "路面塌陷，约一米见方",
+    })
+    placed = fetch(f"{v2}/requests/{by_address[0]['service_request_id']}.json")
+    check("requests.json", placed)
+    assert placed[0]["address"] == "安源区光丰街道上柳源村", placed
     listed = fetch(f"{v2}/requests.json?status=open,closed")
     check("requests.json", listed)
     assert any(r["service_request_id"] == request_id for r in listed), "the new request is listed"
-    print(f"Open311: {len(services)} services and their definitions, a filed request alone and among "
+    print(f"Open311: {len(services)} services and their definitions, filed requests (one by its address) alone and among "
           f"{len(listed)} conform to the GeoReport v2 schemas")
 
 

@@ -36,6 +36,30 @@ pub struct Routed {
     pub chain: Vec<NamedDivision>,
 }
 
+/// How an address may write a division's name: as it is, and a village committee (上柳源村委会)
+/// as its village (上柳源村), a residents' committee (凤凰山居委会) as its community (凤凰山社区).
+/// Names of one character are too common to place anything.
+fn address_forms(name: &str) -> Vec<String> {
+    let mut forms = vec![name.to_owned()];
+    if let Some(stem) = name.strip_suffix("村委会") {
+        forms.push(format!("{stem}村"));
+    }
+    if let Some(stem) = name.strip_suffix("社区居委会").or_else(|| name.strip_suffix("居委会")) {
+        forms.push(format!("{stem}社区"));
+    }
+    forms.retain(|form| form.chars().count() >= 2);
+    forms
+}
+
+/// Why an address was not placed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Unplaced {
+    /// It names no division of the served area.
+    Nowhere,
+    /// It fits these divisions (names) equally well.
+    Ambiguous(Vec<String>),
+}
+
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RouteError {
     #[error("{0}")]
@@ -183,6 +207,39 @@ impl Atlas {
     /// How many grids have a code starting with `prefix`.
     pub fn grid_count_under(&self, prefix: &str) -> usize {
         self.current().router.entries().iter().filter(|entry| entry.code.as_str().starts_with(prefix)).count()
+    }
+
+    /// The division an address names, for a report that gives no point: the deepest division of a
+    /// served city (one with grids) whose name the address holds,
+    /// preferring the one whose ancestors' names the address holds too ("安源区凤凰街道" is the
+    /// 凤凰街道 of 安源区). None when no name is found, or when several divisions fit equally well.
+    pub fn place_address(&self, address: &str) -> Result<DivisionCode, Unplaced> {
+        let snapshot = self.current();
+        let served = |code: &str| {
+            code.len() >= 4 && snapshot.router.entries().iter().any(|e| e.code.as_str().starts_with(&code[..4]))
+        };
+        let named: Vec<DivisionCode> = snapshot
+            .division_names
+            .iter()
+            .filter(|(_, name)| address_forms(name).iter().any(|form| address.contains(form.as_str())))
+            .filter_map(|(code, _)| DivisionCode::parse(code).ok())
+            .filter(|code| served(code.as_str()))
+            .collect();
+        // How many of the named divisions are this one or its ancestors, then how deep it lies.
+        let fit = |code: &DivisionCode| (named.iter().filter(|other| other.contains(code)).count(), code.level());
+        let Some(best) = named.iter().map(fit).max() else { return Err(Unplaced::Nowhere) };
+        let mut fitting: Vec<&DivisionCode> = named.iter().filter(|code| fit(code) == best).collect();
+        fitting.sort();
+        match fitting.as_slice() {
+            [only] => Ok((*only).clone()),
+            several => Err(Unplaced::Ambiguous(
+                several
+                    .iter()
+                    .take(5)
+                    .map(|c| snapshot.division_names.get(c.as_str()).cloned().unwrap_or_default())
+                    .collect(),
+            )),
+        }
     }
 
     pub fn route(&self, lon: f64, lat: f64) -> Result<Routed, RouteError> {

@@ -24,6 +24,7 @@ use serde_json::json;
 use pingan_store::webhooks::WebhookRow;
 
 use crate::access::{Principal, Scope, is_public_category};
+use crate::atlas::Unplaced;
 use crate::categories::CategoryBook;
 use crate::clock::Clock;
 use crate::personal::Vault;
@@ -457,28 +458,28 @@ impl CaseEngine {
     ) -> Result<NewCase, AppError> {
         let category = self.category(&submission.category)?;
         let description = text(Some(&submission.description), "description", MAX_DESCRIPTION)?;
-        let routed = match (submission.lon, submission.lat, &submission.grid) {
-            (Some(lon), Some(lat), _) => self.atlas.route(lon, lat)?,
-            (None, None, Some(grid)) => {
+        let address = submission.address.as_deref().map(|a| text(Some(a), "address", 500)).transpose()?;
+        // The grid, and the deepest division known: the grid's village, or what an address names.
+        let (grid, place) = match (submission.lon, submission.lat, &submission.grid, &address) {
+            (Some(lon), Some(lat), _, _) => self.routed_grid(&self.atlas.route(lon, lat)?)?,
+            (None, None, Some(grid), _) => {
                 let code = GridCode::parse(grid).map_err(|_| AppError::UnknownGrid(grid.clone()))?;
-                self.atlas.grid(&code).ok_or_else(|| AppError::UnknownGrid(grid.clone()))?
+                self.routed_grid(&self.atlas.grid(&code).ok_or_else(|| AppError::UnknownGrid(grid.clone()))?)?
             }
-            (Some(_), None, _) => return Err(AppError::MissingField("lat")),
-            (None, Some(_), _) => return Err(AppError::MissingField("lon")),
-            (None, None, None) => return Err(AppError::MissingLocation),
+            (Some(_), None, _, _) => return Err(AppError::MissingField("lat")),
+            (None, Some(_), _, _) => return Err(AppError::MissingField("lon")),
+            (None, None, None, Some(address)) => (None, self.place_address(address)?),
+            (None, None, None, None) => return Err(AppError::MissingLocation),
         };
-        let grid = GridCode::parse(&routed.grid.code).map_err(|_| AppError::UnknownGrid(routed.grid.code.clone()))?;
-        let village = grid.village();
-        // A grid's village code is 12 digits, so every level above it exists.
-        let at_level = |level: Level| village.ancestor(level).unwrap_or_else(|| village.clone());
+        // The category's level, or the place itself when an address named nothing that deep.
+        let at_level = |level: Level| place.ancestor(level).unwrap_or_else(|| place.clone());
         let division = match category.level {
-            HandlingLevel::Grid | HandlingLevel::Village => village.clone(),
+            HandlingLevel::Grid | HandlingLevel::Village => place.clone(),
             HandlingLevel::Township => at_level(Level::Township),
             HandlingLevel::County => at_level(Level::County),
             HandlingLevel::City => at_level(Level::City),
         };
         let city = at_level(Level::City);
-        let address = submission.address.as_deref().map(|a| text(Some(a), "address", 500)).transpose()?;
         let reporter = submission.reporter.as_ref().map(checked_reporter).transpose()?.flatten();
 
         let at = millis(now);
@@ -488,7 +489,8 @@ impl CaseEngine {
             actor: submission.actor.clone(),
             action: "report".into(),
             status_after: Status::Reported,
-            details: json!({ "channel": submission.channel.as_str(), "grid": grid.as_str() }).to_string(),
+            details: json!({ "channel": submission.channel.as_str(), "grid": grid.as_ref().map(GridCode::as_str) })
+                .to_string(),
         }];
         let (mut status, mut handler) = (Status::Reported, None);
         let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix_time(
@@ -514,8 +516,8 @@ impl CaseEngine {
         let staff_channel = matches!(submission.channel, Channel::GridPatrol | Channel::Hotline | Channel::Reception);
         if let Some(result) = &submission.settled_on_spot {
             // Only a grid worker of this grid, reporting from patrol, settles on the spot.
-            let worker = format!("grid:{grid}");
-            if submission.channel != Channel::GridPatrol || submission.actor != worker {
+            let worker = grid.as_ref().map(|grid| format!("grid:{grid}")).unwrap_or_default();
+            if submission.channel != Channel::GridPatrol || grid.is_none() || submission.actor != worker {
                 return Err(lifecycle::LifecycleError::Forbidden {
                     action: ActionKind::SettleOnSpot,
                     status: Status::Reported,
@@ -537,7 +539,7 @@ impl CaseEngine {
         }
 
         let point = submission.lon.zip(submission.lat);
-        let similar = point.filter(|_| find_duplicates).map(|p| self.duplicate_search(&category.code, &village, at, p));
+        let similar = point.filter(|_| find_duplicates).map(|p| self.duplicate_search(&category.code, &place, at, p));
         let row = CaseRow {
             id,
             number: None,
@@ -548,7 +550,7 @@ impl CaseEngine {
             priority: submission.priority,
             division,
             handler,
-            grid: Some(grid),
+            grid,
             reported_at: at,
             claim_due: None,
             resolve_due: None,
@@ -561,6 +563,24 @@ impl CaseEngine {
         let day = now.with_timezone(&china_standard_time()).date_naive();
         let notify = self.subscribers(None, &row);
         Ok(NewCase { row, day, entries, similar, notify })
+    }
+
+    /// The division an address names, for a report without a point (see [`Atlas::place_address`]).
+    pub fn place_address(&self, address: &str) -> Result<DivisionCode, AppError> {
+        self.atlas.place_address(address).map_err(|unplaced| AppError::AddressNotPlaced {
+            address: address.to_owned(),
+            candidates: match unplaced {
+                Unplaced::Nowhere => Vec::new(),
+                Unplaced::Ambiguous(names) => names,
+            },
+        })
+    }
+
+    /// A routed grid's code and village.
+    fn routed_grid(&self, routed: &crate::atlas::Routed) -> Result<(Option<GridCode>, DivisionCode), AppError> {
+        let grid = GridCode::parse(&routed.grid.code).map_err(|_| AppError::UnknownGrid(routed.grid.code.clone()))?;
+        let village = grid.village();
+        Ok((Some(grid), village))
     }
 
     /// The search for open cases of the same category in the same village, reported recently,

@@ -41,8 +41,10 @@ pub enum AppError {
     TooLong { field: &'static str, max: usize },
     #[error("{field} is not valid: {reason}")]
     InvalidField { field: &'static str, reason: &'static str },
-    #[error("a report needs a location: lon and lat, or a grid code")]
+    #[error("a report needs a location: lon and lat, a grid code, or an address")]
     MissingLocation,
+    #[error("the address {address:?} names no place in the served area{}", ambiguity_en(.candidates))]
+    AddressNotPlaced { address: String, candidates: Vec<String> },
     #[error("no grid {0}")]
     UnknownGrid(String),
     #[error("no division {0}")]
@@ -103,6 +105,7 @@ impl Explain for AppError {
             AppError::MissingField(_) => "missing_field",
             AppError::TooLong { .. } => "too_long",
             AppError::MissingLocation => "missing_location",
+            AppError::AddressNotPlaced { .. } => "address_not_placed",
             AppError::InvalidField { .. } => "invalid_field",
             AppError::UnknownGrid(_) => "unknown_grid",
             AppError::UnknownDivision(_) => "unknown_division",
@@ -145,7 +148,13 @@ impl Explain for AppError {
             AppError::UnknownCategory(code) => format!("没有事项分类“{code}”"),
             AppError::MissingField(field) => format!("缺少必填项 {field}"),
             AppError::TooLong { field, max } => format!("{field} 超过 {max} 个字符"),
-            AppError::MissingLocation => "上报须提供位置：经纬度或网格代码".into(),
+            AppError::MissingLocation => "上报须提供位置：经纬度、网格代码或地址".into(),
+            AppError::AddressNotPlaced { address, candidates } if candidates.is_empty() => {
+                format!("无法从地址“{address}”确定所在区划：请写明县（区）、乡镇（街道）或村（社区）名称，或提供经纬度")
+            }
+            AppError::AddressNotPlaced { address, candidates } => {
+                format!("地址“{address}”可能属于{}，无法确定：请写明上级区划名称，或提供经纬度", candidates.join("、"))
+            }
             AppError::InvalidField { field, reason } => format!("{field} 格式有误：{reason}"),
             AppError::UnknownGrid(code) => format!("没有网格 {code}"),
             AppError::UnknownDivision(code) => format!("没有行政区划 {code}"),
@@ -176,5 +185,15 @@ impl Explain for AppError {
 
     fn message_en(&self) -> String {
         self.to_string()
+    }
+}
+
+/// ", which fits A, B … equally: name a division above it, or give lon and lat", or a hint when
+/// nothing fitted.
+fn ambiguity_en(candidates: &[String]) -> String {
+    if candidates.is_empty() {
+        ": name its county, township or village, or give lon and lat".into()
+    } else {
+        format!(", which fits {} equally: name a division above it, or give lon and lat", candidates.join(", "))
     }
 }

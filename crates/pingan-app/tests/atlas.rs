@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pingan_app::atlas::RouteError;
+use pingan_app::atlas::{RouteError, Unplaced};
 use pingan_app::demo::load_jiangxi;
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::{DivisionCode, Explain, Level};
@@ -44,4 +44,19 @@ async fn demo_data_routes_points_to_real_villages() {
     assert!(nearest.distance_km > 100.0, "{error}");
     assert!(error.message_zh().contains("萍乡市"));
     assert_eq!(atlas.route(200.0, 27.0).unwrap_err().code(), "invalid_coordinates");
+
+    // Addresses: the deepest division named, its ancestors' names deciding between namesakes.
+    let placed = |address: &str| atlas.place_address(address).map(|code| code.to_string());
+    assert_eq!(placed("萍乡市安源区光丰街道上柳源村3组"), Ok("360302008205".into()), "a village as 村");
+    assert_eq!(placed("光丰街道上柳源村委会旁"), Ok("360302008205".into()), "as the committee's name");
+    assert_eq!(placed("安源区凤凰街街道某小区"), Ok("360302002".into()), "a township");
+    assert_eq!(placed("安源区某路12号"), Ok("360302".into()), "a county");
+    // 上埠村委会 is in 上栗县 and in 芦溪县: the county decides, and without it nothing does.
+    assert_eq!(placed("芦溪县上埠村"), Ok("360323103202".into()));
+    assert_eq!(placed("上栗县上埠村"), Ok("360322202210".into()));
+    let Err(Unplaced::Ambiguous(names)) = placed("上埠村") else { panic!("placed") };
+    assert_eq!(names, ["上埠村委会", "上埠村委会"]);
+    assert_eq!(placed("江西省"), Err(Unplaced::Nowhere), "the province is no place to send a report");
+    assert_eq!(placed("南昌市东湖区"), Err(Unplaced::Nowhere), "a city without grids");
+    assert_eq!(placed("楼下"), Err(Unplaced::Nowhere));
 }

@@ -222,7 +222,19 @@ async fn refusals_name_the_state_and_write_nothing() {
         (Submission { lon: Some(181.0), ..report(Channel::Resident, "r", "dispute.family") }, "invalid_coordinates"),
         (Submission { description: "  ".into(), ..report(Channel::Resident, "r", "dispute.family") }, "missing_field"),
         (Submission { description: "长".repeat(4001), ..report(Channel::Resident, "r", "dispute.family") }, "too_long"),
-        (Submission { lon: None, lat: None, ..report(Channel::Resident, "r", "dispute.family") }, "missing_location"),
+        (
+            Submission { lon: None, lat: None, address: None, ..report(Channel::Resident, "r", "dispute.family") },
+            "missing_location",
+        ),
+        (
+            Submission {
+                lon: None,
+                lat: None,
+                address: Some("上埠村东头".into()),
+                ..report(Channel::Resident, "r", "dispute.family")
+            },
+            "address_not_placed",
+        ),
         (
             Submission {
                 lon: None,
@@ -244,6 +256,35 @@ async fn refusals_name_the_state_and_write_nothing() {
         assert_eq!(error.code(), expected, "{error}");
     }
     assert_eq!(case_count(w.store.as_ref()).await, 1, "a refused report wrote a case");
+}
+
+#[tokio::test]
+async fn a_report_without_a_point_is_placed_by_its_address() {
+    let w = world("2025-03-10 09:00").await;
+    let without_point = |address: &str, category: &str| Submission {
+        lon: None,
+        lat: None,
+        address: Some(address.into()),
+        ..report(Channel::Hotline, "hotline:7", category)
+    };
+    // The village named: its centre takes a village matter, with no grid known.
+    let family = w.engine.submit(without_point("光丰街道上柳源村3组", "dispute.family")).await.unwrap().case;
+    assert_eq!((family.division.as_str(), family.grid.as_ref()), (VILLAGE, None));
+    assert_eq!((family.status, family.handler.as_deref()), (Status::Dispatched, Some(centre(VILLAGE).as_str())));
+    assert_eq!((family.body.lon, family.body.address.as_deref()), (None, Some("光丰街道上柳源村3组")));
+    // Only the district named: the village matter waits at the district's centre for dispatch
+    // further down; a county matter is where it belongs.
+    let vague = w.engine.submit(without_point("安源区某路12号", "dispute.family")).await.unwrap().case;
+    assert_eq!(vague.division.as_str(), "360302");
+    let fire = w.engine.submit(without_point("安源区光丰街道", "hazard.fire")).await.unwrap().case;
+    assert_eq!((fire.division.as_str(), fire.handler.as_deref()), ("360302", Some("department:360302:xfj")));
+    // No grid, so no worker of it settles on the spot.
+    let settled = Submission {
+        settled_on_spot: Some("已处理".into()),
+        ..without_point("光丰街道上柳源村", "livelihood.street_order")
+    };
+    let settled = Submission { channel: Channel::GridPatrol, actor: "grid:360302008205001".into(), ..settled };
+    assert_eq!(w.engine.submit(settled).await.unwrap_err().code(), "action_forbidden");
 }
 
 #[tokio::test]

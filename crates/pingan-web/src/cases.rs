@@ -37,7 +37,8 @@ pub struct CreateCaseRequest {
     category: String,
     #[serde(default = "normal")]
     priority: Priority,
-    /// WGS-84; with `lat`, or give `grid`.
+    /// WGS-84; with `lat`. Without a point: `grid`, or else an `address` that names the place's
+    /// county, township or village (安源区光丰街道上柳源村), which places the report there.
     #[schema(minimum = -180, maximum = 180)]
     lon: Option<f64>,
     #[schema(minimum = -90, maximum = 90)]
@@ -193,12 +194,18 @@ pub async fn create_case(
     }
     // A key belongs to its submitter: an account's keys are its own, and an anonymous key names
     // the report's content too, so guessing a key never returns somebody else's case.
+    // A report placed by its address alone names the address too (written only then, so the keys
+    // of reports with a point read as they always did).
+    let placed_by = match (request.lon, request.lat, &request.grid, &request.address) {
+        (None, None, None, Some(address)) => format!("\n{address}"),
+        _ => String::new(),
+    };
     let idempotency_key = client_key.map(|key| match &caller {
         Some(caller) => format!("account:{}:{key}", caller.principal.account_id),
         None => format!(
             "public:{}",
             secret_hash_hex(&format!(
-                "{key}\n{}\n{:?}\n{:?}\n{:?}\n{}",
+                "{key}\n{}\n{:?}\n{:?}\n{:?}\n{}{placed_by}",
                 request.category, request.lon, request.lat, request.grid, request.description
             ))
         ),

@@ -134,6 +134,13 @@ impl From<AppError> for ApiError {
                 return refused;
             }
             AppError::CaseNotFound(_) | AppError::UnknownWebhook(_) => StatusCode::NOT_FOUND,
+            // Understood, but naming no place the server serves, like a point outside its grids.
+            AppError::AddressNotPlaced { candidates, .. } => {
+                return ApiError {
+                    details: Some(json!({ "candidates": candidates })),
+                    ..ApiError::from_explained(StatusCode::UNPROCESSABLE_ENTITY, &error)
+                };
+            }
             AppError::Access(access) => match access {
                 AccessError::NotAuthenticated
                 | AccessError::BadCredentials

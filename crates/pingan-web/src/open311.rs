@@ -502,12 +502,19 @@ async fn create(
                 })
                 .transpose()
         };
-        // An address alone cannot be placed in a grid yet: the point is required.
-        let (Some(lat), Some(lon)) = (coordinate("lat")?, coordinate("long")?) else {
-            let why = "lat and long are both required to place the request in a grid";
-            return Err(Refusal::new(StatusCode::BAD_REQUEST, why));
-        };
         let address_string = parameter(&pairs, "address_string");
+        // A point, or else an address that names its place (the specification's location rule).
+        let point = match (coordinate("lat")?, coordinate("long")?, address_string) {
+            (Some(lat), Some(lon), _) => Some((lon, lat)),
+            (None, None, Some(_)) => None,
+            (Some(_), None, _) | (None, Some(_), _) => {
+                return Err(Refusal::new(StatusCode::BAD_REQUEST, "lat and long go together: give both"));
+            }
+            (None, None, None) => {
+                let why = "a location is required: lat and long, or address_string";
+                return Err(Refusal::new(StatusCode::BAD_REQUEST, why));
+            }
+        };
         let description = parameter(&pairs, "description").unwrap_or_default();
         if description.chars().count() > MAX_DESCRIPTION {
             return Err(Refusal::new(
@@ -522,9 +529,12 @@ async fn create(
             phone: parameter(&pairs, "phone").map(str::to_owned),
             id_number: None,
         };
-        let routed = state.atlas.route(lon, lat).map_err(AppError::from)?;
-        if !routed.grid.code.starts_with(area.as_str()) {
-            return Err(forbidden("the point lies outside the area this key files for"));
+        let place = match (point, address_string) {
+            (Some((lon, lat)), _) => state.atlas.route(lon, lat).map_err(AppError::from)?.grid.code,
+            (None, address) => state.engine.place_address(address.unwrap_or_default())?.to_string(),
+        };
+        if !place.starts_with(area.as_str()) {
+            return Err(forbidden("the place lies outside the area this key files for"));
         }
         let submitted = state
             .engine
@@ -533,8 +543,8 @@ async fn create(
                 actor: format!("open311:{}", client.login),
                 category: service_code.to_owned(),
                 priority: Priority::Normal,
-                lon: Some(lon),
-                lat: Some(lat),
+                lon: point.map(|(lon, _)| lon),
+                lat: point.map(|(_, lat)| lat),
                 grid: None,
                 address: address_string.map(str::to_owned),
                 description: description.to_owned(),

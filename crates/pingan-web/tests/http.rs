@@ -26,6 +26,14 @@ fn check_case_api(served: &Served) {
         "description": "楼上漏水", "reporter_name": "张三丰", "reporter_phone": "13812345678"
     })
     .to_string();
+    // The report with an address instead of its point.
+    let at_address = |address: &str| {
+        let mut fields: serde_json::Map<String, Value> = serde_json::from_str(&report).unwrap();
+        fields.remove("lon");
+        fields.remove("lat");
+        fields.insert("address".into(), address.into());
+        Value::Object(fields).to_string()
+    };
     // A resident reports without an account, and is given a token to follow the case.
     let (status, created) = post(served, "/api/v1/cases", &[JSON, ("idempotency-key", "http-test-1")], &report);
     assert_eq!(status, 201, "{created}");
@@ -47,6 +55,16 @@ fn check_case_api(served: &Served) {
     let headers = [JSON, ("idempotency-key", "http-test-1"), ("authorization", grid.as_str())];
     let (status, theirs) = post(served, "/api/v1/cases", &headers, &patrol);
     assert!(status == 201 && theirs["case"]["id"] != case["id"], "{theirs}");
+
+    // No point: the address places the report in the village it names.
+    let (status, placed) = post(served, "/api/v1/cases", &[JSON], &at_address("光丰街道上柳源村3组"));
+    assert_eq!(
+        (status, &placed["case"]["division"], &placed["case"]["grid"]),
+        (201, &"360302008205".into(), &Value::Null)
+    );
+    let (status, refused) = post(served, "/api/v1/cases", &[JSON], &at_address("上埠村"));
+    assert_eq!((status, &refused["error"]["code"]), (422, &"address_not_placed".into()), "{refused}");
+    assert_eq!(refused["error"]["details"]["candidates"], serde_json::json!(["上埠村委会", "上埠村委会"]));
 
     let case_path = format!("/api/v1/cases/{number}");
     let (status, fetched) = get_json_with(served, &case_path, &[("authorization", &village)]);
@@ -139,6 +157,14 @@ fn check_case_api(served: &Served) {
             report.replace("113.8543", "115.8543"),
             422,
             "outside_served_area",
+        ),
+        (
+            "an address alone that names no place",
+            "/api/v1/cases",
+            vec![JSON],
+            at_address("三楼东户"),
+            422,
+            "address_not_placed",
         ),
         (
             "unknown category",

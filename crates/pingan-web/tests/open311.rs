@@ -42,6 +42,13 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("no {name}: {fields:?}"))
 }
 
+/// `form` with an address and `key` instead of its point.
+fn without_point<'a>(mut form: Vec<(&'a str, &'a str)>, key: &'a str, address: &'a str) -> Vec<(&'a str, &'a str)> {
+    form.retain(|(name, _)| *name != "lat" && *name != "long");
+    form.extend([("address_string", address), ("api_key", key)]);
+    form
+}
+
 /// What `request.json` requires of a service request.
 fn check_request(request: &Value) {
     assert!(request["service_request_id"].is_string(), "{request}");
@@ -235,6 +242,28 @@ fn check_open311(served: &Served) {
         check_errors(status, &answer, path.ends_with(".xml"), expected);
         assert!(!answer.is_empty(), "{what}");
     }
+    // No point, but an address: placed by the divisions it names, within the key's area.
+    let (status, body) =
+        post_form(served, "/open311/v2/requests.json", &without_point(form(&[]), &key, "安源区光丰街道上柳源村"));
+    assert_eq!(status, 200, "{body}");
+    let filed: Value = serde_json::from_str(&body).unwrap();
+    let number = pingan_core::case::CaseNumber::parse(filed[0]["service_request_id"].as_str().unwrap()).unwrap();
+    let placed = served.runtime.block_on(served.store.case_by_number(&number)).unwrap().expect("the case");
+    // Roads are the county's: the district named (with its village) takes the request.
+    assert_eq!((placed.division.as_str(), placed.grid.as_ref(), placed.body.lon), ("360302", None, None));
+    let (_, found) = get_json(served, &format!("/open311/v2/requests/{number}.json"));
+    check_request(&found[0]);
+    assert_eq!((&found[0]["address"], &found[0]["lat"]), (&"安源区光丰街道上柳源村".into(), &Value::Null));
+    for (what, form, expected) in [
+        ("an address naming no place", without_point(form(&[]), &key, "楼下"), 400),
+        ("an address fitting two villages", without_point(form(&[]), &key, "上埠村"), 400),
+        ("an address outside the key's county", without_point(form(&[]), &county_key, "安源区光丰街道"), 403),
+    ] {
+        let (status, answer) = post_form(served, "/open311/v2/requests.json", &form);
+        check_errors(status, &answer, false, expected);
+        assert!(!answer.is_empty(), "{what}");
+    }
+
     // An XML body (here an entity-expansion bomb) is never parsed: requests are form-encoded.
     let bomb = r#"<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
         <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><request>&d;</request>"#;
