@@ -36,6 +36,17 @@ pub struct Routed {
     pub chain: Vec<NamedDivision>,
 }
 
+/// The divisions below the province of every city with grids, with their names' forms.
+fn address_names(division_names: &HashMap<String, String>, router: &Router) -> Vec<(DivisionCode, Vec<String>)> {
+    let cities: std::collections::HashSet<&str> = router.entries().iter().map(|e| &e.code.as_str()[..4]).collect();
+    division_names
+        .iter()
+        .filter(|(code, _)| code.len() >= 4 && cities.contains(&code[..4]))
+        .filter_map(|(code, name)| Some((DivisionCode::parse(code).ok()?, address_forms(name))))
+        .filter(|(_, forms)| !forms.is_empty())
+        .collect()
+}
+
 /// How an address may write a division's name: as it is, and a village committee (上柳源村委会)
 /// as its village (上柳源村), a residents' committee (凤凰山居委会) as its community (凤凰山社区).
 /// Names of one character are too common to place anything.
@@ -120,6 +131,9 @@ struct Snapshot {
     router: Router,
     grid_names: HashMap<GridCode, String>,
     division_names: HashMap<String, String>,
+    /// The divisions below the province of every city with grids, each with the ways an address
+    /// may write its name (see [`address_forms`]).
+    address_names: Vec<(DivisionCode, Vec<String>)>,
     boundaries: Vec<(DivisionCode, Region)>,
 }
 
@@ -175,13 +189,14 @@ impl Atlas {
             store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();
         let grid_names = grids.iter().map(|(entry, name)| (entry.code.clone(), name.clone())).collect();
         let router = Router::build(grids.into_iter().map(|(entry, _)| entry).collect());
+        let address_names = address_names(&division_names, &router);
         let boundaries = store
             .boundaries("")
             .await?
             .into_iter()
             .map(|row| Ok((row.code.clone(), parse_stored_area(&row.geometry, &row.code)?)))
             .collect::<Result<_, AppError>>()?;
-        Ok(Snapshot { revision, router, grid_names, division_names, boundaries })
+        Ok(Snapshot { revision, router, grid_names, division_names, address_names, boundaries })
     }
 
     fn current(&self) -> Arc<Snapshot> {
@@ -210,36 +225,51 @@ impl Atlas {
     }
 
     /// The division an address names, for a report that gives no point: the deepest division of a
-    /// served city (one with grids) whose name the address holds,
-    /// preferring the one whose ancestors' names the address holds too ("安源区凤凰街道" is the
-    /// 凤凰街道 of 安源区). None when no name is found, or when several divisions fit equally well.
+    /// served city (one with grids) whose name the address holds, preferring the one whose
+    /// ancestors' names the address holds too ("安源区凤凰街街道" is the 凤凰街街道 of 安源区). A
+    /// name is not taken where it is part of a longer name found (柳源村 in 上柳源村), nor a
+    /// division that lies outside a shallower one named (a 上埠村 of another county than the one
+    /// written). None when no name is found, or when several divisions fit equally well.
     pub fn place_address(&self, address: &str) -> Result<DivisionCode, Unplaced> {
         let snapshot = self.current();
-        let served = |code: &str| {
-            code.len() >= 4 && snapshot.router.entries().iter().any(|e| e.code.as_str().starts_with(&code[..4]))
-        };
-        let named: Vec<DivisionCode> = snapshot
-            .division_names
+        // Each division named, with the longest form of its name the address holds.
+        let found: Vec<(&DivisionCode, &str)> = snapshot
+            .address_names
             .iter()
-            .filter(|(_, name)| address_forms(name).iter().any(|form| address.contains(form.as_str())))
-            .filter_map(|(code, _)| DivisionCode::parse(code).ok())
-            .filter(|code| served(code.as_str()))
+            .filter_map(|(code, forms)| {
+                let form = forms.iter().filter(|form| address.contains(form.as_str())).max_by_key(|f| f.len())?;
+                Some((code, form.as_str()))
+            })
+            .collect();
+        let named: Vec<&DivisionCode> = found
+            .iter()
+            .filter(|(_, form)| !found.iter().any(|(_, longer)| longer.len() > form.len() && longer.contains(form)))
+            .map(|(code, _)| *code)
+            .collect();
+        let consistent: Vec<&DivisionCode> = named
+            .iter()
+            .filter(|code| named.iter().all(|other| other.level() >= code.level() || other.contains(code)))
+            .copied()
             .collect();
         // How many of the named divisions are this one or its ancestors, then how deep it lies.
         let fit = |code: &DivisionCode| (named.iter().filter(|other| other.contains(code)).count(), code.level());
-        let Some(best) = named.iter().map(fit).max() else { return Err(Unplaced::Nowhere) };
-        let mut fitting: Vec<&DivisionCode> = named.iter().filter(|code| fit(code) == best).collect();
+        let Some(best) = consistent.iter().map(|code| fit(code)).max() else { return Err(Unplaced::Nowhere) };
+        let mut fitting: Vec<&DivisionCode> = consistent.into_iter().filter(|code| fit(code) == best).collect();
         fitting.sort();
         match fitting.as_slice() {
             [only] => Ok((*only).clone()),
-            several => Err(Unplaced::Ambiguous(
-                several
-                    .iter()
-                    .take(5)
-                    .map(|c| snapshot.division_names.get(c.as_str()).cloned().unwrap_or_default())
-                    .collect(),
-            )),
+            several => Err(Unplaced::Ambiguous(several.iter().take(5).map(|c| self.full_name(&snapshot, c)).collect())),
         }
+    }
+
+    /// A division's name after its county's and township's (上栗县赤山镇上埠村委会), to tell
+    /// namesakes apart.
+    fn full_name(&self, snapshot: &Snapshot, code: &DivisionCode) -> String {
+        code.lineage()
+            .iter()
+            .filter(|d| d.level() >= Level::County)
+            .filter_map(|d| snapshot.division_names.get(d.as_str()).cloned())
+            .collect()
     }
 
     pub fn route(&self, lon: f64, lat: f64) -> Result<Routed, RouteError> {

@@ -92,7 +92,6 @@ pub async fn verify_histories(store: &dyn Store, progress: &dyn Progress) -> Res
         after = Some(last);
     }
     progress.finish();
-    store.fold_tallies().await?;
     report.tally_difference = first_difference(&recount, &store.tallies(&TallyQuery::everything()).await?);
     Ok(report)
 }

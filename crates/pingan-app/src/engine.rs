@@ -35,6 +35,8 @@ use crate::{AppError, Atlas};
 pub const SHIPPED_CALENDAR: &str = include_str!("../../../data/calendar/cn-official-calendar.csv");
 
 const MAX_DESCRIPTION: usize = 4000;
+/// The longest address a report may give.
+const MAX_ADDRESS: usize = 500;
 const MAX_REASON: usize = 1000;
 
 #[derive(Clone, Copy, Debug)]
@@ -458,7 +460,7 @@ impl CaseEngine {
     ) -> Result<NewCase, AppError> {
         let category = self.category(&submission.category)?;
         let description = text(Some(&submission.description), "description", MAX_DESCRIPTION)?;
-        let address = submission.address.as_deref().map(|a| text(Some(a), "address", 500)).transpose()?;
+        let address = submission.address.as_deref().map(|a| text(Some(a), "address", MAX_ADDRESS)).transpose()?;
         // The grid, and the deepest division known: the grid's village, or what an address names.
         let (grid, place) = match (submission.lon, submission.lat, &submission.grid, &address) {
             (Some(lon), Some(lat), _, _) => self.routed_grid(&self.atlas.route(lon, lat)?)?,
@@ -517,7 +519,7 @@ impl CaseEngine {
         if let Some(result) = &submission.settled_on_spot {
             // Only a grid worker of this grid, reporting from patrol, settles on the spot.
             let worker = grid.as_ref().map(|grid| format!("grid:{grid}")).unwrap_or_default();
-            if submission.channel != Channel::GridPatrol || grid.is_none() || submission.actor != worker {
+            if submission.channel != Channel::GridPatrol || submission.actor != worker {
                 return Err(lifecycle::LifecycleError::Forbidden {
                     action: ActionKind::SettleOnSpot,
                     status: Status::Reported,
@@ -567,7 +569,8 @@ impl CaseEngine {
 
     /// The division an address names, for a report without a point (see [`Atlas::place_address`]).
     pub fn place_address(&self, address: &str) -> Result<DivisionCode, AppError> {
-        self.atlas.place_address(address).map_err(|unplaced| AppError::AddressNotPlaced {
+        let address = text(Some(address), "address", MAX_ADDRESS)?;
+        self.atlas.place_address(&address).map_err(|unplaced| AppError::AddressNotPlaced {
             address: address.to_owned(),
             candidates: match unplaced {
                 Unplaced::Nowhere => Vec::new(),

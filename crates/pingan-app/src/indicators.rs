@@ -8,10 +8,9 @@
 //! figures come from the store's tallies (see [`pingan_store::indicators`]); only the overdue
 //! count, which depends on the hour, is counted from the open cases.
 
-use chrono::{DateTime, Datelike, Utc};
-use pingan_core::DivisionCode;
-use pingan_core::calendar::china_standard_time;
-use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree};
+use chrono::{DateTime, Utc};
+use pingan_core::{DivisionCode, GridCode};
+use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree, month_of};
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
@@ -142,12 +141,23 @@ fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -
 /// `YYYY-MM` as YYYYMM.
 fn parse_month(field: &'static str, text: &str) -> Result<i32, AppError> {
     let invalid = || AppError::InvalidField { field, reason: "a month as YYYY-MM, from 2000-01 to 2099-12" };
-    let (year, month) = text.split_once('-').ok_or_else(invalid)?;
-    let (year, month): (i32, i32) = (year.parse().map_err(|_| invalid())?, month.parse().map_err(|_| invalid())?);
-    if year.to_string().len() != 4 || !(2000..=2099).contains(&year) || !(1..=12).contains(&month) || text.len() != 7 {
+    let bytes = text.as_bytes();
+    let digits_at = |positions: &[usize]| positions.iter().all(|&i| bytes[i].is_ascii_digit());
+    if bytes.len() != 7 || bytes[4] != b'-' || !digits_at(&[0, 1, 2, 3, 5, 6]) {
+        return Err(invalid());
+    }
+    let (year, month): (i32, i32) =
+        (text[..4].parse().map_err(|_| invalid())?, text[5..].parse().map_err(|_| invalid())?);
+    if !(2000..=2099).contains(&year) || !(1..=12).contains(&month) {
         return Err(invalid());
     }
     Ok(year * 100 + month)
+}
+
+/// The division a unit works in (a grid's village).
+fn unit_place(unit: &str) -> Option<DivisionCode> {
+    let code = pingan_store::accounts::unit_division(unit)?;
+    GridCode::parse(code).map(|grid| grid.village()).or_else(|_| DivisionCode::parse(code)).ok()
 }
 
 fn month_text(yyyymm: i32) -> String {
@@ -165,10 +175,7 @@ pub async fn indicators(
     request: IndicatorRequest,
 ) -> Result<IndicatorReport, AppError> {
     let now: DateTime<Utc> = engine.now();
-    let this_month = {
-        let local = now.with_timezone(&china_standard_time());
-        local.year() * 100 + local.month() as i32
-    };
+    let this_month = month_of(now.timestamp_millis());
     let from = request.from.as_deref().map(|m| parse_month("from", m)).transpose()?;
     let to = request.to.as_deref().map(|m| parse_month("to", m)).transpose()?;
     let (from, to) = match (from, to) {
@@ -193,14 +200,14 @@ pub async fn indicators(
         (None, None) => by.unit.clone().filter(|u| !u.starts_with("centre:")),
         (Some(_), None) => None,
     };
-    let division_text = match (&request.division, &unit, &by.unit) {
-        (Some(code), _, _) => code.trim().to_owned(),
+    let division = match (&request.division, &unit, &by.unit) {
+        (Some(code), _, _) => DivisionCode::parse(code.trim()).map_err(|_| AppError::UnknownDivision(code.clone()))?,
         (None, Some(unit), _) | (None, None, Some(unit)) => {
-            pingan_store::accounts::unit_division(unit).unwrap_or_default().to_owned()
+            unit_place(unit).ok_or_else(|| AppError::UnknownUnit(unit.clone()))?
         }
         (None, None, None) => return Err(AccessError::Forbidden("reading indicators").into()),
     };
-    let division = DivisionCode::parse(&division_text).map_err(|_| AppError::UnknownDivision(division_text.clone()))?;
+    let division_text = division.to_string();
     check_may_read(by, &division, unit.as_deref())?;
     let store = engine.store();
     let named = store.division(&division).await?.ok_or_else(|| AppError::UnknownDivision(division_text.clone()))?;
@@ -247,12 +254,17 @@ pub async fn indicators(
         }
         Indicators::of(&tally, overdue.iter().filter(|o| inside(&o.division)).map(|o| o.cases).sum())
     };
-    // The rows that make up the subtree of `code`.
+    // The rows that make up the subtree of `code`: its own tally, or its divisions' own levels.
     let subtree_rows = |code: &DivisionCode| -> Box<dyn Fn(&str) -> bool> {
-        let (exact, own) = (Scope::Subtree(code.clone()).key(), Scope::Own(code.clone()).key());
-        match keeps_subtree(code.level()) {
-            true => Box::new(move |scope| scope == exact),
-            false => Box::new(move |scope| scope.starts_with(&own)),
+        match place(code) {
+            Scope::Subtree(_) => {
+                let exact = Scope::Subtree(code.clone()).key();
+                Box::new(move |scope| scope == exact)
+            }
+            _ => {
+                let own = Scope::Own(code.clone()).key();
+                Box::new(move |scope| scope.starts_with(&own))
+            }
         }
     };
     let mut report = IndicatorReport {

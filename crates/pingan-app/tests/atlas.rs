@@ -55,7 +55,12 @@ async fn demo_data_routes_points_to_real_villages() {
     assert_eq!(placed("芦溪县上埠村"), Ok("360323103202".into()));
     assert_eq!(placed("上栗县上埠村"), Ok("360322202210".into()));
     let Err(Unplaced::Ambiguous(names)) = placed("上埠村") else { panic!("placed") };
-    assert_eq!(names, ["上埠村委会", "上埠村委会"]);
+    assert_eq!(names, ["上栗县东源乡上埠村委会", "芦溪县上埠镇上埠村委会"]);
+    // 江口村 (湘东区) is part of the name 三江口村 (芦溪县), and is not taken from it.
+    assert_eq!(placed("三江口村"), Ok("360323202205".into()));
+    // 西顺 lies in 上栗县: written under 芦溪县, only the county written is sure.
+    assert_eq!(placed("芦溪县西顺社区"), Ok("360323".into()));
+    assert_eq!(placed("上栗县西顺社区"), Ok("360322101002".into()));
     assert_eq!(placed("江西省"), Err(Unplaced::Nowhere), "the province is no place to send a report");
     assert_eq!(placed("南昌市东湖区"), Err(Unplaced::Nowhere), "a city without grids");
     assert_eq!(placed("楼下"), Err(Unplaced::Nowhere));

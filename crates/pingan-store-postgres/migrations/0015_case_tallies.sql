@@ -3,7 +3,7 @@
 -- `own:CODE` (the division's own centre responsible), `unit:UNIT` (dispatched to the unit); see
 -- pingan-store's indicators module. The cases already stored are counted in when the table is made.
 CREATE TABLE case_tallies (
-    scope               TEXT NOT NULL,
+    scope               TEXT COLLATE "C" NOT NULL,
     month               BIGINT  NOT NULL,
     reported            BIGINT  NOT NULL,
     accepted            BIGINT  NOT NULL,

@@ -70,6 +70,11 @@ fn bound(values: Vec<SqlValue>) -> Vec<Box<dyn ToSql + Sync + Send>> {
         .collect()
 }
 
+/// Owned values as the parameters a statement takes.
+pub(crate) fn parameters(values: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
 /// Runs `sql` with `values`: as a statement kept for reuse when `reuse_plan`, else planned for
 /// these values alone.
 pub(crate) async fn query(
@@ -79,7 +84,7 @@ pub(crate) async fn query(
     reuse_plan: bool,
 ) -> StoreResult<Vec<Row>> {
     let values = bound(values);
-    let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+    let parameters = parameters(&values);
     let rows = if reuse_plan {
         let statement = client.prepare_cached(sql).await.map_err(database_error)?;
         client.query(&statement, &parameters).await
@@ -391,8 +396,7 @@ impl CaseStore for PostgresStore {
         for case in &prepared {
             if let (Some(values), Some(search)) = (&case.search, &search) {
                 steps.push(Box::pin(async move {
-                    let parameters: Vec<&(dyn ToSql + Sync)> =
-                        values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+                    let parameters = parameters(values);
                     transaction_ref.query(search, &parameters).await.map(Some)
                 }));
             }
@@ -430,8 +434,7 @@ impl CaseStore for PostgresStore {
         for values in &tally_values {
             let tally = &tally;
             steps.push(Box::pin(async move {
-                let parameters: Vec<&(dyn ToSql + Sync)> =
-                    values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
+                let parameters = parameters(values);
                 transaction_ref.execute(tally, &parameters).await.map(|_| None)
             }));
         }

@@ -5,10 +5,11 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use futures_util::TryStreamExt;
 use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
 use pingan_store::indicators::{
     COUNTERS, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally, TallyKey, TallyQuery, TallyRow,
-    add_on_conflict, add_sql, contributions, insert_into,
+    add_on_conflict, add_sql, contributions, insert_into, values_clause,
 };
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
@@ -18,8 +19,7 @@ use crate::{PostgresStore, database_error};
 
 /// Appends one change.
 pub(crate) fn append_sql() -> String {
-    let placeholders: Vec<String> = (1..=COUNTERS.len() + 2).map(|n| format!("${n}")).collect();
-    format!("{} VALUES ({})", insert_into("case_tally_changes"), placeholders.join(", "))
+    format!("{} {}", insert_into("case_tally_changes"), values_clause(Dialect::Postgres))
 }
 
 /// The values of [`append_sql`] or [`add_sql`] for one change.
@@ -38,8 +38,7 @@ async fn write_changes(client: &impl GenericClient, sql: &str, changes: &[(Tally
     let statement = client.prepare_cached(sql).await.map_err(database_error)?;
     for change in changes {
         let values = change_values(change);
-        let parameters: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-        client.execute(&statement, &parameters).await.map_err(database_error)?;
+        client.execute(&statement, &crate::cases::parameters(&values)).await.map_err(database_error)?;
     }
     Ok(())
 }
@@ -52,7 +51,12 @@ pub(crate) async fn append_changes(client: &impl GenericClient, changes: &[(Tall
 /// Counts every stored case into the tallies (once, when the table is made).
 pub(crate) async fn fill_case_tallies(client: &impl GenericClient) -> StoreResult<()> {
     let mut tallies = PendingChanges::default();
-    for stored in client.query(&format!("SELECT {CASE_COLUMNS} FROM cases"), &[]).await.map_err(database_error)? {
+    // Streamed: a large database's cases are never held at once.
+    let no_values: [&(dyn ToSql + Sync); 0] = [];
+    let rows =
+        client.query_raw(&format!("SELECT {CASE_COLUMNS} FROM cases"), no_values).await.map_err(database_error)?;
+    let mut rows = std::pin::pin!(rows);
+    while let Some(stored) = rows.try_next().await.map_err(database_error)? {
         tallies.add(contributions(&CaseRow::from_columns(columns(&stored))?));
     }
     write_changes(client, &add_sql(Dialect::Postgres, "case_tallies"), &tallies.into_changes()).await

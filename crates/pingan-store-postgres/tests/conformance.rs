@@ -59,3 +59,30 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
     PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
 }
+
+/// The minute's fold moves every pending change into the tallies (the conformance check sees the
+/// same figures before and after; here, that the changes really moved).
+#[tokio::test]
+async fn folding_moves_every_change_into_the_tallies() {
+    let (store, schema) = store_in_new_schema().await;
+    pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
+    let count = |table: &'static str| {
+        let schema = schema.clone();
+        async move {
+            let (client, connection) =
+                tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
+            let driver = tokio::spawn(connection);
+            let sql = format!("SELECT count(*) FROM \"{schema}\".{table}");
+            let count: i64 = client.query_one(&sql, &[]).await.expect("count").get(0);
+            drop(client);
+            let _ = driver.await;
+            count
+        }
+    };
+    assert!(count("case_tally_changes").await > 0, "the last case's changes wait for the fold");
+    pingan_store::indicators::IndicatorStore::fold_tallies(&store).await.expect("fold");
+    assert_eq!(count("case_tally_changes").await, 0);
+    assert!(count("case_tallies").await > 0);
+    pingan_store::conformance::the_remade_tallies_equal_a_recount(&store).await;
+    PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
+}

@@ -5,7 +5,8 @@
 //!
 //! A write may also leave changes to the indicator tallies: the group adds them up and applies
 //! them once, just before its commit, so a burst of reports from one city updates the city's
-//! tally once rather than once per report.
+//! tally once rather than once per report. Adding to the tallies is the one step that can fail
+//! the whole group rather than one write (it fails only as the commit would: a full disk, say).
 
 use std::sync::mpsc;
 use std::thread;

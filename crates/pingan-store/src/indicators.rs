@@ -255,6 +255,12 @@ pub fn next_month(yyyymm: i32) -> i32 {
     if yyyymm % 100 == 12 { (yyyymm / 100 + 1) * 100 + 1 } else { yyyymm + 1 }
 }
 
+/// The bounds of the texts that start with `prefix` followed by digits: from `prefix` itself to
+/// just past it (':' sorts right after '9', byte by byte).
+fn starting_with(prefix: &str) -> (String, String) {
+    (prefix.to_owned(), format!("{prefix}:"))
+}
+
 /// The tallies asked for: those of the scopes (every scope when None), and the own levels of every
 /// division in the subtree `own_under`, for the months `from..=to` (YYYYMM).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -292,11 +298,9 @@ impl TallyQuery {
             }
             let mut wanted = format!("scope IN ({})", listed.join(", "));
             if let Some(code) = &self.own_under {
-                // Codes are digits, and ':' sorts right after '9'.
-                let own = Scope::Own(code.clone()).key();
-                values.push(SqlValue::Text(format!("{own}:")));
-                values.push(SqlValue::Text(own));
-                let (to, from) = (dialect.placeholder(values.len() - 1), dialect.placeholder(values.len()));
+                let (first, past) = starting_with(&Scope::Own(code.clone()).key());
+                values.extend([SqlValue::Text(first), SqlValue::Text(past)]);
+                let (from, to) = (dialect.placeholder(values.len() - 1), dialect.placeholder(values.len()));
                 wanted = format!("{wanted} OR (scope >= {from} AND scope < {to})");
             }
             condition.push_str(&format!(" AND ({wanted})"));
@@ -346,8 +350,8 @@ impl OverdueQuery {
             bind(SqlValue::Integer(before))
         ));
         if let Some(code) = &self.subtree {
-            // Codes are digits, and ':' sorts right after '9'.
-            let (from, to) = (bind(SqlValue::Text(code.to_string())), bind(SqlValue::Text(format!("{code}:"))));
+            let (first, past) = starting_with(code.as_str());
+            let (from, to) = (bind(SqlValue::Text(first)), bind(SqlValue::Text(past)));
             conditions.push(format!("division_code >= {from} AND division_code < {to}"));
         }
         if let Some(handler) = &self.handler {
@@ -364,8 +368,13 @@ impl OverdueQuery {
 /// `INSERT INTO table (scope, month, counters…) VALUES …` adding to the row of the same key if
 /// there is one.
 pub fn add_sql(dialect: Dialect, table: &str) -> String {
+    format!("{} {} {}", insert_into(table), values_clause(dialect), add_on_conflict(table))
+}
+
+/// `VALUES (…)` with a placeholder for the scope, the month and each counter.
+pub fn values_clause(dialect: Dialect) -> String {
     let placeholders: Vec<String> = (1..=COUNTERS.len() + 2).map(|n| dialect.placeholder(n)).collect();
-    format!("{} VALUES ({}) {}", insert_into(table), placeholders.join(", "), add_on_conflict(table))
+    format!("VALUES ({})", placeholders.join(", "))
 }
 
 /// `INSERT INTO table (scope, month, counters…)`.

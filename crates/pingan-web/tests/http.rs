@@ -64,7 +64,10 @@ fn check_case_api(served: &Served) {
     );
     let (status, refused) = post(served, "/api/v1/cases", &[JSON], &at_address("上埠村"));
     assert_eq!((status, &refused["error"]["code"]), (422, &"address_not_placed".into()), "{refused}");
-    assert_eq!(refused["error"]["details"]["candidates"], serde_json::json!(["上埠村委会", "上埠村委会"]));
+    assert_eq!(
+        refused["error"]["details"]["candidates"],
+        serde_json::json!(["上栗县东源乡上埠村委会", "芦溪县上埠镇上埠村委会"])
+    );
 
     let case_path = format!("/api/v1/cases/{number}");
     let (status, fetched) = get_json_with(served, &case_path, &[("authorization", &village)]);

@@ -16,7 +16,7 @@ fn indicators(served: &Served, token: &str, query: &str) -> (u16, Value) {
 
 fn check_indicators(served: &Served) {
     let (county, village, sibling) = (token(served, "county"), token(served, "village"), token(served, "sibling"));
-    let (resident, department) = (token(served, "resident"), token(served, "department"));
+    let (resident, department, grid) = (token(served, "resident"), token(served, "department"), token(served, "grid"));
     let report = |description: &str| {
         json!({ "channel": "resident", "category": "dispute.neighbour", "lon": 113.8543, "lat": 27.6229,
                 "description": description })
@@ -79,13 +79,23 @@ fn check_indicators(served: &Served) {
     assert_eq!((status, &theirs["total"]["reported"]), (200, &json!(0)), "{theirs}");
     assert!(theirs["unit"].as_str().is_some_and(|u| u.starts_with("department:360302:")), "{theirs}");
 
+    // A grid's worker reads their grid's figures: what is dispatched to the grid.
+    let (status, theirs) = indicators(served, &grid, "");
+    assert_eq!(
+        (status, &theirs["unit"], &theirs["division"]),
+        (200, &json!("grid:360302008205001"), &json!("360302008205"))
+    );
+    let (status, asked) = indicators(served, &village, "?unit=grid:360302008205001");
+    assert_eq!((status, &asked["total"]), (200, &theirs["total"]), "the village's centre reads its grid's: {asked}");
+
     // Refusals.
     type Refusal<'a> = (&'a str, &'a str, &'a str, u16, &'a str);
-    let refusals: [Refusal; 11] = [
+    let refusals: [Refusal; 12] = [
         ("a resident", resident.as_str(), "", 403, "forbidden"),
         ("a sibling village", sibling.as_str(), "?division=360302008205", 403, "forbidden"),
         ("above one's place", county.as_str(), "?division=3603", 403, "forbidden"),
         ("another county's unit", county.as_str(), "?unit=department:360313:cg", 403, "forbidden"),
+        ("a grid of the sibling village", sibling.as_str(), "?unit=grid:360302008205001", 403, "forbidden"),
         ("a month that is none", county.as_str(), "?from=2026-13", 400, "invalid_field"),
         ("not a month", county.as_str(), "?from=2026-1", 400, "invalid_field"),
         ("the end before the start", county.as_str(), "?from=2026-06&to=2026-01", 400, "invalid_field"),
