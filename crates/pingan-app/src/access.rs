@@ -166,6 +166,12 @@ pub fn roles_markdown() -> String {
         let channels: Vec<&str> = role.channels().iter().map(|c| c.as_str()).collect();
         let channels = if channels.is_empty() { "none".to_owned() } else { channels.join(", ") };
         text.push_str(&format!("- Reports through: {channels}.\n"));
+        let indicators = if works_for_unit(role) {
+            "its unit's (at a centre: its division's subtree, each child division, and any unit within it)"
+        } else {
+            "none"
+        };
+        text.push_str(&format!("- Reads indicators (考核指标): {indicators}.\n"));
         let mut acts = Vec::new();
         for (capacity, label) in capacities {
             let actions: Vec<&str> = role.actions(capacity).into_iter().map(|a| a.as_str()).collect();
