@@ -207,10 +207,9 @@ pub async fn indicators(
         }
         (None, None, None) => return Err(AccessError::Forbidden("reading indicators").into()),
     };
-    let division_text = division.to_string();
     check_may_read(by, &division, unit.as_deref())?;
     let store = engine.store();
-    let named = store.division(&division).await?.ok_or_else(|| AppError::UnknownDivision(division_text.clone()))?;
+    let named = store.division(&division).await?.ok_or_else(|| AppError::UnknownDivision(division.to_string()))?;
     if let Some(unit) = &unit
         && !crate::units::unit_exists(store, unit).await?
     {
@@ -254,18 +253,11 @@ pub async fn indicators(
         }
         Indicators::of(&tally, overdue.iter().filter(|o| inside(&o.division)).map(|o| o.cases).sum())
     };
-    // The rows that make up the subtree of `code`: its own tally, or its divisions' own levels.
-    let subtree_rows = |code: &DivisionCode| -> Box<dyn Fn(&str) -> bool> {
-        match place(code) {
-            Scope::Subtree(_) => {
-                let exact = Scope::Subtree(code.clone()).key();
-                Box::new(move |scope| scope == exact)
-            }
-            _ => {
-                let own = Scope::Own(code.clone()).key();
-                Box::new(move |scope| scope.starts_with(&own))
-            }
-        }
+    // The rows that make up the subtree of `code`: its own tally, or its divisions' own levels
+    // (the rows whose scope starts with its own level's).
+    let subtree_rows = |code: &DivisionCode| {
+        let (key, exact) = (place(code).key(), keeps_subtree(code.level()));
+        move |scope: &str| if exact { scope == key } else { scope.starts_with(&key) }
     };
     let mut report = IndicatorReport {
         division: division.to_string(),
@@ -276,7 +268,7 @@ pub async fn indicators(
         as_of: now.timestamp_millis(),
         total: match &unit {
             Some(unit) => figures(&|scope| scope == Scope::Unit(unit.clone()).key(), &|_| true),
-            None => figures(&*subtree_rows(&division), &|_| true),
+            None => figures(&subtree_rows(&division), &|_| true),
         },
         own_level: None,
         children: Vec::new(),
@@ -285,7 +277,7 @@ pub async fn indicators(
         let own = Scope::Own(division.clone()).key();
         report.own_level = Some(figures(&|scope| scope == own, &|d| d == division.as_str()));
         for child in children {
-            let indicators = figures(&*subtree_rows(&child.code), &|d| d.starts_with(child.code.as_str()));
+            let indicators = figures(&subtree_rows(&child.code), &|d| d.starts_with(child.code.as_str()));
             report.children.push(DivisionIndicators { code: child.code.to_string(), name: child.name, indicators });
         }
     }

@@ -26,13 +26,18 @@ async fn store_in_new_schema() -> (PostgresStore, String) {
     (PostgresStore::connect(&test_url(), Some(&schema)).await.expect("connect"), schema)
 }
 
+/// A plain connection working in `schema`, beside the store's pool, for what the store does not
+/// offer; its driver runs until the client is dropped.
+async fn raw_client(schema: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client.batch_execute(&format!("SET search_path TO \"{schema}\"")).await.expect("search path");
+    client
+}
+
 /// Takes `schema` back to before a migration with `sql`, then connects again, which upgrades it.
 async fn downgrade_and_reconnect(schema: &str, sql: &str) -> PostgresStore {
-    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
-    let driver = tokio::spawn(connection);
-    client.batch_execute(&format!("SET search_path TO \"{schema}\"; {sql}")).await.expect("downgrade");
-    drop(client);
-    let _ = driver.await;
+    raw_client(schema).await.batch_execute(sql).await.expect("downgrade");
     PostgresStore::connect(&test_url(), Some(schema)).await.expect("reconnect")
 }
 
@@ -66,18 +71,9 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
 async fn folding_moves_every_change_into_the_tallies() {
     let (store, schema) = store_in_new_schema().await;
     pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
-    let count = |table: &'static str| {
-        let schema = schema.clone();
-        async move {
-            let (client, connection) =
-                tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
-            let driver = tokio::spawn(connection);
-            let sql = format!("SELECT count(*) FROM \"{schema}\".{table}");
-            let count: i64 = client.query_one(&sql, &[]).await.expect("count").get(0);
-            drop(client);
-            let _ = driver.await;
-            count
-        }
+    let client = raw_client(&schema).await;
+    let count = async |table: &str| -> i64 {
+        client.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.expect("count").get(0)
     };
     assert!(count("case_tally_changes").await > 0, "the last case's changes wait for the fold");
     pingan_store::indicators::IndicatorStore::fold_tallies(&store).await.expect("fold");

@@ -457,7 +457,7 @@ impl CaseFilter {
     /// query per part, each taking at most a page in order: an OR of them would make the engine
     /// gather and sort every visible case (a whole city's, for its centre) for each page.
     pub fn to_sql(&self, columns: &str, dialect: Dialect) -> (String, Vec<SqlValue>) {
-        let mut sql = Sql { values: Vec::new(), dialect };
+        let mut sql = Sql::new(dialect);
         let limit = i64::from(self.limit.clamp(1, MAX_LIST));
         let order = "ORDER BY reported_at DESC, id DESC";
         let parts = self.visible_parts();
@@ -491,7 +491,7 @@ impl CaseFilter {
     /// play no part).
     pub fn to_count_sql(&self, dialect: Dialect) -> (String, Vec<SqlValue>) {
         let filter = CaseFilter { after: None, ..self.clone() };
-        let mut sql = Sql { values: Vec::new(), dialect };
+        let mut sql = Sql::new(dialect);
         let parts = self.visible_parts();
         let seen = match parts.as_deref() {
             None => Seen::Everything,
@@ -531,8 +531,7 @@ impl CaseFilter {
             conditions.push(in_subtree(division, by_time, sql));
         }
         if let Some(prefix) = &self.grid_prefix {
-            let from = sql.bind(SqlValue::Text(prefix.clone()));
-            let to = sql.bind(SqlValue::Text(format!("{prefix}:")));
+            let (from, to) = sql.bind_prefix(prefix);
             conditions.push(format!("grid_code >= {from} AND grid_code < {to}"));
         }
         if let Some(handler) = &self.handler {
@@ -605,9 +604,7 @@ enum Seen<'a> {
 /// written so that no engine searches the division index for it (which would read and sort the
 /// whole area to keep a page).
 fn in_subtree(code: &DivisionCode, by_time: bool, sql: &mut Sql) -> String {
-    let from = sql.bind(SqlValue::Text(code.to_string()));
-    // Codes are digits, and ':' sorts right after '9'.
-    let to = sql.bind(SqlValue::Text(format!("{code}:")));
+    let (from, to) = sql.bind_prefix(code.as_str());
     let column = if by_time && code.level() <= Level::County { "division_code || ''" } else { "division_code" };
     format!("{column} >= {from} AND {column} < {to}")
 }
@@ -692,15 +689,28 @@ pub fn searchable_text(body: &CaseBody) -> String {
 }
 
 /// Bound values and the engine's SQL.
-struct Sql {
-    values: Vec<SqlValue>,
+/// A statement's bound values, as its text is written.
+pub(crate) struct Sql {
+    pub(crate) values: Vec<SqlValue>,
     dialect: Dialect,
 }
 
 impl Sql {
-    fn bind(&mut self, value: SqlValue) -> String {
+    pub(crate) fn new(dialect: Dialect) -> Sql {
+        Sql { values: Vec::new(), dialect }
+    }
+
+    /// Binds `value`; answers its placeholder.
+    pub(crate) fn bind(&mut self, value: SqlValue) -> String {
         self.values.push(value);
         self.dialect.placeholder(self.values.len())
+    }
+
+    /// Binds the bounds of the texts that are `prefix` followed by digits (codes under a code):
+    /// `prefix` itself and just past it, as ':' sorts right after '9' byte by byte. Answers the
+    /// two placeholders, for `column >= first AND column < past`.
+    pub(crate) fn bind_prefix(&mut self, prefix: &str) -> (String, String) {
+        (self.bind(SqlValue::Text(prefix.to_owned())), self.bind(SqlValue::Text(format!("{prefix}:"))))
     }
 }
 

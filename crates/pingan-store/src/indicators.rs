@@ -17,7 +17,7 @@ use pingan_core::lifecycle::{Satisfaction, Status};
 use pingan_core::{DivisionCode, Level};
 
 use crate::StoreResult;
-use crate::cases::{CaseRow, Dialect, SqlValue};
+use crate::cases::{CaseRow, Dialect, Sql, SqlValue};
 
 /// The counters of a tally, in the order of [`Tally::values`] and of the tables' columns.
 pub const COUNTERS: [&str; 14] = [
@@ -255,12 +255,6 @@ pub fn next_month(yyyymm: i32) -> i32 {
     if yyyymm % 100 == 12 { (yyyymm / 100 + 1) * 100 + 1 } else { yyyymm + 1 }
 }
 
-/// The bounds of the texts that start with `prefix` followed by digits: from `prefix` itself to
-/// just past it (':' sorts right after '9', byte by byte).
-fn starting_with(prefix: &str) -> (String, String) {
-    (prefix.to_owned(), format!("{prefix}:"))
-}
-
 /// The tallies asked for: those of the scopes (every scope when None), and the own levels of every
 /// division in the subtree `own_under`, for the months `from..=to` (YYYYMM).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -288,20 +282,16 @@ impl TallyQuery {
     /// tallies' columns), one row per key, with the values to bind. Placeholders are numbered, so
     /// each table's part names the same values.
     pub fn select_sql(&self, dialect: Dialect, tables: &[&str]) -> (String, Vec<SqlValue>) {
-        let mut values = vec![SqlValue::Integer(self.from.into()), SqlValue::Integer(self.to.into())];
-        let mut condition = format!("month >= {} AND month <= {}", dialect.placeholder(1), dialect.placeholder(2));
+        let mut sql = Sql::new(dialect);
+        let (from, to) = (sql.bind(SqlValue::Integer(self.from.into())), sql.bind(SqlValue::Integer(self.to.into())));
+        let mut condition = format!("month >= {from} AND month <= {to}");
         if let Some(scopes) = &self.scopes {
             let mut listed = vec!["NULL".to_owned()];
-            for scope in scopes {
-                values.push(SqlValue::Text(scope.key()));
-                listed.push(dialect.placeholder(values.len()));
-            }
+            listed.extend(scopes.iter().map(|scope| sql.bind(SqlValue::Text(scope.key()))));
             let mut wanted = format!("scope IN ({})", listed.join(", "));
             if let Some(code) = &self.own_under {
-                let (first, past) = starting_with(&Scope::Own(code.clone()).key());
-                values.extend([SqlValue::Text(first), SqlValue::Text(past)]);
-                let (from, to) = (dialect.placeholder(values.len() - 1), dialect.placeholder(values.len()));
-                wanted = format!("{wanted} OR (scope >= {from} AND scope < {to})");
+                let (first, past) = sql.bind_prefix(&Scope::Own(code.clone()).key());
+                wanted = format!("{wanted} OR (scope >= {first} AND scope < {past})");
             }
             condition.push_str(&format!(" AND ({wanted})"));
         }
@@ -311,12 +301,12 @@ impl TallyQuery {
             .map(|table| format!("SELECT scope, month, {counters} FROM {table} WHERE {condition}"))
             .collect();
         let sums: Vec<String> = COUNTERS.iter().map(|c| format!("CAST(SUM({c}) AS BIGINT)")).collect();
-        let sql = format!(
+        let select = format!(
             "SELECT scope, month, {} FROM ({}) AS tallies GROUP BY scope, month",
             sums.join(", "),
             parts.join(" UNION ALL ")
         );
-        (sql, values)
+        (select, sql.values)
     }
 }
 
@@ -334,34 +324,26 @@ pub struct OverdueQuery {
 impl OverdueQuery {
     /// `SELECT division_code, count` of the cases asked for, with the values to bind.
     pub fn to_sql(&self, dialect: Dialect) -> (String, Vec<SqlValue>) {
-        let mut values = Vec::new();
-        let mut bind = |value: SqlValue| {
-            values.push(value);
-            dialect.placeholder(values.len())
-        };
+        let mut sql = Sql::new(dialect);
         let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let mut conditions = vec![format!("status IN ({})", open.join(", "))];
-        conditions.push(format!("resolve_due < {}", bind(SqlValue::Integer(self.now))));
+        conditions.push(format!("resolve_due < {}", sql.bind(SqlValue::Integer(self.now))));
         let from = month_start(self.from).unwrap_or(i64::MIN);
         let before = month_start(next_month(self.to)).unwrap_or(i64::MAX);
-        conditions.push(format!(
-            "reported_at >= {} AND reported_at < {}",
-            bind(SqlValue::Integer(from)),
-            bind(SqlValue::Integer(before))
-        ));
+        let (from, before) = (sql.bind(SqlValue::Integer(from)), sql.bind(SqlValue::Integer(before)));
+        conditions.push(format!("reported_at >= {from} AND reported_at < {before}"));
         if let Some(code) = &self.subtree {
-            let (first, past) = starting_with(code.as_str());
-            let (from, to) = (bind(SqlValue::Text(first)), bind(SqlValue::Text(past)));
-            conditions.push(format!("division_code >= {from} AND division_code < {to}"));
+            let (first, past) = sql.bind_prefix(code.as_str());
+            conditions.push(format!("division_code >= {first} AND division_code < {past}"));
         }
         if let Some(handler) = &self.handler {
-            conditions.push(format!("handler = {}", bind(SqlValue::Text(handler.clone()))));
+            conditions.push(format!("handler = {}", sql.bind(SqlValue::Text(handler.clone()))));
         }
-        let sql = format!(
+        let select = format!(
             "SELECT division_code, COUNT(*) FROM cases WHERE {} GROUP BY division_code",
             conditions.join(" AND ")
         );
-        (sql, values)
+        (select, sql.values)
     }
 }
 
