@@ -33,17 +33,14 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
 }
 
 impl SqliteStore {
-    async fn accounts_where(&self, condition: &'static str, value: String) -> StoreResult<Vec<AccountRow>> {
-        let rows: Vec<AccountColumns> = self
-            .read(move |connection| {
-                connection
-                    .prepare_cached(&format!(
-                        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} ORDER BY login"
-                    ))?
-                    .query_map([value], account_columns)?
-                    .collect()
-            })
-            .await?;
+    /// The accounts of a unique key: a lookup short enough to run on the calling thread.
+    fn accounts_where(&self, condition: &'static str, value: &str) -> StoreResult<Vec<AccountRow>> {
+        let rows: Vec<AccountColumns> = self.read_here(|connection| {
+            connection
+                .prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} ORDER BY login"))?
+                .query_map([value], account_columns)?
+                .collect()
+        })?;
         rows.into_iter().map(AccountRow::from_columns).collect()
     }
 }
@@ -68,11 +65,11 @@ impl AccountStore for SqliteStore {
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRow>> {
-        Ok(self.accounts_where("id = ?1", id.to_owned()).await?.pop())
+        Ok(self.accounts_where("id = ?1", id)?.pop())
     }
 
     async fn account_by_login(&self, login: &str) -> StoreResult<Option<AccountRow>> {
-        Ok(self.accounts_where("login = ?1", login.to_owned()).await?.pop())
+        Ok(self.accounts_where("login = ?1", login)?.pop())
     }
 
     async fn accounts(&self, prefix: &str) -> StoreResult<Vec<AccountRow>> {
@@ -172,14 +169,12 @@ impl AccountStore for SqliteStore {
     }
 
     async fn credential(&self, secret_hash: &[u8]) -> StoreResult<Option<CredentialRow>> {
-        let secret_hash = secret_hash.to_vec();
-        self.read(move |connection| {
+        self.read_here(|connection| {
             connection
                 .prepare_cached(&format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE secret_hash = ?1"))?
                 .query_row([secret_hash], credential_columns)
                 .optional()
-        })
-        .await?
+        })?
         .map(CredentialRow::from_columns)
         .transpose()
     }

@@ -7,12 +7,12 @@ use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
     DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
 };
-use pingan_store::indicators::{self, PendingChanges};
+use pingan_store::indicators;
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
-use crate::writer::Written;
+use crate::writer::{Deferred, Written};
 use crate::{SqliteStore, database_error, row_error};
 
 pub(crate) fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
@@ -111,13 +111,21 @@ fn insert_action(
     Ok(())
 }
 
-/// Enters case `case_id` in the text index.
-fn index_text(connection: &Connection, case_id: &str, body: &CaseBody) -> StoreResult<()> {
-    let grams = search_grams(&searchable_text(body)).join(" ");
-    connection
-        .prepare_cached("INSERT INTO case_text (case_id, grams) VALUES (?1, ?2)")
-        .and_then(|mut statement| statement.execute(params![case_id, grams]))
-        .map_err(database_error)?;
+/// Case `case_id`'s entry in the text index: its id and its grams.
+fn text_entry(case_id: &str, body: &CaseBody) -> (String, String) {
+    (case_id.to_owned(), search_grams(&searchable_text(body)).join(" "))
+}
+
+/// Writes `entries` (see [`text_entry`]) into the text index.
+pub(crate) fn index_texts(connection: &Connection, entries: &[(String, String)]) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut statement =
+        connection.prepare_cached("INSERT INTO case_text (case_id, grams) VALUES (?1, ?2)").map_err(database_error)?;
+    for (case_id, grams) in entries {
+        statement.execute(params![case_id, grams]).map_err(database_error)?;
+    }
     Ok(())
 }
 
@@ -126,16 +134,17 @@ pub(crate) fn fill_case_text(connection: &Connection) -> StoreResult<()> {
     let mut cases = connection.prepare("SELECT id, body FROM cases").map_err(database_error)?;
     let rows =
         cases.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))).map_err(database_error)?;
+    let mut entries = Vec::new();
     for row in rows {
         let (id, body) = row.map_err(database_error)?;
-        index_text(connection, &id, &CaseBody::from_json(&body)?)?;
+        entries.push(text_entry(&id, &CaseBody::from_json(&body)?));
     }
-    Ok(())
+    index_texts(connection, &entries)
 }
 
 /// Numbers and inserts one new case inside the writer's open transaction.
-/// Its indicator tally is added to `tallies`, for the caller to write.
-fn create_one(connection: &Connection, new: NewCase, tallies: &mut PendingChanges) -> StoreResult<Created> {
+/// Its indicator tally and its text-index entry are left in `deferred`, for the group to write.
+fn create_one(connection: &Connection, new: NewCase, deferred: &mut Deferred) -> StoreResult<Created> {
     if let Some(key) = &new.row.idempotency_key
         && let Some(existing) = case_where(connection, "idempotency_key", key)?
     {
@@ -186,8 +195,8 @@ fn create_one(connection: &Connection, new: NewCase, tallies: &mut PendingChange
             ])
         })
         .map_err(|e| row_error(e, &c.division_code))?;
-    index_text(connection, &row.id, &row.body)?;
-    tallies.add(indicators::contributions(&row));
+    deferred.texts.push(text_entry(&row.id, &row.body));
+    deferred.tallies.add(indicators::contributions(&row));
     for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
         insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
     }
@@ -199,23 +208,23 @@ fn create_one(connection: &Connection, new: NewCase, tallies: &mut PendingChange
 impl CaseStore for SqliteStore {
     async fn create_case(&self, new: NewCase) -> StoreResult<Created> {
         self.writer
-            .write_counted(move |connection| {
-                let mut tallies = PendingChanges::default();
-                let value = create_one(connection, new, &mut tallies)?;
-                Ok(Written { value, tallies: tallies.into_changes() })
+            .write_deferring(move |connection| {
+                let mut deferred = Deferred::default();
+                let value = create_one(connection, new, &mut deferred)?;
+                Ok(Written { value, deferred })
             })
             .await
     }
 
     async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
         self.writer
-            .write_counted(move |connection| {
-                let mut tallies = PendingChanges::default();
+            .write_deferring(move |connection| {
+                let mut deferred = Deferred::default();
                 let value = batch
                     .into_iter()
-                    .map(|new| create_one(connection, new, &mut tallies))
+                    .map(|new| create_one(connection, new, &mut deferred))
                     .collect::<StoreResult<_>>()?;
-                Ok(Written { value, tallies: tallies.into_changes() })
+                Ok(Written { value, deferred })
             })
             .await
     }
@@ -227,7 +236,7 @@ impl CaseStore for SqliteStore {
         updated: CaseRow,
         notify: Vec<i64>,
     ) -> StoreResult<CaseRow> {
-        self.writer.write_counted(move |connection| {
+        self.writer.write_deferring(move |connection| {
             let stored: Option<(CaseColumns, Vec<u8>)> = connection
                 .prepare_cached(&format!("SELECT {CASE_COLUMNS}, last_hash FROM cases WHERE id = ?1"))
                 .and_then(|mut statement| {
@@ -258,8 +267,9 @@ impl CaseStore for SqliteStore {
                 .map_err(|e| row_error(e, &c.division_code))?;
             let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
             crate::webhooks::queue(connection, &outgoing)?;
-            let tallies = indicators::changes(Some(&before), &row);
-            Ok(Written { value: row, tallies })
+            let mut deferred = Deferred::default();
+            deferred.tallies.add(indicators::changes(Some(&before), &row));
+            Ok(Written { value: row, deferred })
         })
         .await
     }
@@ -288,32 +298,19 @@ impl CaseStore for SqliteStore {
     }
 
     async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRow>> {
-        let id = id.to_owned();
-        self.read(move |connection| {
-            connection.query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"), [id], columns).optional()
-        })
-        .await?
-        .map(CaseRow::from_columns)
-        .transpose()
+        self.read_here(|connection| Ok(case_where(connection, "id", id)))?
     }
 
     async fn case_by_number(&self, number: &CaseNumber) -> StoreResult<Option<CaseRow>> {
         let number = number.to_string();
-        self.read(move |connection| {
-            connection
-                .query_row(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE number = ?1"), [number], columns)
-                .optional()
-        })
-        .await?
-        .map(CaseRow::from_columns)
-        .transpose()
+        self.read_here(|connection| Ok(case_where(connection, "number", &number)))?
     }
 
     async fn history(&self, case_id: &str) -> StoreResult<Vec<StoredAction>> {
         let case_id = case_id.to_owned();
         let rows: Vec<(i64, i64, String, String, String, String, Vec<u8>)> = self
             .read(move |connection| {
-                let mut statement = connection.prepare(
+                let mut statement = connection.prepare_cached(
                     "SELECT sequence, at, actor, action, status_after, details, hash FROM case_actions WHERE case_id = ?1 ORDER BY sequence",
                 )?;
                 statement

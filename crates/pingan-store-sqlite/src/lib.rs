@@ -155,17 +155,20 @@ impl SqliteStore {
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
         let store = self.clone();
-        run_blocking(move || {
-            let pooled = store.readers.lock().map_err(|_| poisoned())?.pop();
-            let connection = match pooled {
-                Some(connection) => connection,
-                None => open_connection(&store.path)?,
-            };
-            let result = query(&connection).map_err(database_error);
-            store.readers.lock().map_err(|_| poisoned())?.push(connection);
-            result
-        })
-        .await
+        run_blocking(move || store.read_here(query)).await
+    }
+
+    /// Runs `query` on the calling thread, for a lookup by key that takes microseconds: handing it
+    /// to the blocking pool and back would cost two thread switches, more than the lookup itself.
+    fn read_here<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let pooled = self.readers.lock().map_err(|_| poisoned())?.pop();
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => open_connection(&self.path)?,
+        };
+        let result = query(&connection).map_err(database_error);
+        self.readers.lock().map_err(|_| poisoned())?.push(connection);
+        result
     }
 
     async fn write<T: Send + 'static>(

@@ -3,15 +3,14 @@
 //! others), syncs once, and only then answers each caller. A caller's write is therefore on disk
 //! when it is acknowledged, while a burst of concurrent writes shares one fsync.
 //!
-//! A write may also leave changes to the indicator tallies: the group adds them up and applies
-//! them once, just before its commit, so a burst of reports from one city updates the city's
-//! tally once rather than once per report. Adding to the tallies is the one step that can fail
-//! the whole group rather than one write (it fails only as the commit would: a full disk, say).
+//! A write may also leave work for its group to do once, just before the commit (see
+//! [`Deferred`]). That is the one step that can fail the whole group rather than one write (it
+//! fails only as the commit would: a full disk, say).
 
 use std::sync::mpsc;
 use std::thread;
 
-use pingan_store::indicators::{PendingChanges, Tally, TallyKey};
+use pingan_store::indicators::PendingChanges;
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -19,16 +18,35 @@ use tokio::sync::oneshot;
 /// Writes taken into one transaction at most: bounds how long the first caller of a batch waits.
 const MAX_BATCH: usize = 4096;
 
-/// What a write answers, with the tally changes it leaves for its group to apply.
+/// What a successful write leaves for its group to apply once, just before the commit.
+#[derive(Default)]
+pub struct Deferred {
+    /// Changes to the indicator tallies: a burst of reports from one city updates the city's
+    /// tally once rather than once per report.
+    pub tallies: PendingChanges,
+    /// Text-index entries, (case id, grams). FTS5 writes the entries it holds out to a new index
+    /// segment whenever a later statement opens a savepoint, so entries written with each case
+    /// would make a segment (and later a merge) per case; written last, a group makes one.
+    pub texts: Vec<(String, String)>,
+}
+
+impl Deferred {
+    fn add(&mut self, other: Deferred) {
+        self.tallies.add(other.tallies.into_changes());
+        self.texts.extend(other.texts);
+    }
+}
+
+/// What a write answers, with what it leaves for its group to apply.
 pub struct Written<T> {
     pub value: T,
-    pub tallies: Vec<(TallyKey, Tally)>,
+    pub deferred: Deferred,
 }
 
 trait Job: Send {
-    /// Runs the write inside the open transaction; says whether it succeeded, and adds the tally
-    /// changes of a write that did to `tallies`.
-    fn run(&mut self, connection: &Connection, tallies: &mut PendingChanges) -> bool;
+    /// Runs the write inside the open transaction; says whether it succeeded, and adds what a
+    /// write that did leaves to `deferred`.
+    fn run(&mut self, connection: &Connection, deferred: &mut Deferred) -> bool;
     /// Answers the caller once the transaction's fate is known.
     fn answer(self: Box<Self>, commit: Result<(), &StoreError>);
 }
@@ -40,10 +58,10 @@ struct Write<T, F> {
 }
 
 impl<T: Send, F: FnOnce(&Connection) -> StoreResult<Written<T>> + Send> Job for Write<T, F> {
-    fn run(&mut self, connection: &Connection, tallies: &mut PendingChanges) -> bool {
+    fn run(&mut self, connection: &Connection, deferred: &mut Deferred) -> bool {
         let Some(work) = self.work.take() else { return false };
         let result = work(connection).map(|written| {
-            tallies.add(written.tallies);
+            deferred.add(written.deferred);
             written.value
         });
         let succeeded = result.is_ok();
@@ -84,12 +102,15 @@ impl GroupWriter {
         &self,
         work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        self.write_counted(move |connection| work(connection).map(|value| Written { value, tallies: Vec::new() })).await
+        self.write_deferring(move |connection| {
+            work(connection).map(|value| Written { value, deferred: Deferred::default() })
+        })
+        .await
     }
 
-    /// [`GroupWriter::write`] for a write that changes indicator tallies: its changes are applied
-    /// with its group's, in the same transaction, and only if the write succeeded.
-    pub async fn write_counted<T: Send + 'static>(
+    /// [`GroupWriter::write`] for a write that leaves work for its group: it is done with the
+    /// group's, in the same transaction, and only if the write succeeded.
+    pub async fn write_deferring<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> StoreResult<Written<T>> + Send + 'static,
     ) -> StoreResult<T> {
@@ -119,14 +140,14 @@ fn write_loop(connection: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
 fn run_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
     let sql = |statement: &str| connection.execute_batch(statement).map_err(|e| StoreError::Database(e.to_string()));
     sql("BEGIN IMMEDIATE")?;
-    let mut tallies = PendingChanges::default();
+    let mut deferred = Deferred::default();
     for job in batch.iter_mut() {
-        // A failed write's tally changes are not kept, like the rest of it.
-        let mut job_tallies = PendingChanges::default();
-        let applied = sql("SAVEPOINT job").map(|_| job.run(connection, &mut job_tallies));
+        // What a failed write leaves is not kept, like the rest of it.
+        let mut job_deferred = Deferred::default();
+        let applied = sql("SAVEPOINT job").map(|_| job.run(connection, &mut job_deferred));
         let closed = match applied {
             Ok(true) => {
-                tallies.add(job_tallies.into_changes());
+                deferred.add(job_deferred);
                 sql("RELEASE job")
             }
             Ok(false) => sql("ROLLBACK TO job; RELEASE job"),
@@ -137,7 +158,9 @@ fn run_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult
             return Err(error);
         }
     }
-    if let Err(error) = crate::indicators::add_changes(connection, &tallies.into_changes()) {
+    let applied = crate::indicators::add_changes(connection, &deferred.tallies.into_changes())
+        .and_then(|()| crate::cases::index_texts(connection, &deferred.texts));
+    if let Err(error) = applied {
         let _ = sql("ROLLBACK");
         return Err(error);
     }

@@ -109,6 +109,10 @@ pub struct Outgoing {
 /// The deliveries to each of `notify` of `records`, entries `first_sequence`, … of `case`.
 pub fn outgoing(notify: &[i64], case: &CaseRow, first_sequence: i64, records: &[ActionRecord]) -> Vec<Outgoing> {
     let mut queued = Vec::with_capacity(notify.len() * records.len());
+    if notify.is_empty() {
+        // Nobody to tell: spare building the event bodies, a JSON document per entry.
+        return queued;
+    }
     for (offset, record) in records.iter().enumerate() {
         let sequence = first_sequence + offset as i64;
         let event = event_json(case, sequence, record);
