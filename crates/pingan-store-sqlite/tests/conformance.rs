@@ -50,3 +50,52 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
     let upgraded = downgrade_and_reopen(&directory.path().join("pingan.db"), sql);
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
 }
+
+/// A unit's open cases are found through the unit, even where the statistics would have the
+/// planner search the caller's whole area: they average each status over all cases, unaware that
+/// almost every case is closed. These are the statistics of a million simulated cases, where the
+/// area's search took 50 ms against 0.1 ms through the unit.
+#[tokio::test]
+async fn a_units_list_is_searched_through_the_unit_whatever_the_statistics_say() {
+    use pingan_core::DivisionCode;
+    use pingan_core::lifecycle::Status;
+    use pingan_store::cases::{CASE_COLUMNS, CaseFilter, Dialect, SqlValue, Visibility};
+    use rusqlite::types::Value;
+
+    let (store, directory) = fresh_store().await;
+    drop(store);
+    let connection = rusqlite::Connection::open(directory.path().join("pingan.db")).expect("open");
+    connection
+        .execute_batch(
+            "ANALYZE; DELETE FROM sqlite_stat1 WHERE tbl = 'cases';
+             INSERT INTO sqlite_stat1 VALUES ('cases', 'cases', '1000000 1'),
+                 ('cases', 'cases_by_status_and_division', '1000000 334 5 1'),
+                 ('cases', 'cases_by_handler', '1000000 286 112 1'),
+                 ('cases', 'cases_by_division', '1000000 1001 1'),
+                 ('cases', 'cases_by_reported', '1000000 1');
+             ANALYZE sqlite_schema;",
+        )
+        .expect("statistics");
+    let city = DivisionCode::parse("3603").expect("code");
+    let filter = CaseFilter {
+        handler: Some("department:360302:cg".into()),
+        statuses: vec![Status::Dispatched, Status::InProgress],
+        visible: Some(Visibility { subtree: Some(city), ..Visibility::default() }),
+        limit: 50,
+        ..CaseFilter::default()
+    };
+    let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Sqlite);
+    let values = values.into_iter().map(|value| match value {
+        SqlValue::Text(text) => Value::Text(text),
+        SqlValue::Integer(number) => Value::Integer(number),
+        SqlValue::Real(number) => Value::Real(number),
+    });
+    let mut explain = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+    let plan: Vec<String> = explain
+        .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("steps");
+    assert!(plan.iter().any(|step| step.contains("cases_by_handler")), "{plan:?}");
+    assert!(!plan.iter().any(|step| step.contains("cases_by_status_and_division")), "{plan:?}");
+}

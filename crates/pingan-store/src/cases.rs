@@ -526,9 +526,16 @@ impl CaseFilter {
     /// The filter's conditions and the visibility's, joined (TRUE when there are none).
     fn where_clause(&self, sql: &mut Sql, seen: Seen<'_>) -> String {
         let mut conditions: Vec<String> = Vec::new();
-        let by_time = self.by_time_only();
+        let handler_named = self.handler.is_some() || matches!(seen, Seen::Part(VisiblePart::Handler(_)));
+        let place_search = if handler_named {
+            PlaceSearch::Tested
+        } else if self.by_time_only() {
+            PlaceSearch::ByTime
+        } else {
+            PlaceSearch::Indexed
+        };
         if let Some(division) = &self.division {
-            conditions.push(in_subtree(division, by_time, sql));
+            conditions.push(in_subtree(division, place_search, sql));
         }
         if let Some(prefix) = &self.grid_prefix {
             let (from, to) = sql.bind_prefix(prefix);
@@ -571,9 +578,9 @@ impl CaseFilter {
         match seen {
             Seen::Everything => {}
             Seen::Nothing => conditions.push("1 = 0".into()),
-            Seen::Part(part) => conditions.push(part.condition(by_time, sql)),
+            Seen::Part(part) => conditions.push(part.condition(place_search, sql)),
             Seen::AnyOf(parts) => {
-                let any: Vec<String> = parts.iter().map(|part| part.condition(false, sql)).collect();
+                let any: Vec<String> = parts.iter().map(|part| part.condition(PlaceSearch::Indexed, sql)).collect();
                 conditions.push(format!("({})", any.join(" OR ")));
             }
         }
@@ -598,14 +605,37 @@ enum Seen<'a> {
     AnyOf(&'a [VisiblePart]),
 }
 
-/// Cases whose responsible division lies in `code`'s subtree. When nothing but the place and the
-/// time narrows a list (`by_time`), a county or anything larger holds so many cases that its newest
-/// are found soonest by walking the report-time index and testing each code: the code is then
-/// written so that no engine searches the division index for it (which would read and sort the
-/// whole area to keep a page).
-fn in_subtree(code: &DivisionCode, by_time: bool, sql: &mut Sql) -> String {
+/// Whether a condition on the responsible division may be searched in a division index. Where
+/// it may not, its column is written so that no engine does, and each row the other conditions
+/// find is tested instead.
+#[derive(Clone, Copy)]
+enum PlaceSearch {
+    /// The engine's planner chooses.
+    Indexed,
+    /// Nothing but the place and the time narrows a list: a county or anything larger holds so
+    /// many cases that its newest are found soonest by walking the report-time index (searching
+    /// the division index would read and sort the whole area to keep a page).
+    ByTime,
+    /// A handling unit is named: its cases are few beside an area's, and a planner that cannot
+    /// tell how skewed the statuses are (almost every case is closed) would otherwise take a whole
+    /// area's open cases to find one unit's.
+    Tested,
+}
+
+/// Cases whose responsible division lies in `code`'s subtree.
+fn in_subtree(code: &DivisionCode, search: PlaceSearch, sql: &mut Sql) -> String {
     let (from, to) = sql.bind_prefix(code.as_str());
-    let column = if by_time && code.level() <= Level::County { "division_code || ''" } else { "division_code" };
+    let searched = match search {
+        PlaceSearch::Indexed => true,
+        PlaceSearch::ByTime => code.level() > Level::County,
+        PlaceSearch::Tested => false,
+    };
+    let column = match (searched, sql.dialect) {
+        (true, _) => "division_code",
+        // SQLite's idiom for a column no index may serve; unlike a concatenation, it costs nothing per row.
+        (false, Dialect::Sqlite) => "+division_code",
+        (false, Dialect::Postgres) => "division_code || ''",
+    };
     format!("{column} >= {from} AND {column} < {to}")
 }
 
@@ -723,9 +753,9 @@ enum VisiblePart {
 }
 
 impl VisiblePart {
-    fn condition(&self, by_time: bool, sql: &mut Sql) -> String {
+    fn condition(&self, place_search: PlaceSearch, sql: &mut Sql) -> String {
         match self {
-            VisiblePart::Subtree(code) => format!("({})", in_subtree(code, by_time, sql)),
+            VisiblePart::Subtree(code) => format!("({})", in_subtree(code, place_search, sql)),
             VisiblePart::Grid(grid) => format!("grid_code = {}", sql.bind(SqlValue::Text(grid.to_string()))),
             VisiblePart::Handler(unit) => format!("handler = {}", sql.bind(SqlValue::Text(unit.clone()))),
             VisiblePart::Reporter(account) => {
