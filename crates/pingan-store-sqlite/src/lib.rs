@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
     (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
     (CASE_TALLIES, "case tallies", include_str!("../migrations/0015_case_tallies.sql")),
+    (16, "duplicate_search_points", include_str!("../migrations/0016_duplicate_search_points.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.

@@ -51,6 +51,23 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
 }
 
+/// The steps of the engine's plan for `sql` with `values` bound.
+fn plan(connection: &rusqlite::Connection, sql: &str, values: Vec<pingan_store::cases::SqlValue>) -> Vec<String> {
+    use pingan_store::cases::SqlValue;
+    use rusqlite::types::Value;
+    let values = values.into_iter().map(|value| match value {
+        SqlValue::Text(text) => Value::Text(text),
+        SqlValue::Integer(number) => Value::Integer(number),
+        SqlValue::Real(number) => Value::Real(number),
+    });
+    let mut explain = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+    explain
+        .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("steps")
+}
+
 /// A unit's open cases are found through the unit, even where the statistics would have the
 /// planner search the caller's whole area: they average each status over all cases, unaware that
 /// almost every case is closed. These are the statistics of a million simulated cases, where the
@@ -59,8 +76,7 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
 async fn a_units_list_is_searched_through_the_unit_whatever_the_statistics_say() {
     use pingan_core::DivisionCode;
     use pingan_core::lifecycle::Status;
-    use pingan_store::cases::{CASE_COLUMNS, CaseFilter, Dialect, SqlValue, Visibility};
-    use rusqlite::types::Value;
+    use pingan_store::cases::{CASE_COLUMNS, CaseFilter, Dialect, Visibility};
 
     let (store, directory) = fresh_store().await;
     drop(store);
@@ -85,17 +101,31 @@ async fn a_units_list_is_searched_through_the_unit_whatever_the_statistics_say()
         ..CaseFilter::default()
     };
     let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Sqlite);
-    let values = values.into_iter().map(|value| match value {
-        SqlValue::Text(text) => Value::Text(text),
-        SqlValue::Integer(number) => Value::Integer(number),
-        SqlValue::Real(number) => Value::Real(number),
-    });
-    let mut explain = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
-    let plan: Vec<String> = explain
-        .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
-        .expect("plan")
-        .collect::<Result<_, _>>()
-        .expect("steps");
+    let plan = plan(&connection, &sql, values);
     assert!(plan.iter().any(|step| step.contains("cases_by_handler")), "{plan:?}");
     assert!(!plan.iter().any(|step| step.contains("cases_by_status_and_division")), "{plan:?}");
+}
+
+/// The duplicate search finds the nearby recent cases in its index alone and reads the rows of
+/// those only: reading a row for each index entry first (SQLite's way with a plain condition on a
+/// table without rowids) took 0.3 ms a search on a million cases, against 0.05 ms.
+#[tokio::test]
+async fn the_duplicate_search_reads_rows_only_for_nearby_recent_cases() {
+    use pingan_store::cases::DuplicateSearch;
+
+    let (store, directory) = fresh_store().await;
+    drop(store);
+    let connection = rusqlite::Connection::open(directory.path().join("pingan.db")).expect("open");
+    let search = DuplicateSearch {
+        category: "livelihood.road_repair".into(),
+        village: "360302001001".into(),
+        reported_from: 0,
+        west: 113.85,
+        south: 27.62,
+        east: 113.86,
+        north: 27.63,
+    };
+    let (sql, values) = search.to_sql(|n| format!("?{n}"));
+    let plan = plan(&connection, &sql, values);
+    assert!(plan.iter().any(|step| step.contains("COVERING INDEX cases_by_category_and_grid")), "{plan:?}");
 }

@@ -178,6 +178,11 @@ const MAX_CANDIDATES: i64 = 50;
 impl DuplicateSearch {
     /// `SELECT id, number, lon, lat FROM cases …` with `placeholder(n)` naming the n-th bound value.
     /// The open statuses and the limit are constants, written into the text.
+    ///
+    /// The nearby recent cases are found in the index alone, and only their rows are read (for
+    /// the status): SQLite reads the row of a table without rowids for each index entry before
+    /// testing the rest of a plain condition, which meant every case of the category in the
+    /// village, of every year.
     pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
         let values = vec![
             SqlValue::Text(self.category.clone()),
@@ -192,9 +197,9 @@ impl DuplicateSearch {
         let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let p = |n| placeholder(n);
         let sql = format!(
-            "SELECT id, number, lon, lat FROM cases WHERE category = {} AND grid_code >= {} AND grid_code < {} \
-             AND reported_at >= {} AND lon BETWEEN {} AND {} AND lat BETWEEN {} AND {} AND status IN ({}) \
-             ORDER BY reported_at DESC LIMIT {MAX_CANDIDATES}",
+            "SELECT id, number, lon, lat FROM cases WHERE id IN (SELECT id FROM cases WHERE category = {} \
+             AND grid_code >= {} AND grid_code < {} AND reported_at >= {} AND lon BETWEEN {} AND {} \
+             AND lat BETWEEN {} AND {}) AND status IN ({}) ORDER BY reported_at DESC LIMIT {MAX_CANDIDATES}",
             p(1),
             p(2),
             p(3),
