@@ -32,6 +32,11 @@ use pingan_web::AppState;
 
 use crate::progress::Bars;
 
+/// mimalloc instead of the system's allocator: a request allocates hundreds of small strings
+/// (a list page, thousands), and glibc's malloc was a sixth of a server's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "pingan", version, about = "平安 Pingan: grid-based community governance")]
 struct Cli {
