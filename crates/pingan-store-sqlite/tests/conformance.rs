@@ -108,7 +108,9 @@ async fn a_units_list_is_searched_through_the_unit_whatever_the_statistics_say()
 
 /// The duplicate search finds the nearby recent cases in its index alone and reads the rows of
 /// those only: reading a row for each index entry first (SQLite's way with a plain condition on a
-/// table without rowids) took 0.3 ms a search on a million cases, against 0.05 ms.
+/// table without rowids) took 0.3 ms a search on a million cases, against 0.05 ms. On a new
+/// database, without statistics, walking the open cases instead made a batch import of 20,000
+/// take 160 s.
 #[tokio::test]
 async fn the_duplicate_search_reads_rows_only_for_nearby_recent_cases() {
     use pingan_store::cases::DuplicateSearch;
@@ -128,4 +130,6 @@ async fn the_duplicate_search_reads_rows_only_for_nearby_recent_cases() {
     let (sql, values) = search.to_sql(|n| format!("?{n}"));
     let plan = plan(&connection, &sql, values);
     assert!(plan.iter().any(|step| step.contains("COVERING INDEX cases_by_category_and_grid")), "{plan:?}");
+    assert!(plan.first().is_some_and(|step| step.contains("PRIMARY KEY")), "{plan:?}");
+    assert!(!plan.iter().any(|step| step.contains("cases_by_status")), "{plan:?}");
 }

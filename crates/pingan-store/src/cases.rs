@@ -182,7 +182,9 @@ impl DuplicateSearch {
     /// The nearby recent cases are found in the index alone, and only their rows are read (for
     /// the status): SQLite reads the row of a table without rowids for each index entry before
     /// testing the rest of a plain condition, which meant every case of the category in the
-    /// village, of every year.
+    /// village, of every year. The status is written so that no index serves it: without
+    /// statistics (a new database) SQLite would otherwise walk every open case and test each
+    /// against the nearby ones.
     pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
         let values = vec![
             SqlValue::Text(self.category.clone()),
@@ -199,7 +201,7 @@ impl DuplicateSearch {
         let sql = format!(
             "SELECT id, number, lon, lat FROM cases WHERE id IN (SELECT id FROM cases WHERE category = {} \
              AND grid_code >= {} AND grid_code < {} AND reported_at >= {} AND lon BETWEEN {} AND {} \
-             AND lat BETWEEN {} AND {}) AND status IN ({}) ORDER BY reported_at DESC LIMIT {MAX_CANDIDATES}",
+             AND lat BETWEEN {} AND {}) AND status || '' IN ({}) ORDER BY reported_at DESC LIMIT {MAX_CANDIDATES}",
             p(1),
             p(2),
             p(3),
