@@ -359,3 +359,88 @@ impl CaseStore for SqliteStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use pingan_core::DivisionCode;
+    use pingan_core::lifecycle::Status;
+    use pingan_store::cases::Visibility;
+
+    use super::*;
+
+    /// A connection to a new database with Pingan's schema, and the folder that holds it.
+    fn new_database() -> (Connection, tempfile::TempDir) {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path().join("pingan.db");
+        drop(SqliteStore::open(&path).expect("open"));
+        (Connection::open(path).expect("connect"), directory)
+    }
+
+    /// The steps of the engine's plan for `sql` with `values` bound.
+    fn plan(connection: &Connection, sql: &str, values: Vec<SqlValue>) -> Vec<String> {
+        let mut explain = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        explain
+            .query_map(params_from_iter(bound(values)), |row| row.get(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("steps")
+    }
+
+    /// A unit's open cases are found through the unit, even where the statistics would have the
+    /// planner search the caller's whole area: they average each status over all cases, unaware that
+    /// almost every case is closed. These are the statistics of a million simulated cases, where the
+    /// area's search took 50 ms against 0.1 ms through the unit.
+    #[test]
+    fn a_units_list_is_searched_through_the_unit_whatever_the_statistics_say() {
+        let (connection, _directory) = new_database();
+        connection
+            .execute_batch(
+                "ANALYZE; DELETE FROM sqlite_stat1 WHERE tbl = 'cases';
+                 INSERT INTO sqlite_stat1 VALUES ('cases', 'cases', '1000000 1'),
+                     ('cases', 'cases_by_status_and_division', '1000000 334 5 1'),
+                     ('cases', 'cases_by_handler', '1000000 286 112 1'),
+                     ('cases', 'cases_by_division', '1000000 1001 1'),
+                     ('cases', 'cases_by_reported', '1000000 1');
+                 ANALYZE sqlite_schema;",
+            )
+            .expect("statistics");
+        let city = DivisionCode::parse("3603").expect("code");
+        let filter = CaseFilter {
+            handler: Some("department:360302:cg".into()),
+            statuses: vec![Status::Dispatched, Status::InProgress],
+            visible: Some(Visibility { subtree: Some(city), ..Visibility::default() }),
+            limit: 50,
+            ..CaseFilter::default()
+        };
+        let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Sqlite);
+        let plan = plan(&connection, &sql, values);
+        assert!(plan.iter().any(|step| step.contains("cases_by_handler")), "{plan:?}");
+        assert!(!plan.iter().any(|step| step.contains("cases_by_status_and_division")), "{plan:?}");
+    }
+
+    /// The duplicate search finds the nearby recent cases in its index alone and reads the rows of
+    /// those only: reading a row for each index entry first (SQLite's way with a plain condition on a
+    /// table without rowids) took 0.3 ms a search on a million cases, against 0.05 ms. On a new
+    /// database, without statistics, walking the open cases instead made a batch import of 20,000
+    /// take 160 s.
+    #[test]
+    fn the_duplicate_search_reads_rows_only_for_nearby_recent_cases() {
+        let (connection, _directory) = new_database();
+        let search = DuplicateSearch {
+            category: "livelihood.road_repair".into(),
+            village: "360302001001".into(),
+            reported_from: 0,
+            west: 113.85,
+            south: 27.62,
+            east: 113.86,
+            north: 27.63,
+        };
+        let (sql, values) = search.to_sql(|n| format!("?{n}"));
+        let plan = plan(&connection, &sql, values);
+        assert!(plan.iter().any(|step| step.contains("COVERING INDEX cases_by_category_and_grid")), "{plan:?}");
+        assert!(plan.first().is_some_and(|step| step.contains("PRIMARY KEY")), "{plan:?}");
+        assert!(!plan.iter().any(|step| step.contains("cases_by_status")), "{plan:?}");
+    }
+}

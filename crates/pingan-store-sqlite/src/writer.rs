@@ -44,9 +44,9 @@ pub struct Written<T> {
 }
 
 trait Job: Send {
-    /// Runs the write inside the open transaction; says whether it succeeded, and adds what a
-    /// write that did leaves to `deferred`.
-    fn run(&mut self, connection: &Connection, deferred: &mut Deferred) -> bool;
+    /// Runs the write inside the open transaction; answers what it leaves for its group if it
+    /// succeeded, None if it failed.
+    fn run(&mut self, connection: &Connection) -> Option<Deferred>;
     /// Answers the caller once the transaction's fate is known.
     fn answer(self: Box<Self>, commit: Result<(), &StoreError>);
 }
@@ -58,15 +58,14 @@ struct Write<T, F> {
 }
 
 impl<T: Send, F: FnOnce(&Connection) -> StoreResult<Written<T>> + Send> Job for Write<T, F> {
-    fn run(&mut self, connection: &Connection, deferred: &mut Deferred) -> bool {
-        let Some(work) = self.work.take() else { return false };
-        let result = work(connection).map(|written| {
-            deferred.add(written.deferred);
-            written.value
-        });
-        let succeeded = result.is_ok();
+    fn run(&mut self, connection: &Connection) -> Option<Deferred> {
+        let work = self.work.take()?;
+        let (result, deferred) = match work(connection) {
+            Ok(Written { value, deferred }) => (Ok(value), Some(deferred)),
+            Err(error) => (Err(error), None),
+        };
         self.result = Some(result);
-        succeeded
+        deferred
     }
 
     fn answer(self: Box<Self>, commit: Result<(), &StoreError>) {
@@ -143,14 +142,13 @@ fn run_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult
     let mut deferred = Deferred::default();
     for job in batch.iter_mut() {
         // What a failed write leaves is not kept, like the rest of it.
-        let mut job_deferred = Deferred::default();
-        let applied = sql("SAVEPOINT job").map(|_| job.run(connection, &mut job_deferred));
+        let applied = sql("SAVEPOINT job").map(|_| job.run(connection));
         let closed = match applied {
-            Ok(true) => {
-                deferred.add(job_deferred);
+            Ok(Some(left)) => {
+                deferred.add(left);
                 sql("RELEASE job")
             }
-            Ok(false) => sql("ROLLBACK TO job; RELEASE job"),
+            Ok(None) => sql("ROLLBACK TO job; RELEASE job"),
             Err(error) => Err(error),
         };
         if let Err(error) = closed {

@@ -725,8 +725,7 @@ pub fn searchable_text(body: &CaseBody) -> String {
     format!("{} {}", body.description, body.address.as_deref().unwrap_or(""))
 }
 
-/// Bound values and the engine's SQL.
-/// A statement's bound values, as its text is written.
+/// A statement's bound values, as its text is written in the engine's SQL.
 pub(crate) struct Sql {
     pub(crate) values: Vec<SqlValue>,
     dialect: Dialect,
