@@ -171,7 +171,7 @@ struct Prepared {
 
 impl Prepared {
     fn new(new: &NewCase, sequence: i64) -> StoreResult<Prepared> {
-        let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence)?;
+        let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence, new.hashes())?;
         let columns = row.to_columns()?;
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
         let (entries, grams) = (new.entries.clone(), grams_of(&row.body));
@@ -263,7 +263,7 @@ async fn insert_case(
         Some(search) => find_candidates(transaction, search).await.map_err(Refused::Store)?,
         None => Vec::new(),
     };
-    let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence).map_err(Refused::Store)?;
+    let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence, new.hashes()).map_err(Refused::Store)?;
     let c = row.to_columns().map_err(Refused::Store)?;
     let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(|e| Refused::Store(database_error(e)))?;
     let last_hash = last_hash.to_vec();

@@ -418,6 +418,8 @@ pub async fn a_batch_of_cases_is_written_whole_or_not_at_all(store: &dyn Store) 
     );
     assert!(matches!(&outcome[3], Created::Existing(row) if row.id == "b4"), "a repeated key made a twin");
     assert_eq!(store.history("b6").await.expect("history").len(), 1);
+    let after = created(store.create_case(new_case("b8", "360313", 8, None)).await.expect("create"));
+    assert_eq!(after.number.expect("numbered").to_string(), "3603-20261128-000003", "the batch's numbers were lost");
 }
 
 pub async fn units_staff_and_rules_round_trip(store: &dyn Store) {
