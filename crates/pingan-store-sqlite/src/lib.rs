@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
     (CASE_TALLIES, "case tallies", include_str!("../migrations/0015_case_tallies.sql")),
     (16, "duplicate_search_points", include_str!("../migrations/0016_duplicate_search_points.sql")),
+    (17, "open_cases_by_time", include_str!("../migrations/0017_open_cases_by_time.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.

@@ -196,7 +196,6 @@ impl DuplicateSearch {
             SqlValue::Real(self.south),
             SqlValue::Real(self.north),
         ];
-        let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let p = |n| placeholder(n);
         let sql = format!(
             "SELECT c.id, c.number, c.lon, c.lat FROM cases AS near JOIN cases AS c ON c.id = near.id \
@@ -211,7 +210,7 @@ impl DuplicateSearch {
             p(6),
             p(7),
             p(8),
-            open.join(", "),
+            open_statuses(),
         );
         (sql, values)
     }
@@ -490,9 +489,15 @@ impl CaseFilter {
                     Some([part]) => Seen::Part(part),
                     Some(_) => Seen::Nothing,
                 };
-                let conditions = self.where_clause(&mut sql, seen);
+                let walk_open = dialect == Dialect::Sqlite && self.walks_open_cases(&seen);
+                let mut conditions = self.where_clause(&mut sql, seen);
+                let mut source = "cases";
+                if walk_open {
+                    source = "cases INDEXED BY open_cases_by_time";
+                    conditions.push_str(&format!(" AND status IN ({})", open_statuses()));
+                }
                 let limit = sql.bind(SqlValue::Integer(limit));
-                let page = format!("SELECT id FROM cases WHERE {conditions} {order} LIMIT {limit}");
+                let page = format!("SELECT id FROM {source} WHERE {conditions} {order} LIMIT {limit}");
                 format!("SELECT {columns} FROM cases WHERE id IN ({page}) {order}")
             }
         };
@@ -521,6 +526,34 @@ impl CaseFilter {
         let covered =
             visible.subtree.as_ref().zip(place).is_some_and(|(subtree, place)| place.starts_with(subtree.as_str()));
         if covered { None } else { Some(visible.parts()) }
+    }
+
+    /// Whether a page of this list is found soonest by walking the open cases newest first in
+    /// SQLite's `open_cases_by_time`, testing status and place in the index until the page is full:
+    /// open cases of a county or more, which the status index would gather whole and sort to keep
+    /// a page (0.3 ms for a county, 1.4 ms for a city, at a million cases). A smaller place, a
+    /// named unit, or a condition the index does not hold gathers from the other indexes instead.
+    fn walks_open_cases(&self, seen: &Seen<'_>) -> bool {
+        let large = |code: &DivisionCode| code.level() <= Level::County;
+        let open_only = if self.statuses.is_empty() {
+            self.overdue_at.is_some()
+        } else {
+            self.statuses.iter().all(|status| Status::OPEN.contains(status))
+        };
+        let place_held = self.division.as_ref().is_none_or(large)
+            && match seen {
+                Seen::Everything => true,
+                Seen::Part(VisiblePart::Subtree(code)) => large(code),
+                _ => false,
+            };
+        open_only
+            && place_held
+            && self.categories.is_empty()
+            && self.channel.is_none()
+            && self.handler.is_none()
+            && self.grid_prefix.is_none()
+            && self.alert_due.is_none()
+            && self.text.is_none()
     }
 
     /// Whether only the place and the report time narrow the list.
@@ -604,6 +637,11 @@ impl CaseFilter {
         }
         if conditions.is_empty() { "1 = 1".into() } else { conditions.join(" AND ") }
     }
+}
+
+/// The open statuses as SQL literals, as SQLite's `open_cases_by_time` is limited to them.
+fn open_statuses() -> String {
+    Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
 /// Which of the cases a visibility allows a query keeps.
