@@ -463,10 +463,10 @@ impl CaseEngine {
         let address = submission.address.as_deref().map(|a| text(Some(a), "address", MAX_ADDRESS)).transpose()?;
         // The grid, and the deepest division known: the grid's village, or what an address names.
         let (grid, place) = match (submission.lon, submission.lat, &submission.grid, &address) {
-            (Some(lon), Some(lat), _, _) => self.routed_grid(&self.atlas.route(lon, lat)?)?,
+            (Some(lon), Some(lat), _, _) => Self::routed_grid(&self.atlas.route(lon, lat)?)?,
             (None, None, Some(grid), _) => {
                 let code = GridCode::parse(grid).map_err(|_| AppError::UnknownGrid(grid.clone()))?;
-                self.routed_grid(&self.atlas.grid(&code).ok_or_else(|| AppError::UnknownGrid(grid.clone()))?)?
+                Self::routed_grid(&self.atlas.grid(&code).ok_or_else(|| AppError::UnknownGrid(grid.clone()))?)?
             }
             (Some(_), None, _, _) => return Err(AppError::MissingField("lat")),
             (None, Some(_), _, _) => return Err(AppError::MissingField("lon")),
@@ -580,7 +580,7 @@ impl CaseEngine {
     }
 
     /// A routed grid's code and village.
-    fn routed_grid(&self, routed: &crate::atlas::Routed) -> Result<(Option<GridCode>, DivisionCode), AppError> {
+    fn routed_grid(routed: &crate::atlas::Routed) -> Result<(Option<GridCode>, DivisionCode), AppError> {
         let grid = GridCode::parse(&routed.grid.code).map_err(|_| AppError::UnknownGrid(routed.grid.code.clone()))?;
         let village = grid.village();
         Ok((Some(grid), village))
