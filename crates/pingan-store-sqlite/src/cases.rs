@@ -434,6 +434,7 @@ mod tests {
     #![allow(clippy::expect_used)]
 
     use pingan_core::DivisionCode;
+    use pingan_core::case::Channel;
     use pingan_core::lifecycle::Status;
     use pingan_store::cases::Visibility;
 
@@ -489,17 +490,18 @@ mod tests {
         assert!(!plan.iter().any(|step| step.contains("cases_by_status_and_division")), "{plan:?}");
     }
 
-    /// A city's or county's open cases are walked newest first in the open cases' own index until
-    /// a page is full; a township's, a handful beside them, are gathered from the status index; so
-    /// are the open cases of one category, which the walk would have to read row by row.
+    /// A city's or county's open cases, of some categories too, are walked newest first in the
+    /// open cases' own index until a page is full; a township's, a handful beside them, are gathered
+    /// from the status index; so are those of one channel, which the walk would read row by row.
     #[test]
     fn a_large_areas_open_cases_are_walked_newest_first() {
         let (connection, _directory) = new_database();
-        let plan_of = |division: &str, categories: Vec<String>| {
+        let plan_of = |division: &str, channel: Option<Channel>| {
             let filter = CaseFilter {
                 division: Some(DivisionCode::parse(division).expect("code")),
                 statuses: vec![Status::Dispatched, Status::InProgress],
-                categories,
+                categories: vec!["hazard.fire".into()],
+                channel,
                 visible: Some(Visibility {
                     subtree: Some(DivisionCode::parse("3603").expect("code")),
                     ..Visibility::default()
@@ -511,13 +513,13 @@ mod tests {
             plan(&connection, &sql, values).join(" | ")
         };
         for large in ["3603", "360302"] {
-            let plan = plan_of(large, Vec::new());
+            let plan = plan_of(large, None);
             assert!(plan.contains("COVERING INDEX open_cases_by_time"), "{plan}");
             assert!(!plan.contains("cases_by_status_and_division"), "{plan}");
         }
-        let plan = plan_of("360302001", Vec::new());
+        let plan = plan_of("360302001", None);
         assert!(plan.contains("cases_by_status_and_division"), "{plan}");
-        let plan = plan_of("360302", vec!["hazard.fire".into()]);
+        let plan = plan_of("360302", Some(Channel::Hotline));
         assert!(!plan.contains("open_cases_by_time"), "{plan}");
     }
 

@@ -329,7 +329,12 @@ pub async fn case_lists_filter_and_page(store: &dyn Store) {
     assert_eq!(ids(store.list_cases(&next).await.expect("list")), ["l1", "l0"]);
     assert_eq!(store.count_cases(&next).await.expect("count"), 4, "a count ignores the page");
     assert_eq!(store.count_cases(&township).await.expect("count"), 2);
-    let open = CaseFilter { statuses: vec![Status::Reported, Status::Dispatched], limit: 3, ..county.clone() };
+    let open = CaseFilter {
+        statuses: vec![Status::Reported, Status::Dispatched],
+        categories: vec!["dispute.neighbour".into()],
+        limit: 3,
+        ..county.clone()
+    };
     let first_open = store.list_cases(&open).await.expect("list");
     assert_eq!(ids(first_open.clone()), ["l4", "l2", "l1"]);
     let last = first_open.last().expect("a page");

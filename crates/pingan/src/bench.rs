@@ -376,11 +376,29 @@ async fn list(url: &str, runs: usize) -> Result<()> {
         reporter: Some("an-account".into()),
         grid: None,
     };
-    let kinds: [(&str, ListFor); 6] = [
+    let kinds: [(&str, ListFor); 8] = [
         (
             "a unit's open cases",
             Box::new(|c| CaseFilter {
                 handler: c.handler.clone(),
+                statuses: Status::OPEN.to_vec(),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+        (
+            "a county's open cases",
+            Box::new(|c| CaseFilter {
+                division: c.division.ancestor(Level::County).or_else(|| Some(c.division.clone())),
+                statuses: Status::OPEN.to_vec(),
+                limit: 50,
+                ..CaseFilter::default()
+            }),
+        ),
+        (
+            "a city's open cases",
+            Box::new(|c| CaseFilter {
+                division: Some(c.city.clone()),
                 statuses: Status::OPEN.to_vec(),
                 limit: 50,
                 ..CaseFilter::default()
