@@ -655,7 +655,8 @@ impl CaseFilter {
     }
 }
 
-/// The open statuses as SQL literals, as SQLite's `open_cases_by_time` is limited to them.
+/// The open statuses as SQL literals, as SQLite's indexes of the open cases (`open_cases_by_time`,
+/// `open_cases_by_due`) are limited to them.
 fn open_statuses() -> String {
     Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
