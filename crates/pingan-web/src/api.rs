@@ -14,8 +14,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::{
-    AppState, MAX_JSON_BODY, access_log, accounts, auth, case_lists, cases, events, geography, indicators, photos,
-    webhooks,
+    AppState, MAX_JSON_BODY, access_log, accounts, auth, case_import, case_lists, cases, events, geography, indicators,
+    photos, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -155,8 +155,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(indicators::read))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        // Photos have their own, larger limit.
+        // Photos and imports have their own, larger limits.
         .routes(routes!(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))
+        .routes(routes!(case_import::import).layer(DefaultBodyLimit::max(case_import::MAX_IMPORT_BODY)))
         .split_for_parts();
     let mut document = document;
     // After the routes: it looks at every operation.

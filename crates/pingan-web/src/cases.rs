@@ -33,7 +33,7 @@ pub const FOLLOW_HEADER: &str = "x-follow-token";
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCaseRequest {
-    channel: Channel,
+    pub(crate) channel: Channel,
     category: String,
     #[serde(default = "normal")]
     priority: Priority,
@@ -50,7 +50,7 @@ pub struct CreateCaseRequest {
     reporter_name: Option<String>,
     reporter_phone: Option<String>,
     reporter_id_number: Option<String>,
-    idempotency_key: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
     settled_on_spot: Option<String>,
     /// Hashes returned by POST /api/v1/photos.
     #[serde(default)]
@@ -59,6 +59,40 @@ pub struct CreateCaseRequest {
 
 fn normal() -> Priority {
     Priority::Normal
+}
+
+impl CreateCaseRequest {
+    /// The submission this report makes, filed by `actor` with the key already scoped.
+    pub(crate) fn into_submission(
+        self,
+        actor: String,
+        reporter_account: Option<String>,
+        idempotency_key: Option<String>,
+        follow_token_hash: Option<String>,
+    ) -> Submission {
+        Submission {
+            channel: self.channel,
+            actor,
+            category: self.category,
+            priority: self.priority,
+            lon: self.lon,
+            lat: self.lat,
+            grid: self.grid,
+            address: self.address,
+            description: self.description,
+            reporter: Some(Reporter {
+                name: self.reporter_name,
+                phone: self.reporter_phone,
+                id_number: self.reporter_id_number,
+            }),
+            idempotency_key,
+            settled_on_spot: self.settled_on_spot,
+            photos: self.photos,
+            reporter_account,
+            follow_token_hash,
+            media_url: None,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -173,7 +207,7 @@ pub async fn create_case(
     headers: HeaderMap,
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let request: CreateCaseRequest = json_body(payload)?;
+    let mut request: CreateCaseRequest = json_body(payload)?;
     let (actor, reporter_account) = match &caller {
         Some(caller) => {
             caller.principal.check_channel(request.channel).map_err(AppError::from)?;
@@ -187,11 +221,7 @@ pub async fn create_case(
         }
         None => return Err(AppError::from(AccessError::NotAuthenticated).into()),
     };
-    let header_key = headers.get(crate::idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let client_key = request.idempotency_key.or(header_key);
-    if client_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > crate::idempotency::MAX_KEY) {
-        return Err(ApiError::invalid_parameter("idempotency_key", "1 to 200 bytes"));
-    }
+    let client_key = client_key(&headers, request.idempotency_key.take())?;
     // A key belongs to its submitter: an account's keys are its own, and an anonymous key names
     // the report's content too, so guessing a key never returns somebody else's case.
     // A report placed by its address alone names the address too (written only then, so the keys
@@ -201,7 +231,7 @@ pub async fn create_case(
         _ => String::new(),
     };
     let idempotency_key = client_key.map(|key| match &caller {
-        Some(caller) => format!("account:{}:{key}", caller.principal.account_id),
+        Some(caller) => account_key(&caller.principal.account_id, &key),
         None => format!(
             "public:{}",
             secret_hash_hex(&format!(
@@ -210,29 +240,11 @@ pub async fn create_case(
             ))
         ),
     });
-    let reporter =
-        Reporter { name: request.reporter_name, phone: request.reporter_phone, id_number: request.reporter_id_number };
     let follow_token = (request.channel == Channel::Resident).then(|| new_secret("pf_"));
+    let follow_token_hash = follow_token.as_deref().map(secret_hash_hex);
     let submitted = state
         .engine
-        .submit(Submission {
-            channel: request.channel,
-            actor,
-            category: request.category,
-            priority: request.priority,
-            lon: request.lon,
-            lat: request.lat,
-            grid: request.grid,
-            address: request.address,
-            description: request.description,
-            reporter: Some(reporter),
-            idempotency_key,
-            settled_on_spot: request.settled_on_spot,
-            photos: request.photos,
-            reporter_account,
-            follow_token_hash: follow_token.as_deref().map(secret_hash_hex),
-            media_url: None,
-        })
+        .submit(request.into_submission(actor, reporter_account, idempotency_key, follow_token_hash))
         .await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
@@ -243,6 +255,24 @@ pub async fn create_case(
             follow_token: follow_token.filter(|_| submitted.created),
         }),
     ))
+}
+
+/// A client's idempotency key: the body's, or else the `Idempotency-Key` header's.
+pub(crate) fn client_key(headers: &HeaderMap, in_body: Option<String>) -> Result<Option<String>, ApiError> {
+    let in_header = || headers.get(crate::idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    in_body.or_else(in_header).map(checked_key).transpose()
+}
+
+pub(crate) fn checked_key(key: String) -> Result<String, ApiError> {
+    if key.is_empty() || key.len() > crate::idempotency::MAX_KEY {
+        return Err(ApiError::invalid_parameter("idempotency_key", "1 to 200 bytes"));
+    }
+    Ok(key)
+}
+
+/// A key as stored for an account's report: an account's keys are its own.
+pub(crate) fn account_key(account: &str, key: &str) -> String {
+    format!("account:{account}:{key}")
 }
 
 /// The case `case` as the caller may see it; anyone else gets 404 and the attempt is logged.

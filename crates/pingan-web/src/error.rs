@@ -123,6 +123,21 @@ impl From<RouteError> for ApiError {
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> ApiError {
+        let error = match error {
+            // The report's own refusal (status, code, details), naming which report it is.
+            AppError::InBatch { index, error: report } => {
+                let refused = ApiError::from(*report);
+                let mut details = refused.details.clone().unwrap_or_else(|| json!({}));
+                details["index"] = json!(index);
+                return ApiError {
+                    message_zh: format!("第 {} 条：{}", index + 1, refused.message_zh),
+                    message_en: format!("report {} of the batch: {}", index + 1, refused.message_en),
+                    details: Some(details),
+                    ..refused
+                };
+            }
+            error => error,
+        };
         let status = match &error {
             AppError::Route(route) => {
                 // A report from outside the served area is a request the server understood and

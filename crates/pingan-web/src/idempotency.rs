@@ -31,10 +31,12 @@ const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 /// Whether a POST to `path` keeps its answers for retries. The others are safe to retry as they
 /// are: a report keeps its key with the case (also for residents without an account), a photo is
 /// named by its content, logging out twice is logging out, a reveal is a read that is logged each
-/// time; and bodies that carry a password are never kept, not even hashed.
+/// time; an import keys each of its reports (see [`crate::case_import`]); and bodies that carry a
+/// password are never kept, not even hashed.
 pub fn keeps_answers(path: &str) -> bool {
     let elsewhere = [
         "/api/v1/cases",
+        "/api/v1/cases/import",
         "/api/v1/photos",
         "/api/v1/auth/login",
         "/api/v1/auth/logout",

@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod api_docs;
 pub mod auth;
+mod case_import;
 mod case_lists;
 mod cases;
 mod csv_export;

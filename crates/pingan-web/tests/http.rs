@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_app::geography::import_grids;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Submitting and acting on cases over HTTP, and the refusals.
 fn check_case_api(served: &Served) {
@@ -838,6 +838,84 @@ fn check_http_api(served: &Served, engine: &str) {
     assert_eq!(health["grids"], served.grids + 1);
 }
 
+/// An import: every report a case in one transaction, or none (the first bad one named); a retry
+/// with the same key makes no twins; only roles that import may.
+fn check_case_import(served: &Served) {
+    let county = token(served, "county");
+    let auth = ("authorization", county.as_str());
+    let report = |i: usize| {
+        json!({ "channel": "batch_import", "category": "livelihood.sanitation", "lon": 113.8543, "lat": 27.6229,
+            "description": format!("普查发现垃圾堆放 {i}") })
+    };
+    let count_imported = || {
+        let (status, counted) = get_json_with(served, "/api/v1/cases/count?channel=batch_import", &[auth]);
+        assert_eq!(status, 200, "{counted}");
+        counted["count"].as_u64().unwrap()
+    };
+
+    // Refused whole: nothing is written, and the answer names the report at fault.
+    let with = |field: &str, value: Value| {
+        let mut changed = report(0);
+        changed[field] = value;
+        changed
+    };
+    let unplaced = json!({ "channel": "batch_import", "category": "livelihood.sanitation", "address": "火星", "description": "?" });
+    for (reports, status, code, index) in [
+        (vec![report(0), report(1), with("lat", 39.9087.into())], 422, "outside_served_area", 2),
+        (vec![with("category", "no.such".into()), report(1)], 400, "unknown_category", 0),
+        (vec![report(0), unplaced], 422, "address_not_placed", 1),
+        (vec![report(0), report(1), report(2), with("channel", "resident".into())], 403, "channel_not_allowed", 3),
+    ] {
+        let (got, refused) =
+            post(served, "/api/v1/cases/import", &[JSON, auth], &json!({ "reports": reports }).to_string());
+        assert_eq!((got, refused["error"]["code"].as_str()), (status, Some(code)), "{refused}");
+        assert_eq!(refused["error"]["details"]["index"], index, "{refused}");
+        assert!(refused["error"]["message_zh"].as_str().unwrap().starts_with(&format!("第 {} 条", index + 1)));
+    }
+    let too_many = json!({ "reports": vec![report(0); 10_001] }).to_string();
+    for (body, headers, status, code) in [
+        (json!({ "reports": [] }).to_string(), vec![JSON, auth], 400, "invalid_parameter"),
+        (too_many, vec![JSON, auth], 400, "invalid_parameter"),
+        (json!({ "reports": [report(0)], "extra": 1 }).to_string(), vec![JSON, auth], 400, "malformed_json"),
+        ("{\"reports\": [".to_owned(), vec![JSON, auth], 400, "malformed_json"),
+        (format!("{{\"reports\": \"{}\"}}", "x".repeat(16 << 20)), vec![JSON, auth], 413, "body_too_large"),
+        (json!({ "reports": [report(0)] }).to_string(), vec![auth], 415, "unsupported_media_type"),
+        (json!({ "reports": [report(0)] }).to_string(), vec![JSON], 401, "not_authenticated"),
+    ] {
+        let (got, refused) = post(served, "/api/v1/cases/import", &headers, &body);
+        assert_eq!((got, refused["error"]["code"].as_str()), (status, Some(code)), "{refused}");
+    }
+    let hotline = token(served, "hotline");
+    let (got, refused) = post(
+        served,
+        "/api/v1/cases/import",
+        &[JSON, ("authorization", &hotline)],
+        &json!({ "reports": [report(0)] }).to_string(),
+    );
+    assert_eq!((got, refused["error"]["code"].as_str()), (403, Some("channel_not_allowed")), "{refused}");
+    assert_eq!(count_imported(), 0, "nothing refused was written");
+
+    // Accepted: routed, numbered and dispatched like single reports; a retry answers the same cases.
+    let reports: Vec<Value> = (0..300).map(report).collect();
+    let body = json!({ "reports": reports }).to_string();
+    let keyed = [JSON, auth, ("idempotency-key", "survey-2026-11")];
+    let (status, imported) = post(served, "/api/v1/cases/import", &keyed, &body);
+    assert_eq!(status, 201, "{imported}");
+    assert_eq!((imported["created"].as_u64(), imported["existing"].as_u64()), (Some(300), Some(0)));
+    let cases = imported["cases"].as_array().unwrap();
+    assert!(cases.iter().all(|c| c["division"].as_str().unwrap().starts_with("360302") && c["number"].is_string()));
+    assert!(
+        cases[299]["possible_duplicates"].as_array().is_some_and(|d| !d.is_empty()),
+        "the same spot, the same matter"
+    );
+    let (status, again) = post(served, "/api/v1/cases/import", &keyed, &body);
+    assert_eq!((status, again["created"].as_u64(), again["existing"].as_u64()), (201, Some(0), Some(300)), "{again}");
+    assert_eq!(again["cases"][7]["id"], cases[7]["id"]);
+    assert_eq!(count_imported(), 300);
+    let (status, case) = get_json_with(served, &format!("/api/v1/cases/{}", cases[0]["id"].as_str().unwrap()), &[auth]);
+    assert_eq!((status, &case["channel"]), (200, &"batch_import".into()), "{case}");
+}
+
 #[test]
 fn http_api_on_sqlite() {
     let directory = tempfile::tempdir().unwrap();
@@ -846,6 +924,7 @@ fn http_api_on_sqlite() {
     check_http_api(&served, "sqlite");
     check_case_api(&served);
     check_case_lists(&served);
+    check_case_import(&served);
     check_events(&served);
     check_account_admin(&served);
     check_login_page(&served);
@@ -866,6 +945,7 @@ fn http_api_on_postgres() {
     check_http_api(&served, "postgres");
     check_case_api(&served);
     check_case_lists(&served);
+    check_case_import(&served);
     check_events(&served);
     check_account_admin(&served);
     check_login_page(&served);
