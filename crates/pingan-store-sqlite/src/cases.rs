@@ -401,6 +401,10 @@ impl CaseStore for SqliteStore {
     }
 
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
+        // Handing a work queue's page to the blocking pool and back cost more than finding it.
+        if filter.is_a_units_queue() {
+            return self.read_here(|connection| Ok(select_cases(connection, filter)))?;
+        }
         let filter = filter.clone();
         self.read(move |connection| Ok(select_cases(connection, &filter))).await?
     }
