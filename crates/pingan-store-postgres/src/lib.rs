@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (CASE_TALLIES, "case tallies", include_str!("../migrations/0015_case_tallies.sql")),
     (16, "duplicate_search_points", include_str!("../migrations/0016_duplicate_search_points.sql")),
     (17, "unit_lists_from_the_index", include_str!("../migrations/0017_unit_lists_from_the_index.sql")),
+    (18, "open_cases_by_category_and_grid", include_str!("../migrations/0018_open_cases_by_category_and_grid.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.

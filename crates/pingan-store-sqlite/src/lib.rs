@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "duplicate_search_points", include_str!("../migrations/0016_duplicate_search_points.sql")),
     (17, "open_cases_by_time", include_str!("../migrations/0017_open_cases_by_time.sql")),
     (18, "open_cases_by_due", include_str!("../migrations/0018_open_cases_by_due.sql")),
+    (19, "open_cases_by_category_and_grid", include_str!("../migrations/0019_open_cases_by_category_and_grid.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.

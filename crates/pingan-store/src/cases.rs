@@ -179,17 +179,14 @@ impl DuplicateSearch {
     /// `SELECT id, number, lon, lat FROM cases …` with `placeholder(n)` naming the n-th bound value.
     /// The open statuses and the limit are constants, written into the text.
     ///
-    /// The nearby recent cases (`near`) are found in the index alone, their points tested there,
-    /// and only their rows are read, for the status: SQLite reads the row of a table without rowids
-    /// for each index entry before testing the rest of a plain condition. A join, not `id IN (…)`:
-    /// SQLite builds a temporary table for such a list, which took nine tenths of a search. The
-    /// status is written so that no index serves it: without statistics (a new database) SQLite
-    /// would otherwise walk every open case and test each against the nearby ones.
+    /// The recent open cases of each of the village's grids are a range of the open cases' index
+    /// by category and grid, which holds their points and numbers: the search reads no case row.
+    /// (The village's grids as a range of grid codes would walk the category's whole history
+    /// there, as the report time is no range after another range.)
     pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
         let values = vec![
-            SqlValue::Text(self.category.clone()),
             SqlValue::Text(self.village.clone()),
-            SqlValue::Text(format!("{}:", self.village)),
+            SqlValue::Text(self.category.clone()),
             SqlValue::Integer(self.reported_from),
             SqlValue::Real(self.west),
             SqlValue::Real(self.east),
@@ -198,10 +195,10 @@ impl DuplicateSearch {
         ];
         let p = |n| placeholder(n);
         let sql = format!(
-            "SELECT c.id, c.number, c.lon, c.lat FROM cases AS near JOIN cases AS c ON c.id = near.id \
-             WHERE near.category = {} AND near.grid_code >= {} AND near.grid_code < {} \
+            "SELECT near.id, near.number, near.lon, near.lat FROM grids AS g CROSS JOIN cases AS near \
+             WHERE g.village_code = {} AND near.category = {} AND near.grid_code = g.code \
              AND near.reported_at >= {} AND near.lon BETWEEN {} AND {} AND near.lat BETWEEN {} AND {} \
-             AND c.status || '' IN ({}) ORDER BY near.reported_at DESC LIMIT {MAX_CANDIDATES}",
+             AND near.status IN ({}) ORDER BY near.reported_at DESC LIMIT {MAX_CANDIDATES}",
             p(1),
             p(2),
             p(3),
@@ -209,7 +206,6 @@ impl DuplicateSearch {
             p(5),
             p(6),
             p(7),
-            p(8),
             open_statuses(),
         );
         (sql, values)

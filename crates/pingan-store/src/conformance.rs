@@ -371,18 +371,29 @@ pub async fn a_failed_case_write_leaves_nothing(store: &dyn Store) {
 
 pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store) {
     tree_with_two_cities(store).await;
-    let located = |id: &str, reported_at: i64, lon: f64, category: &str| {
+    let grids = ["360313101201001", "360313101201002", "360313101202001"];
+    store.put_grids(grids.iter().map(|code| grid(code, "网格", SQUARE)).collect()).await.expect("grids");
+    let in_grid = |id: &str, grid: &str, reported_at: i64, lon: f64, category: &str| {
         let mut new = new_case(id, "360313101", reported_at, None);
-        new.row.grid = Some(GridCode::parse("360313101201001").expect("grid"));
+        new.row.grid = Some(GridCode::parse(grid).expect("grid"));
         (new.row.body.lon, new.row.body.lat) = (Some(lon), Some(27.6));
         new.row.category = category.to_owned();
         new
     };
+    let located =
+        |id: &str, reported_at: i64, lon: f64, category: &str| in_grid(id, grids[0], reported_at, lon, category);
     let first = created(store.create_case(located("s1", 10, 113.80, "dispute.neighbour")).await.expect("create"));
     assert_eq!((first.body.lon, first.body.lat), (Some(113.80), Some(27.6)), "the point did not round-trip");
     store.create_case(located("s0", 1, 113.80, "dispute.neighbour")).await.expect("too early");
     store.create_case(located("s3", 11, 113.90, "dispute.neighbour")).await.expect("too far");
     store.create_case(located("s4", 12, 113.80, "dispute.family")).await.expect("other category");
+    let mut closed = located("s5", 13, 113.80, "dispute.neighbour");
+    closed.row.status = Status::Closed;
+    store.create_case(closed).await.expect("closed");
+    store.create_case(in_grid("s6", grids[2], 14, 113.80, "dispute.neighbour")).await.expect("other village");
+    let beside = created(
+        store.create_case(in_grid("s7", grids[1], 15, 113.8002, "dispute.neighbour")).await.expect("next grid"),
+    );
     let mut second = located("s2", 20, 113.8001, "dispute.neighbour");
     second.similar = Some(DuplicateSearch {
         category: "dispute.neighbour".into(),
@@ -397,8 +408,15 @@ pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store)
         panic!("an existing case")
     };
     let found: Vec<&str> = similar.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(found, ["s1"], "the search runs before the new case is written, and only in its window");
-    assert_eq!(similar[0].number, first.number.expect("numbered").to_string());
+    assert_eq!(
+        found,
+        ["s7", "s1"],
+        "open cases of the category in the village's grids, newest first; the search runs before the new case is \
+         written, and only in its window"
+    );
+    assert_eq!(similar[0].number, beside.number.expect("numbered").to_string());
+    assert_eq!((similar[1].lon, similar[1].lat), (113.80, 27.6));
+    assert_eq!(similar[1].number, first.number.expect("numbered").to_string());
     assert_eq!(row.id, "s2");
 }
 
