@@ -1,17 +1,19 @@
-"""Writes N case reports as JSON lines, for load generators that take one body per line (oha -Z).
+"""Writes N case reports as JSON lines, for load generators that take one body per line (oha -Z,
+bench/wrk-post-bodies.lua).
 
-The same reports as bench/wrk-post-case.lua files: hotline reports at varied points around
-萍乡's centre, in varied categories. Usage: python3 bench/case-bodies.py N SEED > bodies.jsonl
+By default the same reports as bench/wrk-post-case.lua files: hotline reports at varied points in
+a 10 km box around 萍乡's centre, in varied categories (a dense stream: every duplicate search
+finds many recent cases). Usage: python3 bench/case-bodies.py N SEED > bodies.jsonl
 
-With K and a server's URL, each line is instead an import (POST /api/v1/cases/import) of K
-reports through the batch_import channel, at random points in random grids of 萍乡 (read from
-the server), as an import spreads over a city:
-python3 bench/case-bodies.py N SEED K http://127.0.0.1:8080 > imports.jsonl
+--spread URL puts each report at a random point of a random grid of 萍乡 (read from the server at
+URL), as a city's reports spread; --import K makes each line an import (POST
+/api/v1/cases/import) of K such reports through the batch_import channel:
+python3 bench/case-bodies.py 10 7 --import 10000 --spread http://127.0.0.1:8080 > imports.jsonl
 """
 
+import argparse
 import json
 import random
-import sys
 import urllib.request
 
 CATEGORIES = ["livelihood.road_repair", "livelihood.sanitation", "hazard.fire", "dispute.neighbour",
@@ -59,18 +61,28 @@ def report(channel: str, category: str, point: tuple, digits: int) -> dict:
 
 
 def main() -> None:
-    count, seed = int(sys.argv[1]), int(sys.argv[2])
-    rng = random.Random(seed)
-    if len(sys.argv) > 4:
-        per_import, polygons = int(sys.argv[3]), grid_polygons(sys.argv[4])
-        for _ in range(count):
-            reports = [report("batch_import", rng.choice(CATEGORIES), point_in(rng, rng.choice(polygons)), 7) for _ in range(per_import)]
-            print(json.dumps({"reports": reports}, ensure_ascii=False))
-        return
-    for _ in range(count):
-        category = rng.choice(CATEGORIES)
-        point = (113.80 + rng.random() * 0.10, 27.58 + rng.random() * 0.08)
-        print(json.dumps(report("hotline", category, point, 5), ensure_ascii=False))
+    arguments = argparse.ArgumentParser()
+    arguments.add_argument("count", type=int)
+    arguments.add_argument("seed", type=int)
+    arguments.add_argument("--spread", metavar="URL")
+    arguments.add_argument("--import", dest="per_import", type=int, metavar="K")
+    options = arguments.parse_args()
+    rng = random.Random(options.seed)
+    polygons = grid_polygons(options.spread) if options.spread else None
+
+    def next_report(channel: str) -> dict:
+        if polygons is None:
+            category = rng.choice(CATEGORIES)
+            point = (113.80 + rng.random() * 0.10, 27.58 + rng.random() * 0.08)
+            return report(channel, category, point, 5)
+        return report(channel, rng.choice(CATEGORIES), point_in(rng, rng.choice(polygons)), 7)
+
+    for _ in range(options.count):
+        if options.per_import is None:
+            body = next_report("hotline")
+        else:
+            body = {"reports": [next_report("batch_import") for _ in range(options.per_import)]}
+        print(json.dumps(body, ensure_ascii=False))
 
 
 if __name__ == "__main__":
