@@ -182,10 +182,12 @@ impl DuplicateSearch {
     /// The recent open cases of each of the village's grids are a range of the open cases' index
     /// by category and grid, which holds their points and numbers: the search reads no case row.
     /// (The village's grids as a range of grid codes would walk the category's whole history
-    /// there, as the report time is no range after another range.)
+    /// there, as the report time is no range after another range.) The range is written too, for
+    /// PostgreSQL: without statistics it would otherwise walk the category's open cases everywhere.
     pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
         let values = vec![
             SqlValue::Text(self.village.clone()),
+            SqlValue::Text(format!("{}:", self.village)),
             SqlValue::Text(self.category.clone()),
             SqlValue::Integer(self.reported_from),
             SqlValue::Real(self.west),
@@ -196,17 +198,19 @@ impl DuplicateSearch {
         let p = |n| placeholder(n);
         let sql = format!(
             "SELECT near.id, near.number, near.lon, near.lat FROM grids AS g CROSS JOIN cases AS near \
-             WHERE g.village_code = {} AND near.category = {} AND near.grid_code = g.code \
+             WHERE g.village_code = {village} AND near.category = {} AND near.grid_code = g.code \
+             AND near.grid_code >= {village} AND near.grid_code < {} \
              AND near.reported_at >= {} AND near.lon BETWEEN {} AND {} AND near.lat BETWEEN {} AND {} \
              AND near.status IN ({}) ORDER BY near.reported_at DESC LIMIT {MAX_CANDIDATES}",
-            p(1),
-            p(2),
             p(3),
+            p(2),
             p(4),
             p(5),
             p(6),
             p(7),
+            p(8),
             open_statuses(),
+            village = p(1),
         );
         (sql, values)
     }
