@@ -470,7 +470,7 @@ impl CaseEngine {
             }
             (Some(_), None, _, _) => return Err(AppError::MissingField("lat")),
             (None, Some(_), _, _) => return Err(AppError::MissingField("lon")),
-            (None, None, None, Some(address)) => (None, self.place_address(address)?),
+            (None, None, None, Some(address)) => (None, self.placed(address)?),
             (None, None, None, None) => return Err(AppError::MissingLocation),
         };
         // The category's level, or the place itself when an address named nothing that deep.
@@ -569,8 +569,12 @@ impl CaseEngine {
 
     /// The division an address names, for a report without a point (see [`Atlas::place_address`]).
     pub fn place_address(&self, address: &str) -> Result<DivisionCode, AppError> {
-        let address = text(Some(address), "address", MAX_ADDRESS)?;
-        self.atlas.place_address(&address).map_err(|unplaced| AppError::AddressNotPlaced {
+        self.placed(&text(Some(address), "address", MAX_ADDRESS)?)
+    }
+
+    /// [`CaseEngine::place_address`] for an address already checked.
+    fn placed(&self, address: &str) -> Result<DivisionCode, AppError> {
+        self.atlas.place_address(address).map_err(|unplaced| AppError::AddressNotPlaced {
             address: address.to_owned(),
             candidates: match unplaced {
                 Unplaced::Nowhere => Vec::new(),

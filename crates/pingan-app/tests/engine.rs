@@ -239,6 +239,15 @@ async fn refusals_name_the_state_and_write_nothing() {
             Submission {
                 lon: None,
                 lat: None,
+                address: Some(format!("安源区光丰街道上柳源村{}", "东".repeat(500))),
+                ..report(Channel::Resident, "r", "dispute.family")
+            },
+            "too_long",
+        ),
+        (
+            Submission {
+                lon: None,
+                lat: None,
                 grid: Some("360302008205999".into()),
                 ..report(Channel::Resident, "r", "dispute.family")
             },
