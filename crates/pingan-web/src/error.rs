@@ -123,20 +123,17 @@ impl From<RouteError> for ApiError {
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> ApiError {
-        let error = match error {
-            // The report's own refusal (status, code, details), naming which report it is.
-            AppError::InBatch { index, error: report } => {
+        // A report of a batch: its own refusal (status, code, details), with the batch's messages
+        // that name which report it is.
+        let in_batch = matches!(error, AppError::InBatch { .. }).then(|| (error.message_zh(), error.message_en()));
+        let error = match (error, in_batch) {
+            (AppError::InBatch { index, error: report }, Some((message_zh, message_en))) => {
                 let refused = ApiError::from(*report);
                 let mut details = refused.details.clone().unwrap_or_else(|| json!({}));
                 details["index"] = json!(index);
-                return ApiError {
-                    message_zh: format!("第 {} 条：{}", index + 1, refused.message_zh),
-                    message_en: format!("report {} of the batch: {}", index + 1, refused.message_en),
-                    details: Some(details),
-                    ..refused
-                };
+                return ApiError { message_zh, message_en, details: Some(details), ..refused };
             }
-            error => error,
+            (error, _) => error,
         };
         let status = match &error {
             AppError::Route(route) => {
