@@ -187,8 +187,8 @@ impl DuplicateSearch {
     pub fn to_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlValue>) {
         let values = vec![
             SqlValue::Text(self.village.clone()),
-            SqlValue::Text(format!("{}:", self.village)),
             SqlValue::Text(self.category.clone()),
+            SqlValue::Text(format!("{}:", self.village)),
             SqlValue::Integer(self.reported_from),
             SqlValue::Real(self.west),
             SqlValue::Real(self.east),
@@ -202,8 +202,8 @@ impl DuplicateSearch {
              AND near.grid_code >= {village} AND near.grid_code < {} \
              AND near.reported_at >= {} AND near.lon BETWEEN {} AND {} AND near.lat BETWEEN {} AND {} \
              AND near.status IN ({}) ORDER BY near.reported_at DESC LIMIT {MAX_CANDIDATES}",
-            p(3),
             p(2),
+            p(3),
             p(4),
             p(5),
             p(6),
@@ -665,8 +665,9 @@ impl CaseFilter {
     }
 }
 
-/// The open statuses as SQL literals, as SQLite's indexes of the open cases (`open_cases_by_time`,
-/// `open_cases_by_due`) are limited to them.
+/// The open statuses as SQL literals, as the partial indexes of the open cases are limited to them
+/// (SQLite's `open_cases_by_time` and `open_cases_by_due`; `open_cases_by_category_and_grid`, the
+/// duplicate search's, on both engines).
 fn open_statuses() -> String {
     Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
