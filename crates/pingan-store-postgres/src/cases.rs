@@ -12,7 +12,7 @@ use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, search_grams, searchable_text,
+    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, search_grams, searchable_text,
 };
 use pingan_store::indicators::{self, PendingChanges};
 use pingan_store::webhooks::Outgoing;
@@ -105,7 +105,9 @@ fn reuses_plan(filter: &CaseFilter) -> bool {
 async fn select_cases(client: &impl GenericClient, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
     let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Postgres);
     let rows = query(client, &sql, values, reuses_plan(filter)).await?;
-    rows.iter().map(|r| CaseRow::from_columns(columns(r))).collect()
+    let mut found: Vec<CaseColumns> = rows.iter().map(columns).collect();
+    newest_first(&mut found);
+    found.into_iter().map(CaseRow::from_columns).collect()
 }
 
 async fn find_candidates(client: &impl GenericClient, search: &DuplicateSearch) -> StoreResult<Vec<Candidate>> {

@@ -46,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "open_cases_by_time", include_str!("../migrations/0017_open_cases_by_time.sql")),
     (18, "open_cases_by_due", include_str!("../migrations/0018_open_cases_by_due.sql")),
     (19, "open_cases_by_category_and_grid", include_str!("../migrations/0019_open_cases_by_category_and_grid.sql")),
+    (20, "cases_by_handler_covering", include_str!("../migrations/0020_cases_by_handler_covering.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
@@ -147,6 +148,9 @@ impl SqliteStore {
         writer.execute_batch("PRAGMA cache_size = -131072").map_err(database_error)?;
         migrate(&mut writer)?;
         writer.execute_batch(OPTIMIZE).map_err(database_error)?;
+        // A migration that builds an index leaves its pages in the log, where every reader would
+        // look for them until a later commit's checkpoint: copied back now, readers read the file.
+        writer.execute_batch("PRAGMA wal_checkpoint(PASSIVE)").map_err(database_error)?;
         Ok(SqliteStore {
             path: path.to_owned(),
             writer: GroupWriter::start(writer)?,

@@ -340,6 +340,12 @@ pub struct CaseColumns {
     pub reporter_account: Option<String>,
 }
 
+/// Puts a list's rows in its order: newest first, then by id (descending), as pages are cut.
+/// Ids compare byte by byte, as both engines compare them (PostgreSQL's column is `COLLATE "C"`).
+pub fn newest_first(rows: &mut [CaseColumns]) {
+    rows.sort_unstable_by(|a, b| (b.reported_at, &b.id).cmp(&(a.reported_at, &a.id)));
+}
+
 /// The column list, in `CaseColumns` order, for SELECTs.
 pub const CASE_COLUMNS: &str = "id, number, city_code, status, channel, category, priority, division_code, handler, \
      grid_code, reported_at, claim_due, resolve_due, version, idempotency_key, body, lon, lat, alert_at, reporter_account";
@@ -471,10 +477,12 @@ impl CaseFilter {
             && self.statuses.iter().all(|status| Status::OPEN.contains(status))
     }
 
-    /// `SELECT columns FROM cases …` newest first in the engine's SQL, and the values to bind.
+    /// `SELECT columns FROM cases …` in the engine's SQL, and the values to bind: the page's rows,
+    /// to be put in order with [`newest_first`].
     ///
     /// The page is chosen by id first and its rows read after: sorting whole rows (their bodies)
-    /// to keep fifty cost twenty times more. A visibility of several parts is a union of one such
+    /// to keep fifty cost twenty times more, and even the page's own rows are sorted for less
+    /// outside the engine, which would copy each whole row into a temporary tree. A visibility of several parts is a union of one such
     /// query per part, each taking at most a page in order: an OR of them would make the engine
     /// gather and sort every visible case (a whole city's, for its centre) for each page.
     pub fn to_sql(&self, columns: &str, dialect: Dialect) -> (String, Vec<SqlValue>) {
@@ -510,7 +518,7 @@ impl CaseFilter {
                 };
                 let limit = sql.bind(SqlValue::Integer(limit));
                 let page = format!("SELECT id FROM {source} WHERE {conditions} {order} LIMIT {limit}");
-                format!("SELECT {columns} FROM cases WHERE id IN ({page}) {order}")
+                format!("SELECT {columns} FROM cases WHERE id IN ({page})")
             }
         };
         (statement, sql.values)
