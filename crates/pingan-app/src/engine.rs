@@ -116,6 +116,9 @@ pub struct Submission {
     pub follow_token_hash: Option<String>,
     /// A link to media held elsewhere (an http or https URL).
     pub media_url: Option<String>,
+    /// The area the filer files for (another system's API key serves one): a report placed
+    /// outside it is refused.
+    pub within: Option<DivisionCode>,
 }
 
 #[derive(Clone, Debug)]
@@ -473,6 +476,11 @@ impl CaseEngine {
             (None, None, None, Some(address)) => (None, self.placed(address)?),
             (None, None, None, None) => return Err(AppError::MissingLocation),
         };
+        if let Some(area) = &submission.within
+            && !area.contains(&place)
+        {
+            return Err(AppError::OutsideFilersArea { place: place.to_string(), area: area.to_string() });
+        }
         // The category's level, or the place itself when an address named nothing that deep.
         let at_level = |level: Level| place.ancestor(level).unwrap_or_else(|| place.clone());
         let division = match category.level {

@@ -45,6 +45,8 @@ pub enum AppError {
     MissingLocation,
     #[error("the address {address:?} names no place in the served area{}", ambiguity_en(.candidates))]
     AddressNotPlaced { address: String, candidates: Vec<String> },
+    #[error("{place} lies outside {area}, the area this filer files reports for")]
+    OutsideFilersArea { place: String, area: String },
     #[error("no grid {0}")]
     UnknownGrid(String),
     #[error("no division {0}")]
@@ -107,6 +109,7 @@ impl Explain for AppError {
             AppError::MissingLocation => "missing_location",
             AppError::AddressNotPlaced { .. } => "address_not_placed",
             AppError::InvalidField { .. } => "invalid_field",
+            AppError::OutsideFilersArea { .. } => "outside_filers_area",
             AppError::UnknownGrid(_) => "unknown_grid",
             AppError::UnknownDivision(_) => "unknown_division",
             AppError::CaseNotFound(_) => "case_not_found",
@@ -156,6 +159,7 @@ impl Explain for AppError {
                 format!("地址“{address}”可能属于{}，无法确定：请写明上级区划名称，或提供经纬度", candidates.join("、"))
             }
             AppError::InvalidField { field, reason } => format!("{field} 格式有误：{reason}"),
+            AppError::OutsideFilersArea { place, area } => format!("{place} 不在本账号受理上报的区域 {area} 内"),
             AppError::UnknownGrid(code) => format!("没有网格 {code}"),
             AppError::UnknownDivision(code) => format!("没有行政区划 {code}"),
             AppError::CaseNotFound(case) => format!("没有事件 {case}"),

@@ -408,6 +408,7 @@ fn play_case(
         reporter_account: None,
         follow_token_hash: None,
         media_url: None,
+        within: None,
     };
     let mut new = engine.plan_submission(&submission, reported, false)?;
     if new.row.status == Status::Accepted {

@@ -76,7 +76,12 @@ fn report(channel: Channel, actor: &str, category: &str) -> Submission {
         reporter_account: None,
         follow_token_hash: None,
         media_url: None,
+        within: None,
     }
+}
+
+fn code(division: &str) -> DivisionCode {
+    DivisionCode::parse(division).unwrap()
 }
 
 fn act(case: &CaseRow, actor: &str, action: ActionKind) -> ActionRequest {
@@ -259,12 +264,30 @@ async fn refusals_name_the_state_and_write_nothing() {
             },
             "action_forbidden",
         ),
+        // A filer serving another county (another system's API key): by its point, or its address.
+        (
+            Submission { within: Some(code("360313")), ..report(Channel::Open311, "r", "dispute.family") },
+            "outside_filers_area",
+        ),
+        (
+            Submission {
+                lon: None,
+                lat: None,
+                address: Some("安源区光丰街道".into()),
+                within: Some(code("360313")),
+                ..report(Channel::Open311, "r", "dispute.family")
+            },
+            "outside_filers_area",
+        ),
     ];
     for (submission, expected) in bad_reports {
         let error = w.engine.submit(submission).await.unwrap_err();
         assert_eq!(error.code(), expected, "{error}");
     }
     assert_eq!(case_count(w.store.as_ref()).await, 1, "a refused report wrote a case");
+    // A filer's own area takes its report, however deep inside it the place lies.
+    let within = Submission { within: Some(code("360302")), ..report(Channel::Open311, "r", "dispute.family") };
+    assert_eq!(w.engine.submit(within).await.unwrap().case.division.as_str(), VILLAGE);
 }
 
 #[tokio::test]

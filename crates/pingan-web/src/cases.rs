@@ -91,6 +91,7 @@ impl CreateCaseRequest {
             reporter_account,
             follow_token_hash,
             media_url: None,
+            within: None,
         }
     }
 }

@@ -175,7 +175,9 @@ impl From<AppError> for ApiError {
             AppError::NoDataKey | AppError::Sealing(_) | AppError::BadKeyFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::PhotoTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::NotAPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Lifecycle(LifecycleError::Forbidden { .. }) => StatusCode::FORBIDDEN,
+            AppError::Lifecycle(LifecycleError::Forbidden { .. }) | AppError::OutsideFilersArea { .. } => {
+                StatusCode::FORBIDDEN
+            }
             AppError::Lifecycle(LifecycleError::InvalidTransition { .. }) => StatusCode::CONFLICT,
             AppError::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists(_)) => StatusCode::CONFLICT,
             AppError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,

@@ -191,6 +191,7 @@ impl From<AppError> for Refusal {
     fn from(error: AppError) -> Refusal {
         let status = match &error {
             AppError::CaseNotFound(_) | AppError::UnknownCategory(_) => StatusCode::NOT_FOUND,
+            AppError::OutsideFilersArea { .. } => StatusCode::FORBIDDEN,
             AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -529,13 +530,6 @@ async fn create(
             phone: parameter(&pairs, "phone").map(str::to_owned),
             id_number: None,
         };
-        let place = match (point, address_string) {
-            (Some((lon, lat)), _) => state.atlas.route(lon, lat).map_err(AppError::from)?.grid.code,
-            (None, address) => state.engine.place_address(address.unwrap_or_default())?.to_string(),
-        };
-        if !place.starts_with(area.as_str()) {
-            return Err(forbidden("the place lies outside the area this key files for"));
-        }
         let submitted = state
             .engine
             .submit(Submission {
@@ -555,6 +549,7 @@ async fn create(
                 reporter_account: Some(client.account_id.clone()),
                 follow_token_hash: None,
                 media_url: parameter(&pairs, "media_url").map(str::to_owned),
+                within: Some(area.clone()),
             })
             .await?;
         let case = submitted.case;

@@ -298,6 +298,7 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         reporter_account: None,
         follow_token_hash: None,
         media_url: None,
+        within: None,
     };
     let started = Instant::now();
     let mut accepted = 0;
