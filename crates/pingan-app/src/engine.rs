@@ -575,12 +575,8 @@ impl CaseEngine {
         Ok(NewCase { row, day, entries, similar, notify })
     }
 
-    /// The division an address names, for a report without a point (see [`Atlas::place_address`]).
-    pub fn place_address(&self, address: &str) -> Result<DivisionCode, AppError> {
-        self.placed(&text(Some(address), "address", MAX_ADDRESS)?)
-    }
-
-    /// [`CaseEngine::place_address`] for an address already checked.
+    /// The division an address (already checked) names, for a report without a point (see
+    /// [`Atlas::place_address`]).
     fn placed(&self, address: &str) -> Result<DivisionCode, AppError> {
         self.atlas.place_address(address).map_err(|unplaced| AppError::AddressNotPlaced {
             address: address.to_owned(),
@@ -646,7 +642,7 @@ impl CaseEngine {
     }
 
     /// Cases of `filter` that anyone may read (public matters only: see
-    /// [`is_public_category`](crate::access::is_public_category)).
+    /// [`is_public_category`]).
     pub async fn list_public(&self, filter: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
         let book = self.categories();
         let public: Vec<String> =

@@ -482,9 +482,10 @@ impl CaseFilter {
     ///
     /// The page is chosen by id first and its rows read after: sorting whole rows (their bodies)
     /// to keep fifty cost twenty times more, and even the page's own rows are sorted for less
-    /// outside the engine, which would copy each whole row into a temporary tree. A visibility of several parts is a union of one such
-    /// query per part, each taking at most a page in order: an OR of them would make the engine
-    /// gather and sort every visible case (a whole city's, for its centre) for each page.
+    /// outside the engine, which would copy each whole row into a temporary tree. A visibility of
+    /// several parts is a union of one such query per part, each taking at most a page in order
+    /// (then the engine keeps the page): an OR of them would make the engine gather and sort every
+    /// visible case (a whole city's, for its centre) for each page.
     pub fn to_sql(&self, columns: &str, dialect: Dialect) -> (String, Vec<SqlValue>) {
         let mut sql = Sql::new(dialect);
         let limit = i64::from(self.limit.clamp(1, MAX_LIST));
