@@ -486,7 +486,7 @@ async fn create(
         client.check_channel(Channel::Open311).map_err(|_| forbidden("this key does not file Open311 requests"))?;
         let area = client.division().ok_or_else(|| forbidden("this key serves no area"))?;
         if let Some(within) = jurisdiction(&state, &pairs)?
-            && !within.as_str().starts_with(area.as_str())
+            && !area.contains(&within)
         {
             return Err(forbidden("this key does not file requests for that jurisdiction"));
         }
@@ -549,7 +549,7 @@ async fn create(
                 reporter_account: Some(client.account_id.clone()),
                 follow_token_hash: None,
                 media_url: parameter(&pairs, "media_url").map(str::to_owned),
-                within: Some(area.clone()),
+                within: Some(area),
             })
             .await?;
         let case = submitted.case;
