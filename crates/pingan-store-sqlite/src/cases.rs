@@ -8,7 +8,8 @@ use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, search_grams, searchable_text,
+    DuplicateSearch, MAX_CANDIDATES, NewCase, Numbered, SqlValue, StoredAction, newest_first, search_grams,
+    searchable_text,
 };
 use pingan_store::indicators;
 use pingan_store::{StoreError, StoreResult};
@@ -276,6 +277,43 @@ fn create_one(
     Ok(Created::New(row, similar))
 }
 
+/// Each new case of an import with its candidates: the import's earlier reports its search admits,
+/// newest first, then the `stored` cases the search found, as many as a search returns at most.
+fn with_earlier_reports(
+    created: Vec<Created>,
+    searches: &[Option<DuplicateSearch>],
+    stored: Vec<Vec<Candidate>>,
+) -> Vec<Created> {
+    // The import's new cases so far by category and village, which every search names.
+    let mut earlier: HashMap<(&str, String), Vec<&CaseRow>> = HashMap::new();
+    let mut candidates = Vec::with_capacity(created.len());
+    for ((made, search), stored) in created.iter().zip(searches).zip(stored) {
+        let mut found = Vec::new();
+        if let Some(search) = search {
+            let reports =
+                earlier.get(&(search.category.as_str(), search.village.clone())).map_or(&[][..], Vec::as_slice);
+            let admitted =
+                reports.iter().rev().filter(|case| search.admits(case)).filter_map(|case| Candidate::of(case));
+            found.extend(admitted.take(MAX_CANDIDATES as usize));
+            found.extend(stored.into_iter().take(MAX_CANDIDATES as usize - found.len()));
+        }
+        candidates.push(found);
+        if let Created::New(case, _) = made
+            && let Some(grid) = &case.grid
+        {
+            earlier.entry((case.category.as_str(), grid.village().to_string())).or_default().push(case);
+        }
+    }
+    created
+        .into_iter()
+        .zip(candidates)
+        .map(|(made, found)| match made {
+            Created::New(case, _) => Created::New(case, found),
+            existing => existing,
+        })
+        .collect()
+}
+
 impl SqliteStore {
     async fn create_unnumbered(&self, batch: Vec<Unnumbered>) -> StoreResult<Vec<Created>> {
         self.writer
@@ -295,8 +333,37 @@ impl CaseStore for SqliteStore {
         created.pop().ok_or_else(|| StoreError::Corrupt("a write of one case gave back none".into()))
     }
 
-    async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
-        self.create_unnumbered(batch.into_iter().map(Unnumbered::of).collect()).await
+    /// An import's duplicate searches run on a reader beside the writer, which waits for them
+    /// before its transaction ends (run by the writer, they took a sixth of its time): they find
+    /// the cases stored before the import, and each report is compared with the import's earlier
+    /// reports here.
+    async fn create_cases(&self, mut batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
+        let searches: Vec<Option<DuplicateSearch>> = batch.iter_mut().map(|new| new.similar.take()).collect();
+        let (found, search_done) = std::sync::mpsc::sync_channel(1);
+        let (store, searching) = (self.clone(), searches.clone());
+        tokio::task::spawn_blocking(move || {
+            let searched = store.with_reader(|connection| {
+                searching
+                    .iter()
+                    .map(|search| search.as_ref().map_or(Ok(Vec::new()), |search| find_candidates(connection, search)))
+                    .collect::<StoreResult<Vec<_>>>()
+            });
+            // The writer may have failed and gone on without the answer.
+            let _ = found.send(searched);
+        });
+        let unnumbered: Vec<Unnumbered> = batch.into_iter().map(Unnumbered::of).collect();
+        let (created, stored) = self
+            .writer
+            .write_deferring(move |connection| {
+                let mut deferred = Deferred::default();
+                let created = create_all(connection, unnumbered, &mut deferred)?;
+                let stored = search_done
+                    .recv()
+                    .map_err(|_| StoreError::Unavailable("the import's duplicate search stopped".into()))??;
+                Ok(Written { value: (created, stored), deferred })
+            })
+            .await?;
+        Ok(with_earlier_reports(created, &searches, stored))
     }
 
     async fn record_action(

@@ -173,12 +173,17 @@ impl SqliteStore {
     /// Runs `query` on the calling thread, for a lookup by key that takes microseconds: handing it
     /// to the blocking pool and back would cost two thread switches, more than the lookup itself.
     fn read_here<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        self.with_reader(|connection| query(connection).map_err(database_error))
+    }
+
+    /// Runs `work` on a reader connection from the pool (opening one if none is free).
+    fn with_reader<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         let pooled = self.readers.lock().map_err(|_| poisoned())?.pop();
         let connection = match pooled {
             Some(connection) => connection,
             None => open_connection(&self.path)?,
         };
-        let result = query(&connection).map_err(database_error);
+        let result = work(&connection);
         self.readers.lock().map_err(|_| poisoned())?.push(connection);
         result
     }

@@ -143,8 +143,10 @@ pub struct NewCase {
     pub day: NaiveDate,
     /// At least one.
     pub entries: Vec<ActionRecord>,
-    /// Possible duplicates to look for in the same transaction, before this case is written: run
-    /// there, the search sees every case committed before this one, even one in the same group commit.
+    /// Possible duplicates to look for before this case is written. For a single report the search
+    /// runs in the same transaction, and sees every case committed before this one, even one in
+    /// the same group commit; for an import's report, it sees the cases stored before the import
+    /// and the import's earlier reports.
     pub similar: Option<DuplicateSearch>,
     /// Webhook subscriptions to notify of each entry (see [`crate::webhooks`]).
     pub notify: Vec<i64>,
@@ -173,7 +175,7 @@ pub struct Candidate {
 }
 
 /// The most candidates a duplicate search returns.
-const MAX_CANDIDATES: i64 = 50;
+pub const MAX_CANDIDATES: i64 = 50;
 
 impl DuplicateSearch {
     /// `SELECT id, number, lon, lat FROM cases …` with `placeholder(n)` naming the n-th bound value.
@@ -213,6 +215,32 @@ impl DuplicateSearch {
             village = p(1),
         );
         (sql, values)
+    }
+
+    /// Whether `case` is one this search finds, for a case not yet stored where the search runs
+    /// (an import's earlier report): the condition of [`DuplicateSearch::to_sql`].
+    pub fn admits(&self, case: &CaseRow) -> bool {
+        let in_village = case.grid.as_ref().is_some_and(|grid| grid.as_str().starts_with(&self.village));
+        let in_box = case.body.lon.zip(case.body.lat).is_some_and(|(lon, lat)| {
+            (self.west..=self.east).contains(&lon) && (self.south..=self.north).contains(&lat)
+        });
+        case.category == self.category
+            && in_village
+            && case.reported_at >= self.reported_from
+            && in_box
+            && Status::OPEN.contains(&case.status)
+    }
+}
+
+impl Candidate {
+    /// A case as a search finds it: None before it has a number or without a point.
+    pub fn of(case: &CaseRow) -> Option<Candidate> {
+        Some(Candidate {
+            id: case.id.clone(),
+            number: case.number.as_ref()?.to_string(),
+            lon: case.body.lon?,
+            lat: case.body.lat?,
+        })
     }
 }
 

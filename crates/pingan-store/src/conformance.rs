@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             case_lists_filter_and_page,
             a_failed_case_write_leaves_nothing,
             a_new_case_finds_similar_cases_written_before_it,
+            an_imports_reports_find_similar_cases_stored_before_and_earlier_in_it,
             a_batch_of_cases_is_written_whole_or_not_at_all,
             units_staff_and_rules_round_trip,
             category_versions_are_numbered_and_kept,
@@ -418,6 +419,51 @@ pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store)
     assert_eq!((similar[1].lon, similar[1].lat), (113.80, 27.6));
     assert_eq!(similar[1].number, first.number.expect("numbered").to_string());
     assert_eq!(row.id, "s2");
+}
+
+/// An import's report finds the similar open cases stored before the import and those earlier in
+/// the import, newest first; not a later report of the import, a closed one or another category.
+pub async fn an_imports_reports_find_similar_cases_stored_before_and_earlier_in_it(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let grids = ["360313101201001", "360313101201002"];
+    store.put_grids(grids.iter().map(|code| grid(code, "网格", SQUARE)).collect()).await.expect("grids");
+    let report = |id: &str, grid: &str, reported_at: i64, category: &str, status: Status| {
+        let mut new = new_case(id, "360313101", reported_at, None);
+        new.row.grid = Some(GridCode::parse(grid).expect("grid"));
+        (new.row.body.lon, new.row.body.lat) = (Some(113.80), Some(27.6));
+        new.row.category = category.to_owned();
+        new.row.status = status;
+        new.similar = Some(DuplicateSearch {
+            category: category.to_owned(),
+            village: "360313101201".into(),
+            reported_from: 5,
+            west: 113.79,
+            east: 113.81,
+            south: 27.59,
+            north: 27.61,
+        });
+        new
+    };
+    let open = Status::Reported;
+    store.create_case(report("s1", grids[0], 10, "dispute.neighbour", open)).await.expect("stored before");
+    let import = vec![
+        report("i1", grids[0], 21, "dispute.neighbour", open),
+        report("i2", grids[0], 22, "dispute.family", open),
+        report("i3", grids[1], 23, "dispute.neighbour", open),
+        report("i4", grids[0], 24, "dispute.neighbour", Status::Closed),
+        report("i5", grids[1], 25, "dispute.neighbour", open),
+    ];
+    let found: Vec<Vec<String>> = store
+        .create_cases(import)
+        .await
+        .expect("import")
+        .into_iter()
+        .map(|made| match made {
+            Created::New(_, similar) => similar.into_iter().map(|c| c.id).collect(),
+            Created::Existing(row) => panic!("{} existed", row.id),
+        })
+        .collect();
+    assert_eq!(found, [vec!["s1"], vec![], vec!["i1", "s1"], vec!["i3", "i1", "s1"], vec!["i3", "i1", "s1"]]);
 }
 
 pub async fn a_batch_of_cases_is_written_whole_or_not_at_all(store: &dyn Store) {
