@@ -370,6 +370,20 @@ pub async fn a_failed_case_write_leaves_nothing(store: &dyn Store) {
     assert_eq!(next.number.expect("numbered").to_string(), "3603-20261128-000001");
 }
 
+/// A search for open cases of `category` in village 360313101201, reported since 5, around
+/// (113.80, 27.60).
+fn search_near_113_80(category: &str) -> DuplicateSearch {
+    DuplicateSearch {
+        category: category.to_owned(),
+        village: "360313101201".into(),
+        reported_from: 5,
+        west: 113.79,
+        east: 113.81,
+        south: 27.59,
+        north: 27.61,
+    }
+}
+
 pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store) {
     tree_with_two_cities(store).await;
     let grids = ["360313101201001", "360313101201002", "360313101202001"];
@@ -396,15 +410,7 @@ pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store)
         store.create_case(in_grid("s7", grids[1], 15, 113.8002, "dispute.neighbour")).await.expect("next grid"),
     );
     let mut second = located("s2", 20, 113.8001, "dispute.neighbour");
-    second.similar = Some(DuplicateSearch {
-        category: "dispute.neighbour".into(),
-        village: "360313101201".into(),
-        reported_from: 5,
-        west: 113.79,
-        east: 113.81,
-        south: 27.59,
-        north: 27.61,
-    });
+    second.similar = Some(search_near_113_80("dispute.neighbour"));
     let Created::New(row, similar) = store.create_case(second).await.expect("create") else {
         panic!("an existing case")
     };
@@ -433,15 +439,7 @@ pub async fn an_imports_reports_find_similar_cases_stored_before_and_earlier_in_
         (new.row.body.lon, new.row.body.lat) = (Some(113.80), Some(27.6));
         new.row.category = category.to_owned();
         new.row.status = status;
-        new.similar = Some(DuplicateSearch {
-            category: category.to_owned(),
-            village: "360313101201".into(),
-            reported_from: 5,
-            west: 113.79,
-            east: 113.81,
-            south: 27.59,
-            north: 27.61,
-        });
+        new.similar = Some(search_near_113_80(category));
         new
     };
     let open = Status::Reported;
