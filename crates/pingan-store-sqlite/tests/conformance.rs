@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pingan_core::lifecycle::Status;
 use pingan_store_sqlite::SqliteStore;
 
 async fn fresh_store() -> (SqliteStore, tempfile::TempDir) {
@@ -11,6 +12,44 @@ async fn fresh_store() -> (SqliteStore, tempfile::TempDir) {
 }
 
 pingan_store::conformance_tests!(fresh_store);
+
+/// Reports of the same matter written at once each find every one written before them, even one
+/// in the same group commit: each searches in its own part of the writer's transaction.
+/// (PostgreSQL's concurrent transactions do not see each other's reports.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reports_each_find_every_similar_case_written_before_them() {
+    use pingan_store::cases::CaseStore;
+    use pingan_store::cases::Created;
+    use pingan_store::conformance::{a_grid_to_report_in, report_near_113_80};
+    use std::collections::BTreeSet;
+
+    let (store, _directory) = fresh_store().await;
+    a_grid_to_report_in(&store).await;
+    let reports: Vec<_> = (0..40)
+        .map(|n| {
+            let store = store.clone();
+            let report =
+                report_near_113_80(&format!("c{n}"), "360313101201001", 20, "dispute.neighbour", Status::Reported);
+            tokio::spawn(async move { store.create_case(report).await })
+        })
+        .collect();
+    let mut written = Vec::new();
+    for report in reports {
+        match report.await.expect("task").expect("create") {
+            Created::New(row, similar) => {
+                let found: BTreeSet<String> = similar.into_iter().map(|c| c.id).collect();
+                written.push((row.number.expect("numbered").to_string(), row.id, found));
+            }
+            Created::Existing(row) => panic!("{} existed", row.id),
+        }
+    }
+    // Numbers are given in the order the writer wrote the cases.
+    written.sort();
+    for (index, (number, id, found)) in written.iter().enumerate() {
+        let before: BTreeSet<String> = written[..index].iter().map(|(_, id, _)| id.clone()).collect();
+        assert_eq!(found, &before, "{id} ({number}) found other than the cases written before it");
+    }
+}
 
 #[tokio::test]
 async fn reopening_keeps_data_and_does_not_rerun_migrations() {

@@ -427,29 +427,37 @@ pub async fn a_new_case_finds_similar_cases_written_before_it(store: &dyn Store)
     assert_eq!(row.id, "s2");
 }
 
+/// A report at (113.80, 27.60) in `grid` of village 360313101201, searching for its duplicates.
+pub fn report_near_113_80(id: &str, grid: &str, reported_at: i64, category: &str, status: Status) -> NewCase {
+    let mut new = new_case(id, "360313101", reported_at, None);
+    new.row.grid = Some(GridCode::parse(grid).expect("grid"));
+    (new.row.body.lon, new.row.body.lat) = (Some(113.80), Some(27.6));
+    new.row.category = category.to_owned();
+    new.row.status = status;
+    new.similar = Some(search_near_113_80(category));
+    new
+}
+
+/// The divisions and the grid (360313101201001) that [`report_near_113_80`]'s reports lie in.
+pub async fn a_grid_to_report_in(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    store.put_grids(vec![grid("360313101201001", "网格", SQUARE)]).await.expect("grids");
+}
+
 /// An import's report finds the similar open cases stored before the import and those earlier in
 /// the import, newest first; not a later report of the import, a closed one or another category.
 pub async fn an_imports_reports_find_similar_cases_stored_before_and_earlier_in_it(store: &dyn Store) {
     tree_with_two_cities(store).await;
     let grids = ["360313101201001", "360313101201002"];
     store.put_grids(grids.iter().map(|code| grid(code, "网格", SQUARE)).collect()).await.expect("grids");
-    let report = |id: &str, grid: &str, reported_at: i64, category: &str, status: Status| {
-        let mut new = new_case(id, "360313101", reported_at, None);
-        new.row.grid = Some(GridCode::parse(grid).expect("grid"));
-        (new.row.body.lon, new.row.body.lat) = (Some(113.80), Some(27.6));
-        new.row.category = category.to_owned();
-        new.row.status = status;
-        new.similar = Some(search_near_113_80(category));
-        new
-    };
     let open = Status::Reported;
-    store.create_case(report("s1", grids[0], 10, "dispute.neighbour", open)).await.expect("stored before");
+    store.create_case(report_near_113_80("s1", grids[0], 10, "dispute.neighbour", open)).await.expect("stored before");
     let import = vec![
-        report("i1", grids[0], 21, "dispute.neighbour", open),
-        report("i2", grids[0], 22, "dispute.family", open),
-        report("i3", grids[1], 23, "dispute.neighbour", open),
-        report("i4", grids[0], 24, "dispute.neighbour", Status::Closed),
-        report("i5", grids[1], 25, "dispute.neighbour", open),
+        report_near_113_80("i1", grids[0], 21, "dispute.neighbour", open),
+        report_near_113_80("i2", grids[0], 22, "dispute.family", open),
+        report_near_113_80("i3", grids[1], 23, "dispute.neighbour", open),
+        report_near_113_80("i4", grids[0], 24, "dispute.neighbour", Status::Closed),
+        report_near_113_80("i5", grids[1], 25, "dispute.neighbour", open),
     ];
     let found: Vec<Vec<String>> = store
         .create_cases(import)
