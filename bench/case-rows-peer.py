@@ -7,9 +7,11 @@ takes to store the rows an import makes, on the same machine, in transactions of
 It also counts the pages a small group commit (50 cases, as concurrent submissions make) writes
 to the log per case: every index entry of a new case lands on a page of its own.
 
-Usage: python3 bench/case-rows-peer.py DB [ROUNDS]
+Usage: python3 bench/case-rows-peer.py DB [ROUNDS] [--costs]
 DB is a database filled by `pingan simulate` (its newest 100,000 cases are the rows written; it is
-only read). Runs on Python's own SQLite library.
+only read). Runs on Python's own SQLite library. With --costs, the case rows alone are written
+again without each secondary index in turn, without any, and with commits not synced: what each
+part of the floor costs.
 """
 
 import os
@@ -35,23 +37,23 @@ def schema(source: sqlite3.Connection) -> list[str]:
     return [sql.replace("REFERENCES divisions (code)", "") for (sql,) in rows]
 
 
-def connect(path: str) -> sqlite3.Connection:
+def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
     # As Pingan's writer: WAL, every commit synced, a 128 MB page cache.
     connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute(f"PRAGMA synchronous = {synchronous}")
     connection.execute("PRAGMA cache_size = -131072")
     return connection
 
 
-def batches(rows: list, ddl: list[str], scratch: str, history: dict | None = None) -> float:
+def batches(rows: list, ddl: list[str], scratch: str, history: dict | None = None, synchronous: str = "FULL") -> float:
     """Seconds to write `rows` into a new file in transactions of BATCH rows, each row followed by
     its entries in `history` if given."""
     path = os.path.join(scratch, "batches.db")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
-    connection = connect(path)
+    connection = connect(path, synchronous)
     for statement in ddl:
         connection.execute(statement)
     insert = "INSERT INTO cases VALUES (%s)" % ",".join("?" * len(rows[0]))
@@ -92,9 +94,27 @@ def group_pages(database: str, rows: list, scratch: str) -> float:
     return statistics.median(pages) / GROUP
 
 
+def costs(rows: list, ddl: list[str], scratch: str, rounds: int) -> None:
+    """The case rows alone, as Pingan writes them and then each way lighter, the variants
+    alternated round by round (the machine is noisy)."""
+    secondary = [statement.split()[2] for statement in ddl if statement.startswith("CREATE INDEX")]
+    variants = {"as Pingan writes them": (ddl, "FULL")}
+    for name in secondary:
+        variants[f"without {name}"] = ([s for s in ddl if s.split()[2:3] != [name]], "FULL")
+    variants["without any secondary index"] = ([s for s in ddl if not s.startswith("CREATE INDEX")], "FULL")
+    variants["commits not synced"] = (ddl, "OFF")
+    rates: dict = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (statements, synchronous) in variants.items():
+            rates[name].append(len(rows) / batches(rows, statements, scratch, None, synchronous))
+    for name, measured in rates.items():
+        print(f"{name}: median {statistics.median(measured):,.0f} cases/s ({', '.join(f'{r:,.0f}' for r in measured)})")
+
+
 def main() -> None:
-    database = sys.argv[1]
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    arguments = [a for a in sys.argv[1:] if a != "--costs"]
+    database = arguments[0]
+    rounds = int(arguments[1]) if len(arguments) > 1 else 3
     source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     ddl = schema(source)
     newest = source.execute("SELECT * FROM cases ORDER BY reported_at DESC LIMIT ?", (ROWS,)).fetchall()
@@ -114,6 +134,9 @@ def main() -> None:
     print(f"SQLite {sqlite3.sqlite_version}; {len(newest)} case rows of {database} ({len(ddl) - 2} indexes),"
           f" {entries} history entries")
     with tempfile.TemporaryDirectory() as scratch:
+        if "--costs" in sys.argv:
+            costs(newest, ddl, scratch, rounds)
+            return
         for what, entries in (("case rows", None), ("case rows with their history", history)):
             rates = [len(newest) / batches(newest, ddl, scratch, entries) for _ in range(rounds)]
             print(
