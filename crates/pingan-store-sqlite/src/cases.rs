@@ -7,15 +7,15 @@ use chrono::{Datelike, NaiveDate};
 use pingan_core::case::CaseNumber;
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
-    ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
-    DuplicateSearch, MAX_CANDIDATES, NewCase, Numbered, SqlValue, StoredAction, newest_first, search_grams,
-    searchable_text,
+    ActionRecord, CASE_COLUMNS, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect, NewCase,
+    Numbered, SqlValue, StoredAction, newest_first, search_grams, searchable_text,
 };
 use pingan_store::indicators;
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
+use crate::open_cases::OpenCases;
 use crate::writer::{Deferred, Written};
 use crate::{SqliteStore, database_error, row_error};
 
@@ -68,20 +68,6 @@ fn select_cases(connection: &Connection, filter: &CaseFilter) -> StoreResult<Vec
         .map_err(database_error)?;
     newest_first(&mut found);
     found.into_iter().map(CaseRow::from_columns).collect()
-}
-
-fn find_candidates(connection: &Connection, search: &DuplicateSearch) -> StoreResult<Vec<Candidate>> {
-    let (sql, values) = search.to_sql(|n| format!("?{n}"));
-    connection
-        .prepare_cached(&sql)
-        .and_then(|mut statement| {
-            statement
-                .query_map(params_from_iter(bound(values)), |row| {
-                    Ok(Candidate { id: row.get(0)?, number: row.get(1)?, lon: row.get(2)?, lat: row.get(3)? })
-                })?
-                .collect()
-        })
-        .map_err(database_error)
 }
 
 fn hash_bytes(bytes: Vec<u8>) -> StoreResult<[u8; 32]> {
@@ -209,11 +195,16 @@ fn counter_day(day: NaiveDate) -> String {
 
 /// Inserts `batch` inside the writer's open transaction, numbering each new case.
 /// Their indicator tallies and text-index entries are left in `deferred`, for the group to write.
-fn create_all(connection: &Connection, batch: Vec<Unnumbered>, deferred: &mut Deferred) -> StoreResult<Vec<Created>> {
+fn create_all(
+    connection: &Connection,
+    open_cases: &mut OpenCases,
+    batch: Vec<Unnumbered>,
+    deferred: &mut Deferred,
+) -> StoreResult<Vec<Created>> {
     let mut numbers = DailyNumbers::default();
     let created = batch
         .into_iter()
-        .map(|unnumbered| create_one(connection, unnumbered, &mut numbers, deferred))
+        .map(|unnumbered| create_one(connection, open_cases, unnumbered, &mut numbers, deferred))
         .collect::<StoreResult<_>>()?;
     numbers.store(connection)?;
     Ok(created)
@@ -221,6 +212,7 @@ fn create_all(connection: &Connection, batch: Vec<Unnumbered>, deferred: &mut De
 
 fn create_one(
     connection: &Connection,
+    open_cases: &mut OpenCases,
     Unnumbered { new, hashes, grams }: Unnumbered,
     numbers: &mut DailyNumbers,
     deferred: &mut Deferred,
@@ -230,10 +222,7 @@ fn create_one(
     {
         return Ok(Created::Existing(existing));
     }
-    let similar = match &new.similar {
-        Some(search) => find_candidates(connection, search)?,
-        None => Vec::new(),
-    };
+    let similar = new.similar.as_ref().map_or_else(Vec::new, |search| open_cases.search(search));
     let sequence = numbers.next(connection, new.row.city.as_str(), new.day)?;
     let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence, hashes)?;
     let c = row.to_columns()?;
@@ -274,52 +263,20 @@ fn create_one(
         insert_action(connection, &row.id, index as i64 + 1, entry, hash)?;
     }
     crate::webhooks::queue(connection, &outgoing)?;
+    open_cases.follow(None, &row);
     Ok(Created::New(row, similar))
 }
 
-/// Each new case of an import with its candidates: the import's earlier reports its search admits,
-/// newest first, then the `stored` cases the search found, as many as a search returns at most.
-fn with_earlier_reports(
-    created: Vec<Created>,
-    searches: &[Option<DuplicateSearch>],
-    stored: Vec<Vec<Candidate>>,
-) -> Vec<Created> {
-    // The import's new cases so far by category and village, which every search names.
-    let mut earlier: HashMap<(&str, String), Vec<&CaseRow>> = HashMap::new();
-    let mut candidates = Vec::with_capacity(created.len());
-    for ((made, search), stored) in created.iter().zip(searches).zip(stored) {
-        let mut found = Vec::new();
-        if let Some(search) = search {
-            let reports =
-                earlier.get(&(search.category.as_str(), search.village.clone())).map_or(&[][..], Vec::as_slice);
-            let admitted =
-                reports.iter().rev().filter(|case| search.admits(case)).filter_map(|case| Candidate::of(case));
-            found.extend(admitted.take(MAX_CANDIDATES as usize));
-            found.extend(stored.into_iter().take(MAX_CANDIDATES as usize - found.len()));
-        }
-        candidates.push(found);
-        if let Created::New(case, _) = made
-            && let Some(grid) = &case.grid
-        {
-            earlier.entry((case.category.as_str(), grid.village().to_string())).or_default().push(case);
-        }
-    }
-    created
-        .into_iter()
-        .zip(candidates)
-        .map(|(made, found)| match made {
-            Created::New(case, _) => Created::New(case, found),
-            existing => existing,
-        })
-        .collect()
-}
-
 impl SqliteStore {
+    /// Writes `batch` in one transaction: each report's duplicate search finds the open cases
+    /// stored before it, the batch's earlier reports among them.
     async fn create_unnumbered(&self, batch: Vec<Unnumbered>) -> StoreResult<Vec<Created>> {
+        let open_cases = self.open_cases.clone();
         self.writer
             .write_deferring(move |connection| {
+                let mut open_cases = open_cases.lock().map_err(|_| crate::poisoned())?;
                 let mut deferred = Deferred::default();
-                let value = create_all(connection, batch, &mut deferred)?;
+                let value = create_all(connection, &mut open_cases, batch, &mut deferred)?;
                 Ok(Written { value, deferred })
             })
             .await
@@ -333,37 +290,8 @@ impl CaseStore for SqliteStore {
         created.pop().ok_or_else(|| StoreError::Corrupt("a write of one case gave back none".into()))
     }
 
-    /// An import's duplicate searches run on a reader beside the writer, which waits for them
-    /// before its transaction ends (run by the writer, they took a sixth of its time): they find
-    /// the cases stored before the import, and each report is compared with the import's earlier
-    /// reports here.
-    async fn create_cases(&self, mut batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
-        let searches: Vec<Option<DuplicateSearch>> = batch.iter_mut().map(|new| new.similar.take()).collect();
-        let (found, search_done) = std::sync::mpsc::sync_channel(1);
-        let (store, searching) = (self.clone(), searches.clone());
-        tokio::task::spawn_blocking(move || {
-            let searched = store.with_reader(|connection| {
-                searching
-                    .iter()
-                    .map(|search| search.as_ref().map_or(Ok(Vec::new()), |search| find_candidates(connection, search)))
-                    .collect::<StoreResult<Vec<_>>>()
-            });
-            // The writer may have failed and gone on without the answer.
-            let _ = found.send(searched);
-        });
-        let unnumbered: Vec<Unnumbered> = batch.into_iter().map(Unnumbered::of).collect();
-        let (created, stored) = self
-            .writer
-            .write_deferring(move |connection| {
-                let mut deferred = Deferred::default();
-                let created = create_all(connection, unnumbered, &mut deferred)?;
-                let stored = search_done
-                    .recv()
-                    .map_err(|_| StoreError::Unavailable("the import's duplicate search stopped".into()))??;
-                Ok(Written { value: (created, stored), deferred })
-            })
-            .await?;
-        Ok(with_earlier_reports(created, &searches, stored))
+    async fn create_cases(&self, batch: Vec<NewCase>) -> StoreResult<Vec<Created>> {
+        self.create_unnumbered(batch.into_iter().map(Unnumbered::of).collect()).await
     }
 
     async fn record_action(
@@ -373,6 +301,7 @@ impl CaseStore for SqliteStore {
         updated: CaseRow,
         notify: Vec<i64>,
     ) -> StoreResult<CaseRow> {
+        let open_cases = self.open_cases.clone();
         self.writer.write_deferring(move |connection| {
             let stored: Option<(CaseColumns, Vec<u8>)> = connection
                 .prepare_cached(&format!("SELECT {CASE_COLUMNS}, last_hash FROM cases WHERE id = ?1"))
@@ -404,6 +333,7 @@ impl CaseStore for SqliteStore {
                 .map_err(|e| row_error(e, &c.division_code))?;
             let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
             crate::webhooks::queue(connection, &outgoing)?;
+            open_cases.lock().map_err(|_| crate::poisoned())?.follow(Some(&before), &row);
             let mut deferred = Deferred::default();
             deferred.tallies.add(indicators::changes(Some(&before), &row));
             Ok(Written { value: row, deferred })
@@ -609,30 +539,5 @@ mod tests {
         let (sql, values) = filter.to_sql(CASE_COLUMNS, Dialect::Sqlite);
         let plan = plan(&connection, &sql, values).join(" | ");
         assert!(plan.contains("COVERING INDEX open_cases_by_due (resolve_due<?)"), "{plan}");
-    }
-
-    /// The duplicate search reads the recent open cases of each of the village's grids from the
-    /// open cases' index by category and grid, and no case row: a row read for each nearby recent
-    /// case (for its status) made a search in a busy village of a million cases take 0.1 ms. On a
-    /// new database, without statistics, walking the open cases instead made a batch import of
-    /// 20,000 take 160 s. No temporary table for a list of ids: making one cost nine times the search.
-    #[test]
-    fn the_duplicate_search_reads_no_case_row() {
-        let (connection, _directory) = new_database();
-        let search = DuplicateSearch {
-            category: "livelihood.road_repair".into(),
-            village: "360302001001".into(),
-            reported_from: 0,
-            west: 113.85,
-            south: 27.62,
-            east: 113.86,
-            north: 27.63,
-        };
-        let (sql, values) = search.to_sql(|n| format!("?{n}"));
-        let plan = plan(&connection, &sql, values);
-        assert!(plan[0].contains("COVERING INDEX grids_by_village (village_code=?"), "{plan:?}");
-        let by_grid = "COVERING INDEX open_cases_by_category_and_grid (category=? AND grid_code=? AND reported_at>?)";
-        assert!(plan[1].contains(by_grid), "{plan:?}");
-        assert!(!plan.iter().any(|step| step.contains("PRIMARY KEY") || step.contains("LIST SUBQUERY")), "{plan:?}");
     }
 }

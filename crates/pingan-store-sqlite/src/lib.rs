@@ -19,10 +19,12 @@ mod accounts;
 mod cases;
 mod idempotency;
 mod indicators;
+mod open_cases;
 mod units;
 mod webhooks;
 mod writer;
 
+use open_cases::OpenCases;
 use writer::GroupWriter;
 
 /// Migrations in order; each runs once, in its own transaction.
@@ -47,6 +49,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "open_cases_by_due", include_str!("../migrations/0018_open_cases_by_due.sql")),
     (19, "open_cases_by_category_and_grid", include_str!("../migrations/0019_open_cases_by_category_and_grid.sql")),
     (20, "cases_by_handler_covering", include_str!("../migrations/0020_cases_by_handler_covering.sql")),
+    (21, "open_cases_in_memory", include_str!("../migrations/0021_open_cases_in_memory.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
@@ -67,6 +70,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: GroupWriter,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// What the duplicate search looks through; only the writer's jobs touch it.
+    open_cases: Arc<Mutex<OpenCases>>,
 }
 
 fn database_error(error: rusqlite::Error) -> StoreError {
@@ -155,10 +160,12 @@ impl SqliteStore {
         // A migration that builds an index leaves its pages in the log, where every reader would
         // look for them until a later commit's checkpoint: copied back now, readers read the file.
         writer.execute_batch("PRAGMA wal_checkpoint(PASSIVE)").map_err(database_error)?;
+        let open_cases = Arc::new(Mutex::new(OpenCases::load(&writer)?));
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: GroupWriter::start(writer)?,
+            writer: GroupWriter::start(writer, open_cases.clone())?,
             readers: Arc::new(Mutex::new(Vec::new())),
+            open_cases,
         })
     }
 
@@ -173,17 +180,12 @@ impl SqliteStore {
     /// Runs `query` on the calling thread, for a lookup by key that takes microseconds: handing it
     /// to the blocking pool and back would cost two thread switches, more than the lookup itself.
     fn read_here<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
-        self.with_reader(|connection| query(connection).map_err(database_error))
-    }
-
-    /// Runs `work` on a reader connection from the pool (opening one if none is free).
-    fn with_reader<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         let pooled = self.readers.lock().map_err(|_| poisoned())?.pop();
         let connection = match pooled {
             Some(connection) => connection,
             None => open_connection(&self.path)?,
         };
-        let result = work(&connection);
+        let result = query(&connection).map_err(database_error);
         self.readers.lock().map_err(|_| poisoned())?.push(connection);
         result
     }

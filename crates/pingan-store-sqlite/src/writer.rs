@@ -3,13 +3,17 @@
 //! others), syncs once, and only then answers each caller. A caller's write is therefore on disk
 //! when it is acknowledged, while a burst of concurrent writes shares one fsync.
 //!
+//! The writer also keeps the open cases the duplicate search looks through ([`OpenCases`]) in step
+//! with the transaction: a write's changes to them are taken back with the write, and a group's
+//! with the group.
+//!
 //! A write may also leave work for its group to do once, just before the commit (see
 //! [`Deferred`]). That is the one step that can fail the whole group rather than one write (it
 //! fails only as the commit would: a full disk, say).
 
 use std::ffi::c_int;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
 
 use pingan_store::indicators::PendingChanges;
@@ -18,6 +22,8 @@ use rusqlite::Connection;
 use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use tokio::sync::oneshot;
+
+use crate::open_cases::OpenCases;
 
 /// Writes taken into one transaction at most: bounds how long the first caller of a batch waits.
 const MAX_BATCH: usize = 4096;
@@ -96,12 +102,12 @@ pub struct GroupWriter {
 
 impl GroupWriter {
     /// Starts the writer thread on `connection`, and the thread that checkpoints its log.
-    pub fn start(mut connection: Connection) -> StoreResult<GroupWriter> {
+    pub fn start(mut connection: Connection, open_cases: Arc<Mutex<OpenCases>>) -> StoreResult<GroupWriter> {
         hand_over_checkpoints(&mut connection)?;
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(connection, queue))
+            .spawn(move || write_loop(connection, &open_cases, queue))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(GroupWriter { jobs })
     }
@@ -165,7 +171,7 @@ fn hand_over_checkpoints(writer: &mut Connection) -> StoreResult<()> {
         .map_err(|e| StoreError::Unavailable(format!("cannot hand over checkpoints: {e}")))
 }
 
-fn write_loop(connection: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+fn write_loop(connection: Connection, open_cases: &Mutex<OpenCases>, queue: mpsc::Receiver<Box<dyn Job>>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -174,42 +180,60 @@ fn write_loop(connection: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        let commit = run_batch(&connection, &mut batch);
+        let commit = run_batch(&connection, open_cases, &mut batch);
         for job in batch {
             job.answer(commit.as_ref().map(|_| ()));
         }
     }
 }
 
-fn run_batch(connection: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
-    let sql = |statement: &str| connection.execute_batch(statement).map_err(|e| StoreError::Database(e.to_string()));
-    sql("BEGIN IMMEDIATE")?;
-    let mut deferred = Deferred::default();
-    for job in batch.iter_mut() {
-        // What a failed write leaves is not kept, like the rest of it.
-        let applied = sql("SAVEPOINT job").map(|_| job.run(connection));
-        let closed = match applied {
-            Ok(Some(left)) => {
-                deferred.add(left);
-                sql("RELEASE job")
-            }
-            Ok(None) => sql("ROLLBACK TO job; RELEASE job"),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = closed {
-            let _ = sql("ROLLBACK");
-            return Err(error);
+/// Runs `batch` in one transaction and commits it, or rolls it all back; the open cases follow.
+fn run_batch(connection: &Connection, open_cases: &Mutex<OpenCases>, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
+    sql(connection, "BEGIN IMMEDIATE")?;
+    let reloaded = held(open_cases).reload_if_written_elsewhere(connection);
+    let committed =
+        reloaded.and_then(|()| run_jobs(connection, open_cases, batch)).and_then(|()| sql(connection, "COMMIT"));
+    match committed {
+        Ok(()) => held(open_cases).committed(),
+        Err(_) => {
+            let _ = sql(connection, "ROLLBACK");
+            held(open_cases).undo_to(0);
         }
     }
-    let applied = crate::indicators::add_changes(connection, &deferred.tallies.into_changes())
-        .and_then(|()| crate::cases::index_texts(connection, &deferred.texts));
-    if let Err(error) = applied {
-        let _ = sql("ROLLBACK");
-        return Err(error);
+    committed
+}
+
+/// Runs each job of `batch` in a savepoint of the open transaction (one failing is rolled back
+/// alone), then what they left for the group.
+fn run_jobs(connection: &Connection, open_cases: &Mutex<OpenCases>, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
+    let mut deferred = Deferred::default();
+    for job in batch.iter_mut() {
+        let mark = held(open_cases).mark();
+        sql(connection, "SAVEPOINT job")?;
+        match job.run(connection) {
+            Some(left) => {
+                deferred.add(left);
+                sql(connection, "RELEASE job")?;
+            }
+            // What a failed write leaves is not kept, like the rest of it.
+            None => {
+                held(open_cases).undo_to(mark);
+                sql(connection, "ROLLBACK TO job; RELEASE job")?;
+            }
+        }
     }
-    sql("COMMIT").inspect_err(|_| {
-        let _ = sql("ROLLBACK");
-    })
+    crate::indicators::add_changes(connection, &deferred.tallies.into_changes())?;
+    crate::cases::index_texts(connection, &deferred.texts)
+}
+
+/// The open cases, between jobs. Only the writer's thread takes them, and a job that panicked
+/// while holding them took the thread with it.
+fn held(open_cases: &Mutex<OpenCases>) -> MutexGuard<'_, OpenCases> {
+    open_cases.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn sql(connection: &Connection, statement: &str) -> StoreResult<()> {
+    connection.execute_batch(statement).map_err(|e| StoreError::Database(e.to_string()))
 }
 
 #[cfg(test)]
@@ -222,7 +246,7 @@ mod tests {
         let path = directory.path().join("writer.db");
         let connection = Connection::open(&path).unwrap();
         connection.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER PRIMARY KEY)").unwrap();
-        let writer = GroupWriter::start(connection).unwrap();
+        let writer = GroupWriter::start(connection, Arc::default()).unwrap();
         let mut tasks = Vec::new();
         for x in 0..500i64 {
             let writer = writer.clone();
@@ -259,7 +283,7 @@ mod tests {
         let path = directory.path().join("writer.db");
         let connection = crate::open_connection(&path).unwrap();
         connection.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY, filler BLOB)").unwrap();
-        let writer = GroupWriter::start(connection).unwrap();
+        let writer = GroupWriter::start(connection, Arc::default()).unwrap();
         for x in 0..400i64 {
             writer
                 .write(move |c| {

@@ -51,6 +51,51 @@ async fn concurrent_reports_each_find_every_similar_case_written_before_them() {
     }
 }
 
+/// The ids of the cases a new report near 113.80, 27.60 finds as similar.
+async fn similar_to_a_new_report(store: &SqliteStore, id: &str, reported_at: i64) -> Vec<String> {
+    use pingan_store::cases::{CaseStore, Created};
+    let report = pingan_store::conformance::report_near_113_80(
+        id,
+        "360313101201001",
+        reported_at,
+        "dispute.neighbour",
+        Status::Reported,
+    );
+    match store.create_case(report).await.expect("create") {
+        Created::New(_, similar) => similar.into_iter().map(|candidate| candidate.id).collect(),
+        Created::Existing(row) => panic!("{} existed", row.id),
+    }
+}
+
+/// An import that fails leaves nothing behind, not even in what later searches look through.
+#[tokio::test]
+async fn a_failed_imports_reports_are_not_found_by_later_searches() {
+    use pingan_store::cases::CaseStore;
+    use pingan_store::conformance::{a_grid_to_report_in, report_near_113_80};
+
+    let (store, _directory) = fresh_store().await;
+    a_grid_to_report_in(&store).await;
+    let good = report_near_113_80("good", "360313101201001", 10, "dispute.neighbour", Status::Reported);
+    let mut bad = report_near_113_80("bad", "360313101201001", 11, "dispute.neighbour", Status::Reported);
+    bad.row.division = pingan_core::DivisionCode::parse("360313999").expect("code");
+    store.create_cases(vec![good, bad]).await.expect_err("a division that does not exist");
+    assert!(similar_to_a_new_report(&store, "later", 20).await.is_empty());
+}
+
+/// A case written to the file by another connection (another process, say) is found by the
+/// next search, and a store opened afresh finds every open case stored.
+#[tokio::test]
+async fn a_case_written_elsewhere_is_found_by_the_next_search() {
+    let (store, directory) = fresh_store().await;
+    pingan_store::conformance::a_grid_to_report_in(&store).await;
+    let elsewhere = SqliteStore::open(&directory.path().join("pingan.db")).expect("second store");
+    assert!(similar_to_a_new_report(&elsewhere, "first", 10).await.is_empty());
+    assert_eq!(similar_to_a_new_report(&store, "second", 20).await, ["first"]);
+    drop((store, elsewhere));
+    let reopened = SqliteStore::open(&directory.path().join("pingan.db")).expect("reopen");
+    assert_eq!(similar_to_a_new_report(&reopened, "third", 30).await, ["second", "first"]);
+}
+
 #[tokio::test]
 async fn reopening_keeps_data_and_does_not_rerun_migrations() {
     let (store, directory) = fresh_store().await;

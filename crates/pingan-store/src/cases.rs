@@ -217,30 +217,10 @@ impl DuplicateSearch {
         (sql, values)
     }
 
-    /// Whether `case` is one this search finds, for a case not yet stored where the search runs
-    /// (an import's earlier report): the condition of [`DuplicateSearch::to_sql`].
-    pub fn admits(&self, case: &CaseRow) -> bool {
-        let in_village = case.grid.as_ref().is_some_and(|grid| grid.as_str().starts_with(&self.village));
-        let in_box = case.body.lon.zip(case.body.lat).is_some_and(|(lon, lat)| {
-            (self.west..=self.east).contains(&lon) && (self.south..=self.north).contains(&lat)
-        });
-        case.category == self.category
-            && in_village
-            && case.reported_at >= self.reported_from
-            && in_box
-            && Status::OPEN.contains(&case.status)
-    }
-}
-
-impl Candidate {
-    /// A case as a search finds it: None before it has a number or without a point.
-    pub fn of(case: &CaseRow) -> Option<Candidate> {
-        Some(Candidate {
-            id: case.id.clone(),
-            number: case.number.as_ref()?.to_string(),
-            lon: case.body.lon?,
-            lat: case.body.lat?,
-        })
+    /// Whether the point lies in the search's box: [`DuplicateSearch::to_sql`]'s condition on the
+    /// point, for a store that looks through the open cases of the category and village itself.
+    pub fn holds_point(&self, lon: f64, lat: f64) -> bool {
+        (self.west..=self.east).contains(&lon) && (self.south..=self.north).contains(&lat)
     }
 }
 

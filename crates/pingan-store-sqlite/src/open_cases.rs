@@ -1,0 +1,287 @@
+//! The open cases the duplicate search looks through, held in memory by the writer instead of in
+//! an index of the cases table.
+//!
+//! That index (the open cases by category and grid, with their points and numbers) was the
+//! dearest of the table's: its entries land on random pages, and an import of 100,000 cases wrote
+//! half again as fast without it (BENCHMARKS.md, section 4). Open cases are few (about one in fifty
+//! of a simulated year's), so the writer keeps them here, loaded when the store opens and changed
+//! by every write of a case in step with its row. A write's changes are journalled, so that a
+//! write rolled back, or a group whose commit failed, takes them back out; and a write to the file
+//! from elsewhere (another process) makes the writer load them afresh before its next group.
+
+use std::collections::HashMap;
+
+use pingan_core::GridCode;
+use pingan_core::lifecycle::Status;
+use pingan_store::cases::{Candidate, CaseRow, DuplicateSearch, MAX_CANDIDATES};
+use pingan_store::{StoreError, StoreResult};
+use rusqlite::Connection;
+
+use crate::database_error;
+
+/// An open case as the search needs it.
+#[derive(Clone, Debug)]
+struct Entry {
+    reported_at: i64,
+    id: String,
+    number: String,
+    lon: f64,
+    lat: f64,
+}
+
+/// How to take back one change.
+enum Undo {
+    Remove { bucket: String, id: String },
+    Restore { bucket: String, entry: Entry },
+}
+
+/// The open cases with a grid, a point and a number, by category and village (what every search
+/// names), each bucket in order of report time then id.
+#[derive(Default)]
+pub(crate) struct OpenCases {
+    buckets: HashMap<String, Vec<Entry>>,
+    /// The changes not yet committed, oldest first.
+    journal: Vec<Undo>,
+    /// SQLite's count of commits made by other connections when these were loaded; None for a
+    /// set made empty (for a database without cases), which starts counting at its first write.
+    data_version: Option<i64>,
+}
+
+fn bucket(category: &str, village: &str) -> String {
+    format!("{category}\n{village}")
+}
+
+/// A case's bucket and entry, if it is one a search can find.
+fn entry_of(case: &CaseRow) -> Option<(String, Entry)> {
+    if !Status::OPEN.contains(&case.status) {
+        return None;
+    }
+    let entry = Entry {
+        reported_at: case.reported_at,
+        id: case.id.clone(),
+        number: case.number.as_ref()?.to_string(),
+        lon: case.body.lon?,
+        lat: case.body.lat?,
+    };
+    Some((bucket(&case.category, case.grid.as_ref()?.village().as_str()), entry))
+}
+
+fn data_version(connection: &Connection) -> StoreResult<i64> {
+    connection.query_row("PRAGMA data_version", [], |row| row.get(0)).map_err(database_error)
+}
+
+impl OpenCases {
+    /// Every open case stored that a search can find.
+    pub(crate) fn load(connection: &Connection) -> StoreResult<OpenCases> {
+        let open = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+        let mut statement = connection
+            .prepare(&format!(
+                "SELECT category, grid_code, reported_at, id, number, lon, lat FROM cases
+                 WHERE status IN ({open}) AND grid_code IS NOT NULL AND lon IS NOT NULL AND lat IS NOT NULL"
+            ))
+            .map_err(database_error)?;
+        let rows = statement
+            .query_map([], |row| {
+                let place: (String, String) = (row.get(0)?, row.get(1)?);
+                let entry = Entry {
+                    reported_at: row.get(2)?,
+                    id: row.get(3)?,
+                    number: row.get(4)?,
+                    lon: row.get(5)?,
+                    lat: row.get(6)?,
+                };
+                Ok((place, entry))
+            })
+            .map_err(database_error)?;
+        let mut open_cases = OpenCases { data_version: Some(data_version(connection)?), ..OpenCases::default() };
+        for row in rows {
+            let ((category, grid), entry) = row.map_err(database_error)?;
+            let grid = GridCode::parse(&grid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            open_cases.buckets.entry(bucket(&category, grid.village().as_str())).or_default().push(entry);
+        }
+        for entries in open_cases.buckets.values_mut() {
+            entries.sort_unstable_by(|a, b| (a.reported_at, &a.id).cmp(&(b.reported_at, &b.id)));
+        }
+        Ok(open_cases)
+    }
+
+    /// Loads them afresh if another connection has committed to the file since they were loaded.
+    /// Called in a write transaction, which keeps others out until it ends.
+    pub(crate) fn reload_if_written_elsewhere(&mut self, connection: &Connection) -> StoreResult<()> {
+        let now = data_version(connection)?;
+        match self.data_version {
+            Some(loaded) if loaded != now => *self = OpenCases::load(connection)?,
+            Some(_) => {}
+            None => self.data_version = Some(now),
+        }
+        Ok(())
+    }
+
+    /// The open cases `search` finds, newest first, as many as a search returns at most.
+    pub(crate) fn search(&self, search: &DuplicateSearch) -> Vec<Candidate> {
+        let Some(entries) = self.buckets.get(&bucket(&search.category, &search.village)) else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .rev()
+            .take_while(|entry| entry.reported_at >= search.reported_from)
+            .filter(|entry| search.holds_point(entry.lon, entry.lat))
+            .take(MAX_CANDIDATES as usize)
+            .map(|entry| Candidate {
+                id: entry.id.clone(),
+                number: entry.number.clone(),
+                lon: entry.lon,
+                lat: entry.lat,
+            })
+            .collect()
+    }
+
+    /// Follows a case's write: `before` as it was stored (None for a new case), `after` as written.
+    pub(crate) fn follow(&mut self, before: Option<&CaseRow>, after: &CaseRow) {
+        if let Some((bucket, entry)) = before.and_then(entry_of) {
+            self.remove(&bucket, &entry.id);
+        }
+        if let Some((bucket, entry)) = entry_of(after) {
+            self.insert(bucket, entry);
+        }
+    }
+
+    fn insert(&mut self, bucket: String, entry: Entry) {
+        self.journal.push(Undo::Remove { bucket: bucket.clone(), id: entry.id.clone() });
+        put(&mut self.buckets, bucket, entry);
+    }
+
+    fn remove(&mut self, bucket: &str, id: &str) {
+        if let Some(entry) = take(&mut self.buckets, bucket, id) {
+            self.journal.push(Undo::Restore { bucket: bucket.to_owned(), entry });
+        }
+    }
+
+    /// Where the journal stands: what a write about to run may have to be taken back to.
+    pub(crate) fn mark(&self) -> usize {
+        self.journal.len()
+    }
+
+    /// Takes back every change since `mark`, newest first.
+    pub(crate) fn undo_to(&mut self, mark: usize) {
+        while self.journal.len() > mark {
+            match self.journal.pop() {
+                Some(Undo::Remove { bucket, id }) => {
+                    take(&mut self.buckets, &bucket, &id);
+                }
+                Some(Undo::Restore { bucket, entry }) => put(&mut self.buckets, bucket, entry),
+                None => break,
+            }
+        }
+    }
+
+    /// The group's changes are committed: there is nothing left to take back.
+    pub(crate) fn committed(&mut self) {
+        self.journal.clear();
+    }
+}
+
+/// Puts `entry` in its place in `bucket`.
+fn put(buckets: &mut HashMap<String, Vec<Entry>>, bucket: String, entry: Entry) {
+    let entries = buckets.entry(bucket).or_default();
+    let at = entries.partition_point(|e| (e.reported_at, &e.id) < (entry.reported_at, &entry.id));
+    entries.insert(at, entry);
+}
+
+/// Takes the entry of case `id` out of `bucket`, if it is there.
+fn take(buckets: &mut HashMap<String, Vec<Entry>>, bucket: &str, id: &str) -> Option<Entry> {
+    let entries = buckets.get_mut(bucket)?;
+    let entry = entries.remove(entries.iter().position(|e| e.id == id)?);
+    if entries.is_empty() {
+        buckets.remove(bucket);
+    }
+    Some(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use pingan_core::DivisionCode;
+    use pingan_core::case::CaseNumber;
+    use pingan_store::conformance::report_near_113_80;
+
+    use super::*;
+
+    const GRID: &str = "360313101201001";
+
+    /// A stored case near 113.80, 27.60 (in the box of `report_near_113_80`'s search), numbered.
+    fn case(id: &str, grid: &str, reported_at: i64, category: &str, status: Status) -> CaseRow {
+        let mut row = report_near_113_80(id, grid, reported_at, category, status).row;
+        let city = DivisionCode::parse("3603").expect("city");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
+        let sequence = u32::try_from(reported_at).expect("small");
+        row.number = Some(CaseNumber::new(&city, date, sequence).expect("number"));
+        row
+    }
+
+    fn found(open_cases: &OpenCases, category: &str) -> Vec<String> {
+        let search = report_near_113_80("search", GRID, 100, category, Status::Reported).similar.expect("search");
+        open_cases.search(&search).into_iter().map(|candidate| candidate.id).collect()
+    }
+
+    #[test]
+    fn a_search_finds_its_categorys_open_cases_in_its_village_box_and_time_newest_first() {
+        let mut open_cases = OpenCases::default();
+        let neighbour = "dispute.neighbour";
+        let mut away = case("away", GRID, 40, neighbour, Status::Reported);
+        away.body.lon = Some(113.9);
+        let cases = [
+            case("t10", GRID, 10, neighbour, Status::Reported),
+            case("t30", "360313101201002", 30, neighbour, Status::InProgress),
+            case("t20", GRID, 20, neighbour, Status::Dispatched),
+            case("old", GRID, 4, neighbour, Status::Reported),
+            case("closed", GRID, 50, neighbour, Status::Closed),
+            case("family", GRID, 60, "dispute.family", Status::Reported),
+            case("next-village", "360313101202001", 70, neighbour, Status::Reported),
+            away,
+        ];
+        for case in &cases {
+            open_cases.follow(None, case);
+        }
+        assert_eq!(found(&open_cases, neighbour), ["t30", "t20", "t10"]);
+        assert_eq!(found(&open_cases, "dispute.family"), ["family"]);
+    }
+
+    #[test]
+    fn a_search_returns_the_newest_of_many() {
+        let mut open_cases = OpenCases::default();
+        for at in 10..80 {
+            open_cases.follow(None, &case(&format!("c{at}"), GRID, at, "dispute.neighbour", Status::Reported));
+        }
+        let newest: Vec<String> = (30..80).rev().map(|at| format!("c{at}")).collect();
+        assert_eq!(found(&open_cases, "dispute.neighbour"), newest);
+    }
+
+    #[test]
+    fn a_case_closed_or_recategorised_moves_and_taking_the_changes_back_restores_it() {
+        let mut open_cases = OpenCases::default();
+        let (first, second) = (
+            case("first", GRID, 10, "dispute.neighbour", Status::Reported),
+            case("second", GRID, 20, "dispute.neighbour", Status::Dispatched),
+        );
+        open_cases.follow(None, &first);
+        open_cases.follow(None, &second);
+        open_cases.committed();
+        let mark = open_cases.mark();
+        let closed = CaseRow { status: Status::Closed, ..first.clone() };
+        open_cases.follow(Some(&first), &closed);
+        let family = CaseRow { category: "dispute.family".into(), ..second.clone() };
+        open_cases.follow(Some(&second), &family);
+        assert!(found(&open_cases, "dispute.neighbour").is_empty());
+        assert_eq!(found(&open_cases, "dispute.family"), ["second"]);
+        open_cases.follow(None, &case("third", GRID, 30, "dispute.neighbour", Status::Reported));
+        open_cases.undo_to(mark);
+        assert_eq!(found(&open_cases, "dispute.neighbour"), ["second", "first"]);
+        assert!(found(&open_cases, "dispute.family").is_empty());
+        // Committed changes stay.
+        open_cases.follow(Some(&first), &closed);
+        open_cases.committed();
+        open_cases.undo_to(0);
+        assert_eq!(found(&open_cases, "dispute.neighbour"), ["second"]);
+    }
+}
