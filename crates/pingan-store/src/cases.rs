@@ -498,13 +498,22 @@ impl CaseFilter {
         let mut sql = Sql::new(dialect);
         let limit = i64::from(self.limit.clamp(1, MAX_LIST));
         let order = "ORDER BY reported_at DESC, id DESC";
+        // SQLite finds a unit's queue through the unit in every part, whatever its statistics say
+        // of the part's other conditions (they may have been taken when no account had reported).
+        let source = if dialect == Dialect::Sqlite && self.is_a_units_queue() {
+            "cases INDEXED BY cases_by_handler"
+        } else {
+            "cases"
+        };
         let parts = self.visible_parts();
         let statement = match parts.as_deref() {
             Some(many @ [_, _, ..]) => {
                 let parts = many.iter().enumerate().map(|(i, part)| {
                     let conditions = self.where_clause(&mut sql, Seen::Part(part));
                     let limit = sql.bind(SqlValue::Integer(limit));
-                    format!("SELECT id FROM (SELECT id FROM cases WHERE {conditions} {order} LIMIT {limit}) AS part{i}")
+                    format!(
+                        "SELECT id FROM (SELECT id FROM {source} WHERE {conditions} {order} LIMIT {limit}) AS part{i}"
+                    )
                 });
                 let union = parts.collect::<Vec<_>>().join(" UNION ");
                 let limit = sql.bind(SqlValue::Integer(limit));
@@ -523,7 +532,7 @@ impl CaseFilter {
                         conditions.push_str(&format!(" AND status IN ({})", open_statuses()));
                         format!("cases INDEXED BY {index}")
                     }
-                    None => "cases".to_owned(),
+                    None => source.to_owned(),
                 };
                 let limit = sql.bind(SqlValue::Integer(limit));
                 let page = format!("SELECT id FROM {source} WHERE {conditions} {order} LIMIT {limit}");
@@ -725,12 +734,7 @@ fn in_subtree(code: &DivisionCode, search: PlaceSearch, sql: &mut Sql) -> String
         PlaceSearch::ByTime => code.level() > Level::County,
         PlaceSearch::Tested => false,
     };
-    let column = match (searched, sql.dialect) {
-        (true, _) => "division_code",
-        // SQLite's idiom for a column no index may serve; unlike a concatenation, it costs nothing per row.
-        (false, Dialect::Sqlite) => "+division_code",
-        (false, Dialect::Postgres) => "division_code || ''",
-    };
+    let column = if searched { "division_code".to_owned() } else { sql.dialect.unindexed("division_code") };
     format!("{column} >= {from} AND {column} < {to}")
 }
 
@@ -745,6 +749,16 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// `column` written so that no index may serve a condition on it, for a condition the engine is
+    /// to test on what another index found.
+    fn unindexed(self, column: &str) -> String {
+        match self {
+            // SQLite's idiom; unlike a concatenation, it costs nothing per row.
+            Dialect::Sqlite => format!("+{column}"),
+            Dialect::Postgres => format!("{column} || ''"),
+        }
+    }
+
     /// The n-th bound value (1-based).
     pub fn placeholder(self, n: usize) -> String {
         match self {
@@ -852,8 +866,15 @@ impl VisiblePart {
             VisiblePart::Subtree(code) => format!("({})", in_subtree(code, place_search, sql)),
             VisiblePart::Grid(grid) => format!("grid_code = {}", sql.bind(SqlValue::Text(grid.to_string()))),
             VisiblePart::Handler(unit) => format!("handler = {}", sql.bind(SqlValue::Text(unit.clone()))),
+            // An account's own reports are found through the account, unless the list names a
+            // unit: a hotline operator's account files tens of thousands, every one of which the
+            // engine would read to find the unit's few among them.
             VisiblePart::Reporter(account) => {
-                format!("reporter_account = {}", sql.bind(SqlValue::Text(account.clone())))
+                let column = match place_search {
+                    PlaceSearch::Tested => sql.dialect.unindexed("reporter_account"),
+                    _ => "reporter_account".to_owned(),
+                };
+                format!("{column} = {}", sql.bind(SqlValue::Text(account.clone())))
             }
         }
     }
