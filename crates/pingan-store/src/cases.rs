@@ -179,7 +179,8 @@ pub const MAX_CANDIDATES: i64 = 50;
 
 impl DuplicateSearch {
     /// `SELECT id, number, lon, lat FROM cases …` with `placeholder(n)` naming the n-th bound value.
-    /// The open statuses and the limit are constants, written into the text.
+    /// The open statuses and the limit are constants, written into the text. (PostgreSQL's search;
+    /// SQLite's looks through the open cases its writer holds in memory.)
     ///
     /// The recent open cases of each of the village's grids are a range of the open cases' index
     /// by category and grid, which holds their points and numbers: the search reads no case row.
@@ -692,8 +693,8 @@ impl CaseFilter {
 }
 
 /// The open statuses as SQL literals, as the partial indexes of the open cases are limited to them
-/// (SQLite's `open_cases_by_time` and `open_cases_by_due`; `open_cases_by_category_and_grid`, the
-/// duplicate search's, on both engines).
+/// (SQLite's `open_cases_by_time` and `open_cases_by_due`; PostgreSQL's
+/// `open_cases_by_category_and_grid`, the duplicate search's).
 fn open_statuses() -> String {
     Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
