@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "open_cases_by_category_and_grid", include_str!("../migrations/0019_open_cases_by_category_and_grid.sql")),
     (20, "cases_by_handler_covering", include_str!("../migrations/0020_cases_by_handler_covering.sql")),
     (21, "open_cases_in_memory", include_str!("../migrations/0021_open_cases_in_memory.sql")),
+    (22, "cases_by_handler_with_reporter", include_str!("../migrations/0022_cases_by_handler_with_reporter.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
