@@ -2,8 +2,9 @@
 //! an index of the cases table.
 //!
 //! That index (the open cases by category and grid, with their points and numbers) was the
-//! dearest of the table's: its entries land on random pages, and an import of 100,000 cases wrote
-//! half again as fast without it (BENCHMARKS.md, section 4). Open cases are few (about one in fifty
+//! dearest of the table's: its entries land on random pages, and SQLite wrote 100,000 case rows
+//! alone half again as fast without it (BENCHMARKS.md, section 4); each search was a query in the
+//! writer besides. Open cases are few (about one in fifty
 //! of a simulated year's), so the writer keeps them here, loaded when the store opens and changed
 //! by every write of a case in step with its row. A write's changes are journalled, so that a
 //! write rolled back, or a group whose commit failed, takes them back out; and a write to the file
@@ -13,14 +14,14 @@ use std::collections::HashMap;
 
 use pingan_core::GridCode;
 use pingan_core::lifecycle::Status;
-use pingan_store::cases::{Candidate, CaseRow, DuplicateSearch, MAX_CANDIDATES};
+use pingan_store::cases::{Candidate, CaseRow, DuplicateSearch, MAX_CANDIDATES, open_statuses};
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::Connection;
 
 use crate::database_error;
 
 /// An open case as the search needs it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Entry {
     reported_at: i64,
     id: String,
@@ -73,11 +74,11 @@ fn data_version(connection: &Connection) -> StoreResult<i64> {
 impl OpenCases {
     /// Every open case stored that a search can find.
     pub(crate) fn load(connection: &Connection) -> StoreResult<OpenCases> {
-        let open = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
         let mut statement = connection
             .prepare(&format!(
                 "SELECT category, grid_code, reported_at, id, number, lon, lat FROM cases
-                 WHERE status IN ({open}) AND grid_code IS NOT NULL AND lon IS NOT NULL AND lat IS NOT NULL"
+                 WHERE status IN ({}) AND grid_code IS NOT NULL AND lon IS NOT NULL AND lat IS NOT NULL",
+                open_statuses()
             ))
             .map_err(database_error)?;
         let rows = statement
@@ -139,10 +140,15 @@ impl OpenCases {
 
     /// Follows a case's write: `before` as it was stored (None for a new case), `after` as written.
     pub(crate) fn follow(&mut self, before: Option<&CaseRow>, after: &CaseRow) {
-        if let Some((bucket, entry)) = before.and_then(entry_of) {
+        let (was, is) = (before.and_then(entry_of), entry_of(after));
+        // Most actions leave a case where it was (open, in its category and village).
+        if was == is {
+            return;
+        }
+        if let Some((bucket, entry)) = was {
             self.remove(&bucket, &entry.id);
         }
-        if let Some((bucket, entry)) = entry_of(after) {
+        if let Some((bucket, entry)) = is {
             self.insert(bucket, entry);
         }
     }

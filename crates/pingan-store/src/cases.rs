@@ -695,7 +695,7 @@ impl CaseFilter {
 /// The open statuses as SQL literals, as the partial indexes of the open cases are limited to them
 /// (SQLite's `open_cases_by_time` and `open_cases_by_due`; PostgreSQL's
 /// `open_cases_by_category_and_grid`, the duplicate search's).
-fn open_statuses() -> String {
+pub fn open_statuses() -> String {
     Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
