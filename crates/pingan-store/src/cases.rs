@@ -43,8 +43,12 @@ pub struct CaseRow {
     pub body: CaseBody,
 }
 
-/// Everything else about a case.
+/// Everything else about a case. Stored as JSON without what is empty (no value, zero, false, no
+/// photos): most of a case's fields stay empty for most of its life, and a row a third the size
+/// keeps more rows on each page of the case table (fewer levels to walk, fewer pages to write).
+/// Bodies stored whole by earlier versions read the same.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CaseBody {
     pub category_version: i64,
     /// The reported point (stored as columns of their own, for the duplicate search).
@@ -52,48 +56,69 @@ pub struct CaseBody {
     pub lon: Option<f64>,
     #[serde(skip)]
     pub lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     pub description: String,
     /// Reporter contact as given, sealed with the server's key (personal data: never stored in
     /// the clear); None for anonymous reports.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_sealed: Option<String>,
     /// The same contact masked (张**, 138****5678), which everyone who sees the case may see.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_masked: Option<Reporter>,
     /// SHA-256 (hex) of the secret given to the reporter with the case number, with which they
     /// may follow the case without an account.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_token_hash: Option<String>,
     /// Content hashes of the report's photos.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<String>,
     /// Content hashes of the latest result's photos.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result_photos: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub extension_pending: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub satisfaction: Option<Satisfaction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatched_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<i64>,
+    #[serde(skip_serializing_if = "is_zero")]
     pub returns: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub escalations: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub supervisions: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub reopenings: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     pub extensions: u32,
     /// Working minutes asked for by a pending extension request.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extension_requested: Option<i64>,
     /// The resolution deadline for which the case was last recorded as overdue.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub overdue_noted: Option<i64>,
     /// The resolution deadline for which the case was last recorded as in warning.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warning_noted: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
     /// A link to a photo or video held elsewhere, as another system filed it (Open311's
     /// `media_url`); never fetched by the server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 impl CaseBody {
@@ -925,6 +950,28 @@ mod tests {
         for filter in not_queues {
             assert!(!filter.is_a_units_queue(), "{filter:?}");
         }
+    }
+
+    #[test]
+    fn a_body_is_stored_without_its_empty_fields_and_read_either_way() {
+        let new = CaseBody { category_version: 3, description: "楼道堆物".into(), ..CaseBody::default() };
+        assert_eq!(new.to_json().unwrap(), r#"{"category_version":3,"description":"楼道堆物"}"#);
+        let closed = CaseBody {
+            returns: 1,
+            extension_pending: true,
+            satisfaction: Some(Satisfaction::Satisfied),
+            result_photos: vec!["ab12".into()],
+            ..new.clone()
+        };
+        assert_eq!(CaseBody::from_json(&closed.to_json().unwrap()).unwrap(), closed);
+        // As bodies were stored before: every field written out, empty or not.
+        let whole = r#"{"category_version":3,"address":null,"description":"楼道堆物","reporter_sealed":null,
+            "reporter_masked":null,"follow_token_hash":null,"photos":[],"result_photos":[],
+            "extension_pending":false,"satisfaction":null,"master":null,"dispatched_at":null,
+            "claimed_at":null,"resolved_at":null,"closed_at":null,"returns":0,"escalations":0,
+            "supervisions":0,"reopenings":0,"extensions":0,"extension_requested":null,
+            "overdue_noted":null,"warning_noted":null,"result":null}"#;
+        assert_eq!(CaseBody::from_json(whole).unwrap(), new);
     }
 
     #[test]
