@@ -41,6 +41,10 @@ pub enum BenchCommand {
         /// Submit as an import instead: batches of this many reports, one transaction each.
         #[arg(long)]
         batch: Option<usize>,
+        /// With --batch: batches in flight at once, so that the next is planned while one is
+        /// written (as an importer sending its requests two at a time).
+        #[arg(long, default_value_t = 1)]
+        in_flight: usize,
     },
     /// Case lists a unit's staff open all day, timed on an existing database (e.g. one filled by
     /// `pingan simulate --cases 10000000`).
@@ -65,8 +69,12 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Routing { points, runs, export } => routing(points, runs, export),
         BenchCommand::Import { directory, runs } => import(directory, runs).await,
         BenchCommand::List { database, runs } => list(&database, runs).await,
-        BenchCommand::Submit { cases, concurrency, postgres, batch } => {
-            submit(cases, concurrency, postgres, batch).await
+        BenchCommand::Submit { cases, concurrency, postgres, batch, in_flight } => {
+            let load = match batch {
+                Some(size) => Load::Import { size: size.max(1), in_flight: in_flight.max(1) },
+                None => Load::Single { concurrency: concurrency.max(1) },
+            };
+            submit(cases, postgres, load).await
         }
     }
 }
@@ -248,7 +256,16 @@ async fn import(directory: PathBuf, runs: usize) -> Result<()> {
     Ok(())
 }
 
-async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batch: Option<usize>) -> Result<()> {
+/// How `bench submit` submits its cases.
+#[derive(Clone, Copy)]
+enum Load {
+    /// One case at a time, `concurrency` submitters at once.
+    Single { concurrency: usize },
+    /// Batches of `size`, `in_flight` at once.
+    Import { size: usize, in_flight: usize },
+}
+
+async fn submit(cases: usize, postgres: Option<String>, load: Load) -> Result<()> {
     use std::sync::Arc;
 
     use pingan_app::clock::SystemClock;
@@ -300,34 +317,47 @@ async fn submit(cases: usize, concurrency: usize, postgres: Option<String>, batc
         media_url: None,
         within: None,
     };
+    // Each worker takes every `workers`-th unit of work: one submission, or one batch of them.
+    let (workers, unit_size) = match load {
+        Load::Single { concurrency } => (concurrency, 1),
+        Load::Import { size, in_flight } => (in_flight, size),
+    };
+    let submission = Arc::new(submission);
     let started = Instant::now();
-    let mut accepted = 0;
-    let how = if let Some(batch) = batch {
-        for first in (0..cases).step_by(batch.max(1)) {
-            let reports: Vec<Submission> =
-                (first..cases.min(first + batch)).map(|i| submission(i, "bench:import".into())).collect();
-            accepted += engine.submit_batch(&reports).await.map_err(|e| explained(&e))?.len();
-        }
-        format!("imported in batches of {batch}, each batch one durable transaction")
-    } else {
-        let submission = Arc::new(submission);
-        let mut tasks = tokio::task::JoinSet::new();
-        for worker in 0..concurrency {
-            let (engine, submission) = (engine.clone(), submission.clone());
-            tasks.spawn(async move {
-                let mut done = 0usize;
-                for i in (worker..cases).step_by(concurrency) {
-                    if engine.submit(submission(i, format!("bench:{worker}"))).await.is_ok() {
-                        done += 1;
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..workers {
+        let (engine, submission) = (engine.clone(), submission.clone());
+        tasks.spawn(async move {
+            let mut done = 0usize;
+            for first in (worker * unit_size..cases).step_by(workers * unit_size) {
+                let last = cases.min(first + unit_size);
+                match load {
+                    Load::Single { .. } => {
+                        if engine.submit(submission(first, format!("bench:{worker}"))).await.is_ok() {
+                            done += 1;
+                        }
+                    }
+                    Load::Import { .. } => {
+                        let reports: Vec<Submission> =
+                            (first..last).map(|i| submission(i, "bench:import".into())).collect();
+                        done += engine.submit_batch(&reports).await.map_err(|e| explained(&e))?.len();
                     }
                 }
-                done
-            });
+            }
+            Ok::<usize, anyhow::Error>(done)
+        });
+    }
+    let mut accepted = 0;
+    while let Some(done) = tasks.join_next().await {
+        accepted += done??;
+    }
+    let how = match load {
+        Load::Single { concurrency } => {
+            format!("submitted by {concurrency} concurrent submitters, each acknowledged once durable")
         }
-        while let Some(done) = tasks.join_next().await {
-            accepted += done.unwrap_or(0);
+        Load::Import { size, in_flight } => {
+            format!("imported in batches of {size} ({in_flight} in flight), each batch one durable transaction")
         }
-        format!("submitted by {concurrency} concurrent submitters, each acknowledged once durable")
     };
     let elapsed = started.elapsed();
     println!(
