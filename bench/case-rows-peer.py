@@ -37,9 +37,13 @@ def schema(source: sqlite3.Connection) -> list[str]:
     return [sql.replace("REFERENCES divisions (code)", "") for (sql,) in rows]
 
 
+PAGE_SIZE = 8192
+
+
 def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
-    # As Pingan's writer: WAL, every commit synced, a 128 MB page cache.
+    # As Pingan's writer: its page size (for a new file), WAL, every commit synced, a 128 MB page cache.
+    connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute(f"PRAGMA synchronous = {synchronous}")
     connection.execute("PRAGMA cache_size = -131072")

@@ -287,7 +287,7 @@ mod tests {
         let connection = crate::open_connection(&path).unwrap();
         connection.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY, filler BLOB)").unwrap();
         let writer = GroupWriter::start(connection, Arc::default()).unwrap();
-        // 200 MB in all, three times the log's bound.
+        // 200 MB in all, more than the log's bound.
         for x in 0..2000i64 {
             writer
                 .write(move |c| {
@@ -299,13 +299,13 @@ mod tests {
         }
         let size = |file: &str| std::fs::metadata(directory.path().join(file)).map(|m| m.len()).unwrap_or(0);
         // All but the log's last pages: a log shorter than the threshold waits for the next commit.
-        let copied = 200_000_000 - u64::try_from(CHECKPOINT_PAGES).unwrap() * 4096;
+        let copied = 200_000_000 - u64::try_from(CHECKPOINT_PAGES).unwrap() * u64::from(crate::PAGE_SIZE);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while size("writer.db") < copied {
             assert!(std::time::Instant::now() < deadline, "the log was never copied back");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        let bound = u64::try_from(WRITER_CHECKPOINT_PAGES + CHECKPOINT_PAGES).unwrap() * 4096;
+        let bound = u64::try_from(WRITER_CHECKPOINT_PAGES + CHECKPOINT_PAGES).unwrap() * u64::from(crate::PAGE_SIZE);
         assert!(size("writer.db-wal") < bound, "the log grew to {} bytes", size("writer.db-wal"));
     }
 }
