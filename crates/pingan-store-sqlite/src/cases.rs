@@ -509,6 +509,33 @@ mod tests {
     /// A city's or county's open cases, of some categories too, are walked newest first in the
     /// open cases' own index until a page is full; a township's, a handful beside them, are gathered
     /// from the status index; so are those of one channel, which the walk would read row by row.
+    /// Writing a case decides whether its row belongs in the open cases' indexes without building
+    /// a temporary table of the open statuses (as `status IN (…)` did, at every insert and update).
+    #[test]
+    fn writing_a_case_builds_no_temporary_table() {
+        let (connection, _directory) = new_database();
+        for index in ["open_cases_by_time", "open_cases_by_due"] {
+            let sql: String = connection
+                .query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [index], |row| row.get(0))
+                .expect("index");
+            assert!(sql.ends_with(&format!("WHERE {}", pingan_store::cases::open_status_test())), "{sql}");
+        }
+        let placeholders = (1..=21).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ");
+        for statement in [
+            format!("INSERT INTO cases ({CASE_COLUMNS}, last_hash) VALUES ({placeholders})"),
+            "UPDATE cases SET status = ?2, resolve_due = ?3, version = version + 1 WHERE id = ?1".into(),
+        ] {
+            let mut explain = connection.prepare(&format!("EXPLAIN {statement}")).expect("explain");
+            let unbound = vec![Value::Null; explain.parameter_count()];
+            let opcodes: Vec<String> = explain
+                .query_map(params_from_iter(unbound), |row| row.get(1))
+                .expect("program")
+                .collect::<Result<_, _>>()
+                .expect("steps");
+            assert!(!opcodes.iter().any(|op| op == "OpenEphemeral"), "{statement}");
+        }
+    }
+
     #[test]
     fn a_large_areas_open_cases_are_walked_newest_first() {
         let (connection, _directory) = new_database();

@@ -51,6 +51,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "cases_by_handler_covering", include_str!("../migrations/0020_cases_by_handler_covering.sql")),
     (21, "open_cases_in_memory", include_str!("../migrations/0021_open_cases_in_memory.sql")),
     (22, "cases_by_handler_with_reporter", include_str!("../migrations/0022_cases_by_handler_with_reporter.sql")),
+    (23, "open_cases_tested_without_a_list", include_str!("../migrations/0023_open_cases_tested_without_a_list.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
