@@ -4,6 +4,8 @@
 //! a county or city (`department:COUNTY:KIND`) and service providers (`provider:COUNTY:NAME`) are
 //! stored units.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode};
 
@@ -137,11 +139,48 @@ impl UnitRow {
 /// `staff` grouped by grid, grids in first-mention order, members in their order.
 pub fn by_grid(staff: &[GridMember]) -> Vec<(&GridCode, Vec<&GridMember>)> {
     let mut groups: Vec<(&GridCode, Vec<&GridMember>)> = Vec::new();
+    // Where each grid's group is: a city's thousands of grids, looked for one by one, made
+    // loading its staff quadratic.
+    let mut group_of: HashMap<&GridCode, usize> = HashMap::new();
     for member in staff {
-        match groups.iter_mut().find(|(grid, _)| *grid == &member.grid) {
-            Some((_, members)) => members.push(member),
-            None => groups.push((&member.grid, vec![member])),
-        }
+        let at = *group_of.entry(&member.grid).or_insert_with(|| {
+            groups.push((&member.grid, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(member);
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_are_grouped_by_grid_in_first_mention_order() {
+        let member = |grid: &str, name: &str| GridMember {
+            grid: GridCode::parse(grid).expect("grid code"),
+            name: name.into(),
+            role: GridRole::Member,
+        };
+        let staff = [
+            member("360302001001002", "甲"),
+            member("360302001001001", "乙"),
+            member("360302001001002", "丙"),
+            member("360302001001003", "丁"),
+            member("360302001001001", "戊"),
+        ];
+        let groups: Vec<(&str, Vec<&str>)> = by_grid(&staff)
+            .into_iter()
+            .map(|(grid, members)| (grid.as_str(), members.iter().map(|m| m.name.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("360302001001002", vec!["甲", "丙"]),
+                ("360302001001001", vec!["乙", "戊"]),
+                ("360302001001003", vec!["丁"]),
+            ]
+        );
+    }
 }
