@@ -44,8 +44,8 @@ pub struct CaseRow {
 }
 
 /// Everything else about a case. Stored as JSON without what is empty (no value, zero, false, no
-/// photos): most of a case's fields stay empty for most of its life, and a row a third the size
-/// keeps more rows on each page of the case table (fewer levels to walk, fewer pages to write).
+/// photos): most of a case's fields stay empty for most of its life, and rows less than half the
+/// size put more on each page of the case table (fewer levels to walk, fewer pages to write).
 /// Bodies stored whole by earlier versions read the same.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
