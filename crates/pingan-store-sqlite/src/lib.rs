@@ -90,7 +90,7 @@ fn row_error(error: rusqlite::Error, code: &dyn std::fmt::Display) -> StoreError
 /// The page size of a database file made here; a file keeps the size it was made with. Twice
 /// SQLite's default: a case's row and its ten index entries land on fewer, fuller pages, so an
 /// import's transaction writes and copies back fewer of them (batches 15% faster, single reports
-/// 5% slower, BENCHMARKS.md section 4).
+/// 6% slower, BENCHMARKS.md section 4).
 pub(crate) const PAGE_SIZE: u32 = 8192;
 
 fn open_connection(path: &Path) -> StoreResult<Connection> {
