@@ -1,6 +1,6 @@
 //! Group commit: one thread owns the write connection, takes every write waiting for it, applies
-//! them in one transaction (each inside its own savepoint, so one failing write does not undo the
-//! others), syncs once, and only then answers each caller. A caller's write is therefore on disk
+//! them in one transaction (each of several inside its own savepoint, so one failing write does
+//! not undo the others), syncs once, and only then answers each caller. A caller's write is therefore on disk
 //! when it is acknowledged, while a burst of concurrent writes shares one fsync.
 //!
 //! The writer also keeps the open cases the duplicate search looks through ([`OpenCases`]) in step
@@ -207,21 +207,28 @@ fn run_batch(connection: &Connection, open_cases: &Mutex<OpenCases>, batch: &mut
 }
 
 /// Runs each job of `batch` in a savepoint of the open transaction (one failing is rolled back
-/// alone), then what they left for the group.
+/// alone), then what they left for the group. A job alone in its group runs without one: the
+/// savepoint would keep a copy of every page it changes (an import's batch changes thousands),
+/// and if it fails, the group's rollback takes it back all the same.
 fn run_jobs(connection: &Connection, open_cases: &Mutex<OpenCases>, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
     let mut deferred = Deferred::default();
-    for job in batch.iter_mut() {
-        let mark = held(open_cases).mark();
-        sql(connection, "SAVEPOINT job")?;
-        match job.run(connection) {
-            Some(left) => {
-                deferred.add(left);
-                sql(connection, "RELEASE job")?;
-            }
-            // What a failed write leaves is not kept, like the rest of it.
-            None => {
-                held(open_cases).undo_to(mark);
-                sql(connection, "ROLLBACK TO job; RELEASE job")?;
+    if let [lone] = batch {
+        let left = lone.run(connection).ok_or_else(|| StoreError::Database("the group's one write failed".into()))?;
+        deferred.add(left);
+    } else {
+        for job in batch.iter_mut() {
+            let mark = held(open_cases).mark();
+            sql(connection, "SAVEPOINT job")?;
+            match job.run(connection) {
+                Some(left) => {
+                    deferred.add(left);
+                    sql(connection, "RELEASE job")?;
+                }
+                // What a failed write leaves is not kept, like the rest of it.
+                None => {
+                    held(open_cases).undo_to(mark);
+                    sql(connection, "ROLLBACK TO job; RELEASE job")?;
+                }
             }
         }
     }
@@ -276,6 +283,35 @@ mod tests {
         assert_eq!(count, 495);
         let failed_rows: i64 = reader.query_row("SELECT count(*) FROM t WHERE x % 100 = 7", [], |r| r.get(0)).unwrap();
         assert_eq!(failed_rows, 0);
+    }
+
+    /// A write alone in its group runs without a savepoint: failing after it wrote, it leaves
+    /// nothing, is answered with its own error, and the writer goes on.
+    #[tokio::test]
+    async fn a_lone_write_that_fails_leaves_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("writer.db");
+        let connection = Connection::open(&path).unwrap();
+        connection.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER PRIMARY KEY)").unwrap();
+        let writer = GroupWriter::start(connection, Arc::default()).unwrap();
+        let insert = |x: i64, fail: bool| {
+            move |c: &Connection| {
+                c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map_err(|e| StoreError::Database(e.to_string()))?;
+                if fail { Err(StoreError::Database("refused".into())) } else { Ok(x) }
+            }
+        };
+        let refused = writer.write(insert(1, true)).await;
+        assert!(matches!(&refused, Err(StoreError::Database(message)) if message == "refused"), "{refused:?}");
+        assert_eq!(writer.write(insert(2, false)).await.unwrap(), 2);
+        let reader = Connection::open(&path).unwrap();
+        let rows: Vec<i64> = reader
+            .prepare("SELECT x FROM t")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, [2]);
     }
 
     /// The log is copied back into the database beside the writer, and still starts over: written
