@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -36,7 +36,11 @@ impl Explain for BadCaseNumber {
 impl CaseNumber {
     /// `sequence` counts from 1 within the city and day.
     pub fn new(city: &DivisionCode, date: NaiveDate, sequence: u32) -> Result<CaseNumber, BadCaseNumber> {
-        CaseNumber::parse(&format!("{}-{}-{sequence:06}", city.as_str(), date.format("%Y%m%d")))
+        // Written with integers, not a date format: every new case is numbered by the one writer.
+        let (year, month, day) = (date.year(), date.month(), date.day());
+        let text = format!("{}-{year:04}{month:02}{day:02}-{sequence:06}", city.as_str());
+        let valid = city.level() == Level::City && (0..=9999).contains(&year) && sequence > 0;
+        if valid { Ok(CaseNumber(text)) } else { Err(BadCaseNumber(text)) }
     }
 
     pub fn parse(text: &str) -> Result<CaseNumber, BadCaseNumber> {
@@ -207,6 +211,12 @@ mod tests {
             assert!(CaseNumber::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(CaseNumber::new(&DivisionCode::parse("360313").unwrap(), date, 1).is_err(), "a county is not a city");
+        assert!(CaseNumber::new(&city, date, 0).is_err(), "numbers count from 1");
+        // Every number made is one that reads back.
+        for (day, sequence) in [(date, 1), (NaiveDate::from_ymd_opt(2028, 2, 29).unwrap(), 999_999)] {
+            let made = CaseNumber::new(&city, day, sequence).unwrap();
+            assert_eq!(CaseNumber::parse(made.as_str()), Ok(made));
+        }
     }
 
     fn fields<'a>(details: &'a str, sequence: i64) -> HistoryFields<'a> {

@@ -173,10 +173,10 @@ struct Prepared {
 
 impl Prepared {
     fn new(new: &NewCase, sequence: i64) -> StoreResult<Prepared> {
-        let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence, new.hashes())?;
-        let columns = row.to_columns()?;
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
-        let (entries, grams) = (new.entries.clone(), grams_of(&row.body));
+        let Numbered { row, entries, hashes, last_hash, outgoing } = new.clone().numbered(sequence, new.hashes())?;
+        let columns = row.to_columns()?;
+        let grams = grams_of(&row.body);
         Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing, grams })
     }
 }
@@ -265,7 +265,9 @@ async fn insert_case(
         Some(search) => find_candidates(transaction, search).await.map_err(Refused::Store)?,
         None => Vec::new(),
     };
-    let Numbered { row, hashes, last_hash, outgoing } = new.numbered(sequence, new.hashes()).map_err(Refused::Store)?;
+    let hashes = new.hashes();
+    let Numbered { row, entries, hashes, last_hash, outgoing } =
+        new.numbered(sequence, hashes).map_err(Refused::Store)?;
     let c = row.to_columns().map_err(Refused::Store)?;
     let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(|e| Refused::Store(database_error(e)))?;
     let last_hash = last_hash.to_vec();
@@ -280,7 +282,7 @@ async fn insert_case(
             _ => Refused::Store(database_error(error)),
         });
     }
-    for (index, (entry, hash)) in new.entries.iter().zip(&hashes).enumerate() {
+    for (index, (entry, hash)) in entries.iter().zip(&hashes).enumerate() {
         insert_action(transaction, &row.id, index as i64 + 1, entry, hash).await.map_err(Refused::Store)?;
     }
     crate::webhooks::queue(transaction, &outgoing).await.map_err(Refused::Store)?;

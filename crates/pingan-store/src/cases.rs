@@ -439,6 +439,7 @@ impl CaseRow {
 /// version the number of entries.
 pub struct Numbered {
     pub row: CaseRow,
+    pub entries: Vec<ActionRecord>,
     pub hashes: Vec<[u8; 32]>,
     pub last_hash: [u8; 32],
     /// The deliveries of its first entries.
@@ -452,14 +453,14 @@ impl NewCase {
     }
 
     /// This case as number `sequence` of its city and day, its entries' hashes being `hashes`.
-    pub fn numbered(&self, sequence: i64, hashes: Vec<[u8; 32]>) -> StoreResult<Numbered> {
+    pub fn numbered(self, sequence: i64, hashes: Vec<[u8; 32]>) -> StoreResult<Numbered> {
         let corrupt = |reason: String| crate::StoreError::Corrupt(reason);
-        let mut row = self.row.clone();
-        row.number = Some(CaseNumber::new(&row.city, self.day, sequence as u32).map_err(|e| corrupt(e.to_string()))?);
+        let NewCase { mut row, day, entries, notify, .. } = self;
+        row.number = Some(CaseNumber::new(&row.city, day, sequence as u32).map_err(|e| corrupt(e.to_string()))?);
         let last_hash = hashes.last().copied().ok_or_else(|| corrupt("a case needs an entry".into()))?;
         row.version = hashes.len() as i64;
-        let outgoing = crate::webhooks::outgoing(&self.notify, &row, 1, &self.entries);
-        Ok(Numbered { row, hashes, last_hash, outgoing })
+        let outgoing = crate::webhooks::outgoing(&notify, &row, 1, &entries);
+        Ok(Numbered { row, entries, hashes, last_hash, outgoing })
     }
 }
 
