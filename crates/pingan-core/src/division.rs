@@ -220,7 +220,12 @@ impl GridCode {
     }
 
     pub fn village(&self) -> DivisionCode {
-        DivisionCode(self.0[..Level::Village.code_len()].to_owned())
+        DivisionCode(self.village_code().to_owned())
+    }
+
+    /// The code of the grid's village: the grid code's first digits.
+    pub fn village_code(&self) -> &str {
+        &self.0[..Level::Village.code_len()]
     }
 }
 

@@ -11,6 +11,7 @@
 //! from elsewhere (another process) makes the writer load them afresh before its next group.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use pingan_core::GridCode;
 use pingan_core::lifecycle::Status;
@@ -30,41 +31,57 @@ struct Entry {
     lat: f64,
 }
 
-/// How to take back one change.
+/// A category and village, as `category\nvillage`: the cases one search looks through.
+type Bucket = Arc<str>;
+
+/// How to take back one change. Changes are taken back newest first, so an entry's place in its
+/// bucket is where the change left it.
 enum Undo {
-    Remove { bucket: String, id: String },
-    Restore { bucket: String, entry: Entry },
+    Remove { bucket: Bucket, at: usize },
+    Restore { bucket: Bucket, at: usize, entry: Entry },
 }
 
 /// The open cases with a grid, a point and a number, by category and village (what every search
 /// names), each bucket in order of report time then id.
 #[derive(Default)]
 pub(crate) struct OpenCases {
-    buckets: HashMap<String, Vec<Entry>>,
+    buckets: HashMap<Bucket, Vec<Entry>>,
     /// The changes not yet committed, oldest first.
     journal: Vec<Undo>,
     /// SQLite's count of commits made by other connections when these were loaded; None for a
     /// set made empty (for a database without cases), which starts counting at its first write.
     data_version: Option<i64>,
+    /// Where a bucket's name is written to look it up: most writes find their bucket, and so
+    /// allocate nothing for it.
+    name: String,
 }
 
-fn bucket(category: &str, village: &str) -> String {
-    format!("{category}\n{village}")
+/// A case's category and grid, if it is one a search can find.
+fn place(case: &CaseRow) -> Option<(&str, &GridCode)> {
+    let findable = Status::OPEN.contains(&case.status)
+        && case.number.is_some()
+        && case.body.lon.is_some()
+        && case.body.lat.is_some();
+    Some((case.category.as_str(), case.grid.as_ref()?)).filter(|_| findable)
 }
 
-/// A case's bucket and entry, if it is one a search can find.
-fn entry_of(case: &CaseRow) -> Option<(String, Entry)> {
-    if !Status::OPEN.contains(&case.status) {
-        return None;
-    }
-    let entry = Entry {
+/// Whether `before` and `after` are the same entry of the same bucket, or of none (most actions
+/// leave a case so).
+fn found_alike(before: &CaseRow, after: &CaseRow) -> bool {
+    place(before) == place(after)
+        && (before.reported_at, &before.id, &before.number) == (after.reported_at, &after.id, &after.number)
+        && (before.body.lon, before.body.lat) == (after.body.lon, after.body.lat)
+}
+
+/// The entry of a case [`place`] finds a bucket for.
+fn entry_of(case: &CaseRow) -> Entry {
+    Entry {
         reported_at: case.reported_at,
         id: case.id.clone(),
-        number: case.number.as_ref()?.to_string(),
-        lon: case.body.lon?,
-        lat: case.body.lat?,
-    };
-    Some((bucket(&case.category, case.grid.as_ref()?.village().as_str()), entry))
+        number: case.number.as_ref().map(ToString::to_string).unwrap_or_default(),
+        lon: case.body.lon.unwrap_or_default(),
+        lat: case.body.lat.unwrap_or_default(),
+    }
 }
 
 fn data_version(connection: &Connection) -> StoreResult<i64> {
@@ -98,7 +115,8 @@ impl OpenCases {
         for row in rows {
             let ((category, grid), entry) = row.map_err(database_error)?;
             let grid = GridCode::parse(&grid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            open_cases.buckets.entry(bucket(&category, grid.village().as_str())).or_default().push(entry);
+            let bucket = open_cases.bucket(&category, grid.village_code());
+            open_cases.buckets.entry(bucket).or_default().push(entry);
         }
         for entries in open_cases.buckets.values_mut() {
             entries.sort_unstable_by(|a, b| (a.reported_at, &a.id).cmp(&(b.reported_at, &b.id)));
@@ -118,9 +136,20 @@ impl OpenCases {
         Ok(())
     }
 
+    /// The bucket of `category` and `village`: the one held if there is one, else a new name.
+    fn bucket(&mut self, category: &str, village: &str) -> Bucket {
+        self.name.clear();
+        self.name.extend([category, "\n", village]);
+        match self.buckets.get_key_value(self.name.as_str()) {
+            Some((bucket, _)) => bucket.clone(),
+            None => Bucket::from(self.name.as_str()),
+        }
+    }
+
     /// The open cases `search` finds, newest first, as many as a search returns at most.
-    pub(crate) fn search(&self, search: &DuplicateSearch) -> Vec<Candidate> {
-        let Some(entries) = self.buckets.get(&bucket(&search.category, &search.village)) else {
+    pub(crate) fn search(&mut self, search: &DuplicateSearch) -> Vec<Candidate> {
+        let bucket = self.bucket(&search.category, &search.village);
+        let Some(entries) = self.buckets.get(&bucket) else {
             return Vec::new();
         };
         entries
@@ -140,27 +169,29 @@ impl OpenCases {
 
     /// Follows a case's write: `before` as it was stored (None for a new case), `after` as written.
     pub(crate) fn follow(&mut self, before: Option<&CaseRow>, after: &CaseRow) {
-        let (was, is) = (before.and_then(entry_of), entry_of(after));
-        // Most actions leave a case where it was (open, in its category and village).
-        if was == is {
-            return;
+        if let Some(before) = before {
+            if found_alike(before, after) {
+                return;
+            }
+            if let Some((category, grid)) = place(before) {
+                let bucket = self.bucket(category, grid.village_code());
+                self.remove(bucket, &before.id);
+            }
         }
-        if let Some((bucket, entry)) = was {
-            self.remove(&bucket, &entry.id);
-        }
-        if let Some((bucket, entry)) = is {
-            self.insert(bucket, entry);
+        if let Some((category, grid)) = place(after) {
+            let bucket = self.bucket(category, grid.village_code());
+            self.insert(bucket, entry_of(after));
         }
     }
 
-    fn insert(&mut self, bucket: String, entry: Entry) {
-        self.journal.push(Undo::Remove { bucket: bucket.clone(), id: entry.id.clone() });
-        put(&mut self.buckets, bucket, entry);
+    fn insert(&mut self, bucket: Bucket, entry: Entry) {
+        let at = put(&mut self.buckets, bucket.clone(), entry);
+        self.journal.push(Undo::Remove { bucket, at });
     }
 
-    fn remove(&mut self, bucket: &str, id: &str) {
-        if let Some(entry) = take(&mut self.buckets, bucket, id) {
-            self.journal.push(Undo::Restore { bucket: bucket.to_owned(), entry });
+    fn remove(&mut self, bucket: Bucket, id: &str) {
+        if let Some((at, entry)) = take(&mut self.buckets, &bucket, id) {
+            self.journal.push(Undo::Restore { bucket, at, entry });
         }
     }
 
@@ -173,10 +204,15 @@ impl OpenCases {
     pub(crate) fn undo_to(&mut self, mark: usize) {
         while self.journal.len() > mark {
             match self.journal.pop() {
-                Some(Undo::Remove { bucket, id }) => {
-                    take(&mut self.buckets, &bucket, &id);
+                Some(Undo::Remove { bucket, at }) => {
+                    if let Some(entries) = self.buckets.get_mut(&bucket) {
+                        entries.remove(at);
+                        if entries.is_empty() {
+                            self.buckets.remove(&bucket);
+                        }
+                    }
                 }
-                Some(Undo::Restore { bucket, entry }) => put(&mut self.buckets, bucket, entry),
+                Some(Undo::Restore { bucket, at, entry }) => self.buckets.entry(bucket).or_default().insert(at, entry),
                 None => break,
             }
         }
@@ -188,21 +224,23 @@ impl OpenCases {
     }
 }
 
-/// Puts `entry` in its place in `bucket`.
-fn put(buckets: &mut HashMap<String, Vec<Entry>>, bucket: String, entry: Entry) {
+/// Puts `entry` in its place in `bucket`, and answers where.
+fn put(buckets: &mut HashMap<Bucket, Vec<Entry>>, bucket: Bucket, entry: Entry) -> usize {
     let entries = buckets.entry(bucket).or_default();
     let at = entries.partition_point(|e| (e.reported_at, &e.id) < (entry.reported_at, &entry.id));
     entries.insert(at, entry);
+    at
 }
 
-/// Takes the entry of case `id` out of `bucket`, if it is there.
-fn take(buckets: &mut HashMap<String, Vec<Entry>>, bucket: &str, id: &str) -> Option<Entry> {
+/// Takes the entry of case `id` out of `bucket`, if it is there, with where it was.
+fn take(buckets: &mut HashMap<Bucket, Vec<Entry>>, bucket: &Bucket, id: &str) -> Option<(usize, Entry)> {
     let entries = buckets.get_mut(bucket)?;
-    let entry = entries.remove(entries.iter().position(|e| e.id == id)?);
+    let at = entries.iter().position(|e| e.id == id)?;
+    let entry = entries.remove(at);
     if entries.is_empty() {
         buckets.remove(bucket);
     }
-    Some(entry)
+    Some((at, entry))
 }
 
 #[cfg(test)]
@@ -225,7 +263,7 @@ mod tests {
         row
     }
 
-    fn found(open_cases: &OpenCases, category: &str) -> Vec<String> {
+    fn found(open_cases: &mut OpenCases, category: &str) -> Vec<String> {
         let search = report_near_113_80("search", GRID, 100, category, Status::Reported).similar.expect("search");
         open_cases.search(&search).into_iter().map(|candidate| candidate.id).collect()
     }
@@ -249,8 +287,8 @@ mod tests {
         for case in &cases {
             open_cases.follow(None, case);
         }
-        assert_eq!(found(&open_cases, neighbour), ["t30", "t20", "t10"]);
-        assert_eq!(found(&open_cases, "dispute.family"), ["family"]);
+        assert_eq!(found(&mut open_cases, neighbour), ["t30", "t20", "t10"]);
+        assert_eq!(found(&mut open_cases, "dispute.family"), ["family"]);
     }
 
     #[test]
@@ -260,7 +298,7 @@ mod tests {
             open_cases.follow(None, &case(&format!("c{at}"), GRID, at, "dispute.neighbour", Status::Reported));
         }
         let newest: Vec<String> = (30..80).rev().map(|at| format!("c{at}")).collect();
-        assert_eq!(found(&open_cases, "dispute.neighbour"), newest);
+        assert_eq!(found(&mut open_cases, "dispute.neighbour"), newest);
     }
 
     #[test]
@@ -278,16 +316,16 @@ mod tests {
         open_cases.follow(Some(&first), &closed);
         let family = CaseRow { category: "dispute.family".into(), ..second.clone() };
         open_cases.follow(Some(&second), &family);
-        assert!(found(&open_cases, "dispute.neighbour").is_empty());
-        assert_eq!(found(&open_cases, "dispute.family"), ["second"]);
+        assert!(found(&mut open_cases, "dispute.neighbour").is_empty());
+        assert_eq!(found(&mut open_cases, "dispute.family"), ["second"]);
         open_cases.follow(None, &case("third", GRID, 30, "dispute.neighbour", Status::Reported));
         open_cases.undo_to(mark);
-        assert_eq!(found(&open_cases, "dispute.neighbour"), ["second", "first"]);
-        assert!(found(&open_cases, "dispute.family").is_empty());
+        assert_eq!(found(&mut open_cases, "dispute.neighbour"), ["second", "first"]);
+        assert!(found(&mut open_cases, "dispute.family").is_empty());
         // Committed changes stay.
         open_cases.follow(Some(&first), &closed);
         open_cases.committed();
         open_cases.undo_to(0);
-        assert_eq!(found(&open_cases, "dispute.neighbour"), ["second"]);
+        assert_eq!(found(&mut open_cases, "dispute.neighbour"), ["second"]);
     }
 }
