@@ -10,7 +10,7 @@ use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect, NewCase,
     Numbered, SqlValue, StoredAction, newest_first, search_grams, searchable_text,
 };
-use pingan_store::indicators::{self, Tally, TallyKey};
+use pingan_store::indicators::{self, PendingChanges};
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Statement, params, params_from_iter};
@@ -133,25 +133,18 @@ pub(crate) fn fill_case_text(connection: &Connection) -> StoreResult<()> {
 }
 
 /// A new case with what does not depend on its number worked out on the submitter's thread, not
-/// the writer's (which every submission waits on): its entries' hashes, its text grams, its
-/// columns (all but the number) and what it adds to the indicator tallies.
+/// the writer's (which every submission waits on): its entries' hashes, its text grams and its
+/// columns (all but the number).
 struct Unnumbered {
     new: NewCase,
     hashes: Vec<[u8; 32]>,
     grams: String,
     columns: CaseColumns,
-    tallies: Vec<(TallyKey, Tally)>,
 }
 
 impl Unnumbered {
     fn of(new: NewCase) -> StoreResult<Unnumbered> {
-        Ok(Unnumbered {
-            hashes: new.hashes(),
-            grams: text_grams(&new.row.body),
-            columns: new.row.to_columns()?,
-            tallies: indicators::contributions(&new.row),
-            new,
-        })
+        Ok(Unnumbered { hashes: new.hashes(), grams: text_grams(&new.row.body), columns: new.row.to_columns()?, new })
     }
 }
 
@@ -210,7 +203,8 @@ fn counter_day(day: NaiveDate) -> String {
 }
 
 /// Inserts `batch` inside the writer's open transaction, numbering each new case.
-/// Their indicator tallies and text-index entries are left in `deferred`, for the group to write.
+/// Their text-index entries are left in `deferred`, for the group to write, and a retry's share
+/// of the tallies is taken back out of it.
 fn create_all(
     connection: &Connection,
     open_cases: &mut OpenCases,
@@ -252,7 +246,7 @@ fn create_one(
     connection: &Connection,
     statements: &mut CaseStatements<'_>,
     open_cases: &mut OpenCases,
-    Unnumbered { new, hashes, grams, columns: mut c, tallies }: Unnumbered,
+    Unnumbered { new, hashes, grams, columns: mut c }: Unnumbered,
     numbers: &mut DailyNumbers,
     deferred: &mut Deferred,
 ) -> StoreResult<Created> {
@@ -289,6 +283,7 @@ fn create_one(
         .map_err(|e| row_error(e, &c.division_code))?;
     if inserted == 0 {
         numbers.give_back(&c.city_code, day);
+        deferred.tallies.subtract(indicators::contributions(&row));
         let key = c.idempotency_key.as_deref().unwrap_or_default();
         let first = case_where(connection, "idempotency_key", key)?;
         return first
@@ -296,7 +291,6 @@ fn create_one(
             .ok_or_else(|| StoreError::Corrupt(format!("key {key} is taken by no case")));
     }
     deferred.texts.push((row.id.clone(), grams));
-    deferred.tallies.add(tallies);
     for (index, (entry, hash)) in entries.iter().zip(&hashes).enumerate() {
         insert_action(&mut statements.insert_action, &row.id, index as i64 + 1, entry, hash)?;
     }
@@ -307,13 +301,18 @@ fn create_one(
 
 impl SqliteStore {
     /// Writes `batch` in one transaction: each report's duplicate search finds the open cases
-    /// stored before it, the batch's earlier reports among them.
+    /// stored before it, the batch's earlier reports among them. What the batch adds to the
+    /// indicator tallies is summed here, not on the writer; a retry's share is taken back there.
     async fn create_unnumbered(&self, batch: Vec<Unnumbered>) -> StoreResult<Vec<Created>> {
         let open_cases = self.open_cases.clone();
+        let mut tallies = PendingChanges::default();
+        for unnumbered in &batch {
+            tallies.add(indicators::contributions(&unnumbered.new.row));
+        }
         self.writer
             .write_deferring(move |connection| {
                 let mut open_cases = open_cases.lock().map_err(|_| crate::poisoned())?;
-                let mut deferred = Deferred::default();
+                let mut deferred = Deferred { tallies, ..Deferred::default() };
                 let value = create_all(connection, &mut open_cases, batch, &mut deferred)?;
                 Ok(Written { value, deferred })
             })

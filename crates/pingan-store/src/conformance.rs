@@ -928,13 +928,17 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     // 2026-11-10 00:00 and 2026-10-31 17:00 UTC: the second is already November in Beijing.
     let (november_10, first_of_november) = (1_794_268_800_000_i64, 1_793_466_000_000_i64);
     let october = first_of_november - 3 * 3_600_000;
-    let village = created(store.create_case(new_case("y1", "360313101", november_10, None)).await.expect("create"));
+    let village =
+        created(store.create_case(new_case("y1", "360313101", november_10, Some("tally-1"))).await.expect("create"));
+    // Retries of y1, in a batch and alone, count for nothing.
     let batch = vec![
         new_case("y2", "360313101", first_of_november, None),
         new_case("y3", "360313102", october, None),
+        new_case("y5", "360313101", november_10, Some("tally-1")),
         new_case("y4", "360102", november_10, None),
     ];
     store.create_cases(batch).await.expect("batch");
+    store.create_case(new_case("y6", "360313101", november_10, Some("tally-1"))).await.expect("retry");
     let (county, province) = (Scope::Subtree(code("360313")), Scope::Subtree(code("36")));
     let counted = november(store, &[county.clone(), province.clone(), Scope::Own(code("360313101"))]).await;
     let reported: Vec<i64> = counted.iter().map(|t| t.reported).collect();

@@ -230,6 +230,14 @@ impl PendingChanges {
         }
     }
 
+    /// Takes `changes` back out: those of a write found not to be made after all.
+    pub fn subtract(&mut self, changes: Vec<(TallyKey, Tally)>) {
+        for (key, tally) in changes {
+            let pending = self.0.entry(key).or_default();
+            *pending = pending.minus(&tally);
+        }
+    }
+
     /// The gathered changes, without those that came to nothing.
     pub fn into_changes(self) -> Vec<(TallyKey, Tally)> {
         self.0.into_iter().filter(|(_, tally)| !tally.is_zero()).collect()
