@@ -250,13 +250,19 @@ fn sql(connection: &Connection, statement: &str) -> StoreResult<()> {
 mod tests {
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_writes_share_commits_and_a_failure_stays_alone() {
+    /// A writer on a new database in WAL mode with one table, `t (x INTEGER PRIMARY KEY)`, the
+    /// database's path, and the folder that holds it.
+    fn writer_of_table_t() -> (GroupWriter, std::path::PathBuf, tempfile::TempDir) {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("writer.db");
         let connection = Connection::open(&path).unwrap();
         connection.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER PRIMARY KEY)").unwrap();
-        let writer = GroupWriter::start(connection, Arc::default()).unwrap();
+        (GroupWriter::start(connection, Arc::default()).unwrap(), path, directory)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits_and_a_failure_stays_alone() {
+        let (writer, path, _directory) = writer_of_table_t();
         let mut tasks = Vec::new();
         for x in 0..500i64 {
             let writer = writer.clone();
@@ -289,11 +295,7 @@ mod tests {
     /// nothing, is answered with its own error, and the writer goes on.
     #[tokio::test]
     async fn a_lone_write_that_fails_leaves_nothing() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("writer.db");
-        let connection = Connection::open(&path).unwrap();
-        connection.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER PRIMARY KEY)").unwrap();
-        let writer = GroupWriter::start(connection, Arc::default()).unwrap();
+        let (writer, path, _directory) = writer_of_table_t();
         let insert = |x: i64, fail: bool| {
             move |c: &Connection| {
                 c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map_err(|e| StoreError::Database(e.to_string()))?;
