@@ -840,17 +840,17 @@ impl Dialect {
 /// characters is found through the index, with no word list to keep.
 pub fn search_grams(text: &str) -> Vec<String> {
     let mut grams: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut previous: Option<char> = None;
     for c in text.chars().map(|c| c.to_ascii_lowercase()) {
         if !c.is_alphanumeric() {
             previous = None;
             continue;
         }
-        if let Some(first) = previous {
-            let gram = pingan_core::hex([first, c].iter().collect::<String>().as_bytes());
-            if !grams.contains(&gram) {
-                grams.push(gram);
-            }
+        if let Some(first) = previous
+            && seen.insert((first, c))
+        {
+            grams.push(pingan_core::hex([first, c].iter().collect::<String>().as_bytes()));
         }
         previous = Some(c);
     }
