@@ -138,8 +138,7 @@ impl OpenCases {
 
     /// The bucket of `category` and `village`: the one held if there is one, else a new name.
     fn bucket(&mut self, category: &str, village: &str) -> Bucket {
-        self.name.clear();
-        self.name.extend([category, "\n", village]);
+        write_name(&mut self.name, category, village);
         match self.buckets.get_key_value(self.name.as_str()) {
             Some((bucket, _)) => bucket.clone(),
             None => Bucket::from(self.name.as_str()),
@@ -148,8 +147,8 @@ impl OpenCases {
 
     /// The open cases `search` finds, newest first, as many as a search returns at most.
     pub(crate) fn search(&mut self, search: &DuplicateSearch) -> Vec<Candidate> {
-        let bucket = self.bucket(&search.category, &search.village);
-        let Some(entries) = self.buckets.get(&bucket) else {
+        write_name(&mut self.name, &search.category, &search.village);
+        let Some(entries) = self.buckets.get(self.name.as_str()) else {
             return Vec::new();
         };
         entries
@@ -222,6 +221,12 @@ impl OpenCases {
     pub(crate) fn committed(&mut self) {
         self.journal.clear();
     }
+}
+
+/// Writes the name of the bucket of `category` and `village` into `name`.
+fn write_name(name: &mut String, category: &str, village: &str) {
+    name.clear();
+    name.extend([category, "\n", village]);
 }
 
 /// Puts `entry` in its place in `bucket`, and answers where.
