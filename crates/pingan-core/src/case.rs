@@ -36,10 +36,8 @@ impl Explain for BadCaseNumber {
 impl CaseNumber {
     /// `sequence` counts from 1 within the city and day.
     pub fn new(city: &DivisionCode, date: NaiveDate, sequence: u32) -> Result<CaseNumber, BadCaseNumber> {
-        // Written with integers, not a date format: every new case is numbered by the one writer.
-        let (year, month, day) = (date.year(), date.month(), date.day());
-        let text = format!("{}-{year:04}{month:02}{day:02}-{sequence:06}", city.as_str());
-        let valid = city.level() == Level::City && (0..=9999).contains(&year) && sequence > 0;
+        let text = format!("{}-{}-{sequence:06}", city.as_str(), number_day(date));
+        let valid = city.level() == Level::City && (0..=9999).contains(&date.year()) && sequence > 0;
         if valid { Ok(CaseNumber(text)) } else { Err(BadCaseNumber(text)) }
     }
 
@@ -70,6 +68,12 @@ impl CaseNumber {
     pub fn city(&self) -> &str {
         &self.0[..4]
     }
+}
+
+/// A day as case numbers carry it, and as the stores key a city's daily counter: `YYYYMMDD`.
+/// Written with integers, not a date format: every new case is numbered by the one writer.
+pub fn number_day(date: NaiveDate) -> String {
+    format!("{:04}{:02}{:02}", date.year(), date.month(), date.day())
 }
 
 impl fmt::Display for CaseNumber {

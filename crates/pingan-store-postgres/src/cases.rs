@@ -8,7 +8,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use futures_util::future::try_join_all;
-use pingan_core::case::CaseNumber;
+use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
@@ -309,7 +309,7 @@ impl CaseStore for PostgresStore {
         // so the city's counter row is not held while each case's commit is flushed (which made
         // submissions queue on it). Safe: the case's own commit comes later in the write-ahead
         // log, so a case that is durable has a durable number; a failed case leaves a gap.
-        let day = new.day.format("%Y%m%d").to_string();
+        let day = number_day(new.day);
         let counter = client.transaction().await.map_err(database_error)?;
         counter.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(database_error)?;
         let next = counter.prepare_cached(NEXT_NUMBER).await.map_err(database_error)?;
@@ -367,7 +367,7 @@ impl CaseStore for PostgresStore {
         // Numbers, then every case's search, row and history: each sent without waiting for the
         // answer to the one before (pipelined, in order), so a batch costs a few round trips.
         let next = transaction.prepare_cached(NEXT_NUMBER).await.map_err(database_error)?;
-        let days: Vec<String> = news.iter().map(|n| n.day.format("%Y%m%d").to_string()).collect();
+        let days: Vec<String> = news.iter().map(|n| number_day(n.day)).collect();
         let transaction_ref = &transaction;
         let numbered = try_join_all(news.iter().zip(&days).map(|(new, day)| {
             let next = &next;

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate};
-use pingan_core::case::CaseNumber;
+use chrono::NaiveDate;
+use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
@@ -134,7 +134,7 @@ pub(crate) fn fill_case_text(connection: &Connection) -> StoreResult<()> {
 
 /// A new case with what does not depend on its number worked out on the submitter's thread, not
 /// the writer's (which every submission waits on): its entries' hashes, its text grams and its
-/// columns (all but the number).
+/// columns (all but the number and version, which numbering sets).
 struct Unnumbered {
     new: NewCase,
     hashes: Vec<[u8; 32]>,
@@ -170,7 +170,7 @@ impl DailyNumbers {
                 "INSERT INTO case_counters (city_code, day, last) VALUES (?1, ?2, 1)
                  ON CONFLICT (city_code, day) DO UPDATE SET last = last + 1 RETURNING last",
             )
-            .and_then(|mut statement| statement.query_row(params![city, counter_day(day)], |row| row.get(0)))
+            .and_then(|mut statement| statement.query_row(params![city, number_day(day)], |row| row.get(0)))
             .map_err(database_error)?;
         self.last.insert((city.to_owned(), day), (first, false));
         Ok(first)
@@ -189,17 +189,12 @@ impl DailyNumbers {
             if *behind {
                 connection
                     .prepare_cached("UPDATE case_counters SET last = ?3 WHERE city_code = ?1 AND day = ?2")
-                    .and_then(|mut statement| statement.execute(params![city, counter_day(*day), last]))
+                    .and_then(|mut statement| statement.execute(params![city, number_day(*day), last]))
                     .map_err(database_error)?;
             }
         }
         Ok(())
     }
-}
-
-/// A day as `case_counters` keys it: `YYYYMMDD`.
-fn counter_day(day: NaiveDate) -> String {
-    format!("{:04}{:02}{:02}", day.year(), day.month(), day.day())
 }
 
 /// Inserts `batch` inside the writer's open transaction, numbering each new case.

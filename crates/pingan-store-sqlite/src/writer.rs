@@ -1,7 +1,7 @@
 //! Group commit: one thread owns the write connection, takes every write waiting for it, applies
 //! them in one transaction (each of several inside its own savepoint, so one failing write does
-//! not undo the others), syncs once, and only then answers each caller. A caller's write is therefore on disk
-//! when it is acknowledged, while a burst of concurrent writes shares one fsync.
+//! not undo the others), syncs once, and only then answers each caller. A caller's write is
+//! therefore on disk when it is acknowledged, while a burst of concurrent writes shares one fsync.
 //!
 //! The writer also keeps the open cases the duplicate search looks through ([`OpenCases`]) in step
 //! with the transaction: a write's changes to them are taken back with the write, and a group's
@@ -317,7 +317,8 @@ mod tests {
     }
 
     /// The log is copied back into the database beside the writer, and still starts over: written
-    /// 40 MB in 400 commits, the database holds them while the log stays under 20 MB.
+    /// 200 MB in 2,000 commits, the database holds them while the log stays within the pages the
+    /// writer lets it reach before finishing a copy itself.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_is_checkpointed_beside_the_writer() {
         let directory = tempfile::tempdir().unwrap();
