@@ -5,7 +5,7 @@
 use pingan_core::access::Role;
 use pingan_core::case::Channel;
 use pingan_core::lifecycle::{ActionKind, Capacity};
-use pingan_core::{DivisionCode, Explain, GridCode};
+use pingan_core::{DivisionCode, Explain, GridCode, Reason};
 use pingan_store::accounts::AccountRow;
 use pingan_store::cases::{CaseRow, Visibility};
 
@@ -207,10 +207,8 @@ pub enum AccessError {
     NotAuthenticated,
     #[error("wrong login or password")]
     BadCredentials,
-    #[error(
-        "the account is locked after repeated failed logins; try again in {minutes} minutes or ask an administrator"
-    )]
-    AccountLocked { minutes: i64 },
+    #[error("too many failed logins on this account from here: wait {seconds} seconds before trying again")]
+    LoginSlowed { seconds: i64 },
     #[error("too many failed logins from this address; try again in {minutes} minutes")]
     AddressThrottled { minutes: i64 },
     #[error("the account is disabled")]
@@ -223,12 +221,18 @@ pub enum AccessError {
     CredentialExpired,
     #[error("the form's CSRF token is missing or wrong; reload the page and try again")]
     CsrfFailed,
+    #[error(
+        "your browser did not keep the secure cookie that signing in needs: browsers refuse it over plain HTTP \
+         to any address but this computer's (or keep no cookies at all). Open Pingan over HTTPS, or ask its \
+         operator to serve it over HTTPS or behind a TLS proxy"
+    )]
+    CookieRefused,
     #[error("your role does not allow this: {0}")]
-    Forbidden(&'static str),
+    Forbidden(Reason),
     #[error("your roles do not file reports through the {0} channel")]
     ChannelNotAllowed(&'static str),
     #[error("the password is too weak: {0}")]
-    WeakPassword(&'static str),
+    WeakPassword(Reason),
     #[error("role {role} does not fit unit {unit:?}")]
     RoleDoesNotFitUnit { role: &'static str, unit: String },
     #[error("no account {0:?}")]
@@ -244,13 +248,14 @@ impl Explain for AccessError {
         match self {
             AccessError::NotAuthenticated => "not_authenticated",
             AccessError::BadCredentials => "bad_credentials",
-            AccessError::AccountLocked { .. } => "account_locked",
+            AccessError::LoginSlowed { .. } => "login_slowed_down",
             AccessError::AddressThrottled { .. } => "too_many_attempts",
             AccessError::AccountDisabled => "account_disabled",
             AccessError::PasswordChangeRequired => "password_change_required",
             AccessError::CredentialRevoked => "credential_revoked",
             AccessError::CredentialExpired => "credential_expired",
             AccessError::CsrfFailed => "csrf_failed",
+            AccessError::CookieRefused => "cookie_refused",
             AccessError::Forbidden(_) => "forbidden",
             AccessError::ChannelNotAllowed(_) => "channel_not_allowed",
             AccessError::WeakPassword(_) => "weak_password",
@@ -265,18 +270,21 @@ impl Explain for AccessError {
         match self {
             AccessError::NotAuthenticated => "请先登录：请求须带令牌或会话".into(),
             AccessError::BadCredentials => "账号或密码错误".into(),
-            AccessError::AccountLocked { minutes } => {
-                format!("多次登录失败，账号已锁定，请 {minutes} 分钟后再试或联系管理员")
-            }
+            AccessError::LoginSlowed { seconds } => format!("此处登录该账号失败次数过多，请等待 {seconds} 秒后再试"),
             AccessError::AddressThrottled { minutes } => format!("此地址登录失败次数过多，请 {minutes} 分钟后再试"),
             AccessError::AccountDisabled => "账号已停用".into(),
             AccessError::PasswordChangeRequired => "此密码由管理员设置，请先修改密码".into(),
             AccessError::CredentialRevoked => "此令牌或会话已被吊销".into(),
             AccessError::CredentialExpired => "此令牌或会话已过期，请重新登录".into(),
             AccessError::CsrfFailed => "表单校验码缺失或错误，请刷新页面后重试".into(),
-            AccessError::Forbidden(what) => format!("您的角色无权执行此操作：{what}"),
+            AccessError::CookieRefused => {
+                "浏览器没有保存登录所需的安全 Cookie：通过普通 HTTP 访问本机以外的地址时，浏览器会拒绝它\
+                （或浏览器禁用了 Cookie）。请通过 HTTPS 地址访问，或请管理员以 HTTPS 或经 TLS 反向代理提供服务"
+                    .into()
+            }
+            AccessError::Forbidden(what) => format!("您的角色无权执行此操作：{}", what.zh),
             AccessError::ChannelNotAllowed(channel) => format!("您的角色不能通过 {channel} 渠道上报"),
-            AccessError::WeakPassword(why) => format!("密码强度不足：{why}"),
+            AccessError::WeakPassword(why) => format!("密码强度不足：{}", why.zh),
             AccessError::RoleDoesNotFitUnit { role, unit } => format!("角色 {role} 与单位“{unit}”不符"),
             AccessError::NoSuchAccount(login) => format!("没有账号“{login}”"),
             AccessError::BadLogin => "账号名须为 3 至 64 个字母、数字或 . _ -".into(),

@@ -5,6 +5,7 @@
 //! CPU, which must not stall the async workers). Session and token secrets are 32 random bytes,
 //! shown once and stored only as their SHA-256.
 
+use pingan_core::Reason;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,13 +27,24 @@ use crate::{AppError, units};
 
 const MINUTE_MS: i64 = 60_000;
 
+/// How failed logins are slowed. A guesser is slowed, never the account's owner: an account is
+/// not locked (anyone could lock anyone out), but each address that fails on it waits between
+/// tries, longer each time, and once the account has failed often from anywhere, every address
+/// that failed on it waits as long as the account's own slowdown. An address that has not failed
+/// on the account is always heard: its right password lets its owner in.
 #[derive(Clone, Copy, Debug)]
 pub struct AccountSettings {
-    /// Failed logins in a row after which an account is locked …
-    pub max_failures: u32,
-    /// … for this long.
-    pub lock_minutes: i64,
-    /// Failed logins from one address within `lock_minutes` after which it must wait.
+    /// Failed logins on one account from one address before that address waits between tries.
+    pub free_tries: u32,
+    /// Failed logins on one account from anywhere after which every address that failed on it
+    /// waits too.
+    pub slow_after: u32,
+    /// The first wait, in seconds; it doubles with each failure after, …
+    pub first_wait_s: i64,
+    /// … up to this many minutes.
+    pub longest_wait_minutes: i64,
+    /// Failed logins from one address, on any accounts, within `longest_wait_minutes` after which
+    /// it waits out the rest of that time.
     pub max_address_failures: u32,
     pub session_hours: i64,
     pub token_days: i64,
@@ -42,8 +54,10 @@ pub struct AccountSettings {
 impl Default for AccountSettings {
     fn default() -> AccountSettings {
         AccountSettings {
-            max_failures: 5,
-            lock_minutes: 15,
+            free_tries: 3,
+            slow_after: 5,
+            first_wait_s: 2,
+            longest_wait_minutes: 15,
             max_address_failures: 20,
             session_hours: 12,
             token_days: 90,
@@ -90,22 +104,31 @@ struct Attempts {
     failures: u32,
 }
 
-/// Failed logins of a name that has no account, counted as an account's would be.
+/// Failed logins on one account (or login without one) from one address.
 #[derive(Clone, Copy, Default)]
-struct Lockout {
+struct Tries {
     failures: u32,
-    locked_until: Option<i64>,
+    last_failure: i64,
+}
+
+/// Failed logins of a name that has no account, counted as an account's are.
+#[derive(Clone, Copy, Default)]
+struct Unknown {
+    failures: u32,
+    slowed_until: Option<i64>,
 }
 
 pub struct Accounts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: AccountSettings,
-    /// Per address, in this process (an account's own lock is in the store, shared by servers).
+    /// Per address, in this process (an account's own slowdown is in the store, shared by servers).
     addresses: Mutex<HashMap<IpAddr, Attempts>>,
-    /// So that "locked" comes after as many failures whether or not the login exists: the answer
+    /// Per account (or login without one) and address, in this process.
+    tries: Mutex<HashMap<(String, Option<IpAddr>), Tries>>,
+    /// So that the waits come after as many failures whether or not the login exists: the answer
     /// must not tell which logins do.
-    unknown_logins: Mutex<HashMap<String, Lockout>>,
+    unknown_logins: Mutex<HashMap<String, Unknown>>,
     /// Credentials found good lately, by the hash of their secret: a client sending one token
     /// again and again has it read from the store once per [`VERIFIED_FOR`], not twice per
     /// request. Every change to credentials or accounts made here empties it at once; one made by
@@ -134,6 +157,14 @@ struct Verified {
 fn whole_minutes(ms: i64) -> i64 {
     (ms + MINUTE_MS - 1) / MINUTE_MS
 }
+
+/// Milliseconds as seconds, rounded up.
+fn whole_seconds(ms: i64) -> i64 {
+    (ms + 999) / 1000
+}
+
+/// Past this many, the counts of failed tries are pruned of those whose waits are long over.
+const MAX_TRIES_KEPT: usize = 100_000;
 
 /// SHA-256 of a session or token secret, as stored.
 pub fn secret_hash(secret: &str) -> Vec<u8> {
@@ -168,16 +199,16 @@ fn check_login(login: &str) -> Result<(), AccessError> {
 
 pub fn check_password(login: &str, password: &str) -> Result<(), AccessError> {
     if password.chars().count() < 10 {
-        return Err(AccessError::WeakPassword("at least 10 characters"));
+        return Err(AccessError::WeakPassword(Reason::new("至少 10 个字符", "at least 10 characters")));
     }
     if password.len() > 256 {
-        return Err(AccessError::WeakPassword("at most 256 bytes"));
+        return Err(AccessError::WeakPassword(Reason::new("最多 256 字节", "at most 256 bytes")));
     }
     if password.to_lowercase().contains(&login.to_lowercase()) {
-        return Err(AccessError::WeakPassword("it must not contain the login"));
+        return Err(AccessError::WeakPassword(Reason::new("不能包含账号名", "it must not contain the login")));
     }
     if password.chars().collect::<std::collections::HashSet<_>>().len() < 5 {
-        return Err(AccessError::WeakPassword("at least 5 different characters"));
+        return Err(AccessError::WeakPassword(Reason::new("至少包含 5 个不同字符", "at least 5 different characters")));
     }
     Ok(())
 }
@@ -257,6 +288,7 @@ impl Accounts {
             clock,
             settings,
             addresses: Mutex::new(HashMap::new()),
+            tries: Mutex::new(HashMap::new()),
             unknown_logins: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
         }
@@ -325,7 +357,7 @@ impl Accounts {
             // A password someone else chose must be replaced by its owner.
             must_change_password: !new.password_is_own,
             failed_logins: 0,
-            locked_until: None,
+            slowed_until: None,
             disabled: false,
             created_at: self.now(),
         };
@@ -333,9 +365,12 @@ impl Accounts {
         Ok((account, shown))
     }
 
-    /// Checks a login and password, counting failures per account (a lock shared by every server
-    /// on the store, counted atomically) and per address (in this process, counted before the
-    /// password is checked, so a burst of parallel guesses is throttled too).
+    /// Checks a login and password. A guesser is slowed, not the owner (see [`AccountSettings`]):
+    /// an address that failed on the account too often waits before it is heard again, and
+    /// meanwhile even a right password from it is refused with the wait (a guesser must not learn
+    /// that a guess was right); an address that never failed on it is always heard. Attempts are
+    /// also counted per address across accounts, before the password is checked, so a burst of
+    /// parallel guesses is throttled too.
     pub async fn login(&self, login: &str, password: &str, address: Option<IpAddr>) -> Result<AccountRow, AppError> {
         let now = self.now();
         if let Some(minutes) = self.address_attempt(address, now) {
@@ -343,70 +378,101 @@ impl Accounts {
             return Err(AccessError::AddressThrottled { minutes }.into());
         }
         let account = self.store.account_by_login(login).await?;
-        let Some(account) = account else {
-            if let Some(minutes) = self.unknown_login_locked(login, now) {
-                self.log(None, None, "login_locked", login, address).await;
-                return Err(AccessError::AccountLocked { minutes }.into());
-            }
-            password_matches(password.to_owned(), None).await;
-            self.log(None, None, "login_failed", login, address).await;
-            return Err(match self.unknown_login_failed(login, now) {
-                Some(minutes) => AccessError::AccountLocked { minutes },
-                None => AccessError::BadCredentials,
-            }
-            .into());
+        let key = match &account {
+            Some(account) => (account.id.clone(), address),
+            None => (format!("login:{login}"), address),
         };
-        if let Some(until) = account.locked_until.filter(|&until| until > now) {
-            self.log(Some(Who::from(&account)), None, "login_locked", "", address).await;
-            return Err(AccessError::AccountLocked { minutes: whole_minutes(until - now) }.into());
+        let tried = lock(&self.tries).get(&key).copied().unwrap_or_default();
+        let slowed_until = match &account {
+            Some(account) => account.slowed_until,
+            None => lock(&self.unknown_logins).get(login).and_then(|u| u.slowed_until),
+        };
+        if let Some(wait) = self.wait(tried, slowed_until, now) {
+            let who = account.as_ref().map(Who::from);
+            self.log(who, None, "login_slowed", if account.is_some() { "" } else { login }, address).await;
+            return Err(AccessError::LoginSlowed { seconds: whole_seconds(wait) }.into());
         }
-        if !password_matches(password.to_owned(), Some(account.password_hash.clone())).await {
-            let window = self.settings.lock_minutes * MINUTE_MS;
-            let locked = self.store.count_failed_login(&account.id, self.settings.max_failures, now + window).await?;
-            self.log(Some(Who::from(&account)), None, "login_failed", "", address).await;
-            return Err(match locked {
-                Some(until) if until > now => AccessError::AccountLocked { minutes: whole_minutes(until - now) },
-                _ => AccessError::BadCredentials,
+        let right = password_matches(password.to_owned(), account.as_ref().map(|a| a.password_hash.clone())).await;
+        let account = match account {
+            Some(account) if right => account,
+            refused => {
+                self.failed(&key, tried, now);
+                match &refused {
+                    Some(account) => {
+                        let failures = account.failed_logins + 1;
+                        let until = now + self.backoff(failures.saturating_sub(self.settings.slow_after) + 1);
+                        self.store.count_failed_login(&account.id, self.settings.slow_after, until).await?;
+                        self.log(Some(Who::from(account)), None, "login_failed", "", address).await;
+                    }
+                    None => {
+                        self.unknown_login_failed(login, now);
+                        self.log(None, None, "login_failed", login, address).await;
+                    }
+                }
+                return Err(AccessError::BadCredentials.into());
             }
-            .into());
-        }
+        };
         self.address_succeeded(address);
+        lock(&self.tries).remove(&key);
         if account.disabled {
             return Err(AccessError::AccountDisabled.into());
         }
-        if account.failed_logins > 0 || account.locked_until.is_some() {
+        if account.failed_logins > 0 || account.slowed_until.is_some() {
             self.store.set_login_state(&account.id, 0, None).await?;
         }
         Ok(account)
     }
 
-    /// The minutes a login without an account stays "locked", as an account's would.
-    fn unknown_login_locked(&self, login: &str, now: i64) -> Option<i64> {
-        let logins = self.unknown_logins.lock().ok()?;
-        let until = logins.get(login)?.locked_until.filter(|&until| until > now)?;
-        Some(whole_minutes(until - now))
+    /// How long `failures` beyond the free ones make an address wait: the first wait, doubled for
+    /// each after, at most the longest.
+    fn backoff(&self, failures: u32) -> i64 {
+        let longest = self.settings.longest_wait_minutes * MINUTE_MS;
+        let doublings = failures.saturating_sub(1).min(30);
+        (self.settings.first_wait_s * 1000).saturating_mul(1 << doublings).min(longest)
     }
 
-    /// Counts a failure for a login without an account; the minutes of the lock it has earned.
-    fn unknown_login_failed(&self, login: &str, now: i64) -> Option<i64> {
-        let mut logins = self.unknown_logins.lock().ok()?;
-        if logins.len() > 100_000 {
-            logins.retain(|_, l| l.locked_until.is_some_and(|until| until > now));
+    /// How much longer an address that failed `tried` on an account waits, if at all: its own
+    /// back-off, and the account's slowdown for every address that failed on it.
+    fn wait(&self, tried: Tries, slowed_until: Option<i64>, now: i64) -> Option<i64> {
+        if tried.failures == 0 {
+            return None;
+        }
+        let own = match tried.failures.checked_sub(self.settings.free_tries) {
+            Some(beyond) => tried.last_failure + self.backoff(beyond + 1),
+            None => 0,
+        };
+        let until = own.max(slowed_until.unwrap_or(0));
+        (until > now).then_some(until - now)
+    }
+
+    /// Counts a failure of `key` (an account and an address).
+    fn failed(&self, key: &(String, Option<IpAddr>), tried: Tries, now: i64) {
+        let mut tries = lock(&self.tries);
+        if tries.len() > MAX_TRIES_KEPT {
+            let longest = self.settings.longest_wait_minutes * MINUTE_MS;
+            tries.retain(|_, t| now - t.last_failure < longest);
+        }
+        tries.insert(key.clone(), Tries { failures: tried.failures + 1, last_failure: now });
+    }
+
+    /// Counts a failure for a login without an account, and slows it as an account would be.
+    fn unknown_login_failed(&self, login: &str, now: i64) {
+        let mut logins = lock(&self.unknown_logins);
+        if logins.len() > MAX_TRIES_KEPT {
+            logins.retain(|_, l| l.slowed_until.is_some_and(|until| until > now));
         }
         let entry = logins.entry(login.to_owned()).or_default();
         entry.failures += 1;
-        if entry.failures < self.settings.max_failures {
-            return None;
+        if entry.failures >= self.settings.slow_after {
+            let until = now + self.backoff(entry.failures - self.settings.slow_after + 1);
+            entry.slowed_until = Some(entry.slowed_until.unwrap_or(0).max(until));
         }
-        let window = self.settings.lock_minutes * MINUTE_MS;
-        *entry = Lockout { failures: 0, locked_until: Some(now + window) };
-        Some(whole_minutes(window))
     }
 
     /// Counts an attempt from `address`; the minutes to wait if it has had too many.
     fn address_attempt(&self, address: Option<IpAddr>, now: i64) -> Option<i64> {
         let (Some(address), Ok(mut addresses)) = (address, self.addresses.lock()) else { return None };
-        let window = self.settings.lock_minutes * MINUTE_MS;
+        let window = self.settings.longest_wait_minutes * MINUTE_MS;
         if addresses.len() > 100_000 {
             addresses.retain(|_, a| now - a.since < window);
         }
@@ -442,7 +508,11 @@ impl Accounts {
         let account = self.login(login, old, address).await?;
         check_password(login, new)?;
         if old == new {
-            return Err(AccessError::WeakPassword("the new password must differ from the old one").into());
+            return Err(AccessError::WeakPassword(Reason::new(
+                "新密码须与旧密码不同",
+                "the new password must differ from the old one",
+            ))
+            .into());
         }
         self.store.set_password(&account.id, hash_password(new.to_owned()).await?, false).await?;
         self.revoke_all(&account.id).await?;
@@ -486,7 +556,11 @@ impl Accounts {
     pub async fn create_by(&self, by: &Principal, new: NewAccount) -> Result<(AccountRow, Option<String>), AppError> {
         let unit_division = new.unit.as_deref().and_then(pingan_store::accounts::unit_division);
         if !administers(by, unit_division) {
-            return Err(AccessError::Forbidden("creating accounts outside your subtree").into());
+            return Err(AccessError::Forbidden(Reason::new(
+                "在本辖区以外创建账号",
+                "creating accounts outside your subtree",
+            ))
+            .into());
         }
         let created = self.create(NewAccount { password_is_own: false, ..new }).await?;
         self.log(Some(Who::from(by)), None, "account_created", &created.0.login, None).await;
@@ -496,7 +570,7 @@ impl Accounts {
     /// Accounts `by` administers, by login.
     pub async fn managed_by(&self, by: &Principal) -> Result<Vec<AccountRow>, AppError> {
         let Some(division) = by.division().filter(|_| by.has(Role::Administrator)) else {
-            return Err(AccessError::Forbidden("managing accounts").into());
+            return Err(AccessError::Forbidden(Reason::new("管理账号", "managing accounts")).into());
         };
         let everything = division.level() == pingan_core::Level::Province;
         let rows = self.store.accounts(if everything { "" } else { division.as_str() }).await?;
@@ -507,7 +581,7 @@ impl Accounts {
     /// accounts of its subtree; residents only from the province's top).
     pub async fn account_managed_by(&self, by: &Principal, login: &str) -> Result<AccountRow, AppError> {
         if !by.has(Role::Administrator) {
-            return Err(AccessError::Forbidden("managing accounts").into());
+            return Err(AccessError::Forbidden(Reason::new("管理账号", "managing accounts")).into());
         }
         let account = self.store.account_by_login(login).await?;
         let managed =
@@ -529,7 +603,10 @@ impl Accounts {
                 (new_secret(""), self.settings.session_hours * 60 * MINUTE_MS, Some(new_secret("")))
             }
             CredentialKind::Token => {
-                let days = days.unwrap_or(self.settings.token_days).clamp(1, self.settings.max_token_days);
+                let days = days.unwrap_or(self.settings.token_days);
+                if !(1..=self.settings.max_token_days).contains(&days) {
+                    return Err(AppError::OutOfRange { field: "days", min: 1, max: self.settings.max_token_days });
+                }
                 (new_secret("pa_"), days * 24 * 60 * MINUTE_MS, None)
             }
         };

@@ -5,6 +5,7 @@
 //! worker of a grid), `resident:…` and the like for reporters. What an actor may do to a case
 //! follows from that name and the case (see [`capacities`]); the lifecycle rules do the rest.
 
+use pingan_core::Reason;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::{Notify, broadcast};
@@ -15,10 +16,10 @@ use pingan_core::case::{CaseNumber, Channel};
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
 use pingan_core::{DivisionCode, GridCode, Level};
-use pingan_store::Store;
 use pingan_store::cases::{
     ActionRecord, Candidate, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Reporter,
 };
+use pingan_store::{Store, StoreError};
 use serde_json::json;
 
 use pingan_store::webhooks::WebhookRow;
@@ -75,6 +76,8 @@ pub struct CaseEngine {
     webhooks: RwLock<Arc<Vec<WebhookRow>>>,
     /// Woken when a write queued webhook deliveries.
     outbox: Notify,
+    /// Where webhook deliveries may go.
+    webhook_targets: crate::webhooks::TargetPolicy,
 }
 
 /// A case as an action left it.
@@ -88,6 +91,29 @@ pub struct CaseEvent {
 
 /// How many events a slow listener may fall behind before it misses some.
 const EVENT_BACKLOG: usize = 4096;
+
+impl Submission {
+    /// What the report asks for, as a short digest: a retry with the same idempotency key must
+    /// ask for the same. The reporter's contact is left out, so no digest of personal data is
+    /// stored; so are the key itself and the follow token (new at each try).
+    fn digest(&self) -> String {
+        let content = json!([
+            self.channel.as_str(),
+            self.category,
+            self.priority.as_str(),
+            self.lon,
+            self.lat,
+            self.grid,
+            self.address,
+            self.description,
+            self.settled_on_spot,
+            self.photos,
+            self.media_url,
+        ]);
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(content.to_string().as_bytes());
+        pingan_core::hex(&digest[..12])
+    }
+}
 
 /// A report as it arrives from any channel.
 #[derive(Clone, Debug)]
@@ -186,7 +212,8 @@ fn checked_reporter(reporter: &Reporter) -> Result<Option<Reporter>, AppError> {
         let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
         match value {
             Some(v) if v.chars().count() > max => Err(AppError::TooLong { field: name, max }),
-            v => Ok(v.map(str::to_owned)),
+            Some(v) => printable(v, name).map(|()| Some(v.to_owned())),
+            None => Ok(None),
         }
     };
     let checked = Reporter {
@@ -197,7 +224,10 @@ fn checked_reporter(reporter: &Reporter) -> Result<Option<Reporter>, AppError> {
     if let Some(phone) = &checked.phone
         && !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
     {
-        return Err(AppError::InvalidField { field: "reporter_phone", reason: "digits, '+', '-' and spaces only" });
+        return Err(AppError::InvalidField {
+            field: "reporter_phone",
+            reason: Reason::new("只能包含数字、“+”、“-”和空格", "digits, '+', '-' and spaces only"),
+        });
     }
     if let Some(id) = &checked.id_number
         && !(id.len() == 18
@@ -206,7 +236,7 @@ fn checked_reporter(reporter: &Reporter) -> Result<Option<Reporter>, AppError> {
     {
         return Err(AppError::InvalidField {
             field: "reporter_id_number",
-            reason: "18 characters: 17 digits and a digit or X",
+            reason: Reason::new("须为 18 位：17 位数字加 1 位数字或 X", "18 characters: 17 digits and a digit or X"),
         });
     }
     Ok((checked != Reporter::default()).then_some(checked))
@@ -217,7 +247,20 @@ fn text(value: Option<&str>, field: &'static str, max: usize) -> Result<String, 
     if value.chars().count() > max {
         return Err(AppError::TooLong { field, max });
     }
+    printable(value, field)?;
     Ok(value.to_owned())
+}
+
+/// Refuses control characters other than line breaks and tabs: none belongs in what a person
+/// types, and each would travel raw into exports and other systems.
+fn printable(value: &str, field: &'static str) -> Result<(), AppError> {
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(AppError::InvalidField {
+            field,
+            reason: Reason::new("不能包含控制字符", "control characters are not allowed"),
+        });
+    }
+    Ok(())
 }
 
 /// Checks a unit name: `centre:CODE`, `department:COUNTY:KIND` or `grid:CODE`.
@@ -250,12 +293,12 @@ pub(crate) fn checked_url(field: &'static str, url: &str) -> Result<String, AppE
     if url.len() > MAX_URL {
         return Err(AppError::TooLong { field, max: MAX_URL });
     }
-    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+    let uri: http::Uri = url.parse().map_err(|_| invalid(Reason::new("不是网址", "not a URL")))?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
-        return Err(invalid("only http:// and https:// URLs"));
+        return Err(invalid(Reason::new("只接受 http:// 或 https:// 网址", "only http:// and https:// URLs")));
     }
     if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid("the URL names no host"));
+        return Err(invalid(Reason::new("网址缺少主机名", "the URL names no host")));
     }
     Ok(url.to_owned())
 }
@@ -296,6 +339,7 @@ impl CaseEngine {
             events: broadcast::channel(EVENT_BACKLOG).0,
             webhooks: RwLock::new(Arc::default()),
             outbox: Notify::new(),
+            webhook_targets: crate::webhooks::TargetPolicy::default(),
         }
     }
 
@@ -353,6 +397,16 @@ impl CaseEngine {
     /// The engine, sealing reporters' contact details with `vault`.
     pub fn with_vault(self, vault: Arc<Vault>) -> CaseEngine {
         CaseEngine { vault: Some(vault), ..self }
+    }
+
+    /// The engine, delivering webhooks where `targets` allows (besides public addresses).
+    pub fn with_webhook_targets(self, targets: crate::webhooks::TargetPolicy) -> CaseEngine {
+        CaseEngine { webhook_targets: targets, ..self }
+    }
+
+    /// Where webhook deliveries may go.
+    pub fn webhook_targets(&self) -> &crate::webhooks::TargetPolicy {
+        &self.webhook_targets
     }
 
     /// The key that seals personal data and kept answers.
@@ -429,7 +483,16 @@ impl CaseEngine {
             planned.push(new);
         }
         let queued = planned.iter().any(|new| !new.notify.is_empty());
-        let created = self.store.create_cases(planned).await?;
+        let created = self.store.create_cases(planned).await.map_err(|error| match error {
+            // The report whose key was reused, by its position.
+            StoreError::KeyReused(key) => {
+                match submissions.iter().rposition(|s| s.idempotency_key.as_ref() == Some(&key)) {
+                    Some(index) => AppError::InBatch { index, error: Box::new(StoreError::KeyReused(key).into()) },
+                    None => StoreError::KeyReused(key).into(),
+                }
+            }
+            other => other.into(),
+        })?;
         if queued {
             self.outbox.notify_waiters();
         }
@@ -521,6 +584,7 @@ impl CaseEngine {
             follow_token_hash: submission.follow_token_hash.clone(),
             media_url: submission.media_url.as_deref().map(|url| checked_url("media_url", url)).transpose()?,
             photos: submission.photos.clone(),
+            request_digest: submission.idempotency_key.as_ref().map(|_| submission.digest()),
             ..CaseBody::default()
         };
         let staff_channel = matches!(submission.channel, Channel::GridPatrol | Channel::Hotline | Channel::Reception);
@@ -635,6 +699,21 @@ impl CaseEngine {
         if Scope::of(by).allows(&found) { Ok(found) } else { Err(AppError::CaseNotFound(case.to_owned())) }
     }
 
+    /// Those of `cases` (numbers, as a submission's possible duplicates) that `by` may see: a
+    /// report must not tell its reporter the numbers of other people's cases. None of them for
+    /// someone without an account.
+    pub async fn seen_by(&self, by: Option<&Principal>, cases: Vec<String>) -> Result<Vec<String>, AppError> {
+        let Some(by) = by else { return Ok(Vec::new()) };
+        let scope = Scope::of(by);
+        let mut seen = Vec::with_capacity(cases.len());
+        for case in cases {
+            if self.find(&case).await.is_ok_and(|row| scope.allows(&row)) {
+                seen.push(case);
+            }
+        }
+        Ok(seen)
+    }
+
     /// The cases of `filter` that `by` may see: the filter is always narrowed to their scope,
     /// whatever it asks for.
     pub async fn list_for(&self, by: &Principal, filter: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
@@ -666,7 +745,11 @@ impl CaseEngine {
 
     /// How many cases of `filter` `by` may see.
     pub async fn count_for(&self, by: &Principal, filter: CaseFilter) -> Result<u64, AppError> {
-        Ok(self.store.count_cases(&CaseFilter { visible: Some(Scope::of(by).visibility()), ..filter }).await?)
+        let visible = Scope::of(by).visibility();
+        if let Some(count) = crate::indicators::tallied_count(self.store.as_ref(), &visible, &filter).await? {
+            return Ok(count);
+        }
+        Ok(self.store.count_cases(&CaseFilter { visible: Some(visible), ..filter }).await?)
     }
 
     /// Applies one action; the case's row and history change together or not at all.

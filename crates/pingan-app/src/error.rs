@@ -1,6 +1,6 @@
-use pingan_core::Explain;
 use pingan_core::category::CategoryError;
 use pingan_core::lifecycle::LifecycleError;
+use pingan_core::{Explain, Reason};
 
 use crate::atlas::RouteError;
 use pingan_geo::crosswalk::CrosswalkError;
@@ -39,8 +39,10 @@ pub enum AppError {
     MissingField(&'static str),
     #[error("{field} is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
+    #[error("{field} must be from {min} to {max}")]
+    OutOfRange { field: &'static str, min: i64, max: i64 },
     #[error("{field} is not valid: {reason}")]
-    InvalidField { field: &'static str, reason: &'static str },
+    InvalidField { field: &'static str, reason: Reason },
     #[error("a report needs a location: lon and lat, a grid code, or an address")]
     MissingLocation,
     #[error("the address {address:?} names no place in the served area{}", ambiguity_en(.candidates))]
@@ -59,6 +61,8 @@ pub enum AppError {
     CannotEscalate,
     #[error("the photo is {size} bytes; at most {max} are accepted")]
     PhotoTooLarge { size: usize, max: usize },
+    #[error("this address has stored {max} bytes of photos without an account today: try again tomorrow, or log in")]
+    PhotoQuotaReached { max: u64 },
     #[error("not a photo: JPEG, PNG or WebP images are accepted")]
     NotAPhoto,
     #[error("{count} photos; at most {max} are accepted")]
@@ -81,12 +85,16 @@ pub enum AppError {
     Access(#[from] crate::access::AccessError),
     #[error("no webhook {0}")]
     UnknownWebhook(i64),
+    #[error("webhooks may not be delivered to {address}: {reason} (the operator may allow it with --webhook-allow)")]
+    TargetRefused { address: String, reason: Reason },
     #[error("the personal-data key file is unusable: {0}")]
     BadKeyFile(String),
     #[error("personal data could not be sealed or opened: {0}")]
     Sealing(String),
     #[error("this server has no key for personal data, so it cannot take reporter contact details")]
     NoDataKey,
+    #[error("{}", wrong_keys_en(.missing, .different))]
+    WrongDataKeys { missing: Vec<String>, different: Vec<String> },
 }
 
 impl Explain for AppError {
@@ -109,6 +117,7 @@ impl Explain for AppError {
             AppError::MissingLocation => "missing_location",
             AppError::AddressNotPlaced { .. } => "address_not_placed",
             AppError::InvalidField { .. } => "invalid_field",
+            AppError::OutOfRange { .. } => "out_of_range",
             AppError::OutsideFilersArea { .. } => "outside_filers_area",
             AppError::UnknownGrid(_) => "unknown_grid",
             AppError::UnknownDivision(_) => "unknown_division",
@@ -121,15 +130,18 @@ impl Explain for AppError {
             AppError::CategoryDropped(_) => "category_dropped",
             AppError::PhotoTooLarge { .. } => "photo_too_large",
             AppError::NotAPhoto => "unsupported_photo_type",
+            AppError::PhotoQuotaReached { .. } => "photo_quota_reached",
             AppError::TooManyPhotos { .. } => "too_many_photos",
             AppError::UnknownPhoto(_) => "unknown_photo",
             AppError::NoDispatchTarget => "no_dispatch_target",
             AppError::TargetElsewhere { .. } => "target_elsewhere",
             AppError::Access(e) => e.code(),
             AppError::UnknownWebhook(_) => "webhook_not_found",
+            AppError::TargetRefused { .. } => "webhook_target_refused",
             AppError::BadKeyFile(_) => "bad_key_file",
             AppError::Sealing(_) => "personal_data_unreadable",
             AppError::NoDataKey => "no_data_key",
+            AppError::WrongDataKeys { .. } => "data_keys_missing",
         }
     }
 
@@ -158,7 +170,8 @@ impl Explain for AppError {
             AppError::AddressNotPlaced { address, candidates } => {
                 format!("地址“{address}”可能属于{}，无法确定：请写明上级区划名称，或提供经纬度", candidates.join("、"))
             }
-            AppError::InvalidField { field, reason } => format!("{field} 格式有误：{reason}"),
+            AppError::OutOfRange { field, min, max } => format!("{field} 须在 {min} 至 {max} 之间"),
+            AppError::InvalidField { field, reason } => format!("{field} 格式有误：{}", reason.zh),
             AppError::OutsideFilersArea { place, area } => format!("{place} 不在本账号受理上报的区域 {area} 内"),
             AppError::UnknownGrid(code) => format!("没有网格 {code}"),
             AppError::UnknownDivision(code) => format!("没有行政区划 {code}"),
@@ -170,6 +183,9 @@ impl Explain for AppError {
             AppError::NoGridsUnder(code) => format!("{code} 下没有网格，请先导入或生成网格"),
             AppError::PhotoTooLarge { size, max } => format!("照片大小 {size} 字节，超过上限 {max} 字节"),
             AppError::NotAPhoto => "不是照片：仅接受 JPEG、PNG 或 WebP 图片".into(),
+            AppError::PhotoQuotaReached { max } => {
+                format!("此地址今日未登录上传的照片已达 {max} 字节上限，请明天再试或登录后上传")
+            }
             AppError::TooManyPhotos { count, max } => format!("照片 {count} 张，最多 {max} 张"),
             AppError::UnknownPhoto(hash) => format!("没有照片“{hash}”：请先上传，再用返回的哈希引用"),
             AppError::CategoryDropped(code) => format!("缺少分类“{code}”：已有事件使用的分类不能删除"),
@@ -181,15 +197,47 @@ impl Explain for AppError {
             AppError::InBatch { index, error } => format!("第 {} 条：{}", index + 1, error.message_zh()),
             AppError::Access(e) => e.message_zh(),
             AppError::UnknownWebhook(id) => format!("没有订阅 {id}"),
+            AppError::TargetRefused { address, reason } => {
+                format!("订阅不能推送到 {address}：{}（运营方可用 --webhook-allow 允许）", reason.zh)
+            }
             AppError::BadKeyFile(e) => format!("个人信息密钥文件不可用：{e}"),
             AppError::Sealing(e) => format!("个人信息无法加密或解密：{e}"),
             AppError::NoDataKey => "本服务未配置个人信息密钥，无法接收报告人联系方式".into(),
+            AppError::WrongDataKeys { missing, different } => {
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!("密钥文件中缺少密钥 {}", missing.join("、")));
+                }
+                if !different.is_empty() {
+                    parts.push(format!("密钥 {} 与封存数据时所用的不是同一把", different.join("、")));
+                }
+                format!(
+                    "数据库中的个人信息无法用此密钥文件解密：{}。请用本数据库对应的密钥文件启动（--data-key-file）",
+                    parts.join("；")
+                )
+            }
         }
     }
 
     fn message_en(&self) -> String {
         self.to_string()
     }
+}
+
+/// Which keys the database needs that the key file lacks or holds differently.
+fn wrong_keys_en(missing: &[String], different: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("the key file lacks key {}", missing.join(", ")));
+    }
+    if !different.is_empty() {
+        parts.push(format!("key {} in the key file is not the one the data was sealed with", different.join(", ")));
+    }
+    format!(
+        "the database holds personal data this key file cannot open: {}; start with the key file that belongs to \
+         this database (--data-key-file)",
+        parts.join("; ")
+    )
 }
 
 /// ", which fits A, B … equally: name a division above it, or give lon and lat", or a hint when

@@ -9,8 +9,12 @@
 //! count, which depends on the hour, is counted from the open cases.
 
 use chrono::{DateTime, Utc};
+use pingan_core::Reason;
+use pingan_core::lifecycle::Status;
 use pingan_core::{DivisionCode, GridCode};
-use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree, month_of};
+use pingan_store::Store;
+use pingan_store::cases::{CaseFilter, Visibility};
+use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree, month_of, month_start};
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
@@ -126,7 +130,12 @@ pub struct IndicatorReport {
 /// Staff see the figures of their centre's subtree and of the units in it, or of their own unit;
 /// residents, volunteers and other systems see none.
 fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -> Result<(), AppError> {
-    let refused = || AppError::from(AccessError::Forbidden("reading the indicators of this place or unit"));
+    let refused = || {
+        AppError::from(AccessError::Forbidden(Reason::new(
+            "查看该区划或单位的考核指标",
+            "reading the indicators of this place or unit",
+        )))
+    };
     let staff = by.roles.iter().any(|&r| crate::access::works_for_unit(r));
     let Some(own_unit) = by.unit.as_deref().filter(|_| staff) else { return Err(refused()) };
     if unit.is_some_and(|u| u == own_unit) {
@@ -140,7 +149,10 @@ fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -
 
 /// `YYYY-MM` as YYYYMM.
 fn parse_month(field: &'static str, text: &str) -> Result<i32, AppError> {
-    let invalid = || AppError::InvalidField { field, reason: "a month as YYYY-MM, from 2000-01 to 2099-12" };
+    let invalid = || AppError::InvalidField {
+        field,
+        reason: Reason::new("月份须为 YYYY-MM，自 2000-01 至 2099-12", "a month as YYYY-MM, from 2000-01 to 2099-12"),
+    };
     let bytes = text.as_bytes();
     let digits_at = |positions: &[usize]| positions.iter().all(|&i| bytes[i].is_ascii_digit());
     if bytes.len() != 7 || bytes[4] != b'-' || !digits_at(&[0, 1, 2, 3, 5, 6]) {
@@ -185,15 +197,24 @@ pub async fn indicators(
         (Some(from), Some(to)) => (from, to),
     };
     if to < from {
-        return Err(AppError::InvalidField { field: "to", reason: "the last month comes before the first" });
+        return Err(AppError::InvalidField {
+            field: "to",
+            reason: Reason::new("结束月份早于开始月份", "the last month comes before the first"),
+        });
     }
     if span(from, to) > MAX_MONTHS {
-        return Err(AppError::InvalidField { field: "to", reason: "at most 120 months at once" });
+        return Err(AppError::InvalidField {
+            field: "to",
+            reason: Reason::new("一次最多 120 个月", "at most 120 months at once"),
+        });
     }
 
     let unit = match (&request.division, &request.unit) {
         (Some(_), Some(_)) => {
-            return Err(AppError::InvalidField { field: "unit", reason: "ask for a division or a unit, not both" });
+            return Err(AppError::InvalidField {
+                field: "unit",
+                reason: Reason::new("请指定区划或单位之一，不能同时指定", "ask for a division or a unit, not both"),
+            });
         }
         (_, Some(unit)) => Some(crate::engine::checked_unit(unit.trim())?),
         // A centre's staff start from their division; anyone else from their unit.
@@ -205,7 +226,9 @@ pub async fn indicators(
         (None, Some(unit), _) | (None, None, Some(unit)) => {
             unit_place(unit).ok_or_else(|| AppError::UnknownUnit(unit.clone()))?
         }
-        (None, None, None) => return Err(AccessError::Forbidden("reading indicators").into()),
+        (None, None, None) => {
+            return Err(AccessError::Forbidden(Reason::new("查看考核指标", "reading indicators")).into());
+        }
     };
     check_may_read(by, &division, unit.as_deref())?;
     let store = engine.store();
@@ -282,4 +305,87 @@ pub async fn indicators(
         }
     }
     Ok(report)
+}
+
+/// How many cases of `filter` someone who sees `visible` may see, taken from the tallies where
+/// they hold the answer: for someone who sees a subtree, when nothing but a place, whole months
+/// of report and the statuses (all, the open ones, or closed) narrow the count. The few cases seen
+/// beyond the subtree (dispatched to the person's unit, or reported by them) are counted. None:
+/// the tallies do not hold it, count the cases.
+pub(crate) async fn tallied_count(
+    store: &dyn Store,
+    visible: &Visibility,
+    filter: &CaseFilter,
+) -> Result<Option<u64>, AppError> {
+    let Some(subtree) = &visible.subtree else { return Ok(None) };
+    let (Some(counter), Some((from, to))) = (counter_of(&filter.statuses), whole_months(filter)) else {
+        return Ok(None);
+    };
+    let narrowed_otherwise = filter.handler.is_some()
+        || filter.grid_prefix.is_some()
+        || filter.outside.is_some()
+        || !filter.categories.is_empty()
+        || filter.channel.is_some()
+        || filter.overdue_at.is_some()
+        || filter.alert_due.is_some()
+        || filter.text.is_some()
+        || filter.after.is_some();
+    if narrowed_otherwise {
+        return Ok(None);
+    }
+    let within = |inner: &DivisionCode, outer: &DivisionCode| inner.as_str().starts_with(outer.as_str());
+    // A place inside the subtree is seen whole; one above it holds the subtree, and perhaps
+    // cases seen beyond it.
+    let (area, beyond) = match &filter.division {
+        Some(division) if within(division, subtree) => (division, false),
+        Some(division) if !within(subtree, division) => return Ok(None),
+        _ => (subtree, true),
+    };
+    let query = match keeps_subtree(area.level()) {
+        true => TallyQuery { scopes: Some(vec![Scope::Subtree(area.clone())]), own_under: None, from, to },
+        false => TallyQuery { scopes: Some(Vec::new()), own_under: Some(area.clone()), from, to },
+    };
+    let tallied: i64 = store.tallies(&query).await?.iter().map(|row| counter(&row.tally)).sum();
+    let mut count = u64::try_from(tallied).unwrap_or(0);
+    if beyond {
+        let rest = CaseFilter {
+            visible: Some(Visibility { subtree: None, ..visible.clone() }),
+            outside: Some(subtree.clone()),
+            ..filter.clone()
+        };
+        count += store.count_cases(&rest).await?;
+    }
+    Ok(Some(count))
+}
+
+/// The tally counter of the cases of `statuses`: all of them, the open ones, or the closed.
+fn counter_of(statuses: &[Status]) -> Option<fn(&Tally) -> i64> {
+    let exactly = |set: &[Status]| statuses.iter().all(|s| set.contains(s)) && set.iter().all(|s| statuses.contains(s));
+    if statuses.is_empty() {
+        Some(|tally| tally.reported)
+    } else if exactly(&Status::OPEN) {
+        Some(|tally| tally.open)
+    } else if exactly(&[Status::Closed]) {
+        Some(|tally| tally.closed)
+    } else {
+        None
+    }
+}
+
+/// The months `from..=to` (YYYYMM) of a filter's report times, when each bound is the start of a
+/// month.
+fn whole_months(filter: &CaseFilter) -> Option<(i32, i32)> {
+    let month_starting = |ms: i64| {
+        let month = month_of(ms);
+        (month_start(month) == Some(ms)).then_some(month)
+    };
+    let from = match filter.reported_from {
+        None => TallyQuery::everything().from,
+        Some(ms) => month_starting(ms)?,
+    };
+    let to = match filter.reported_before {
+        None => TallyQuery::everything().to,
+        Some(ms) => month_starting(ms).map(|_| month_of(ms - 1))?,
+    };
+    Some((from, to))
 }

@@ -66,11 +66,17 @@ impl Vault {
         )
     }
 
+    /// A fresh key id: random, so that a key made by mistake elsewhere never takes the name of the
+    /// one a database was sealed under.
+    pub fn new_key_id() -> String {
+        format!("k-{:08x}", OsRng.next_u32())
+    }
+
     /// Reads the key file at `path`, creating it with a fresh key (readable by its owner only) if
     /// there is none.
     pub fn open_or_create(path: &Path) -> Result<Vault, AppError> {
         if !path.exists() {
-            let text = Vault::generate("k1");
+            let text = Vault::generate(&Vault::new_key_id());
             write_private(path, &text)
                 .map_err(|e| AppError::BadKeyFile(format!("cannot write {}: {e}", path.display())))?;
         }
@@ -87,6 +93,11 @@ impl Vault {
     /// The id of the key that seals.
     pub fn current_key(&self) -> &str {
         &self.keys[0].0
+    }
+
+    /// Whether the file holds a key named `id`.
+    pub fn has_key(&self, id: &str) -> bool {
+        self.keys.iter().any(|(known, _)| known == id)
     }
 
     /// The id of the key `sealed` was sealed under.
@@ -137,6 +148,63 @@ impl Vault {
     }
 }
 
+/// What a key's probe holds, sealed under it.
+const PROBE: &[u8] = b"pingan personal-data key probe";
+/// The context a probe is sealed in (no case id is ever this).
+const PROBE_CONTEXT: &str = "data-key-probe";
+/// Sealed contacts of the newest cases tried, in a database made before probes were kept.
+const SAMPLES: u32 = 20;
+
+/// Checks, before a server seals or opens anything, that `vault` opens every record the store
+/// holds: each key the store's data is sealed under must be in the key file, under its id and with
+/// the same key material (a key made afresh elsewhere, under the same id, is not the same key).
+/// Then records the key that seals from now on. A database made before keys were recorded is
+/// checked by the sealed contacts of its newest cases instead.
+pub async fn check_keys(store: &dyn Store, vault: &Vault, now_ms: i64) -> Result<(), AppError> {
+    let probes = store.data_key_probes().await?;
+    let mut missing = Vec::new();
+    let mut different = Vec::new();
+    for (id, probe) in &probes {
+        if !vault.has_key(id) {
+            missing.push(id.clone());
+        } else if vault.open_bytes(probe, PROBE_CONTEXT).ok().as_deref() != Some(PROBE) {
+            different.push(id.clone());
+        }
+    }
+    if probes.is_empty() {
+        for (case_id, sealed) in store.sealed_samples(SAMPLES).await? {
+            let id = Vault::key_of(&sealed).to_owned();
+            let list = if vault.has_key(&id) { &mut different } else { &mut missing };
+            if vault.open(&sealed, &case_id).is_err() && !list.contains(&id) {
+                list.push(id);
+            }
+        }
+    }
+    if !missing.is_empty() || !different.is_empty() {
+        return Err(AppError::WrongDataKeys { missing, different });
+    }
+    let current = vault.current_key();
+    if !probes.iter().any(|(id, _)| id == current) {
+        store.add_data_key_probe(current, &vault.seal_bytes(PROBE, PROBE_CONTEXT)?, now_ms).await?;
+    }
+    Ok(())
+}
+
+/// The key file at `path`, checked against what `store` holds sealed (see [`check_keys`]). A
+/// missing file is made with a fresh key only for a database that needs no key yet: otherwise the
+/// server would seal new reports under a key that opens none of the old ones.
+pub async fn vault_for(store: &dyn Store, path: &Path, now_ms: i64) -> Result<Vault, AppError> {
+    if !path.exists() {
+        let needed: Vec<String> = store.data_key_probes().await?.into_iter().map(|(id, _)| id).collect();
+        if !needed.is_empty() {
+            return Err(AppError::WrongDataKeys { missing: needed, different: Vec::new() });
+        }
+    }
+    let vault = Vault::open_or_create(path)?;
+    check_keys(store, &vault, now_ms).await?;
+    Ok(vault)
+}
+
 /// What [`reseal`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Resealed {
@@ -169,6 +237,10 @@ pub async fn reseal(store: &dyn Store, vault: &Vault, progress: &dyn Progress) -
         after = Some(last);
     }
     progress.finish();
+    if done.left == 0 {
+        // Nothing is sealed under the older keys any more: a server may start without them.
+        store.retire_data_key_probes(&[vault.current_key().to_owned()]).await?;
+    }
     Ok(done)
 }
 

@@ -1,7 +1,7 @@
 //! Photos of reports and results: checked (JPEG, PNG or WebP, at most 5 MiB), stored once under the
 //! SHA-256 of their bytes, and named by that hash in cases.
 
-use pingan_store::Store;
+use pingan_store::{NewPhoto, Store};
 use sha2::{Digest, Sha256};
 
 use crate::AppError;
@@ -29,15 +29,62 @@ pub fn media_type(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-pub async fn store_photo(store: &dyn Store, bytes: Vec<u8>, now_ms: i64) -> Result<StoredPhoto, AppError> {
+/// The bytes of new photos one address may store in a day without an account: a report's nine
+/// photos at their largest, a few times over.
+pub const ANONYMOUS_DAILY_BYTES: u64 = 200 * 1024 * 1024;
+/// How long a photo waits for a case to name it before it is removed.
+pub const UNATTACHED_KEPT_MS: i64 = 24 * 3600 * 1000;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Who sends a photo.
+#[derive(Clone, Copy, Debug)]
+pub enum Uploader<'a> {
+    /// An account (its id): no quota.
+    Account(&'a str),
+    /// Someone without an account, known by their address: a daily quota.
+    Anonymous(Option<std::net::IpAddr>),
+}
+
+impl Uploader<'_> {
+    fn name(&self) -> String {
+        match self {
+            Uploader::Account(id) => format!("account:{id}"),
+            Uploader::Anonymous(Some(address)) => format!("address:{address}"),
+            Uploader::Anonymous(None) => "address:unknown".into(),
+        }
+    }
+}
+
+pub async fn store_photo(
+    store: &dyn Store,
+    bytes: Vec<u8>,
+    now_ms: i64,
+    uploader: Uploader<'_>,
+) -> Result<StoredPhoto, AppError> {
     if bytes.len() > MAX_PHOTO_BYTES {
         return Err(AppError::PhotoTooLarge { size: bytes.len(), max: MAX_PHOTO_BYTES });
     }
     let mime = media_type(&bytes).ok_or(AppError::NotAPhoto)?;
     let hash = pingan_core::hex(&Sha256::digest(&bytes));
     let size = bytes.len();
-    let new = store.put_photo(hash.clone(), mime.to_owned(), bytes, now_ms).await?;
+    let name = uploader.name();
+    if let Uploader::Anonymous(_) = uploader {
+        let stored = store.photo_bytes_since(&name, now_ms - DAY_MS).await?;
+        if stored + size as u64 > ANONYMOUS_DAILY_BYTES
+            && store.missing_photos(std::slice::from_ref(&hash)).await?.len() == 1
+        {
+            return Err(AppError::PhotoQuotaReached { max: ANONYMOUS_DAILY_BYTES });
+        }
+    }
+    let photo = NewPhoto { hash: hash.clone(), mime: mime.to_owned(), bytes, at: now_ms, uploader: name };
+    let new = store.put_photo(photo).await?;
     Ok(StoredPhoto { hash, mime, size, new })
+}
+
+/// Removes the photos stored more than [`UNATTACHED_KEPT_MS`] before `now_ms` that no case names;
+/// how many.
+pub async fn remove_unattached(store: &dyn Store, now_ms: i64) -> Result<u64, AppError> {
+    Ok(store.remove_unattached_photos(now_ms - UNATTACHED_KEPT_MS).await?)
 }
 
 /// Checks that a report or result names at most [`MAX_PHOTOS`] photos, each one stored.

@@ -10,7 +10,7 @@ use pingan_app::categories::CategoryBook;
 use pingan_app::clock::ManualClock;
 use pingan_app::demo::load_jiangxi;
 use pingan_app::engine::{ActionRequest, CaseEngine, EngineSettings, Submission};
-use pingan_app::personal::{Resealed, Vault, reseal};
+use pingan_app::personal::{Resealed, Vault, check_keys, reseal};
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
 use pingan_core::case::Channel;
@@ -625,4 +625,47 @@ async fn resealing_under_a_new_key_retires_the_old_one() {
     assert!(Vault::parse(&first).unwrap().open(sealed, &case.id).is_err());
     let again = reseal(store.as_ref(), &rotated, &Silent).await.unwrap();
     assert_eq!(again, Resealed { cases: 2, resealed: 0, left: 0 }, "nothing left to do");
+}
+
+/// A server refuses to start with a key file that does not open the database's personal data:
+/// another file with a key of the same name (made afresh in another directory), or one that lacks
+/// a key in use. The key that seals is recorded; once resealing leaves nothing under an older key,
+/// that key may go.
+#[tokio::test]
+async fn a_key_file_that_does_not_open_the_database_is_refused_at_start() {
+    let World { engine, store, _directory, .. } = world("2026-03-02 09:00").await;
+    let first = Vault::generate("k1");
+    let vault = Vault::parse(&first).unwrap();
+    // A database made before keys were recorded: its newest sealed contacts are tried instead.
+    let engine = engine.with_vault(Arc::new(Vault::parse(&first).unwrap()));
+    let with_contact = Submission {
+        reporter: Some(Reporter { name: None, phone: Some("13812345678".into()), id_number: None }),
+        ..report(Channel::Resident, "resident:anonymous", "dispute.neighbour")
+    };
+    engine.submit(with_contact).await.unwrap();
+    let stray = Vault::parse(&Vault::generate("k1")).unwrap();
+    let refused = check_keys(store.as_ref(), &stray, 0).await.unwrap_err();
+    assert_eq!(refused.code(), "data_keys_missing");
+    assert!(refused.message_en().contains("key k1 in the key file is not the one"), "{}", refused.message_en());
+    assert!(store.data_key_probes().await.unwrap().is_empty(), "a refused start recorded a key");
+
+    check_keys(store.as_ref(), &vault, 0).await.unwrap();
+    assert_eq!(store.data_key_probes().await.unwrap().len(), 1);
+    for wrong in [stray, Vault::parse(&Vault::generate("k7")).unwrap()] {
+        let refused = check_keys(store.as_ref(), &wrong, 0).await.unwrap_err();
+        assert_eq!(refused.code(), "data_keys_missing", "{wrong:?}");
+        assert!(refused.message_zh().contains("k1"), "{}", refused.message_zh());
+    }
+
+    // Rotated: both keys are needed until every record is sealed again under the new one.
+    let second = Vault::generate(&Vault::new_key_id());
+    let rotated = Vault::parse(&format!("{second}{first}")).unwrap();
+    check_keys(store.as_ref(), &rotated, 0).await.unwrap();
+    assert_eq!(store.data_key_probes().await.unwrap().len(), 2);
+    let newest_only = Vault::parse(&second).unwrap();
+    assert!(check_keys(store.as_ref(), &newest_only, 0).await.is_err(), "k1 still seals a record");
+    reseal(store.as_ref(), &rotated, &Silent).await.unwrap();
+    check_keys(store.as_ref(), &newest_only, 0).await.unwrap();
+    assert_eq!(store.data_key_probes().await.unwrap().len(), 1);
+    assert!(newest_only.current_key().starts_with("k-") && newest_only.current_key().len() == 10);
 }

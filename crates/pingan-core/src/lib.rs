@@ -10,7 +10,7 @@ pub mod lifecycle;
 pub mod problem;
 
 pub use division::{DivisionCode, GridCode, Level};
-pub use problem::Explain;
+pub use problem::{Explain, Reason};
 
 /// `bytes` as lower-case hex, two digits each (how hashes and signatures are written).
 pub fn hex(bytes: &[u8]) -> String {

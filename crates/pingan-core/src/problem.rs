@@ -8,3 +8,22 @@ pub trait Explain {
     fn message_zh(&self) -> String;
     fn message_en(&self) -> String;
 }
+
+/// Why something was refused, in both languages: the Chinese message never carries English text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reason {
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+impl Reason {
+    pub const fn new(zh: &'static str, en: &'static str) -> Reason {
+        Reason { zh, en }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.en)
+    }
+}

@@ -100,7 +100,7 @@ impl AccountStore for PostgresStore {
     async fn set_password(&self, id: &str, password_hash: String, must_change: bool) -> StoreResult<bool> {
         let changed = self
             .execute(
-                "UPDATE accounts SET password_hash = $2, must_change_password = $3, failed_logins = 0, locked_until = NULL
+                "UPDATE accounts SET password_hash = $2, must_change_password = $3, failed_logins = 0, slowed_until = NULL
                  WHERE id = $1",
                 &[&id, &password_hash, &must_change],
             )
@@ -112,27 +112,28 @@ impl AccountStore for PostgresStore {
         Ok(self.execute("UPDATE accounts SET disabled = $2 WHERE id = $1", &[&id, &disabled]).await? > 0)
     }
 
-    async fn count_failed_login(&self, id: &str, max_failures: u32, lock_until: i64) -> StoreResult<Option<i64>> {
+    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: i64) -> StoreResult<Option<u32>> {
         let client = self.client().await?;
-        let max = i64::from(max_failures);
+        let slow_after = i64::from(slow_after);
         let row = client
             .query_opt(
                 "UPDATE accounts SET
-                     locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
-                     failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
-                 WHERE id = $1 RETURNING locked_until",
-                &[&id, &max, &lock_until],
+                     slowed_until = CASE WHEN failed_logins + 1 >= $2 THEN GREATEST(coalesce(slowed_until, 0), $3)
+                                    ELSE slowed_until END,
+                     failed_logins = failed_logins + 1
+                 WHERE id = $1 RETURNING failed_logins",
+                &[&id, &slow_after, &slowed_until],
             )
             .await
             .map_err(database_error)?;
-        Ok(row.and_then(|r| r.get(0)))
+        Ok(row.map(|r| u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX)))
     }
 
-    async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()> {
+    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<i64>) -> StoreResult<()> {
         let failed = i64::from(failed_logins);
         self.execute(
-            "UPDATE accounts SET failed_logins = $2, locked_until = $3 WHERE id = $1",
-            &[&id, &failed, &locked_until],
+            "UPDATE accounts SET failed_logins = $2, slowed_until = $3 WHERE id = $1",
+            &[&id, &failed, &slowed_until],
         )
         .await?;
         Ok(())

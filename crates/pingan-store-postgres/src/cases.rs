@@ -1,7 +1,7 @@
 //! Cases on PostgreSQL. Each write is one transaction; the row is locked (`FOR UPDATE`) while its
 //! version is checked and its history extended, so concurrent actions on one case serialise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -12,7 +12,8 @@ use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, search_grams, searchable_text,
+    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, newly_named_photos, same_request,
+    search_grams, searchable_text,
 };
 use pingan_store::indicators::{self, PendingChanges};
 use pingan_store::webhooks::Outgoing;
@@ -286,8 +287,26 @@ async fn insert_case(
         insert_action(transaction, &row.id, index as i64 + 1, entry, hash).await.map_err(Refused::Store)?;
     }
     crate::webhooks::queue(transaction, &outgoing).await.map_err(Refused::Store)?;
+    attach_photos(transaction, &newly_named_photos(None, &row)).await.map_err(Refused::Store)?;
     crate::indicators::append_changes(transaction, &indicators::changes(None, &row)).await.map_err(Refused::Store)?;
     Ok(Created::New(row, similar))
+}
+
+/// Marks the photos a write names as attached; one no longer stored (removed while the write was
+/// on its way) fails the write.
+async fn attach_photos(client: &impl GenericClient, hashes: &[&str]) -> StoreResult<()> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let rows = client
+        .query("UPDATE photos SET attached = TRUE WHERE hash = ANY($1) RETURNING hash", &[&hashes])
+        .await
+        .map_err(database_error)?;
+    let attached: HashSet<String> = rows.iter().map(|row| row.get(0)).collect();
+    match hashes.iter().find(|hash| !attached.contains(**hash)) {
+        Some(missing) => Err(StoreError::MissingPhoto((*missing).to_owned())),
+        None => Ok(()),
+    }
 }
 
 #[async_trait]
@@ -297,8 +316,9 @@ impl CaseStore for PostgresStore {
         if let Some(key) = &new.row.idempotency_key
             && let Some(existing) = case_where(&client, "idempotency_key", key).await?
         {
-            return Ok(Created::Existing(existing));
+            return Ok(Created::Existing(same_request(existing, &new.row)?));
         }
+        let asked = new.row.clone();
         // A case naming no stored division is refused before it takes a number.
         let known = client.prepare_cached("SELECT 1 FROM divisions WHERE code = $1").await.map_err(database_error)?;
         let division_known = client.query_opt(&known, &[&new.row.division.as_str()]).await.map_err(database_error)?;
@@ -327,7 +347,7 @@ impl CaseStore for PostgresStore {
             Err(Refused::KeyTaken(key, error)) => {
                 drop(transaction);
                 let existing = case_where(&client, "idempotency_key", &key).await?;
-                existing.map(Created::Existing).ok_or_else(|| database_error(error))
+                Ok(Created::Existing(same_request(existing.ok_or_else(|| database_error(error))?, &asked)?))
             }
         }
     }
@@ -350,17 +370,19 @@ impl CaseStore for PostgresStore {
             .iter()
             .enumerate()
             .map(|(index, new)| match new.row.idempotency_key.as_deref() {
-                Some(key) if stored.contains_key(key) => Fate::Existing(Box::new(stored[key].clone())),
+                Some(key) if stored.contains_key(key) => {
+                    Ok(Fate::Existing(Box::new(same_request(stored[key].clone(), &new.row)?)))
+                }
                 Some(key) => match first_with_key.get(key) {
-                    Some(&first) => Fate::SameAs(first),
+                    Some(&first) => same_request(batch[first].row.clone(), &new.row).map(|_| Fate::SameAs(first)),
                     None => {
                         first_with_key.insert(key, index);
-                        Fate::New
+                        Ok(Fate::New)
                     }
                 },
-                None => Fate::New,
+                None => Ok(Fate::New),
             })
-            .collect();
+            .collect::<StoreResult<_>>()?;
         let news: Vec<&NewCase> =
             batch.iter().zip(&fates).filter(|(_, fate)| matches!(fate, Fate::New)).map(|(new, _)| new).collect();
 
@@ -449,6 +471,8 @@ impl CaseStore for PostgresStore {
                 database_error(error)
             }
         })?;
+        let named: Vec<&str> = prepared.iter().flat_map(|case| newly_named_photos(None, &case.row)).collect();
+        attach_photos(&transaction, &named).await?;
         transaction.commit().await.map_err(database_error)?;
 
         let mut found = answers.drain(..).flatten();
@@ -516,6 +540,7 @@ impl CaseStore for PostgresStore {
             .map_err(database_error)?;
         let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
         crate::webhooks::queue(&transaction, &outgoing).await?;
+        attach_photos(&transaction, &newly_named_photos(Some(&before), &row)).await?;
         crate::indicators::append_changes(&transaction, &indicators::changes(Some(&before), &row)).await?;
         transaction.commit().await.map_err(database_error)?;
         Ok(row)

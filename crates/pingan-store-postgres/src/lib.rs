@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::{
-    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, PhotoStore, Store, StoreError,
-    StoreResult,
+    BoundaryRow, CategoryStore, DataKeyStore, Division, DivisionStore, GeographyStore, GridRow, NewPhoto, PhotoStore,
+    Store, StoreError, StoreResult,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
@@ -39,6 +39,9 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (16, "duplicate_search_points", include_str!("../migrations/0016_duplicate_search_points.sql")),
     (17, "unit_lists_from_the_index", include_str!("../migrations/0017_unit_lists_from_the_index.sql")),
     (18, "open_cases_by_category_and_grid", include_str!("../migrations/0018_open_cases_by_category_and_grid.sql")),
+    (19, "data_key_probes", include_str!("../migrations/0019_data_key_probes.sql")),
+    (20, "photo_uploaders", include_str!("../migrations/0020_photo_uploaders.sql")),
+    (21, "login_slowdown", include_str!("../migrations/0021_login_slowdown.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
@@ -335,18 +338,87 @@ impl CategoryStore for PostgresStore {
 }
 
 #[async_trait]
-impl PhotoStore for PostgresStore {
-    async fn put_photo(&self, hash: String, mime: String, bytes: Vec<u8>, at: i64) -> StoreResult<bool> {
+impl DataKeyStore for PostgresStore {
+    async fn data_key_probes(&self) -> StoreResult<Vec<(String, String)>> {
         let client = self.client().await?;
+        let rows = client
+            .query("SELECT key_id, probe FROM data_key_probes ORDER BY key_id", &[])
+            .await
+            .map_err(database_error)?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: i64) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO data_key_probes (key_id, probe, recorded_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (key_id) DO NOTHING",
+                &[&key_id, &probe, &at],
+            )
+            .await
+            .map(|_| ())
+            .map_err(database_error)
+    }
+
+    async fn retire_data_key_probes(&self, kept: &[String]) -> StoreResult<()> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM data_key_probes WHERE NOT (key_id = ANY($1))", &[&kept])
+            .await
+            .map(|_| ())
+            .map_err(database_error)
+    }
+
+    async fn sealed_samples(&self, limit: u32) -> StoreResult<Vec<(String, String)>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, body::jsonb ->> 'reporter_sealed' FROM cases WHERE body::jsonb ? 'reporter_sealed'
+                 ORDER BY reported_at DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .await
+            .map_err(database_error)?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+}
+
+#[async_trait]
+impl PhotoStore for PostgresStore {
+    async fn put_photo(&self, photo: NewPhoto) -> StoreResult<bool> {
+        let client = self.client().await?;
+        let NewPhoto { hash, mime, bytes, at, uploader } = photo;
         let inserted = client
             .execute(
-                "INSERT INTO photos (hash, mime, size, created_at, bytes) VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO photos (hash, mime, size, created_at, bytes, uploader, attached)
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE)
                  ON CONFLICT (hash) DO NOTHING",
-                &[&hash, &mime, &(bytes.len() as i64), &at, &bytes],
+                &[&hash, &mime, &(bytes.len() as i64), &at, &bytes, &uploader],
             )
             .await
             .map_err(database_error)?;
         Ok(inserted > 0)
+    }
+
+    async fn photo_bytes_since(&self, uploader: &str, since: i64) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT coalesce(sum(size), 0)::BIGINT FROM photos WHERE uploader = $1 AND created_at >= $2",
+                &[&uploader, &since],
+            )
+            .await
+            .map_err(database_error)?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
+    }
+
+    async fn remove_unattached_photos(&self, before: i64) -> StoreResult<u64> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM photos WHERE NOT attached AND created_at < $1", &[&before])
+            .await
+            .map_err(database_error)
     }
 
     async fn photo(&self, hash: &str) -> StoreResult<Option<(String, Vec<u8>)>> {

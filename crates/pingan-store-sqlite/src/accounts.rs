@@ -92,7 +92,7 @@ impl AccountStore for SqliteStore {
         self.write(move |connection| {
             let changed = connection
                 .execute(
-                    "UPDATE accounts SET password_hash = ?2, must_change_password = ?3, failed_logins = 0, locked_until = NULL
+                    "UPDATE accounts SET password_hash = ?2, must_change_password = ?3, failed_logins = 0, slowed_until = NULL
                      WHERE id = ?1",
                     params![id, password_hash, must_change],
                 )
@@ -113,32 +113,32 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn count_failed_login(&self, id: &str, max_failures: u32, lock_until: i64) -> StoreResult<Option<i64>> {
+    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: i64) -> StoreResult<Option<u32>> {
         let id = id.to_owned();
         self.write(move |connection| {
-            let locked: Option<Option<i64>> = connection
+            connection
                 .query_row(
                     "UPDATE accounts SET
-                         locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END,
-                         failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
-                     WHERE id = ?1 RETURNING locked_until",
-                    params![id, max_failures, lock_until],
+                         slowed_until = CASE WHEN failed_logins + 1 >= ?2 THEN max(coalesce(slowed_until, 0), ?3)
+                                        ELSE slowed_until END,
+                         failed_logins = failed_logins + 1
+                     WHERE id = ?1 RETURNING failed_logins",
+                    params![id, slow_after, slowed_until],
                     |row| row.get(0),
                 )
                 .optional()
-                .map_err(database_error)?;
-            Ok(locked.flatten())
+                .map_err(database_error)
         })
         .await
     }
 
-    async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()> {
+    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<i64>) -> StoreResult<()> {
         let id = id.to_owned();
         self.write(move |connection| {
             connection
                 .execute(
-                    "UPDATE accounts SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
-                    params![id, failed_logins, locked_until],
+                    "UPDATE accounts SET failed_logins = ?2, slowed_until = ?3 WHERE id = ?1",
+                    params![id, failed_logins, slowed_until],
                 )
                 .map_err(database_error)?;
             Ok(())

@@ -8,7 +8,8 @@ use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, search_grams, searchable_text,
+    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, newly_named_photos, same_request,
+    search_grams, searchable_text,
 };
 use pingan_store::indicators::{self, PendingChanges};
 use pingan_store::{StoreError, StoreResult};
@@ -291,13 +292,14 @@ fn create_one(
         let key = c.idempotency_key.as_deref().unwrap_or_default();
         let first = case_where(connection, "idempotency_key", key)?
             .ok_or_else(|| StoreError::Corrupt(format!("key {key} is taken by no case")))?;
-        return Ok((Created::Existing(first), (c, entries, hashes, search)));
+        return Ok((Created::Existing(same_request(first, &row)?), (c, entries, hashes, search)));
     }
     deferred.texts.push((row.id.clone(), grams));
     for (index, (entry, hash)) in entries.iter().zip(&hashes).enumerate() {
         insert_action(&mut statements.insert_action, &row.id, index as i64 + 1, entry, hash)?;
     }
     crate::webhooks::queue(connection, &outgoing)?;
+    attach_photos(connection, &newly_named_photos(None, &row))?;
     open_cases.follow(None, &row);
     Ok((Created::New(row, similar), (c, entries, hashes, search)))
 }
@@ -375,6 +377,7 @@ impl CaseStore for SqliteStore {
                 .map_err(|e| row_error(e, &c.division_code))?;
             let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
             crate::webhooks::queue(connection, &outgoing)?;
+            attach_photos(connection, &newly_named_photos(Some(&before), &row))?;
             open_cases.lock().map_err(|_| crate::poisoned())?.follow(Some(&before), &row);
             let mut deferred = Deferred::default();
             deferred.tallies.add(indicators::changes(Some(&before), &row));
@@ -471,6 +474,22 @@ impl CaseStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Marks the photos a case's write names as attached; one no longer stored (removed while the
+/// write was on its way) fails the write.
+fn attach_photos(connection: &Connection, hashes: &[&str]) -> StoreResult<()> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let mut attach =
+        connection.prepare_cached("UPDATE photos SET attached = 1 WHERE hash = ?1").map_err(database_error)?;
+    for hash in hashes {
+        if attach.execute([hash]).map_err(database_error)? == 0 {
+            return Err(StoreError::MissingPhoto((*hash).to_owned()));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::{
-    BoundaryRow, CategoryStore, Division, DivisionStore, GeographyStore, GridRow, PhotoStore, Store, StoreError,
-    StoreResult,
+    BoundaryRow, CategoryStore, DataKeyStore, Division, DivisionStore, GeographyStore, GridRow, NewPhoto, PhotoStore,
+    Store, StoreError, StoreResult,
 };
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
@@ -52,6 +52,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "open_cases_in_memory", include_str!("../migrations/0021_open_cases_in_memory.sql")),
     (22, "cases_by_handler_with_reporter", include_str!("../migrations/0022_cases_by_handler_with_reporter.sql")),
     (23, "open_cases_tested_without_a_list", include_str!("../migrations/0023_open_cases_tested_without_a_list.sql")),
+    (24, "data_key_probes", include_str!("../migrations/0024_data_key_probes.sql")),
+    (25, "photo_uploaders", include_str!("../migrations/0025_photo_uploaders.sql")),
+    (26, "login_slowdown", include_str!("../migrations/0026_login_slowdown.sql")),
 ];
 
 /// The migration that adds the text index, which the cases already stored are then entered in.
@@ -104,7 +107,9 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;"
+             PRAGMA busy_timeout = 10000;
+             PRAGMA journal_size_limit = {};",
+            i64::from(writer::LOG_LIMIT_PAGES) * i64::from(PAGE_SIZE)
         ))
         .map_err(|e| StoreError::Unavailable(format!("cannot configure {}: {e}", path.display())))?;
     // One plan per statement, whatever its bound values: otherwise every query on `cases` is
@@ -411,17 +416,98 @@ impl CategoryStore for SqliteStore {
 }
 
 #[async_trait]
-impl PhotoStore for SqliteStore {
-    async fn put_photo(&self, hash: String, mime: String, bytes: Vec<u8>, at: i64) -> StoreResult<bool> {
+impl DataKeyStore for SqliteStore {
+    async fn data_key_probes(&self) -> StoreResult<Vec<(String, String)>> {
+        self.read(|connection| {
+            let mut statement = connection.prepare("SELECT key_id, probe FROM data_key_probes ORDER BY key_id")?;
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: i64) -> StoreResult<()> {
+        let (key_id, probe) = (key_id.to_owned(), probe.to_owned());
         self.write(move |connection| {
+            connection
+                .execute(
+                    "INSERT INTO data_key_probes (key_id, probe, recorded_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key_id) DO NOTHING",
+                    params![key_id, probe, at],
+                )
+                .map(|_| ())
+                .map_err(database_error)
+        })
+        .await
+    }
+
+    async fn retire_data_key_probes(&self, kept: &[String]) -> StoreResult<()> {
+        let kept = kept.to_vec();
+        self.write(move |connection| {
+            let stored: Vec<String> = connection
+                .prepare("SELECT key_id FROM data_key_probes")
+                .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
+                .map_err(database_error)?;
+            for key_id in stored.iter().filter(|id| !kept.contains(id)) {
+                connection
+                    .execute("DELETE FROM data_key_probes WHERE key_id = ?1", [key_id])
+                    .map_err(database_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sealed_samples(&self, limit: u32) -> StoreResult<Vec<(String, String)>> {
+        self.read(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT id, json_extract(body, '$.reporter_sealed') FROM cases
+                 WHERE json_extract(body, '$.reporter_sealed') IS NOT NULL ORDER BY reported_at DESC LIMIT ?1",
+            )?;
+            let rows = statement.query_map([limit], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PhotoStore for SqliteStore {
+    async fn put_photo(&self, photo: NewPhoto) -> StoreResult<bool> {
+        self.write(move |connection| {
+            let NewPhoto { hash, mime, bytes, at, uploader } = photo;
             let inserted = connection
                 .execute(
-                    "INSERT INTO photos (hash, mime, size, created_at, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
+                    "INSERT INTO photos (hash, mime, size, created_at, bytes, uploader, attached)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
                      ON CONFLICT (hash) DO NOTHING",
-                    params![hash, mime, bytes.len() as i64, at, bytes],
+                    params![hash, mime, bytes.len() as i64, at, bytes, uploader],
                 )
                 .map_err(database_error)?;
             Ok(inserted > 0)
+        })
+        .await
+    }
+
+    async fn photo_bytes_since(&self, uploader: &str, since: i64) -> StoreResult<u64> {
+        let uploader = uploader.to_owned();
+        self.read(move |connection| {
+            connection.query_row(
+                "SELECT coalesce(sum(size), 0) FROM photos WHERE uploader = ?1 AND created_at >= ?2",
+                params![uploader, since],
+                |row| row.get::<_, i64>(0),
+            )
+        })
+        .await
+        .map(|bytes| bytes.max(0) as u64)
+    }
+
+    async fn remove_unattached_photos(&self, before: i64) -> StoreResult<u64> {
+        self.write(move |connection| {
+            connection
+                .execute("DELETE FROM photos WHERE attached = 0 AND created_at < ?1", [before])
+                .map(|removed| removed as u64)
+                .map_err(database_error)
         })
         .await
     }

@@ -24,7 +24,7 @@ pub struct AccountRow {
     pub must_change_password: bool,
     /// Failed logins since the last success.
     pub failed_logins: u32,
-    pub locked_until: Option<i64>,
+    pub slowed_until: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
 }
@@ -103,12 +103,14 @@ pub trait AccountStore: Send + Sync {
     /// Disables or enables an account; says whether it exists.
     async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<bool>;
 
-    /// Counts one failed login, atomically: at the `max_failures`-th in a row the account is
-    /// locked until `lock_until` and the count starts again. Returns the lock in force afterwards.
-    async fn count_failed_login(&self, id: &str, max_failures: u32, lock_until: i64) -> StoreResult<Option<i64>>;
+    /// Counts one failed login, atomically; returns the failures since the last success (None: no
+    /// such account). From the `slow_after`-th on, the addresses that failed on the account wait
+    /// until `slowed_until` (a later instant than the one set, if any, only).
+    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: i64) -> StoreResult<Option<u32>>;
 
-    /// Records the outcome of a login attempt: the failures since the last success and the lock.
-    async fn set_login_state(&self, id: &str, failed_logins: u32, locked_until: Option<i64>) -> StoreResult<()>;
+    /// Records the outcome of a login attempt: the failures since the last success, and until when
+    /// the addresses that failed wait.
+    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<i64>) -> StoreResult<()>;
 
     async fn put_credential(&self, credential: CredentialRow) -> StoreResult<()>;
 
@@ -148,7 +150,7 @@ pub fn unit_division(unit: &str) -> Option<&str> {
 /// listing a subtree).
 pub type AccountColumns = (String, String, String, Option<String>, String, String, bool, i64, Option<i64>, bool, i64);
 
-pub const ACCOUNT_COLUMNS: &str = "id, login, name, unit, roles, password_hash, must_change_password, failed_logins, locked_until, disabled, created_at";
+pub const ACCOUNT_COLUMNS: &str = "id, login, name, unit, roles, password_hash, must_change_password, failed_logins, slowed_until, disabled, created_at";
 
 impl AccountRow {
     pub fn to_columns(&self) -> AccountColumns {
@@ -161,7 +163,7 @@ impl AccountRow {
             self.password_hash.clone(),
             self.must_change_password,
             i64::from(self.failed_logins),
-            self.locked_until,
+            self.slowed_until,
             self.disabled,
             self.created_at,
         )
@@ -177,7 +179,7 @@ impl AccountRow {
             password_hash,
             must_change_password,
             failed,
-            locked_until,
+            slowed_until,
             disabled,
             created_at,
         ) = columns;
@@ -195,7 +197,7 @@ impl AccountRow {
             roles,
             password_hash,
             must_change_password,
-            locked_until,
+            slowed_until,
             disabled,
             created_at,
         })

@@ -63,6 +63,10 @@ pub struct CaseBody {
     /// the clear); None for anonymous reports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_sealed: Option<String>,
+    /// A digest of the request that made the case, when it came with an idempotency key: a retry
+    /// with the key must carry the same request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_digest: Option<String>,
     /// The same contact masked (张**, 138****5678), which everyone who sees the case may see.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_masked: Option<Reporter>,
@@ -266,6 +270,8 @@ pub struct CaseFilter {
     pub handler: Option<String>,
     /// Cases whose grid code starts with this (a village code: the village's grids).
     pub grid_prefix: Option<String>,
+    /// Cases whose responsible division lies outside this subtree.
+    pub outside: Option<DivisionCode>,
     pub statuses: Vec<Status>,
     /// Cases of any of these categories (none: every category).
     pub categories: Vec<String>,
@@ -464,6 +470,26 @@ impl NewCase {
     }
 }
 
+/// `existing`, the case a new case's idempotency key already names, unless the new one was asked
+/// for by another request (their digests differ): then the key was reused, and the write fails
+/// whole. Cases stored without a digest match any request.
+pub fn same_request(existing: CaseRow, new: &CaseRow) -> StoreResult<CaseRow> {
+    match (&existing.body.request_digest, &new.body.request_digest) {
+        (Some(stored), Some(asked)) if stored != asked => {
+            Err(crate::StoreError::KeyReused(new.idempotency_key.clone().unwrap_or_default()))
+        }
+        _ => Ok(existing),
+    }
+}
+
+/// The photos `after` names that `before` (the case as it was, None for a new case) did not: a
+/// write marks them attached, so that they are kept.
+pub fn newly_named_photos<'a>(before: Option<&CaseRow>, after: &'a CaseRow) -> Vec<&'a str> {
+    let named_before =
+        |hash: &String| before.is_some_and(|b| b.body.photos.contains(hash) || b.body.result_photos.contains(hash));
+    after.body.photos.iter().chain(&after.body.result_photos).filter(|h| !named_before(h)).map(String::as_str).collect()
+}
+
 /// Hashes `entries` as entries 1, 2 … of case `case_id`, chained from the genesis hash.
 pub fn chain(case_id: &str, entries: &[ActionRecord]) -> Vec<[u8; 32]> {
     let mut previous = pingan_core::case::GENESIS;
@@ -584,12 +610,16 @@ impl CaseFilter {
     }
 
     /// The parts of the visibility that still narrow the filter: none to add (None) when the
-    /// filter's place already lies in the visible subtree, as when a centre lists its own area.
+    /// filter's responsible division already lies in the visible subtree, as when a centre lists
+    /// its own area. Only the responsible division counts: a case's grid may lie in the subtree
+    /// while the case is handled above it (escalated, or dispatched to a county), out of sight.
     fn visible_parts(&self) -> Option<Vec<VisiblePart>> {
         let visible = self.visible.as_ref()?;
-        let place = self.division.as_ref().map(DivisionCode::as_str).or(self.grid_prefix.as_deref());
-        let covered =
-            visible.subtree.as_ref().zip(place).is_some_and(|(subtree, place)| place.starts_with(subtree.as_str()));
+        let covered = visible
+            .subtree
+            .as_ref()
+            .zip(self.division.as_ref())
+            .is_some_and(|(subtree, division)| division.as_str().starts_with(subtree.as_str()));
         if covered { None } else { Some(visible.parts()) }
     }
 
@@ -631,6 +661,7 @@ impl CaseFilter {
             && self.channel.is_none()
             && self.handler.is_none()
             && self.grid_prefix.is_none()
+            && self.outside.is_none()
             && self.alert_due.is_none()
             && self.text.is_none()
     }
@@ -664,6 +695,10 @@ impl CaseFilter {
         if let Some(prefix) = &self.grid_prefix {
             let (from, to) = sql.bind_prefix(prefix);
             conditions.push(format!("grid_code >= {from} AND grid_code < {to}"));
+        }
+        if let Some(code) = &self.outside {
+            let (from, to) = sql.bind_prefix(code.as_str());
+            conditions.push(format!("NOT (division_code >= {from} AND division_code < {to})"));
         }
         if let Some(handler) = &self.handler {
             conditions.push(format!("handler = {}", sql.bind(SqlValue::Text(handler.clone()))));
@@ -939,6 +974,29 @@ mod tests {
                 String::from_utf8(bytes).expect("UTF-8")
             })
             .collect()
+    }
+
+    #[test]
+    fn only_a_responsible_division_inside_the_subtree_drops_the_visibility_test() {
+        let division = |code: &str| DivisionCode::parse(code).expect("code");
+        let visible = Visibility {
+            subtree: Some(division("360302008")),
+            handler: Some("centre:360302008".into()),
+            ..Visibility::default()
+        };
+        let filter = CaseFilter { visible: Some(visible), ..CaseFilter::default() };
+        // A case of a grid in the township may be handled by the county: the grid says nothing of
+        // who handles it.
+        for grid in ["360302008205001", "360302008205"] {
+            let by_grid = CaseFilter { grid_prefix: Some(grid.into()), ..filter.clone() };
+            assert!(by_grid.visible_parts().is_some_and(|parts| parts.len() == 2), "grid={grid}");
+            let (count, _) = by_grid.to_count_sql(Dialect::Sqlite);
+            assert!(count.contains(" OR "), "{count}");
+        }
+        let inside = CaseFilter { division: Some(division("360302008205")), ..filter.clone() };
+        assert!(inside.visible_parts().is_none());
+        let outside = CaseFilter { division: Some(division("360302")), ..filter };
+        assert!(outside.visible_parts().is_some());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, Duplica
 use crate::idempotency::KeptAnswer;
 use crate::indicators::{OverdueCount, OverdueQuery, Scope, Tally, TallyKey, TallyQuery, TallyRow, contributions};
 use crate::webhooks::{Attempt, DeliveryState, NewWebhook};
-use crate::{BoundaryRow, Division, GridRow, Store, StoreError};
+use crate::{BoundaryRow, Division, GridRow, NewPhoto, Store, StoreError};
 use pingan_core::access::Role;
 use pingan_core::case::{CaseNumber, Channel, GENESIS};
 use pingan_core::category::Priority;
@@ -28,6 +28,7 @@ macro_rules! conformance_tests {
             geography_writes_bump_the_revision,
             cases_are_numbered_per_city_and_day,
             idempotency_keys_return_the_first_case,
+            a_key_reused_for_another_request_is_refused_whole,
             actions_chain_their_hashes_and_check_versions,
             a_body_is_replaced_only_at_its_version,
             case_lists_filter_and_page,
@@ -38,6 +39,7 @@ macro_rules! conformance_tests {
             units_staff_and_rules_round_trip,
             category_versions_are_numbered_and_kept,
             photos_are_stored_once_by_hash,
+            photos_no_case_names_are_removed_and_counted_per_uploader,
             visibility_lists_only_what_a_scope_may_see,
             accounts_round_trip_and_logins_are_unique,
             credentials_are_found_by_secret_and_revoked,
@@ -255,6 +257,36 @@ pub async fn idempotency_keys_return_the_first_case(store: &dyn Store) {
     assert_eq!(store.case_by_id("k2").await.expect("read"), None, "a twin was written");
     let next = created(store.create_case(new_case("k3", "360313", 3, None)).await.expect("create"));
     assert_eq!(next.number.expect("numbered").to_string(), "3603-20261128-000002", "the retry used a number");
+}
+
+/// A new case with key `key` made from the request whose digest is `digest`.
+fn keyed_case(id: &str, reported_at: i64, key: &str, digest: &str) -> NewCase {
+    let mut new = new_case(id, "360313", reported_at, Some(key));
+    new.row.body.request_digest = Some(digest.to_owned());
+    new
+}
+
+pub async fn a_key_reused_for_another_request_is_refused_whole(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let first = created(store.create_case(keyed_case("r1", 1, "client-7", "aaaa")).await.expect("create"));
+    let retry = store.create_case(keyed_case("r2", 2, "client-7", "aaaa")).await.expect("the same request again");
+    assert_eq!(retry, Created::Existing(first.clone()));
+    let reused = store.create_case(keyed_case("r3", 3, "client-7", "bbbb")).await;
+    assert!(matches!(&reused, Err(StoreError::KeyReused(key)) if key == "client-7"), "{reused:?}");
+    // In a batch: the whole batch is refused, whether the key was used before it or in it.
+    let batches = [
+        vec![keyed_case("r4", 4, "client-8", "cccc"), keyed_case("r5", 5, "client-7", "bbbb")],
+        vec![keyed_case("r6", 6, "client-9", "dddd"), keyed_case("r7", 7, "client-9", "eeee")],
+    ];
+    for batch in batches {
+        let refused = store.create_cases(batch).await;
+        assert!(matches!(refused, Err(StoreError::KeyReused(_))), "{refused:?}");
+    }
+    for id in ["r3", "r4", "r5", "r6", "r7"] {
+        assert_eq!(store.case_by_id(id).await.expect("read"), None, "{id} was written");
+    }
+    let next = created(store.create_case(new_case("r8", "360313", 8, None)).await.expect("create"));
+    assert_eq!(next.number.expect("numbered").to_string(), "3603-20261128-000002", "a refused case kept a number");
 }
 
 pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
@@ -571,14 +603,61 @@ pub async fn category_versions_are_numbered_and_kept(store: &dyn Store) {
     assert_eq!(store.latest_categories().await.expect("read"), Some((2, "a,c\n".to_owned())));
 }
 
+fn photo(hash: &str, bytes: &[u8], at: i64, uploader: &str) -> NewPhoto {
+    NewPhoto { hash: hash.into(), mime: "image/jpeg".into(), bytes: bytes.to_vec(), at, uploader: uploader.into() }
+}
+
 pub async fn photos_are_stored_once_by_hash(store: &dyn Store) {
     let bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
-    assert!(store.put_photo("ab12".into(), "image/jpeg".into(), bytes.clone(), 1).await.expect("put"));
-    assert!(!store.put_photo("ab12".into(), "image/jpeg".into(), bytes.clone(), 2).await.expect("again"));
+    assert!(store.put_photo(photo("ab12", &bytes, 1, "address:192.0.2.1")).await.expect("put"));
+    assert!(!store.put_photo(photo("ab12", &bytes, 2, "address:192.0.2.2")).await.expect("again"));
     assert_eq!(store.photo("ab12").await.expect("read"), Some(("image/jpeg".to_owned(), bytes)));
     assert_eq!(store.photo("cd34").await.expect("read"), None);
     let asked = vec!["ab12".to_owned(), "cd34".to_owned()];
     assert_eq!(store.missing_photos(&asked).await.expect("missing"), ["cd34"]);
+}
+
+pub async fn photos_no_case_names_are_removed_and_counted_per_uploader(store: &dyn Store) {
+    tree_with_two_cities(store).await;
+    let anonymous = "address:192.0.2.7";
+    for (hash, at) in [("p1", 10), ("p2", 20), ("p3", 30), ("p4", 40)] {
+        assert!(store.put_photo(photo(hash, &[0xFF; 100], at, anonymous)).await.expect("put"));
+    }
+    store.put_photo(photo("p5", &[0xFF; 50], 50, "account:a1")).await.expect("put");
+    assert_eq!(store.photo_bytes_since(anonymous, 0).await.expect("sum"), 400);
+    assert_eq!(store.photo_bytes_since(anonymous, 25).await.expect("sum"), 200);
+    assert_eq!(store.photo_bytes_since("address:192.0.2.8", 0).await.expect("sum"), 0);
+
+    // A report names p1; its result names p2.
+    let mut new = new_case("ph", "360313", 1, None);
+    new.row.body.photos = vec!["p1".into()];
+    let case = created(store.create_case(new).await.expect("create"));
+    let record = |at| ActionRecord {
+        at,
+        actor: "centre:360313".into(),
+        action: "note".into(),
+        status_after: Status::Reported,
+        details: "{}".into(),
+    };
+    let mut resolved = case.clone();
+    resolved.body.result_photos = vec!["p2".into()];
+    let resolved = store.record_action(1, record(2), resolved, Vec::new()).await.expect("act");
+    // A report naming a photo removed meanwhile fails whole; so does an action.
+    let mut orphan = new_case("ph2", "360313", 3, None);
+    orphan.row.body.photos = vec!["p9".into()];
+    assert!(matches!(store.create_case(orphan).await, Err(StoreError::MissingPhoto(h)) if h == "p9"));
+    assert_eq!(store.case_by_id("ph2").await.expect("read"), None);
+    let mut bad = resolved.clone();
+    bad.body.result_photos.push("p9".into());
+    assert!(matches!(store.record_action(2, record(4), bad, Vec::new()).await, Err(StoreError::MissingPhoto(_))));
+    assert_eq!(store.case_by_id("ph").await.expect("read").expect("case").version, 2);
+
+    // Photos stored before 35 and never named go; named ones and newer ones stay.
+    assert_eq!(store.remove_unattached_photos(35).await.expect("remove"), 1, "p3");
+    let all: Vec<String> = ["p1", "p2", "p3", "p4", "p5"].map(String::from).into();
+    assert_eq!(store.missing_photos(&all).await.expect("missing"), ["p3"]);
+    assert_eq!(store.remove_unattached_photos(1000).await.expect("remove"), 2, "p4 and p5");
+    assert_eq!(store.missing_photos(&all).await.expect("missing"), ["p3", "p4", "p5"]);
 }
 
 pub async fn visibility_lists_only_what_a_scope_may_see(store: &dyn Store) {
@@ -646,7 +725,7 @@ fn account(id: &str, login: &str, unit: Option<&str>) -> AccountRow {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         must_change_password: true,
         failed_logins: 0,
-        locked_until: None,
+        slowed_until: None,
         disabled: false,
         created_at: 1_700_000_000_000,
     }
@@ -670,19 +749,22 @@ pub async fn accounts_round_trip_and_logins_are_unique(store: &dyn Store) {
     let logins = |rows: Vec<AccountRow>| rows.into_iter().map(|r| r.login).collect::<Vec<_>>();
     assert_eq!(logins(store.accounts("360313").await.expect("list")), ["li", "zhang"]);
     assert_eq!(logins(store.accounts("").await.expect("list")), ["li", "resident", "wang", "zhang"]);
-    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), None);
-    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), None);
-    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(99), "the third failure locks");
-    let counted = store.account("a1").await.expect("read").expect("there");
-    assert_eq!((counted.failed_logins, counted.locked_until), (0, Some(99)));
+    let slowed = |row: Option<AccountRow>| row.map(|a| (a.failed_logins, a.slowed_until));
+    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(1));
+    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(2));
+    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((2, None)), "two failures slow nothing");
+    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(3));
+    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((3, Some(99))), "the third slows");
+    assert_eq!(store.count_failed_login("a1", 3, 50).await.expect("count"), Some(4));
+    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((4, Some(99))), "never shortened");
     assert_eq!(store.count_failed_login("nobody", 3, 99).await.expect("count"), None);
-    assert!(store.set_login_state("a1", 3, Some(42)).await.is_ok());
-    let locked = store.account("a1").await.expect("read").expect("there");
-    assert_eq!((locked.failed_logins, locked.locked_until), (3, Some(42)));
+    assert!(store.set_login_state("a1", 0, None).await.is_ok());
+    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((0, None)));
+    store.count_failed_login("a1", 1, 42).await.expect("count");
     assert!(store.set_password("a1", "$argon2id$new".into(), false).await.expect("set"));
     let changed = store.account("a1").await.expect("read").expect("there");
     assert_eq!((changed.password_hash.as_str(), changed.must_change_password), ("$argon2id$new", false));
-    assert_eq!((changed.failed_logins, changed.locked_until), (0, None), "a new password unlocks");
+    assert_eq!((changed.failed_logins, changed.slowed_until), (0, None), "a new password ends the slowdown");
     assert!(!store.set_password("nobody", "x".into(), false).await.expect("set"));
     assert!(store.set_disabled("a2", true).await.expect("disable"));
     assert!(store.account("a2").await.expect("read").expect("there").disabled);

@@ -59,6 +59,11 @@ pub enum StoreError {
     NoSuchCase(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    #[error("no photo {0:?}: upload it again")]
+    MissingPhoto(String),
+    /// Holds the key as stored.
+    #[error("this idempotency key was used for another request: choose a new one")]
+    KeyReused(String),
 }
 
 impl Explain for StoreError {
@@ -72,6 +77,8 @@ impl Explain for StoreError {
             StoreError::Conflict { .. } => "version_conflict",
             StoreError::NoSuchCase(_) => "case_not_found",
             StoreError::AlreadyExists(_) => "already_exists",
+            StoreError::KeyReused(_) => "idempotency_key_reused",
+            StoreError::MissingPhoto(_) => "unknown_photo",
         }
     }
 
@@ -89,6 +96,8 @@ impl Explain for StoreError {
             }
             StoreError::NoSuchCase(id) => format!("没有事件 {id}"),
             StoreError::AlreadyExists(what) => format!("{what} 已存在"),
+            StoreError::MissingPhoto(hash) => format!("没有照片“{hash}”：请重新上传"),
+            StoreError::KeyReused(_) => "该 Idempotency-Key 已用于另一个请求，请换一个".into(),
         }
     }
 
@@ -146,17 +155,56 @@ pub trait CategoryStore: Send + Sync {
     async fn latest_categories(&self) -> StoreResult<Option<(i64, String)>>;
 }
 
-/// Photos, stored once each under the SHA-256 of their bytes (lower-case hex).
+/// A photo to store.
+#[derive(Clone, Debug)]
+pub struct NewPhoto {
+    /// The SHA-256 of the bytes (lower-case hex).
+    pub hash: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+    pub at: i64,
+    /// Who sent it: `account:ID`, or `address:IP` without an account.
+    pub uploader: String,
+}
+
+/// Photos, stored once each under the SHA-256 of their bytes (lower-case hex). A new photo is
+/// unattached until a case's write names it (in the same transaction: a case never names a photo
+/// that is not stored).
 #[async_trait]
 pub trait PhotoStore: Send + Sync {
     /// Stores a photo unless one with this hash is there; says whether it was new.
-    async fn put_photo(&self, hash: String, mime: String, bytes: Vec<u8>, at: i64) -> StoreResult<bool>;
+    async fn put_photo(&self, photo: NewPhoto) -> StoreResult<bool>;
+
+    /// The bytes of the photos `uploader` stored at or after `since` (milliseconds).
+    async fn photo_bytes_since(&self, uploader: &str, since: i64) -> StoreResult<u64>;
+
+    /// Removes the photos stored before `before` that no case names; how many.
+    async fn remove_unattached_photos(&self, before: i64) -> StoreResult<u64>;
 
     /// The photo's media type and bytes.
     async fn photo(&self, hash: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
 
     /// Which of `hashes` are not stored.
     async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>>;
+}
+
+/// The keys personal data in the database is sealed under, each with a known value sealed under
+/// it (a probe): a server opens the probes at start to tell whether its key file holds the same
+/// keys, before it seals or opens anything.
+#[async_trait]
+pub trait DataKeyStore: Send + Sync {
+    /// Every key's probe, as (key id, sealed probe), by key id.
+    async fn data_key_probes(&self) -> StoreResult<Vec<(String, String)>>;
+
+    /// Records a key's probe, unless the key has one.
+    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: i64) -> StoreResult<()>;
+
+    /// Forgets the probes of keys other than `kept` (no record is sealed under them any more).
+    async fn retire_data_key_probes(&self, kept: &[String]) -> StoreResult<()>;
+
+    /// Up to `limit` reporters' sealed contacts of the newest cases, with their case ids: what a
+    /// database made before probes were kept is checked by.
+    async fn sealed_samples(&self, limit: u32) -> StoreResult<Vec<(String, String)>>;
 }
 
 /// Everything a Pingan server needs from its database.
@@ -171,6 +219,7 @@ pub trait Store:
     + webhooks::WebhookStore
     + idempotency::IdempotencyStore
     + indicators::IndicatorStore
+    + DataKeyStore
 {
     /// `sqlite` or `postgres`, for logs and the health endpoint.
     fn engine(&self) -> &'static str;

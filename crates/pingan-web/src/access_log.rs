@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_core::Level;
+use pingan_core::Reason;
 use pingan_core::access::Role;
 use pingan_store::accounts::AccessEntry;
 use serde::{Deserialize, Serialize};
@@ -70,7 +71,9 @@ pub async fn read(
     let query = query_params(query)?;
     let division = caller.principal.division().filter(|_| caller.principal.has(Role::Administrator));
     let Some(division) = division else {
-        return Err(AppError::from(AccessError::Forbidden("reading the access log")).into());
+        return Err(
+            AppError::from(AccessError::Forbidden(Reason::new("查看访问日志", "reading the access log"))).into()
+        );
     };
     let prefix = if division.level() == Level::Province { String::new() } else { division.to_string() };
     let limit = query.limit.unwrap_or(1000);

@@ -23,7 +23,9 @@ pub struct AccountView {
     unit: Option<String>,
     roles: Vec<Role>,
     must_change_password: bool,
-    locked_until: Option<i64>,
+    /// After repeated failed logins, until when (milliseconds) the addresses that failed on the
+    /// account wait between tries; the owner, from elsewhere, is never kept out.
+    slowed_until: Option<i64>,
     disabled: bool,
     created_at: i64,
 }
@@ -36,7 +38,7 @@ impl From<AccountRow> for AccountView {
             unit: a.unit,
             roles: a.roles,
             must_change_password: a.must_change_password,
-            locked_until: a.locked_until,
+            slowed_until: a.slowed_until,
             disabled: a.disabled,
             created_at: a.created_at,
         }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::cases::{CreateCaseRequest, account_key, checked_key, client_key};
+use crate::cases::{CreateCaseRequest, account_key, client_key};
 use crate::error::{ErrorBody, json_body};
 use crate::{ApiError, AppState};
 
@@ -50,8 +50,11 @@ pub struct ImportedCase {
     handler: Option<String>,
     /// False when the report's key was known: the case is the earlier one.
     created: bool,
-    /// Open cases like it nearby (case ids), for an operator to merge.
+    /// Open cases like it nearby (their numbers), among those the caller may see: an operator
+    /// may merge them.
     possible_duplicates: Vec<String>,
+    /// How many such cases there are, whoever may see them.
+    similar_reports: usize,
 }
 
 #[utoipa::path(post, operation_id = "import_cases", path = "/api/v1/cases/import", tag = "cases", request_body = ImportRequest,
@@ -84,7 +87,7 @@ pub async fn import(
         let in_batch = |error: AppError| AppError::InBatch { index, error: Box::new(error) };
         caller.principal.check_channel(report.channel).map_err(|e| in_batch(e.into()))?;
         let key = match (report.idempotency_key.take(), &request_key) {
-            (Some(own), _) => Some(checked_key(own)?),
+            (Some(own), _) => Some(crate::idempotency::checked_key(own.as_bytes())?),
             (None, Some(key)) => Some(format!("{key}#{index}")),
             (None, None) => None,
         };
@@ -93,17 +96,19 @@ pub async fn import(
     }
     let submitted = state.engine.submit_batch(&submissions).await?;
     let created = submitted.iter().filter(|s| s.created).count();
-    let cases = submitted
-        .into_iter()
-        .map(|s| ImportedCase {
+    let mut cases = Vec::with_capacity(submitted.len());
+    for s in submitted {
+        let similar_reports = s.possible_duplicates.len();
+        cases.push(ImportedCase {
             id: s.case.id,
             number: s.case.number.map(|n| n.to_string()),
             status: s.case.status,
             division: s.case.division.to_string(),
             handler: s.case.handler,
             created: s.created,
-            possible_duplicates: s.possible_duplicates,
-        })
-        .collect::<Vec<_>>();
+            possible_duplicates: state.engine.seen_by(Some(&caller.principal), s.possible_duplicates).await?,
+            similar_reports,
+        });
+    }
     Ok((StatusCode::CREATED, Json(Imported { created, existing: cases.len() - created, cases })))
 }

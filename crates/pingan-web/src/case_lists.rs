@@ -5,6 +5,7 @@
 //! The query string is read strictly: an unknown parameter, a repeated one or a value out of range
 //! is an error, never silently ignored (a mistyped `stauts=closed` must not list every case).
 
+use pingan_core::Reason;
 use std::collections::HashSet;
 
 use axum::Json;
@@ -17,6 +18,7 @@ use chrono::DateTime;
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_app::accounts::Who;
+use pingan_app::personal::Vault;
 use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::lifecycle::Status;
@@ -284,7 +286,11 @@ pub async fn export(
     let reason = options.reason.as_deref().map(str::trim).unwrap_or("");
     if personal {
         if !caller.principal.may_reveal() {
-            return Err(AppError::from(AccessError::Forbidden("reading reporters' personal data")).into());
+            return Err(AppError::from(AccessError::Forbidden(Reason::new(
+                "查看报告人个人信息",
+                "reading reporters' personal data",
+            )))
+            .into());
         }
         if reason.chars().count() < 2 {
             return Err(AppError::from(AccessError::ReasonRequired).into());
@@ -329,11 +335,21 @@ pub async fn export(
     for case in cases {
         let mut record = row(&case);
         if personal {
-            let reporter = state.engine.open_reporter(&case)?.unwrap_or_default();
-            record.extend(
-                [reporter.name, reporter.phone, reporter.id_number]
-                    .map(|f| inert_in_spreadsheets(f.unwrap_or_default())),
-            );
+            match state.engine.open_reporter(&case) {
+                Ok(reporter) => {
+                    let reporter = reporter.unwrap_or_default();
+                    record.extend(
+                        [reporter.name, reporter.phone, reporter.id_number]
+                            .map(|f| inert_in_spreadsheets(f.unwrap_or_default())),
+                    );
+                }
+                // One record the key file cannot open is marked, not the whole export lost.
+                Err(error) => {
+                    tracing::error!(case = %case.id, %error, "a reporter's contact could not be opened for an export");
+                    let key = case.body.reporter_sealed.as_deref().map(Vault::key_of).unwrap_or_default();
+                    record.extend([format!("[无法解密 unreadable: key {key}]"), String::new(), String::new()]);
+                }
+            }
         }
         records.push(record);
     }

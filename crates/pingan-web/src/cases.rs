@@ -14,6 +14,7 @@ use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
 use pingan_app::engine::{ActionRequest, Submission};
+use pingan_core::Reason;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
@@ -171,7 +172,12 @@ impl From<CaseRow> for CaseView {
 #[derive(Serialize, ToSchema)]
 pub struct Submitted {
     case: CaseView,
+    /// Open cases of the same category reported nearby lately (their numbers), among those the
+    /// caller may see: an operator may merge them.
     possible_duplicates: Vec<String>,
+    /// How many such cases there are, whoever may see them: a resident learns that similar
+    /// reports exist, not whose they are.
+    similar_reports: usize,
     /// For a resident's new report: with the case number, lets the reporter follow the case
     /// without an account (`X-Follow-Token` header). Shown once, stored only as a hash.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -248,27 +254,29 @@ pub async fn create_case(
         .submit(request.into_submission(actor, reporter_account, idempotency_key, follow_token_hash))
         .await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
+    let similar_reports = submitted.possible_duplicates.len();
+    let principal = caller.as_ref().map(|c| &c.principal);
+    let possible_duplicates = state.engine.seen_by(principal, submitted.possible_duplicates).await?;
     Ok((
         status,
         Json(Submitted {
             case: submitted.case.into(),
-            possible_duplicates: submitted.possible_duplicates,
+            possible_duplicates,
+            similar_reports,
             follow_token: follow_token.filter(|_| submitted.created),
         }),
     ))
 }
 
-/// A client's idempotency key: the body's, or else the `Idempotency-Key` header's.
+/// A client's idempotency key: the body's, or else the `Idempotency-Key` header's. A malformed
+/// one is refused, never ignored: ignored, a retry would make a second case.
 pub(crate) fn client_key(headers: &HeaderMap, in_body: Option<String>) -> Result<Option<String>, ApiError> {
-    let in_header = || headers.get(crate::idempotency::HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    in_body.or_else(in_header).map(checked_key).transpose()
-}
-
-pub(crate) fn checked_key(key: String) -> Result<String, ApiError> {
-    if key.is_empty() || key.len() > crate::idempotency::MAX_KEY {
-        return Err(ApiError::invalid_parameter("idempotency_key", "1 to 200 bytes"));
+    let in_header =
+        headers.get(crate::idempotency::HEADER).map(|value| crate::idempotency::checked_key(value.as_bytes()));
+    match (in_body, in_header) {
+        (Some(key), _) => crate::idempotency::checked_key(key.as_bytes()).map(Some),
+        (None, header) => header.transpose(),
     }
-    Ok(key)
 }
 
 /// A key as stored for an account's report: an account's keys are its own.
@@ -430,7 +438,11 @@ pub async fn reveal_reporter(
 ) -> Result<Json<Revealed>, ApiError> {
     let request: RevealRequest = json_body(payload)?;
     if !caller.principal.may_reveal() {
-        return Err(AppError::from(AccessError::Forbidden("reading reporters' personal data")).into());
+        return Err(AppError::from(AccessError::Forbidden(Reason::new(
+            "查看报告人个人信息",
+            "reading reporters' personal data",
+        )))
+        .into());
     }
     let reason = request.reason.trim();
     if reason.chars().count() < 2 {

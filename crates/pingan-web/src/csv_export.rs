@@ -7,9 +7,20 @@ use axum::response::{IntoResponse, Response};
 use crate::ApiError;
 
 /// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, return) gets a
-/// leading quote: descriptions, reasons and names are whatever somebody typed.
+/// leading quote: descriptions, reasons and names are whatever somebody typed. Control characters
+/// other than line breaks and tabs (refused at intake, but older records may hold them) become
+/// U+FFFD, so no terminal or importer downstream acts on them.
 pub fn inert_in_spreadsheets(text: String) -> String {
+    let text = if text.chars().any(is_stray_control) {
+        text.chars().map(|c| if is_stray_control(c) { '\u{FFFD}' } else { c }).collect()
+    } else {
+        text
+    };
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
+}
+
+fn is_stray_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
 }
 
 /// A CSV download named `filename`: a byte-order mark (so spreadsheets read the Chinese as
@@ -34,4 +45,17 @@ pub fn csv_attachment(filename: &str, header: &[&str], records: Vec<Vec<String>>
     let disposition = format!("attachment; filename=\"{filename}\"");
     Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (CONTENT_DISPOSITION, disposition)], bytes)
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_text_is_made_inert_for_spreadsheets_and_terminals() {
+        assert_eq!(inert_in_spreadsheets("=HYPERLINK(\"x\")".into()), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert_in_spreadsheets("楼道\u{1b}[2J堆物\u{0}".into()), "楼道\u{FFFD}[2J堆物\u{FFFD}");
+        assert_eq!(inert_in_spreadsheets("第一行\r\n第二行\t完".into()), "第一行\r\n第二行\t完");
+        assert_eq!(inert_in_spreadsheets("\u{7}-1".into()), "\u{FFFD}-1");
+    }
 }

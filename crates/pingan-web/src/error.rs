@@ -158,12 +158,11 @@ impl From<AppError> for ApiError {
                 | AccessError::BadCredentials
                 | AccessError::CredentialRevoked
                 | AccessError::CredentialExpired => StatusCode::UNAUTHORIZED,
-                AccessError::AccountLocked { .. } | AccessError::AddressThrottled { .. } => {
-                    StatusCode::TOO_MANY_REQUESTS
-                }
+                AccessError::LoginSlowed { .. } | AccessError::AddressThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AccessError::AccountDisabled
                 | AccessError::PasswordChangeRequired
                 | AccessError::CsrfFailed
+                | AccessError::CookieRefused
                 | AccessError::Forbidden(_)
                 | AccessError::ChannelNotAllowed(_) => StatusCode::FORBIDDEN,
                 AccessError::NoSuchAccount(_) => StatusCode::NOT_FOUND,
@@ -172,14 +171,18 @@ impl From<AppError> for ApiError {
                 | AccessError::BadLogin
                 | AccessError::ReasonRequired => StatusCode::BAD_REQUEST,
             },
-            AppError::NoDataKey | AppError::Sealing(_) | AppError::BadKeyFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::NoDataKey | AppError::Sealing(_) | AppError::BadKeyFile(_) | AppError::WrongDataKeys { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             AppError::PhotoTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PhotoQuotaReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotAPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Lifecycle(LifecycleError::Forbidden { .. }) | AppError::OutsideFilersArea { .. } => {
                 StatusCode::FORBIDDEN
             }
             AppError::Lifecycle(LifecycleError::InvalidTransition { .. }) => StatusCode::CONFLICT,
             AppError::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists(_)) => StatusCode::CONFLICT,
+            AppError::Store(StoreError::KeyReused(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(StoreError::Database(_) | StoreError::Corrupt(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -221,9 +224,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The query string of a request as `T`, or the error that says what is wrong with it.
+/// The query string of a request as `T`, or the error that says what is wrong with it (the
+/// parser's own words in English and in the details, never in the Chinese message).
 pub(crate) fn query_params<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    parsed.map(|Query(value)| value).map_err(|e| ApiError::invalid_parameter("query", &e.body_text()))
+    parsed.map(|Query(value)| value).map_err(|e| {
+        let why = e.body_text();
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_parameter",
+            message_zh: "查询参数无法解析：请检查参数名称与取值的写法".into(),
+            message_en: format!("the query string could not be read: {why}"),
+            details: Some(json!({ "parameter": "query", "parser": why })),
+        }
+    })
 }
 
 /// The JSON body of a request as `T`, or the error that says what is wrong with it. The body must
@@ -232,17 +245,33 @@ pub(crate) fn json_body<T: DeserializeOwned>(payload: Result<Json<Value>, JsonRe
     let malformed = |why: String| ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "malformed_json",
-        message_zh: format!("请求体无效：{why}"),
+        message_zh: "请求体无效：不是有效的 JSON，或字段、取值不符合接口说明".into(),
         message_en: format!("the request body is not acceptable: {why}"),
-        details: None,
+        details: Some(json!({ "parser": why })),
     };
     let Json(value) = payload.map_err(|rejection| {
-        let (status, code) = match &rejection {
-            JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            JsonRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
-            _ => (StatusCode::BAD_REQUEST, "malformed_json"),
-        };
-        ApiError { status, code, ..malformed(rejection.body_text()) }
+        let refused = malformed(rejection.body_text());
+        match &rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code: "unsupported_media_type",
+                message_zh: "请求体须为 JSON（Content-Type: application/json）".into(),
+                ..refused
+            },
+            JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "body_too_large",
+                message_zh: format!("请求体超过 {} 字节上限", crate::MAX_JSON_BODY),
+                ..refused
+            },
+            // Sent wrong (a chunk of impossible size, say) or cut off.
+            JsonRejection::BytesRejection(_) => ApiError {
+                code: "unreadable_body",
+                message_zh: "请求体无法读取：传输编码有误或连接中断".into(),
+                ..refused
+            },
+            _ => refused,
+        }
     })?;
     if !value.is_object() {
         return Err(malformed("the body must be a JSON object".into()));

@@ -90,16 +90,29 @@ fn refused(status: StatusCode, why: KeyProblem) -> Response {
     ApiError::from_explained(status, &why).into_response()
 }
 
-/// The middleware.
+/// `key` if it is 1 to [`MAX_KEY`] visible ASCII characters (no space, nothing else).
+pub fn checked_key(key: &[u8]) -> Result<String, ApiError> {
+    match std::str::from_utf8(key) {
+        Ok(key) if (1..=MAX_KEY).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(key.to_owned())
+        }
+        _ => Err(ApiError::from_explained(StatusCode::BAD_REQUEST, &KeyProblem::Malformed)),
+    }
+}
+
+/// The middleware. A malformed key is refused on every POST, whether or not its answer is kept.
 pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = request.headers().get(HEADER) else { return next.run(request).await };
-    if request.method() != Method::POST || !keeps_answers(request.uri().path()) {
+    if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let key = match key.to_str() {
-        Ok(key) if (1..=MAX_KEY).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => key.to_owned(),
-        _ => return refused(StatusCode::BAD_REQUEST, KeyProblem::Malformed),
+    let key = match checked_key(key.as_bytes()) {
+        Ok(key) => key,
+        Err(refusal) => return refusal.into_response(),
     };
+    if !keeps_answers(request.uri().path()) {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let caller = match crate::auth::identify(&parts, &state).await {
         Ok(Some(caller)) => caller,
@@ -190,14 +203,10 @@ async fn release(state: &AppState, account: &str, key: &str) {
     }
 }
 
-/// Forgets expired keys every hour.
-pub async fn keep_forgetting(state: AppState) {
-    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        hourly.tick().await;
-        let expired = state.engine.now().timestamp_millis() - KEPT_MS;
-        if let Err(error) = state.store.forget_keys(expired).await {
-            tracing::warn!(%error, "expired idempotency keys were not forgotten");
-        }
+/// Forgets the keys whose answers were kept for their day.
+pub async fn forget_expired(state: &AppState) {
+    let expired = state.engine.now().timestamp_millis() - KEPT_MS;
+    if let Err(error) = state.store.forget_keys(expired).await {
+        tracing::warn!(%error, "expired idempotency keys were not forgotten");
     }
 }

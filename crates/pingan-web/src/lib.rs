@@ -9,6 +9,7 @@ pub mod auth;
 mod case_import;
 mod case_lists;
 mod cases;
+mod connections;
 mod csv_export;
 mod error;
 mod events;
@@ -38,6 +39,7 @@ use pingan_store::Store;
 use serde::{Deserialize, Serialize};
 
 pub use api::openapi;
+pub use connections::ConnectionLimits;
 pub use error::ApiError;
 use error::ErrorBody;
 
@@ -104,25 +106,44 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 pub const GEOGRAPHY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Serves until the process is told to stop (Ctrl-C or SIGTERM).
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, limits: ConnectionLimits) {
     tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), GEOGRAPHY_CHECK_INTERVAL));
-    tokio::spawn(idempotency::keep_forgetting(state.clone()));
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    tokio::spawn(keep_tidy(state.clone()));
+    let exempt = state.trusted_proxies.clone();
+    connections::serve(listener, router(state), limits, exempt, shutdown_signal()).await
 }
 
 /// Binds `address` and serves in the background, checking for changed geography every
 /// `geography_check`; returns the bound address (for tests: port 0).
-pub async fn spawn(address: SocketAddr, state: AppState, geography_check: Duration) -> std::io::Result<SocketAddr> {
+pub async fn spawn(
+    address: SocketAddr,
+    state: AppState,
+    geography_check: Duration,
+    limits: ConnectionLimits,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), geography_check));
-    tokio::spawn(idempotency::keep_forgetting(state.clone()));
-    tokio::spawn(async move {
-        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>()).await
-    });
+    tokio::spawn(keep_tidy(state.clone()));
+    let exempt = state.trusted_proxies.clone();
+    tokio::spawn(connections::serve(listener, router(state), limits, exempt, std::future::pending()));
     Ok(bound)
+}
+
+/// Hourly housekeeping: answers kept for retries past their day are forgotten, and photos that no
+/// case named within a day are removed.
+async fn keep_tidy(state: AppState) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        idempotency::forget_expired(&state).await;
+        let now = state.engine.now().timestamp_millis();
+        match pingan_app::photos::remove_unattached(state.store.as_ref(), now).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "photos that no case named were removed"),
+            Err(error) => tracing::warn!(%error, "photos that no case named were not removed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

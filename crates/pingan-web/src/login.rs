@@ -67,20 +67,22 @@ fn form_token() -> (String, Vec<HeaderValue>) {
     (csrf.clone(), HeaderValue::from_str(&value).into_iter().collect())
 }
 
-/// Whether a form posted to `path` carries the token its cookie holds; a mismatch is logged.
-async fn form_token_matches(
+/// Checks that a form posted to `path` carries the token its cookie holds; a mismatch is logged.
+/// No cookie at all is told apart: the browser refused to keep it, which it does for a `Secure`
+/// cookie over plain HTTP to any host but this computer, and the person must learn why.
+async fn check_form_token(
     state: &AppState,
     headers: &HeaderMap,
     sent: &str,
     path: &str,
     address: Option<std::net::IpAddr>,
-) -> bool {
+) -> Result<(), AccessError> {
     let expected = cookie(headers, FORM_CSRF_COOKIE).unwrap_or("");
-    let matches = !expected.is_empty() && same_secret(expected, sent);
-    if !matches {
-        state.accounts.log(None, None, "refused_csrf", path, address).await;
+    if !expected.is_empty() && same_secret(expected, sent) {
+        return Ok(());
     }
-    matches
+    state.accounts.log(None, None, "refused_csrf", path, address).await;
+    Err(if expected.is_empty() { AccessError::CookieRefused } else { AccessError::CsrfFailed })
 }
 
 fn login_form(problem: Option<Problem>, status: StatusCode) -> Response {
@@ -142,8 +144,8 @@ pub async fn submit(
         let (shown, status) = problem(AppError::MissingField("login, password"));
         return login_form(Some(shown), status);
     };
-    if !form_token_matches(&state, &headers, &form.csrf, "/login", address).await {
-        let (shown, status) = problem(AccessError::CsrfFailed.into());
+    if let Err(refused) = check_form_token(&state, &headers, &form.csrf, "/login", address).await {
+        let (shown, status) = problem(refused.into());
         return login_form(Some(shown), status);
     }
     let account = match state.accounts.login(&form.login, &form.password, address).await {
@@ -224,8 +226,8 @@ pub async fn change_password(
         let (shown, status) = problem(AppError::MissingField("login, old_password, new_password"));
         return password_form(Some(shown), status);
     };
-    if !form_token_matches(&state, &headers, &form.csrf, "/password", address).await {
-        let (shown, status) = problem(AccessError::CsrfFailed.into());
+    if let Err(refused) = check_form_token(&state, &headers, &form.csrf, "/password", address).await {
+        let (shown, status) = problem(refused.into());
         return password_form(Some(shown), status);
     }
     match state.accounts.change_password(&form.login, &form.old_password, &form.new_password, address).await {

@@ -475,7 +475,13 @@ async fn create(
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
     in_format(&file, "requests", |format| async move {
-        let Form(pairs) = form.map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+        let Form(pairs) = form.map_err(|e| {
+            let status = match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            Refusal::new(status, e.body_text())
+        })?;
         let forbidden = |why: &str| Refusal::new(StatusCode::FORBIDDEN, why);
         let key = parameter(&pairs, "api_key").ok_or_else(|| forbidden("api_key is missing"))?;
         let (client, _) = state

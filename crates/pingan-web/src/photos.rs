@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
-use pingan_app::photos::{MAX_PHOTO_BYTES, StoredPhoto, store_photo};
+use pingan_app::photos::{MAX_PHOTO_BYTES, StoredPhoto, Uploader, store_photo};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,10 +29,12 @@ pub struct Uploaded {
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The raw JPEG, PNG or WebP bytes, at most 5 MiB"),
     security((), ("bearer" = [])),
     responses((status = 201, body = Uploaded), (status = 200, description = "Stored before", body = Uploaded), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 415, body = ErrorBody), (status = 429, description = "Too many uploads, or the address's daily quota is reached", body = ErrorBody)))]
 /// Uploads a photo.
 ///
-/// 201 with the photo's hash, or 200 if the same photo was stored before.
+/// 201 with the photo's hash, or 200 if the same photo was stored before. Without an account, an
+/// address may store 200 MiB of new photos a day (429 `photo_quota_reached` past it). A photo that
+/// no report or result names within a day is removed.
 pub async fn upload(
     State(state): State<AppState>,
     MaybeCaller { caller, address }: MaybeCaller,
@@ -50,7 +52,12 @@ pub async fn upload(
         }
     })?;
     let now = state.engine.now().timestamp_millis();
-    let StoredPhoto { hash, mime, size, new } = store_photo(state.store.as_ref(), bytes.to_vec(), now).await?;
+    let uploader = match &caller {
+        Some(caller) => Uploader::Account(&caller.principal.account_id),
+        None => Uploader::Anonymous(address),
+    };
+    let StoredPhoto { hash, mime, size, new } =
+        store_photo(state.store.as_ref(), bytes.to_vec(), now, uploader).await?;
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(Uploaded { hash, mime, size })))
 }

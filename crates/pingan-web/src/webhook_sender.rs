@@ -4,24 +4,70 @@
 //! receiver that never answers holds only its own subscription's task.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use pingan_app::engine::CaseEngine;
-use pingan_app::webhooks::{DeliverySettings, Sent, signature};
+use pingan_app::webhooks::{DeliverySettings, Sent, TargetPolicy, signature};
 use pingan_store::webhooks::{Delivery, WebhookRow};
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+
+pub use ureq::unversioned::resolver::DefaultResolver;
 
 /// Deliveries read per look at a subscription's outbox.
 const BATCH: u32 = 100;
 
-/// Sends the outbox for ever.
-pub async fn keep_delivering(engine: Arc<CaseEngine>, settings: DeliverySettings) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// Resolves a receiver's name, then refuses the delivery if any address it resolves to is one
+/// the engine's [`TargetPolicy`] refuses: checked before connecting, at every delivery (a name may
+/// resolve elsewhere tomorrow).
+#[derive(Debug)]
+struct Guarded {
+    policy: TargetPolicy,
+    names: Box<dyn Resolver>,
+}
+
+/// A delivery refused before connecting.
+#[derive(Debug)]
+struct TargetRefused {
+    address: IpAddr,
+    why: &'static str,
+}
+
+impl std::fmt::Display for TargetRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused before connecting: {} is {} (allow it with --webhook-allow)", self.address, self.why)
+    }
+}
+
+impl std::error::Error for TargetRefused {}
+
+impl Resolver for Guarded {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let resolved = self.names.resolve(uri, config, timeout)?;
+        if let Some((address, reason)) = resolved.iter().find_map(|a| self.policy.refusal(a.ip()).map(|r| (a.ip(), r)))
+        {
+            return Err(ureq::Error::Other(Box::new(TargetRefused { address, why: reason.en })));
+        }
+        Ok(resolved)
+    }
+}
+
+/// Sends the outbox for ever. `names` resolves receivers' names (the system's resolver, or a
+/// test's own).
+pub async fn keep_delivering(engine: Arc<CaseEngine>, settings: DeliverySettings, names: Box<dyn Resolver>) {
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(settings.timeout))
         .http_status_as_error(false)
         // A receiver answers where it was subscribed; a redirect is a failed delivery.
         .max_redirects(0)
-        .build()
-        .into();
+        // Straight to the receiver: through a proxy, the addresses checked would be the proxy's.
+        .proxy(None)
+        .build();
+    let resolver = Guarded { policy: engine.webhook_targets().clone(), names };
+    let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), resolver);
     let mut running: HashMap<i64, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
         let active = engine.webhooks();

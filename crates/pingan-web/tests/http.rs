@@ -556,9 +556,10 @@ fn check_login_page(served: &Served) {
     let csrf = csrf_field(&page);
     let credentials = |password: &str, csrf: &str| format!("csrf={csrf}&login=village&password={password}");
 
+    // No pre-session cookie: the browser refused it (plain HTTP to another host); the page says so.
     let (status, _, _, page) = form("/login", "", credentials(DEMO_PASSWORD, &csrf));
     assert_eq!(status, 403, "no pre-session cookie");
-    assert!(page.contains(r#"data-code="csrf_failed""#));
+    assert!(page.contains(r#"data-code="cookie_refused""#) && page.contains("HTTPS"), "{page}");
     let (status, _, _, page) = form("/login", &pre_session, credentials(DEMO_PASSWORD, "forged"));
     assert!(status == 403 && page.contains(r#"data-code="csrf_failed""#), "a forged token");
     let (status, _, _, page) = form("/login", &pre_session, credentials("wrong-password", &csrf));
@@ -590,7 +591,7 @@ fn check_login_page(served: &Served) {
     let csrf = csrf_field(&response.body_mut().read_to_string().unwrap());
     let change = |csrf: &str, new: &str| format!("csrf={csrf}&login=form-user&old_password={first}&new_password={new}");
     let (status, _, _, page) = form("/password", "", change(&csrf, "Xiangdong-2026"));
-    assert!(status == 403 && page.contains(r#"data-code="csrf_failed""#), "{status}");
+    assert!(status == 403 && page.contains(r#"data-code="cookie_refused""#), "{status}");
     let (status, _, _, page) = form("/password", &cookie, change(&csrf, "short"));
     assert!(status == 400 && page.contains(r#"data-code="weak_password""#), "{status}");
     let (status, _, _, page) = form("/password", &cookie, change(&csrf, "Xiangdong-2026"));

@@ -131,6 +131,34 @@ fn check_webhooks(served: &Served) {
             json!({ "url": "http://127.0.0.1:1/x", "unit": "centre:360302", "categories": ["dispute.nope"] }),
         ),
         (
+            "cloud metadata",
+            400,
+            "webhook_target_refused",
+            as_admin.to_vec(),
+            json!({ "url": "http://169.254.169.254/latest/meta-data/", "unit": "centre:360302" }),
+        ),
+        (
+            "this machine by name",
+            400,
+            "webhook_target_refused",
+            as_admin.to_vec(),
+            json!({ "url": "http://localhost:8080/x", "unit": "centre:360302" }),
+        ),
+        (
+            "this machine in IPv6",
+            400,
+            "webhook_target_refused",
+            as_admin.to_vec(),
+            json!({ "url": "http://[::1]:8080/x", "unit": "centre:360302" }),
+        ),
+        (
+            "the office network",
+            400,
+            "webhook_target_refused",
+            as_admin.to_vec(),
+            json!({ "url": "https://10.0.0.1/x", "unit": "centre:360302" }),
+        ),
+        (
             "unknown field",
             400,
             "malformed_json",
@@ -256,6 +284,46 @@ fn check_webhooks(served: &Served) {
             get_json_with(served, &format!("/api/v1/webhooks/{stuck}/deliveries"), &[("authorization", &admin)]);
         deliveries[3]["attempts"] == 1 && deliveries[3]["last_error"].is_string()
     });
+}
+
+/// A receiver's name that resolves to an address the server refuses (metadata, the office's
+/// network, this machine) is refused at every delivery before connecting, and the delivery log
+/// says why, not what the host answered. The names resolve through the tests' own resolver; the
+/// only address among them that exists here, 127.0.0.2, listens, and is never connected to.
+#[test]
+fn deliveries_to_refused_addresses_are_never_attempted() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
+    let served = serve(Arc::new(store), runtime());
+    let trap = served.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.2:0")).unwrap();
+    let trap_port = trap.local_addr().unwrap().port();
+    let admin = token(&served, "admin");
+    let as_admin = [JSON, ("authorization", admin.as_str())];
+    let mut hooks = Vec::new();
+    for (name, address) in TEST_NAMES {
+        let body = json!({ "url": format!("http://{name}:{trap_port}/hook"), "unit": "centre:360302" });
+        let (status, created) = post(&served, "/api/v1/webhooks", &as_admin, &body.to_string());
+        assert_eq!(status, 201, "a name is checked where it resolves, at delivery: {created}");
+        hooks.push((created["webhook"]["id"].as_i64().unwrap(), address));
+    }
+    let report = json!({ "channel": "resident", "category": "dispute.neighbour", "description": "楼道堆物", "lon": 113.8543, "lat": 27.6229 });
+    assert_eq!(post(&served, "/api/v1/cases", &[JSON], &report.to_string()).0, 201);
+    for (hook, address) in hooks {
+        let path = format!("/api/v1/webhooks/{hook}/deliveries");
+        eventually("a refused attempt recorded", || {
+            let (_, deliveries) = get_json_with(&served, &path, &[("authorization", &admin)]);
+            deliveries[0]["attempts"].as_i64().unwrap_or(0) >= 1
+        });
+        let (_, deliveries) = get_json_with(&served, &path, &[("authorization", &admin)]);
+        let error = deliveries[0]["last_error"].as_str().unwrap_or_default();
+        let shown = address.parse::<std::net::IpAddr>().unwrap().to_string();
+        assert!(error.contains("refused before connecting") && error.contains(&shown), "{address}: {error}");
+        assert!(deliveries[0]["last_status"].is_null(), "{deliveries}");
+    }
+    let accepted = served
+        .runtime
+        .block_on(async { tokio::time::timeout(Duration::from_millis(200), trap.accept()).await.is_ok() });
+    assert!(!accepted, "a refused address was connected to");
 }
 
 #[test]

@@ -21,14 +21,14 @@ use pingan_app::personal::Vault;
 use pingan_app::scheduler::{OverduePolicy, keep_sweeping};
 use pingan_app::simulate::{Scenario, Summary, simulate};
 use pingan_app::units;
-use pingan_app::webhooks::DeliverySettings;
+use pingan_app::webhooks::{DeliverySettings, TargetPolicy};
 use pingan_app::{Atlas, jiangxi};
 use pingan_core::access::Role;
 use pingan_core::{DivisionCode, Explain};
 use pingan_geo::geojson_io::InvalidAreas;
 use pingan_geo::tessellate::Settings;
 use pingan_store::Store;
-use pingan_web::AppState;
+use pingan_web::{AppState, ConnectionLimits};
 
 use crate::progress::Bars;
 
@@ -87,6 +87,17 @@ enum Command {
         /// DATA_DIR/data-keys, created with a fresh key if missing.
         #[arg(long, env = "PINGAN_DATA_KEY_FILE")]
         data_key_file: Option<PathBuf>,
+        /// Addresses webhooks may be delivered to although they are not public (this machine,
+        /// the local network, link-local): networks such as 10.1.2.0/24 or 127.0.0.1/32 (repeat,
+        /// or comma-separated in the environment).
+        #[arg(long = "webhook-allow", env = "PINGAN_WEBHOOK_ALLOW", value_delimiter = ',')]
+        webhook_allow: Vec<ipnet::IpNet>,
+        /// The most connections open at once (within the process's open-file limit).
+        #[arg(long, default_value_t = ConnectionLimits::default().max)]
+        max_connections: usize,
+        /// The most connections open at once from one address (trusted proxies are exempt).
+        #[arg(long, default_value_t = ConnectionLimits::default().per_address)]
+        max_connections_per_address: usize,
     },
     /// Create a fresh demo database (Jiangxi, with 萍乡 fully gridded) and serve it.
     Demo {
@@ -94,6 +105,9 @@ enum Command {
         data_dir: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Non-public networks webhooks may be delivered to, as for `serve`.
+        #[arg(long = "webhook-allow", env = "PINGAN_WEBHOOK_ALLOW", value_delimiter = ',')]
+        webhook_allow: Vec<ipnet::IpNet>,
     },
     /// Import divisions, boundaries or grids.
     #[command(subcommand)]
@@ -371,20 +385,25 @@ struct Serving {
     city: DivisionCode,
     overdue: OverduePolicy,
     trusted_proxies: Vec<std::net::IpAddr>,
+    limits: ConnectionLimits,
+    webhook_targets: TargetPolicy,
 }
 
-/// The personal-data key file `key_file`, or `data-keys` in `data_dir` (created with a fresh key
-/// if missing; keep it with the database's backups, apart from them).
-fn open_vault(key_file: Option<&Path>, data_dir: &Path) -> Result<Arc<Vault>> {
+/// The personal-data key file `key_file`, or `data-keys` in `data_dir`, checked against what
+/// `store` holds sealed (created with a fresh key where missing, if the database needs no key yet;
+/// keep it with the database's backups, apart from them).
+async fn open_vault(store: &dyn Store, key_file: Option<&Path>, data_dir: &Path) -> Result<Arc<Vault>> {
     let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| data_dir.join("data-keys"));
-    Ok(Arc::new(Vault::open_or_create(&path).map_err(|e| explained(&e))?))
+    let now = SystemClock.now().timestamp_millis();
+    let vault = pingan_app::personal::vault_for(store, &path, now).await.map_err(|e| explained(&e))?;
+    Ok(Arc::new(vault))
 }
 
 /// Serves `store`; for the demo (`demo` set), also creates the demo accounts and plays its year.
 async fn serve(
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
-    Serving { listen, city, overdue, trusted_proxies }: Serving,
+    Serving { listen, city, overdue, trusted_proxies, limits, webhook_targets }: Serving,
     demo: Option<Scenario>,
     started: Instant,
 ) -> Result<()> {
@@ -424,9 +443,12 @@ async fn serve(
         ));
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
-    let engine = Arc::new(standard_engine(store.clone(), atlas.clone()).await?.with_vault(vault));
+    let engine = Arc::new(
+        standard_engine(store.clone(), atlas.clone()).await?.with_vault(vault).with_webhook_targets(webhook_targets),
+    );
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
-    tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), DeliverySettings::default()));
+    let names = Box::new(pingan_web::webhook_sender::DefaultResolver::default());
+    tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), DeliverySettings::default(), names));
     if let Some(scenario) = demo {
         // Played while serving: the map and the API answer at once, the cases arrive in batches.
         let (engine, atlas) = (engine.clone(), atlas.clone());
@@ -447,8 +469,19 @@ async fn serve(
     }
     let public_writes = pingan_web::public_write_limit();
     let state = AppState { store, atlas, engine, accounts, public_writes, trusted_proxies, home_city: city };
-    pingan_web::serve(listener, state).await?;
+    let limits = match open_file_limit() {
+        Some(open_files) => limits.within(open_files),
+        None => limits,
+    };
+    pingan_web::serve(listener, state, limits).await;
     Ok(())
+}
+
+/// The process's limit on open files (its soft limit), where the system tells it.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 #[tokio::main]
@@ -459,12 +492,35 @@ async fn main() -> Result<()> {
         .init();
     let started = Instant::now();
     match Cli::parse().command {
-        Command::Serve { database, listen, city, overdue, data_key_file, trusted_proxies } => {
-            let vault = open_vault(data_key_file.as_deref(), &database.data_dir)?;
-            let serving = Serving { listen, city: parse_division(&city)?, overdue: overdue.into(), trusted_proxies };
-            serve(database.open().await?, vault, serving, None, started).await
+        Command::Serve {
+            database,
+            listen,
+            city,
+            overdue,
+            data_key_file,
+            trusted_proxies,
+            max_connections,
+            max_connections_per_address,
+            webhook_allow,
+        } => {
+            let store = database.open().await?;
+            let vault = open_vault(store.as_ref(), data_key_file.as_deref(), &database.data_dir).await?;
+            let limits = ConnectionLimits {
+                max: max_connections,
+                per_address: max_connections_per_address,
+                ..ConnectionLimits::default()
+            };
+            let serving = Serving {
+                listen,
+                city: parse_division(&city)?,
+                overdue: overdue.into(),
+                trusted_proxies,
+                limits,
+                webhook_targets: TargetPolicy::allowing(webhook_allow),
+            };
+            serve(store, vault, serving, None, started).await
         }
-        Command::Demo { data_dir, listen } => {
+        Command::Demo { data_dir, listen, webhook_allow } => {
             let path = data_dir.join("demo.db");
             for suffix in ["", "-wal", "-shm"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -481,8 +537,15 @@ async fn main() -> Result<()> {
                 .map_err(|e| explained(&e))?;
             println!("Demo database {}: {}", path.display(), describe_load(&load, jiangxi::PINGXIANG));
             let year = Scenario::year(city.clone(), SystemClock.now(), PINGXIANG_VOLUNTEER_REPORTS);
-            let vault = open_vault(None, &data_dir)?;
-            let serving = Serving { listen, city, overdue: OverduePolicy::NotifyParent, trusted_proxies: Vec::new() };
+            let vault = open_vault(store.as_ref(), None, &data_dir).await?;
+            let serving = Serving {
+                listen,
+                city,
+                overdue: OverduePolicy::NotifyParent,
+                trusted_proxies: Vec::new(),
+                limits: ConnectionLimits::default(),
+                webhook_targets: TargetPolicy::allowing(webhook_allow),
+            };
             serve(store, vault, serving, Some(year), started).await
         }
         Command::Import(ImportCommand::Divisions { database, paths }) => {

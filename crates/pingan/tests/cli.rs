@@ -204,6 +204,23 @@ fn demo_serves_and_serve_reopens_its_database() {
     assert_eq!(health(&base)["grids"].as_u64().unwrap(), grids);
     server.kill().unwrap();
     server.wait().unwrap();
+
+    // Started from another directory, the server would make a key file of its own: refused, and
+    // the message names the key the database needs.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stray = pingan(&["serve", "--database", &database, "--data-dir", elsewhere.path().to_str().unwrap()]);
+    assert!(!stray.status.success(), "served with a stray key file");
+    let said = text(&stray.stderr);
+    let key = std::fs::read_to_string(Path::new(data_dir).join("data-keys")).unwrap();
+    let key_id = key.lines().find(|l| !l.starts_with('#')).and_then(|l| l.split_whitespace().next()).unwrap();
+    assert!(said.contains("data_keys_missing") && said.contains(key_id), "{said}");
+    assert!(!elsewhere.path().join("data-keys").exists(), "a stray key file was made");
+    // Nor with a key file of its own, even one whose key bears the database's key's name.
+    let forged = elsewhere.path().join("forged-keys");
+    std::fs::write(&forged, pingan_app::personal::Vault::generate(key_id)).unwrap();
+    let stray = pingan(&["serve", "--database", &database, "--data-key-file", forged.to_str().unwrap()]);
+    assert!(!stray.status.success(), "served with a key of the same name");
+    assert!(text(&stray.stderr).contains("not the one the data was sealed with"), "{}", text(&stray.stderr));
 }
 
 #[test]
@@ -270,7 +287,8 @@ fn acknowledged_submissions_survive_kill_9() {
 
     let directory = tempfile::tempdir().unwrap();
     let data_dir = directory.path().to_str().unwrap().to_owned();
-    let (mut server, base) = start(&["demo", "--data-dir", &data_dir, "--listen", "127.0.0.1:0"]);
+    let (mut server, base) =
+        start(&["demo", "--data-dir", &data_dir, "--listen", "127.0.0.1:0", "--webhook-allow", "127.0.0.1/32"]);
     // The demo's hotline operator takes the calls.
     let login = serde_json::json!({ "login": "hotline", "password": "pingan-demo-2026", "label": "burst" });
     let mut response = ureq::post(&format!("{base}/api/v1/auth/tokens")).send_json(&login).unwrap();
@@ -327,8 +345,17 @@ fn acknowledged_submissions_survive_kill_9() {
     );
 
     let database = format!("sqlite://{}", Path::new(&data_dir).join("demo.db").display());
-    let (mut server, base) =
-        start(&["serve", "--database", &database, "--data-dir", &data_dir, "--listen", "127.0.0.1:0"]);
+    let (mut server, base) = start(&[
+        "serve",
+        "--database",
+        &database,
+        "--data-dir",
+        &data_dir,
+        "--listen",
+        "127.0.0.1:0",
+        "--webhook-allow",
+        "127.0.0.1/32",
+    ]);
     for id in &acknowledged {
         let request = ureq::get(&format!("{base}/api/v1/cases/{id}/history")).header("authorization", &bearer);
         let mut response = request.call().unwrap();

@@ -12,12 +12,18 @@ use pingan_app::clock::SystemClock;
 use pingan_app::demo::{DEMO_PASSWORD, create_demo_accounts, load_jiangxi};
 use pingan_app::engine::CaseEngine;
 use pingan_app::personal::Vault;
+use pingan_app::webhooks::TargetPolicy;
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::DivisionCode;
 use pingan_core::access::Role;
 use pingan_store::Store;
 use pingan_web::AppState;
+use pingan_web::webhook_sender::DefaultResolver;
 use serde_json::Value;
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
 
 pub struct Served {
     pub base: String,
@@ -39,6 +45,15 @@ pub const QUICK_DELIVERIES: pingan_app::webhooks::DeliverySettings = pingan_app:
 };
 
 pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
+    serve_with(store, runtime, pingan_web::ConnectionLimits::default())
+}
+
+/// [`serve`] with caps on connections of the test's choosing.
+pub fn serve_with(
+    store: Arc<dyn Store>,
+    runtime: tokio::runtime::Runtime,
+    limits: pingan_web::ConnectionLimits,
+) -> Served {
     let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
     let accounts = Arc::new(Accounts::new(store.clone(), Arc::new(SystemClock), AccountSettings::default()));
     let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
@@ -58,11 +73,16 @@ pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served 
         }
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
         let vault = Arc::new(Vault::parse(&Vault::generate("k1")).unwrap());
-        let engine =
-            CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock)).unwrap().with_vault(vault);
+        // The tests' receivers listen on 127.0.0.1, which a server refuses unless allowed.
+        let targets = TargetPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
+        let engine = CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock))
+            .unwrap()
+            .with_vault(vault)
+            .with_webhook_targets(targets);
         engine.refresh().await.unwrap();
         let engine = Arc::new(engine);
-        tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), QUICK_DELIVERIES));
+        let names = Box::new(TestNames);
+        tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), QUICK_DELIVERIES, names));
         let state = AppState {
             store: store.clone(),
             atlas,
@@ -74,10 +94,40 @@ pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served 
             home_city: city,
         };
         let address =
-            pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50)).await.unwrap();
+            pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50), limits).await.unwrap();
         (address, load.grids)
     });
     Served { base: format!("http://{address}"), grids, store, accounts, runtime }
+}
+
+/// Names the tests' webhooks use, each standing for an address no test may send to (or one on
+/// this machine that the server must still refuse); any other name is resolved as usual (the
+/// tests' receivers are named by their loopback address).
+#[derive(Debug, Default)]
+pub struct TestNames;
+
+/// Each test name and the address it resolves to.
+pub const TEST_NAMES: [(&str, &str); 5] = [
+    ("metadata.test", "169.254.169.254"),
+    ("intranet.test", "10.0.0.1"),
+    ("v6-loopback.test", "::1"),
+    ("mapped.test", "::ffff:192.168.1.1"),
+    ("other-loopback.test", "127.0.0.2"),
+];
+
+impl Resolver for TestNames {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or_default();
+        match TEST_NAMES.iter().find(|(name, _)| *name == host) {
+            Some((_, address)) => {
+                let mut resolved = self.empty();
+                let port = uri.port_u16().unwrap_or(80);
+                resolved.push(SocketAddr::new(address.parse().unwrap(), port));
+                Ok(resolved)
+            }
+            None => DefaultResolver::default().resolve(uri, config, timeout),
+        }
+    }
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
