@@ -669,3 +669,36 @@ async fn a_key_file_that_does_not_open_the_database_is_refused_at_start() {
     assert_eq!(store.data_key_probes().await.unwrap().len(), 1);
     assert!(newest_only.current_key().starts_with("k-") && newest_only.current_key().len() == 10);
 }
+
+/// Someone without an account stores at most a day's quota of new photos from one address (then
+/// 429 `photo_quota_reached`, nothing stored); a photo already stored, another address, an account
+/// and the next day are not held back.
+#[tokio::test]
+async fn anonymous_photos_have_a_daily_quota_per_address() {
+    use pingan_app::photos::{ANONYMOUS_DAILY_BYTES, MAX_PHOTO_BYTES, Uploader, store_photo};
+    use pingan_store::PhotoStore;
+    use sha2::Digest;
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
+    let photo = |n: u32| {
+        let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+        bytes.extend(n.to_be_bytes());
+        bytes.resize(MAX_PHOTO_BYTES, 7);
+        bytes
+    };
+    let (one, other) =
+        (Uploader::Anonymous(Some([127, 0, 0, 1].into())), Uploader::Anonymous(Some([127, 0, 0, 2].into())));
+    let now = 1_790_000_000_000;
+    let fits = u32::try_from(ANONYMOUS_DAILY_BYTES / MAX_PHOTO_BYTES as u64).unwrap();
+    for n in 0..fits {
+        store_photo(&store, photo(n), now, one).await.unwrap();
+    }
+    let refused = store_photo(&store, photo(fits), now, one).await.unwrap_err();
+    assert_eq!(refused.code(), "photo_quota_reached");
+    let stored = store.missing_photos(&[pingan_core::hex(&sha2::Sha256::digest(photo(fits)))]).await.unwrap();
+    assert_eq!(stored.len(), 1, "the refused photo is not stored");
+    assert!(!store_photo(&store, photo(0), now, one).await.unwrap().new, "a photo already stored is no new bytes");
+    store_photo(&store, photo(fits), now, other).await.unwrap();
+    store_photo(&store, photo(fits + 1), now, Uploader::Account("a-1")).await.unwrap();
+    store_photo(&store, photo(fits + 2), now + 24 * 3600 * 1000 + 1, one).await.unwrap();
+}

@@ -55,6 +55,19 @@ fn check_case_api(served: &Served) {
     let headers = [JSON, ("idempotency-key", "http-test-1"), ("authorization", grid.as_str())];
     let (status, theirs) = post(served, "/api/v1/cases", &headers, &patrol);
     assert!(status == 201 && theirs["case"]["id"] != case["id"], "{theirs}");
+    // Similar open reports nearby: a resident learns that there are some, never their numbers;
+    // staff who may see them are given the numbers.
+    assert!(elsewhere["similar_reports"].as_u64().is_some_and(|n| n >= 1), "{elsewhere}");
+    assert_eq!(elsewhere["possible_duplicates"], serde_json::json!([]), "other people's case numbers: {elsewhere}");
+    let (status, from_the_village) = post(
+        served,
+        "/api/v1/cases",
+        &[JSON, ("authorization", village.as_str())],
+        &report.replace("\"resident\"", "\"hotline\""),
+    );
+    assert_eq!(status, 201, "{from_the_village}");
+    let numbers = from_the_village["possible_duplicates"].as_array().unwrap();
+    assert!(numbers.contains(&case["number"]) && numbers.contains(&elsewhere["case"]["number"]), "{from_the_village}");
 
     // No point: the address places the report in the village it names.
     let (status, placed) = post(served, "/api/v1/cases", &[JSON], &at_address("光丰街道上柳源村3组"));
