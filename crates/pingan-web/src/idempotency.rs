@@ -100,6 +100,25 @@ pub fn checked_key(key: &[u8]) -> Result<String, ApiError> {
     }
 }
 
+/// POSTs that someone without an account may send.
+fn open_to_anyone(path: &str) -> bool {
+    ["/api/v1/cases", "/api/v1/photos", "/api/v1/auth/login", "/api/v1/auth/tokens"].contains(&path)
+        || path.starts_with("/open311/")
+}
+
+/// The refusal of a malformed key, once the caller is known: a request without valid credentials
+/// to what needs an account is answered as such first (401), as its handler would.
+async fn refused_after_authentication(state: &AppState, request: Request, refusal: ApiError) -> Response {
+    let (parts, _) = request.into_parts();
+    match crate::auth::identify(&parts, state).await {
+        Err(error) => error.into_response(),
+        Ok(None) if !open_to_anyone(parts.uri.path()) => {
+            ApiError::from(AppError::from(pingan_app::access::AccessError::NotAuthenticated)).into_response()
+        }
+        Ok(_) => refusal.into_response(),
+    }
+}
+
 /// The middleware. A malformed key is refused on every POST, whether or not its answer is kept.
 pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = request.headers().get(HEADER) else { return next.run(request).await };
@@ -108,7 +127,7 @@ pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) 
     }
     let key = match checked_key(key.as_bytes()) {
         Ok(key) => key,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => return refused_after_authentication(&state, request, refusal).await,
     };
     if !keeps_answers(request.uri().path()) {
         return next.run(request).await;
