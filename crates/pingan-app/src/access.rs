@@ -5,7 +5,7 @@
 use pingan_core::access::Role;
 use pingan_core::case::Channel;
 use pingan_core::lifecycle::{ActionKind, Capacity};
-use pingan_core::{DivisionCode, Explain, GridCode, Reason};
+use pingan_core::{DivisionCode, Explain, Reason, Unit};
 use pingan_store::accounts::AccountRow;
 use pingan_store::cases::{CaseRow, Visibility};
 
@@ -41,7 +41,7 @@ impl Principal {
 
     /// The division the person's unit belongs to.
     pub fn division(&self) -> Option<DivisionCode> {
-        self.unit.as_deref().and_then(pingan_store::accounts::unit_division).and_then(|c| DivisionCode::parse(c).ok())
+        self.unit.as_deref().and_then(|unit| Unit::parse(unit).ok()).map(|unit| unit.division())
     }
 
     /// How the person appears in a case's history: unit and login.
@@ -100,9 +100,9 @@ impl Scope {
     /// The cases a unit's staff see (what a webhook of the unit hears of).
     pub fn of_unit(unit: &str) -> Scope {
         let mut visibility = Visibility { handler: Some(unit.to_owned()), ..Visibility::default() };
-        match unit.split_once(':') {
-            Some(("centre", code)) => visibility.subtree = DivisionCode::parse(code).ok(),
-            Some(("grid", code)) => visibility.grid = GridCode::parse(code).ok(),
+        match Unit::parse(unit) {
+            Ok(Unit::Centre(code)) => visibility.subtree = Some(code),
+            Ok(Unit::Grid(grid)) => visibility.grid = Some(grid),
             _ => {}
         }
         Scope { visibility }
@@ -300,6 +300,7 @@ impl Explain for AccessError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pingan_core::GridCode;
     use pingan_core::case::Channel;
     use pingan_core::category::Priority;
     use pingan_core::lifecycle::Status;

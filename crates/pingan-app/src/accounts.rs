@@ -16,7 +16,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pingan_core::Explain;
+use pingan_core::Unit;
 use pingan_core::access::Role;
+use pingan_core::unit::place_code_of;
 use pingan_store::Store;
 use pingan_store::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use sha2::{Digest, Sha256};
@@ -215,17 +217,17 @@ pub fn check_password(login: &str, password: &str) -> Result<(), AccessError> {
 
 /// Whether `role` may belong to an account of `unit`.
 fn role_fits_unit(role: Role, unit: Option<&str>) -> bool {
-    let kind = unit.and_then(|u| u.split_once(':')).map(|(kind, _)| kind);
+    let parsed = unit.map(Unit::parse);
     match role {
         Role::Resident => unit.is_none(),
         Role::Administrator | Role::CentreDispatcher | Role::CentreLeader | Role::HotlineOperator => {
-            kind == Some("centre")
+            matches!(parsed, Some(Ok(Unit::Centre(_))))
         }
-        Role::DepartmentHandler => matches!(kind, Some("department" | "provider")),
-        Role::GridLeader | Role::GridWorker => kind == Some("grid"),
-        Role::Volunteer => matches!(kind, Some("grid" | "centre")),
+        Role::DepartmentHandler => matches!(parsed, Some(Ok(Unit::Department { .. } | Unit::Provider { .. }))),
+        Role::GridLeader | Role::GridWorker => matches!(parsed, Some(Ok(Unit::Grid(_)))),
+        Role::Volunteer => matches!(parsed, Some(Ok(Unit::Grid(_) | Unit::Centre(_)))),
         // Files for the centre whose area it serves.
-        Role::ApiClient => kind == Some("centre"),
+        Role::ApiClient => matches!(parsed, Some(Ok(Unit::Centre(_)))),
     }
 }
 
@@ -554,8 +556,7 @@ impl Accounts {
     /// Creates an account on behalf of an administrator, within their subtree (residents only from
     /// the province's top); otherwise as [`Accounts::create`].
     pub async fn create_by(&self, by: &Principal, new: NewAccount) -> Result<(AccountRow, Option<String>), AppError> {
-        let unit_division = new.unit.as_deref().and_then(pingan_store::accounts::unit_division);
-        if !administers(by, unit_division) {
+        if !administers(by, new.unit.as_deref().and_then(place_code_of).as_deref()) {
             return Err(AccessError::Forbidden(Reason::new(
                 "在本辖区以外创建账号",
                 "creating accounts outside your subtree",
@@ -584,8 +585,7 @@ impl Accounts {
             return Err(AccessError::Forbidden(Reason::new("管理账号", "managing accounts")).into());
         }
         let account = self.store.account_by_login(login).await?;
-        let managed =
-            account.filter(|a| administers(by, a.unit.as_deref().and_then(pingan_store::accounts::unit_division)));
+        let managed = account.filter(|a| administers(by, a.unit.as_deref().and_then(place_code_of).as_deref()));
         managed.ok_or_else(|| AccessError::NoSuchAccount(login.to_owned()).into())
     }
 

@@ -2,7 +2,7 @@
 //! reconciled to today's codes, a department of every kind for every county and city, and
 //! generated grids, with made-up staff, for one city.
 
-use pingan_core::{DivisionCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Unit};
 use pingan_geo::geojson_io::InvalidAreas;
 use pingan_geo::tessellate::Settings;
 use pingan_store::Store;
@@ -62,17 +62,17 @@ pub async fn create_demo_accounts(
         .find(|u| u.kind == pingan_store::units::UnitKind::Department)
         .ok_or_else(|| AppError::UnknownUnit(format!("department:{DEMO_COUNTY}:…")))?;
     let people: [(&str, &str, Option<String>, &[Role]); 7] = [
-        ("admin", "萍乡市系统管理员", Some(format!("centre:{}", jiangxi::PINGXIANG)), &[Role::Administrator]),
-        (
-            "city",
-            "萍乡市综治中心",
-            Some(format!("centre:{}", jiangxi::PINGXIANG)),
-            &[Role::CentreDispatcher, Role::CentreLeader],
-        ),
-        ("hotline", "12345 热线话务员", Some(format!("centre:{}", jiangxi::PINGXIANG)), &[Role::HotlineOperator]),
-        ("county", "安源区综治中心调度员", Some(format!("centre:{DEMO_COUNTY}")), &[Role::CentreDispatcher]),
+        ("admin", "萍乡市系统管理员", centre(jiangxi::PINGXIANG), &[Role::Administrator]),
+        ("city", "萍乡市综治中心", centre(jiangxi::PINGXIANG), &[Role::CentreDispatcher, Role::CentreLeader]),
+        ("hotline", "12345 热线话务员", centre(jiangxi::PINGXIANG), &[Role::HotlineOperator]),
+        ("county", "安源区综治中心调度员", centre(DEMO_COUNTY), &[Role::CentreDispatcher]),
         ("department", &department.name, Some(department.id.clone()), &[Role::DepartmentHandler]),
-        ("grid", "上柳源村网格员", Some(format!("grid:{DEMO_GRID}")), &[Role::GridWorker]),
+        (
+            "grid",
+            "上柳源村网格员",
+            GridCode::parse(DEMO_GRID).ok().map(|grid| Unit::Grid(grid).to_string()),
+            &[Role::GridWorker],
+        ),
         ("resident", "居民", None, &[Role::Resident]),
     ];
     let mut created = Vec::new();
@@ -95,5 +95,10 @@ pub async fn create_demo_accounts(
 
 /// 安源区, the demo's county.
 const DEMO_COUNTY: &str = "360302";
+
+/// The unit of the centre of division `code` (one of the constants above).
+fn centre(code: &str) -> Option<String> {
+    DivisionCode::parse(code).ok().map(|code| Unit::Centre(code).to_string())
+}
 /// The grid at 萍乡's city centre (上柳源村委会, 光丰街道).
 const DEMO_GRID: &str = "360302008205001";

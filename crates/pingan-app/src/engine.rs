@@ -15,7 +15,7 @@ use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_stan
 use pingan_core::case::{CaseNumber, Channel};
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
-use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Unit};
 use pingan_store::cases::{
     ActionRecord, Candidate, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Reporter,
 };
@@ -188,18 +188,19 @@ pub fn capacities(actor: &str, case: &CaseRow) -> Vec<Capacity> {
     if actor == crate::scheduler::SWEEP_ACTOR {
         held.push(Capacity::Centre);
     }
-    if let Some(division) = actor.strip_prefix("centre:") {
-        if division == case.division.as_str() {
+    let unit = Unit::parse(actor).ok();
+    if let Some(Unit::Centre(division)) = &unit {
+        if *division == case.division {
             held.push(Capacity::Centre);
-        } else if case.division.as_str().starts_with(division) {
+        } else if case.division.as_str().starts_with(division.as_str()) {
             held.push(Capacity::HigherCentre);
         }
     }
     if case.handler.as_deref() == Some(actor) {
         held.push(Capacity::Handler);
     }
-    if let (Some(grid), Some(worker_grid)) = (&case.grid, actor.strip_prefix("grid:"))
-        && grid.as_str() == worker_grid
+    if let (Some(grid), Some(Unit::Grid(worker_grid))) = (&case.grid, &unit)
+        && grid == worker_grid
     {
         held.push(Capacity::GridWorker);
     }
@@ -263,24 +264,9 @@ fn printable(value: &str, field: &'static str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Checks a unit name: `centre:CODE`, `department:COUNTY:KIND` or `grid:CODE`.
+/// Checks a unit name (see [`Unit`]).
 pub(crate) fn checked_unit(name: &str) -> Result<String, AppError> {
-    let bad = || AppError::BadUnit(name.to_owned());
-    let valid = match name.split(':').collect::<Vec<_>>().as_slice() {
-        ["centre", code] => DivisionCode::parse(code).is_ok(),
-        ["department", county, kind] => {
-            DivisionCode::parse(county).is_ok_and(|c| matches!(c.level(), Level::County | Level::City))
-                && !kind.is_empty()
-                && kind.bytes().all(|b| b.is_ascii_lowercase())
-        }
-        ["provider", county, provider] => {
-            DivisionCode::parse(county).is_ok_and(|c| matches!(c.level(), Level::County | Level::City))
-                && !provider.is_empty()
-        }
-        ["grid", code] => GridCode::parse(code).is_ok(),
-        _ => false,
-    };
-    if valid { Ok(name.to_owned()) } else { Err(bad()) }
+    Unit::parse(name).map(|_| name.to_owned()).map_err(|_| AppError::BadUnit(name.to_owned()))
 }
 
 /// The longest URL taken.
@@ -556,7 +542,7 @@ impl CaseEngine {
         let reporter = submission.reporter.as_ref().map(checked_reporter).transpose()?.flatten();
 
         let at = millis(now);
-        let centre = format!("centre:{division}");
+        let centre = Unit::Centre(division.clone()).to_string();
         let mut entries = vec![ActionRecord {
             at,
             actor: submission.actor.clone(),
@@ -590,7 +576,7 @@ impl CaseEngine {
         let staff_channel = matches!(submission.channel, Channel::GridPatrol | Channel::Hotline | Channel::Reception);
         if let Some(result) = &submission.settled_on_spot {
             // Only a grid worker of this grid, reporting from patrol, settles on the spot.
-            let worker = grid.as_ref().map(|grid| format!("grid:{grid}")).unwrap_or_default();
+            let worker = grid.clone().map(|grid| Unit::Grid(grid).to_string()).unwrap_or_default();
             if submission.channel != Channel::GridPatrol || submission.actor != worker {
                 return Err(lifecycle::LifecycleError::Forbidden {
                     action: ActionKind::SettleOnSpot,
@@ -770,9 +756,9 @@ impl CaseEngine {
             }
             // A unit above the case's place (its county's department) or below it (a village's
             // grid), never one of another county.
-            let place = pingan_store::accounts::unit_division(&target).unwrap_or_default();
+            let place = pingan_core::unit::place_code_of(&target).unwrap_or_default();
             let case_place = case.division.as_str();
-            if !(case_place.starts_with(place) || place.starts_with(case_place)) {
+            if !(case_place.starts_with(&place) || place.starts_with(case_place)) {
                 return Err(AppError::TargetElsewhere { target, division: case.division.to_string() });
             }
             request.target = Some(target);
@@ -840,7 +826,7 @@ impl CaseEngine {
                     // in warning, the handler is. An overdue case needs no warning any more.
                     if case.resolve_due.is_some_and(|due| at >= due) {
                         details["overdue"] = json!(true);
-                        details["notify"] = json!(case.division.parent().map(|p| format!("centre:{p}")));
+                        details["notify"] = json!(case.division.parent().map(|p| Unit::Centre(p).to_string()));
                         row.body.overdue_noted = case.resolve_due;
                     } else {
                         details["warning"] = json!(true);
@@ -887,7 +873,7 @@ impl CaseEngine {
                 details["reason"] = json!(reason(true)?);
                 details["automatic"] = json!(request.actor == crate::scheduler::SWEEP_ACTOR);
                 row.division = case.division.parent().ok_or(AppError::CannotEscalate)?;
-                details["to"] = json!(format!("centre:{}", row.division));
+                details["to"] = json!(Unit::Centre(row.division.clone()).to_string());
                 row.handler = None;
                 (row.claim_due, row.resolve_due) = (None, None);
                 row.body.escalations += 1;
@@ -991,7 +977,7 @@ impl CaseEngine {
     /// Appends the automatic dispatch of a new, accepted case to `target`.
     pub fn dispatch_new(&self, new: &mut NewCase, target: String, now: DateTime<Utc>) {
         let at = millis(now);
-        let centre = format!("centre:{}", new.row.division);
+        let centre = Unit::Centre(new.row.division.clone()).to_string();
         let details = json!({ "to": target, "automatic": true });
         new.entries.push(record(at, &centre, ActionKind::Dispatch, Status::Dispatched, details));
         new.row.status = Status::Dispatched;

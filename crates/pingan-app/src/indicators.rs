@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use pingan_core::Reason;
 use pingan_core::lifecycle::Status;
-use pingan_core::{DivisionCode, GridCode};
+use pingan_core::{DivisionCode, Unit};
 use pingan_store::Store;
 use pingan_store::cases::{CaseFilter, Visibility};
 use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree, month_of, month_start};
@@ -141,8 +141,8 @@ fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -
     if unit.is_some_and(|u| u == own_unit) {
         return Ok(());
     }
-    match own_unit.split_once(':') {
-        Some(("centre", code)) if division.as_str().starts_with(code) => Ok(()),
+    match Unit::parse(own_unit) {
+        Ok(Unit::Centre(code)) if division.as_str().starts_with(code.as_str()) => Ok(()),
         _ => Err(refused()),
     }
 }
@@ -168,8 +168,7 @@ fn parse_month(field: &'static str, text: &str) -> Result<i32, AppError> {
 
 /// The division a unit works in (a grid's village).
 fn unit_place(unit: &str) -> Option<DivisionCode> {
-    let code = pingan_store::accounts::unit_division(unit)?;
-    GridCode::parse(code).map(|grid| grid.village()).or_else(|_| DivisionCode::parse(code)).ok()
+    Unit::parse(unit).ok().map(|unit| unit.division())
 }
 
 fn month_text(yyyymm: i32) -> String {
@@ -218,7 +217,7 @@ pub async fn indicators(
         }
         (_, Some(unit)) => Some(crate::engine::checked_unit(unit.trim())?),
         // A centre's staff start from their division; anyone else from their unit.
-        (None, None) => by.unit.clone().filter(|u| !u.starts_with("centre:")),
+        (None, None) => by.unit.clone().filter(|u| !matches!(Unit::parse(u), Ok(Unit::Centre(_)))),
         (Some(_), None) => None,
     };
     let division = match (&request.division, &unit, &by.unit) {

@@ -14,7 +14,7 @@ use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
-use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Unit};
 use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
 
 use crate::engine::{ActionRequest, CaseEngine, Submission};
@@ -73,7 +73,9 @@ pub struct Summary {
 
 /// The rules' unit for `case`, or the responsible centre where none fits (the centre takes it on).
 fn choose(dispatch: &DispatchBook, category: &Category, case: &CaseRow) -> String {
-    dispatch.choose(category, &case.division, case.grid.as_ref()).unwrap_or_else(|| format!("centre:{}", case.division))
+    dispatch
+        .choose(category, &case.division, case.grid.as_ref())
+        .unwrap_or_else(|| Unit::Centre(case.division.clone()).to_string())
 }
 
 /// One case being played.
@@ -131,7 +133,7 @@ impl Life<'_> {
     }
 
     fn centre(&self) -> String {
-        format!("centre:{}", self.row.division)
+        Unit::Centre(self.row.division.clone()).to_string()
     }
 
     fn handler(&self) -> String {
@@ -222,7 +224,7 @@ impl Life<'_> {
                 return Ok(false);
             }
             if let Some(parent) = self.row.division.parent() {
-                self.act(&format!("centre:{parent}"), ActionKind::Supervise, |r| {
+                self.act(&Unit::Centre(parent).to_string(), ActionKind::Supervise, |r| {
                     r.reason = Some("请加快办理进度".into())
                 })?;
             }
@@ -383,7 +385,7 @@ fn play_case(
     let priority = pick(rng, &[(Priority::Normal, 850), (Priority::Urgent, 120), (Priority::Critical, 30)]);
     let point = region.random_point(rng).map(|p| (p.lon(), p.lat()));
     let actor = match channel {
-        Channel::GridPatrol => format!("grid:{grid}"),
+        Channel::GridPatrol => Unit::Grid(grid.clone()).to_string(),
         Channel::Volunteer => format!("volunteer:{}", rng.u32(1..=270_000)),
         Channel::Hotline => "hotline:12345".to_owned(),
         other => format!("{}:{}", other.as_str(), rng.u32(1..=500_000)),

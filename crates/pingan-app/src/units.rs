@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use pingan_core::category::{Category, HandlingLevel};
-use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Unit};
 use pingan_store::Store;
 use pingan_store::units::{DispatchRule, GridMember, GridRole, UnitKind, UnitRow};
 use serde::Deserialize;
@@ -50,7 +50,7 @@ pub async fn create_departments(
         .filter(|d| d.code.as_str().starts_with(under.as_str()) && matches!(d.level(), Level::City | Level::County))
         .flat_map(|d| {
             kinds.iter().map(move |k| UnitRow {
-                id: format!("department:{}:{}", d.code, k.kind),
+                id: Unit::Department { place: d.code.clone(), kind: k.kind.clone() }.to_string(),
                 kind: UnitKind::Department,
                 division: d.code.clone(),
                 name: format!("{}{}", d.name, k.name_zh),
@@ -116,21 +116,18 @@ pub async fn import_units(
     let mut units = Vec::with_capacity(lines.len());
     for (index, line) in lines.into_iter().enumerate() {
         let bad = |reason: String| AppError::BadRow { file: file.to_owned(), line: index as u64 + 2, reason };
-        let parts: Vec<&str> = line.id.split(':').collect();
-        let (kind, division, tail) = match parts.as_slice() {
-            ["department", division, kind] => (UnitKind::Department, *division, *kind),
-            ["provider", division, name] => (UnitKind::Provider, *division, *name),
-            _ => return Err(bad(format!("{:?}: use department:COUNTY:KIND or provider:COUNTY:NAME", line.id))),
+        let (kind, division, tail) = match Unit::parse(&line.id) {
+            Ok(Unit::Department { place, kind }) => (UnitKind::Department, place, kind),
+            Ok(Unit::Provider { place, name }) => (UnitKind::Provider, place, name),
+            _ => {
+                return Err(bad(format!(
+                    "{:?}: use department:COUNTY:KIND or provider:COUNTY:NAME (a city's or county's code; lower-case letters, digits and '-')",
+                    line.id
+                )));
+            }
         };
-        let division = DivisionCode::parse(division)
-            .ok()
-            .filter(|d| matches!(d.level(), Level::City | Level::County))
-            .ok_or_else(|| bad(format!("{division} is not a city or county code")))?;
         if store.division(&division).await?.is_none() {
             return Err(bad(format!("no division {division}")));
-        }
-        if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            return Err(bad(format!("{tail:?}: use lower-case letters, digits and '-'")));
         }
         if kind == UnitKind::Department && !kinds.iter().any(|k| k.kind == tail) {
             return Err(bad(format!("no department kind {tail:?}")));
@@ -224,14 +221,11 @@ pub async fn import_dispatch_rules(
 /// Whether `name` is a unit cases can go to: a stored division's centre, a stored department or
 /// provider, or a stored grid.
 pub async fn unit_exists(store: &dyn Store, name: &str) -> Result<bool, AppError> {
-    Ok(match name.split_once(':') {
-        Some(("centre", code)) => match DivisionCode::parse(code) {
-            Ok(code) => store.division(&code).await?.is_some(),
-            Err(_) => false,
-        },
-        Some(("department" | "provider", _)) => store.unit(name).await?.is_some(),
-        Some(("grid", code)) => GridCode::parse(code).is_ok() && !store.grids(code).await?.is_empty(),
-        _ => false,
+    Ok(match Unit::parse(name) {
+        Ok(Unit::Centre(code)) => store.division(&code).await?.is_some(),
+        Ok(Unit::Department { .. } | Unit::Provider { .. }) => store.unit(name).await?.is_some(),
+        Ok(Unit::Grid(grid)) => !store.grids(grid.as_str()).await?.is_empty(),
+        Err(_) => false,
     })
 }
 
@@ -303,7 +297,7 @@ impl DispatchBook {
         let county_then_city = || [Level::County, Level::City].into_iter().filter_map(|level| place.ancestor(level));
         if let Some(kind) = &category.department {
             return county_then_city()
-                .map(|code| format!("department:{code}:{kind}"))
+                .map(|place| Unit::Department { place, kind: kind.clone() }.to_string())
                 .find(|id| self.departments.contains(id));
         }
         let serving =
@@ -311,8 +305,8 @@ impl DispatchBook {
         match (serving.map(Vec::as_slice), grid) {
             (Some([only]), _) => Some(only.clone()),
             (Some(_), _) => None,
-            (None, Some(grid)) if category.level == HandlingLevel::Grid => Some(format!("grid:{grid}")),
-            (None, _) => Some(format!("centre:{division}")),
+            (None, Some(grid)) if category.level == HandlingLevel::Grid => Some(Unit::Grid(grid.clone()).to_string()),
+            (None, _) => Some(Unit::Centre(division.clone()).to_string()),
         }
     }
 }

@@ -22,6 +22,7 @@ use pingan_core::Reason;
 
 use hmac::{Hmac, Mac};
 use pingan_core::access::Role;
+use pingan_core::unit::place_code_of;
 use pingan_store::cases::CaseRow;
 use pingan_store::webhooks::{Attempt, Delivery, DeliveryState, NewWebhook, WebhookRow};
 use sha2::Sha256;
@@ -204,7 +205,7 @@ pub fn concerns(webhook: &WebhookRow, case: &CaseRow) -> bool {
 
 /// Only an administrator manages subscriptions, for units of their own subtree.
 fn check_manages(by: &Principal, unit: &str) -> Result<(), AppError> {
-    if crate::accounts::administers(by, pingan_store::accounts::unit_division(unit)) {
+    if crate::accounts::administers(by, place_code_of(unit).as_deref()) {
         Ok(())
     } else {
         Err(AccessError::Forbidden(Reason::new("管理该单位的订阅", "managing webhooks of this unit")).into())

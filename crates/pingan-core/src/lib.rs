@@ -8,9 +8,11 @@ pub mod category;
 pub mod division;
 pub mod lifecycle;
 pub mod problem;
+pub mod unit;
 
 pub use division::{DivisionCode, GridCode, Level};
 pub use problem::{Explain, Reason};
+pub use unit::Unit;
 
 /// `bytes` as lower-case hex, two digits each (how hashes and signatures are written).
 pub fn hex(bytes: &[u8]) -> String {

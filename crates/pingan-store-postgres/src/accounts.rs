@@ -1,9 +1,10 @@
 //! Accounts, credentials and the access log on PostgreSQL.
 
 use async_trait::async_trait;
+use pingan_core::unit::place_code_of;
 use pingan_store::accounts::{
     ACCESS_COLUMNS, ACCOUNT_COLUMNS, AccessEntry, AccountRow, AccountStore, CREDENTIAL_COLUMNS, CredentialKind,
-    CredentialRow, unit_division,
+    CredentialRow,
 };
 use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -71,7 +72,7 @@ impl PostgresStore {
 impl AccountStore for PostgresStore {
     async fn create_account(&self, account: AccountRow) -> StoreResult<()> {
         let c = account.to_columns();
-        let division = account.unit.as_deref().and_then(unit_division);
+        let division = account.unit.as_deref().and_then(place_code_of);
         let client = self.client().await?;
         client
             .execute(
@@ -210,7 +211,7 @@ impl AccountStore for PostgresStore {
             .await
             .map_err(database_error)?;
         for entry in entries {
-            let division = entry.unit.as_deref().and_then(unit_division);
+            let division = entry.unit.as_deref().and_then(place_code_of);
             let c = entry.to_columns();
             transaction
                 .execute(&statement, &[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5, &c.6, &division])

@@ -1,9 +1,10 @@
 //! Accounts, credentials and the access log on SQLite.
 
 use async_trait::async_trait;
+use pingan_core::unit::place_code_of;
 use pingan_store::accounts::{
     ACCESS_COLUMNS, ACCOUNT_COLUMNS, AccessColumns, AccessEntry, AccountColumns, AccountRow, AccountStore,
-    CREDENTIAL_COLUMNS, CredentialColumns, CredentialKind, CredentialRow, unit_division,
+    CREDENTIAL_COLUMNS, CredentialColumns, CredentialKind, CredentialRow,
 };
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::{ErrorCode, OptionalExtension, Row, params};
@@ -50,7 +51,7 @@ impl AccountStore for SqliteStore {
     async fn create_account(&self, account: AccountRow) -> StoreResult<()> {
         self.write(move |connection| {
             let c = account.to_columns();
-            let division = account.unit.as_deref().and_then(unit_division);
+            let division = account.unit.as_deref().and_then(place_code_of);
             connection
                 .execute(
                     &format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}, division_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
@@ -231,7 +232,7 @@ impl AccountStore for SqliteStore {
                 ))
                 .map_err(database_error)?;
             for entry in entries {
-                let division = entry.unit.as_deref().and_then(unit_division);
+                let division = entry.unit.as_deref().and_then(place_code_of);
                 let c = entry.to_columns();
                 statement.execute(params![c.0, c.1, c.2, c.3, c.4, c.5, c.6, division]).map_err(database_error)?;
             }

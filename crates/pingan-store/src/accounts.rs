@@ -135,17 +135,6 @@ pub trait AccountStore: Send + Sync {
     async fn access_log(&self, prefix: &str, from: i64, limit: u32) -> StoreResult<Vec<AccessEntry>>;
 }
 
-/// The division a unit belongs to: a centre's or grid's own code, a department's or provider's
-/// county (or city).
-pub fn unit_division(unit: &str) -> Option<&str> {
-    let (kind, rest) = unit.split_once(':')?;
-    match kind {
-        "centre" | "grid" => Some(rest),
-        "department" | "provider" => rest.split(':').next(),
-        _ => None,
-    }
-}
-
 /// A stored account's columns, in [`ACCOUNT_COLUMNS`] order (the unit's division is derived, for
 /// listing a subtree).
 pub type AccountColumns = (String, String, String, Option<String>, String, String, bool, i64, Option<i64>, bool, i64);

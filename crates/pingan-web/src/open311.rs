@@ -338,12 +338,11 @@ fn w3c(ms: i64) -> Option<String> {
 
 /// The unit handling a case, by name.
 fn agency(state: &AppState, handler: &str) -> Option<String> {
-    match handler.split_once(':') {
-        Some(("centre", code)) => state.atlas.division_name(code).map(|name| format!("{name}综治中心")),
-        Some(("grid", code)) => {
-            let grid = pingan_core::GridCode::parse(code).ok()?;
-            state.atlas.grid(&grid).map(|routed| routed.grid.name)
+    match pingan_core::Unit::parse(handler) {
+        Ok(pingan_core::Unit::Centre(code)) => {
+            state.atlas.division_name(code.as_str()).map(|name| format!("{name}综治中心"))
         }
+        Ok(pingan_core::Unit::Grid(grid)) => state.atlas.grid(&grid).map(|routed| routed.grid.name),
         _ => state.engine.dispatch_book().unit_name(handler).map(str::to_owned),
     }
 }

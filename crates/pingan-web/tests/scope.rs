@@ -410,8 +410,8 @@ fn check_scope_invariant(served: &Served) {
         // Every parameter alone, pointed at a hidden case near the account and at random; then
         // combinations of two to five parameters, each pointed at one hidden case (the whole
         // filter matches it), at one visible case, or random.
-        let place = account.unit.as_deref().and_then(pingan_store::accounts::unit_division).unwrap_or("");
-        let hidden = hidden_near(&cases, &scope, place);
+        let place = account.unit.as_deref().and_then(pingan_core::unit::place_code_of).unwrap_or_default();
+        let hidden = hidden_near(&cases, &scope, &place);
         let mut queries = Vec::new();
         for parameter in PARAMETERS {
             if let Some(target) = hidden.get(rng.usize(0..hidden.len().max(1))) {
@@ -431,7 +431,7 @@ fn check_scope_invariant(served: &Served) {
         for statuses in [Vec::new(), Status::OPEN.to_vec(), vec![Status::Closed]] {
             let places = [
                 None,
-                DivisionCode::parse(place).ok().map(|d| d.to_string()),
+                DivisionCode::parse(&place).ok().map(|d| d.to_string()),
                 Some(Choices::pick(&mut rng, &choices.divisions)),
             ];
             for division in places {

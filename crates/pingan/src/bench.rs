@@ -402,7 +402,7 @@ async fn list(url: &str, runs: usize) -> Result<()> {
     anyhow::ensure!(!samples.is_empty(), "no cases stored in {url}: fill it with `pingan simulate` first");
     // What a centre's account sees: its subtree, what is dispatched to it, what it reported.
     let scope_of = |centre: DivisionCode| Visibility {
-        handler: Some(format!("centre:{centre}")),
+        handler: Some(pingan_core::Unit::Centre(centre.clone()).to_string()),
         subtree: Some(centre),
         reporter: Some("an-account".into()),
         grid: None,

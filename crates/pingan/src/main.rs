@@ -434,7 +434,7 @@ async fn serve(
         for (login, what) in created {
             banner.push_str(&format!("    {login:<11} {what}\n"));
         }
-        let unit = format!("centre:{}", jiangxi::PINGXIANG);
+        let unit = pingan_core::Unit::Centre(parse_division(jiangxi::PINGXIANG)?).to_string();
         let (_, key) =
             accounts.create_api_client("open311-demo", "Open311 演示应用", &unit).await.map_err(|e| explained(&e))?;
         banner.push_str(&format!(
