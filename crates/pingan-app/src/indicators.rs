@@ -11,10 +11,10 @@
 use chrono::{DateTime, Utc};
 use pingan_core::Reason;
 use pingan_core::lifecycle::Status;
-use pingan_core::{DivisionCode, Unit};
+use pingan_core::{DivisionCode, Month, Unit};
 use pingan_store::Store;
 use pingan_store::cases::{CaseFilter, Visibility};
-use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree, month_of, month_start};
+use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree};
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
@@ -147,37 +147,17 @@ fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -
     }
 }
 
-/// `YYYY-MM` as YYYYMM.
-fn parse_month(field: &'static str, text: &str) -> Result<i32, AppError> {
-    let invalid = || AppError::InvalidField {
+/// `YYYY-MM`, of the years Pingan's indicators cover.
+fn parse_month(field: &'static str, text: &str) -> Result<Month, AppError> {
+    Month::parse(text).ok().filter(|month| (2000..=2099).contains(&month.year())).ok_or(AppError::InvalidField {
         field,
         reason: Reason::new("月份须为 YYYY-MM，自 2000-01 至 2099-12", "a month as YYYY-MM, from 2000-01 to 2099-12"),
-    };
-    let bytes = text.as_bytes();
-    let digits_at = |positions: &[usize]| positions.iter().all(|&i| bytes[i].is_ascii_digit());
-    if bytes.len() != 7 || bytes[4] != b'-' || !digits_at(&[0, 1, 2, 3, 5, 6]) {
-        return Err(invalid());
-    }
-    let (year, month): (i32, i32) =
-        (text[..4].parse().map_err(|_| invalid())?, text[5..].parse().map_err(|_| invalid())?);
-    if !(2000..=2099).contains(&year) || !(1..=12).contains(&month) {
-        return Err(invalid());
-    }
-    Ok(year * 100 + month)
+    })
 }
 
 /// The division a unit works in (a grid's village).
 fn unit_place(unit: &str) -> Option<DivisionCode> {
     Unit::parse(unit).ok().map(|unit| unit.division())
-}
-
-fn month_text(yyyymm: i32) -> String {
-    format!("{:04}-{:02}", yyyymm / 100, yyyymm % 100)
-}
-
-/// Months from `from` to `to`, counting both.
-fn span(from: i32, to: i32) -> i32 {
-    (to / 100 - from / 100) * 12 + (to % 100 - from % 100) + 1
 }
 
 pub async fn indicators(
@@ -186,7 +166,7 @@ pub async fn indicators(
     request: IndicatorRequest,
 ) -> Result<IndicatorReport, AppError> {
     let now: DateTime<Utc> = engine.now();
-    let this_month = month_of(now.timestamp_millis());
+    let this_month = Month::of_instant(now.timestamp_millis());
     let from = request.from.as_deref().map(|m| parse_month("from", m)).transpose()?;
     let to = request.to.as_deref().map(|m| parse_month("to", m)).transpose()?;
     let (from, to) = match (from, to) {
@@ -201,7 +181,7 @@ pub async fn indicators(
             reason: Reason::new("结束月份早于开始月份", "the last month comes before the first"),
         });
     }
-    if span(from, to) > MAX_MONTHS {
+    if from.months_through(to) > MAX_MONTHS {
         return Err(AppError::InvalidField {
             field: "to",
             reason: Reason::new("一次最多 120 个月", "at most 120 months at once"),
@@ -285,8 +265,8 @@ pub async fn indicators(
         division: division.to_string(),
         division_name: named.name,
         unit: unit.clone(),
-        from: month_text(from),
-        to: month_text(to),
+        from: from.to_string(),
+        to: to.to_string(),
         as_of: now.timestamp_millis(),
         total: match &unit {
             Some(unit) => figures(&|scope| scope == Scope::Unit(unit.clone()).key(), &|_| true),
@@ -371,12 +351,11 @@ fn counter_of(statuses: &[Status]) -> Option<fn(&Tally) -> i64> {
     }
 }
 
-/// The months `from..=to` (YYYYMM) of a filter's report times, when each bound is the start of a
-/// month.
-fn whole_months(filter: &CaseFilter) -> Option<(i32, i32)> {
+/// The months `from..=to` of a filter's report times, when each bound is the start of a month.
+fn whole_months(filter: &CaseFilter) -> Option<(Month, Month)> {
     let month_starting = |ms: i64| {
-        let month = month_of(ms);
-        (month_start(month) == Some(ms)).then_some(month)
+        let month = Month::of_instant(ms);
+        (month.start_ms() == ms).then_some(month)
     };
     let from = match filter.reported_from {
         None => TallyQuery::everything().from,
@@ -384,7 +363,7 @@ fn whole_months(filter: &CaseFilter) -> Option<(i32, i32)> {
     };
     let to = match filter.reported_before {
         None => TallyQuery::everything().to,
-        Some(ms) => month_starting(ms).map(|_| month_of(ms - 1))?,
+        Some(ms) => month_starting(ms)?.previous(),
     };
     Some((from, to))
 }

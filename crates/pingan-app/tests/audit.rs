@@ -71,7 +71,7 @@ async fn tampering_is_found() {
     raw.execute("UPDATE case_tallies SET closed = closed + 1 WHERE scope = 'own:3603'", []).unwrap();
     let report = verify_histories(&store, &Silent).await.unwrap();
     let (key, recounted, stored) = report.tally_difference.expect("the tally edit went unnoticed");
-    assert_eq!((key.scope.as_str(), key.month), ("own:3603", 197001));
+    assert_eq!((key.scope.as_str(), key.month.yyyymm()), ("own:3603", 197001));
     assert_eq!((recounted.reported, recounted.accepted, recounted.closed, stored.closed), (3, 3, 0, 1));
     raw.execute("UPDATE case_tallies SET closed = closed - 1 WHERE scope = 'own:3603'", []).unwrap();
     assert_eq!(verify_histories(&store, &Silent).await.unwrap().tally_difference, None);

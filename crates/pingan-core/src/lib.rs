@@ -7,10 +7,12 @@ pub mod case;
 pub mod category;
 pub mod division;
 pub mod lifecycle;
+pub mod month;
 pub mod problem;
 pub mod unit;
 
 pub use division::{DivisionCode, GridCode, Level};
+pub use month::Month;
 pub use problem::{Explain, Reason};
 pub use unit::Unit;
 

@@ -6,12 +6,12 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use futures_util::TryStreamExt;
+use pingan_store::StoreResult;
 use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
 use pingan_store::indicators::{
     COUNTERS, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally, TallyKey, TallyQuery, TallyRow,
-    add_on_conflict, add_sql, contributions, insert_into, values_clause,
+    add_on_conflict, add_sql, contributions, insert_into, stored_month, values_clause,
 };
-use pingan_store::{StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
 
 use crate::cases::columns;
@@ -25,7 +25,7 @@ pub(crate) fn append_sql() -> String {
 /// The values of [`append_sql`] or [`add_sql`] for one change.
 pub(crate) fn change_values((key, tally): &(TallyKey, Tally)) -> Vec<Box<dyn ToSql + Sync + Send>> {
     let mut values: Vec<Box<dyn ToSql + Sync + Send>> =
-        vec![Box::new(key.scope.clone()), Box::new(i64::from(key.month))];
+        vec![Box::new(key.scope.clone()), Box::new(i64::from(key.month.yyyymm()))];
     values.extend(tally.values().map(|v| Box::new(v) as Box<dyn ToSql + Sync + Send>));
     values
 }
@@ -62,10 +62,6 @@ pub(crate) async fn fill_case_tallies(client: &impl GenericClient) -> StoreResul
     write_changes(client, &add_sql(Dialect::Postgres, "case_tallies"), &tallies.into_changes()).await
 }
 
-fn month(stored: i64) -> StoreResult<i32> {
-    i32::try_from(stored).map_err(|_| StoreError::Corrupt(format!("tally month {stored}")))
-}
-
 #[async_trait]
 impl IndicatorStore for PostgresStore {
     async fn tallies(&self, query: &TallyQuery) -> StoreResult<Vec<TallyRow>> {
@@ -74,7 +70,7 @@ impl IndicatorStore for PostgresStore {
         let rows = crate::cases::query(&client, &sql, values, true).await?;
         rows.iter()
             .map(|row| {
-                let key = TallyKey { scope: row.get(0), month: month(row.get(1))? };
+                let key = TallyKey { scope: row.get(0), month: stored_month(row.get(1))? };
                 Ok(TallyRow { key, tally: Tally::from_values(std::array::from_fn(|index| row.get(index + 2))) })
             })
             .collect()

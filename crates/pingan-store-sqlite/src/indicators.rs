@@ -6,7 +6,7 @@ use pingan_store::StoreResult;
 use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
 use pingan_store::indicators::{
     COUNTERS, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally, TallyKey, TallyQuery, TallyRow,
-    add_sql, contributions,
+    add_sql, contributions, stored_month,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -21,7 +21,7 @@ pub(crate) fn add_changes(connection: &Connection, changes: &[(TallyKey, Tally)]
     }
     let mut statement = connection.prepare_cached(&add_sql(Dialect::Sqlite, "case_tallies")).map_err(database_error)?;
     for (key, tally) in changes {
-        let mut values = vec![Value::Text(key.scope.clone()), Value::Integer(key.month.into())];
+        let mut values = vec![Value::Text(key.scope.clone()), Value::Integer(key.month.yyyymm().into())];
         values.extend(tally.values().map(Value::Integer));
         statement.execute(params_from_iter(values)).map_err(database_error)?;
     }
@@ -42,19 +42,25 @@ pub(crate) fn fill_case_tallies(connection: &Connection) -> StoreResult<()> {
 impl IndicatorStore for SqliteStore {
     async fn tallies(&self, query: &TallyQuery) -> StoreResult<Vec<TallyRow>> {
         let (sql, values) = query.select_sql(Dialect::Sqlite, &["case_tallies"]);
-        self.read(move |connection| {
-            let mut statement = connection.prepare_cached(&sql)?;
-            let rows = statement.query_map(params_from_iter(bound(values)), |row| {
-                let key = TallyKey { scope: row.get(0)?, month: row.get(1)? };
-                let mut counters = [0i64; COUNTERS.len()];
-                for (index, counter) in counters.iter_mut().enumerate() {
-                    *counter = row.get(index + 2)?;
-                }
+        let rows: Vec<(String, i64, [i64; COUNTERS.len()])> = self
+            .read(move |connection| {
+                let mut statement = connection.prepare_cached(&sql)?;
+                let rows = statement.query_map(params_from_iter(bound(values)), |row| {
+                    let mut counters = [0i64; COUNTERS.len()];
+                    for (index, counter) in counters.iter_mut().enumerate() {
+                        *counter = row.get(index + 2)?;
+                    }
+                    Ok((row.get(0)?, row.get(1)?, counters))
+                })?;
+                rows.collect()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(scope, month, counters)| {
+                let key = TallyKey { scope, month: stored_month(month)? };
                 Ok(TallyRow { key, tally: Tally::from_values(counters) })
-            })?;
-            rows.collect()
-        })
-        .await
+            })
+            .collect()
     }
 
     async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>> {

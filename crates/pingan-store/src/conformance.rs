@@ -2,7 +2,7 @@
 //! [`conformance_tests!`](crate::conformance_tests) with a function that makes a fresh, empty store,
 //! which turns every check below into one test.
 
-use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Month};
 
 use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
@@ -969,6 +969,11 @@ pub async fn cases_are_found_by_the_text_they_hold(store: &dyn Store) {
     assert_eq!(store.count_cases(&seen).await.expect("count"), 1);
 }
 
+/// 2026-11, the month the tallies' tests report in.
+fn the_month() -> Month {
+    Month::from_yyyymm(202611).expect("a month")
+}
+
 /// The tallies of every month, by key, with the changes an engine keeps apart folded in or not.
 async fn every_tally(store: &dyn Store) -> std::collections::BTreeMap<TallyKey, Tally> {
     let rows: Vec<TallyRow> = store.tallies(&TallyQuery::everything()).await.expect("tallies");
@@ -990,14 +995,14 @@ async fn recount(store: &dyn Store) -> std::collections::BTreeMap<TallyKey, Tall
 /// and made again (an upgrade from before them): they equal a recount again.
 pub async fn the_remade_tallies_equal_a_recount(store: &dyn Store) {
     let counted = recount(store).await;
-    assert_eq!(counted[&TallyKey { scope: "subtree:36".into(), month: 202611 }].reported, 3);
-    assert_eq!(counted[&TallyKey { scope: "subtree:36".into(), month: 202610 }].reported, 2);
+    assert_eq!(counted[&TallyKey { scope: "subtree:36".into(), month: the_month() }].reported, 3);
+    assert_eq!(counted[&TallyKey { scope: "subtree:36".into(), month: the_month().previous() }].reported, 2);
     assert_eq!(every_tally(store).await, counted);
 }
 
 /// The tallies of `scopes` for November 2026, by scope.
 async fn november(store: &dyn Store, scopes: &[Scope]) -> Vec<Tally> {
-    let query = TallyQuery { scopes: Some(scopes.to_vec()), own_under: None, from: 202611, to: 202611 };
+    let query = TallyQuery { scopes: Some(scopes.to_vec()), own_under: None, from: the_month(), to: the_month() };
     let rows = store.tallies(&query).await.expect("tallies");
     scopes
         .iter()
@@ -1084,8 +1089,12 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     let reported: Vec<i64> = november(store, &scopes).await.iter().map(|t| t.reported).collect();
     assert_eq!(reported, [2, 1, 1]);
     // Below a county, a subtree is the sum of its divisions' own levels.
-    let own_under =
-        |code: DivisionCode| TallyQuery { scopes: Some(Vec::new()), own_under: Some(code), from: 202611, to: 202611 };
+    let own_under = |code: DivisionCode| TallyQuery {
+        scopes: Some(Vec::new()),
+        own_under: Some(code),
+        from: the_month(),
+        to: the_month(),
+    };
     let rows = store.tallies(&own_under(code("360313"))).await.expect("tallies");
     let mut scopes: Vec<&str> = rows.iter().map(|r| r.key.scope.as_str()).collect();
     scopes.sort();
@@ -1097,8 +1106,13 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     assert_eq!(every_tally(store).await, before);
 
     // Overdue: open and past the resolution deadline (new cases are due 1000 ms after their report).
-    let overdue =
-        |now: i64| OverdueQuery { subtree: Some(code("360313")), handler: None, from: 202611, to: 202611, now };
+    let overdue = |now: i64| OverdueQuery {
+        subtree: Some(code("360313")),
+        handler: None,
+        from: the_month(),
+        to: the_month(),
+        now,
+    };
     let late = store.overdue_counts(&overdue(november_10 + 5000)).await.expect("overdue");
     assert_eq!(late, [OverdueCount { division: "360313".into(), cases: 1 }], "y2 only: y1 is closed, y3 of October");
     let early = store.overdue_counts(&overdue(first_of_november + 500)).await.expect("overdue");

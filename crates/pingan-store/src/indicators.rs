@@ -11,10 +11,8 @@
 //! filling of the tallies when they are made, and the recount.
 
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate, TimeZone};
-use pingan_core::calendar::china_standard_time;
 use pingan_core::lifecycle::{Satisfaction, Status};
-use pingan_core::{DivisionCode, Level};
+use pingan_core::{DivisionCode, Level, Month};
 
 use crate::StoreResult;
 use crate::cases::{CaseRow, Dialect, Sql, SqlValue};
@@ -163,8 +161,8 @@ impl Tally {
 pub struct TallyKey {
     /// The scope as stored (`subtree:3603`, `own:360302`, `unit:department:360302:cg`).
     pub scope: String,
-    /// Year and month of the report, as YYYYMM, in China Standard Time.
-    pub month: i32,
+    /// The month of the report.
+    pub month: Month,
 }
 
 /// The sets of cases that have tallies.
@@ -196,7 +194,7 @@ pub fn keeps_subtree(level: Level) -> bool {
 
 /// Every tally a case counts towards, with what it contributes.
 pub fn contributions(case: &CaseRow) -> Vec<(TallyKey, Tally)> {
-    let (month, tally) = (month_of(case.reported_at), Tally::of(case));
+    let (month, tally) = (Month::of_instant(case.reported_at), Tally::of(case));
     let mut scopes: Vec<Scope> =
         case.division.lineage().into_iter().filter(|d| keeps_subtree(d.level())).map(Scope::Subtree).collect();
     scopes.push(Scope::Own(case.division.clone()));
@@ -244,33 +242,22 @@ impl PendingChanges {
     }
 }
 
-/// YYYYMM of the instant `ms` (milliseconds since the Unix epoch) in China Standard Time.
-pub fn month_of(ms: i64) -> i32 {
-    let local = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&china_standard_time());
-    local.year() * 100 + local.month() as i32
-}
-
-/// The first instant of month `yyyymm` in China Standard Time, in milliseconds; None for a month
-/// that does not exist.
-pub fn month_start(yyyymm: i32) -> Option<i64> {
-    let date = NaiveDate::from_ymd_opt(yyyymm / 100, (yyyymm % 100) as u32, 1)?;
-    let local = china_standard_time().from_local_datetime(&date.and_hms_opt(0, 0, 0)?).single()?;
-    Some(local.timestamp_millis())
-}
-
-/// The month after `yyyymm`.
-pub fn next_month(yyyymm: i32) -> i32 {
-    if yyyymm % 100 == 12 { (yyyymm / 100 + 1) * 100 + 1 } else { yyyymm + 1 }
+/// The month a tally's row holds (YYYYMM).
+pub fn stored_month(yyyymm: i64) -> StoreResult<Month> {
+    i32::try_from(yyyymm)
+        .ok()
+        .and_then(Month::from_yyyymm)
+        .ok_or_else(|| crate::StoreError::Corrupt(format!("tally month {yyyymm}")))
 }
 
 /// The tallies asked for: those of the scopes (every scope when None), and the own levels of every
-/// division in the subtree `own_under`, for the months `from..=to` (YYYYMM).
+/// division in the subtree `own_under`, for the months `from..=to`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TallyQuery {
     pub scopes: Option<Vec<Scope>>,
     pub own_under: Option<DivisionCode>,
-    pub from: i32,
-    pub to: i32,
+    pub from: Month,
+    pub to: Month,
 }
 
 /// A stored tally.
@@ -283,7 +270,7 @@ pub struct TallyRow {
 impl TallyQuery {
     /// Every tally, of every scope and month.
     pub fn everything() -> TallyQuery {
-        TallyQuery { scopes: None, own_under: None, from: 0, to: 999_912 }
+        TallyQuery { scopes: None, own_under: None, from: Month::FIRST, to: Month::LAST }
     }
 
     /// `SELECT scope, month, counters…` summed over every table in `tables` (which have the
@@ -291,7 +278,10 @@ impl TallyQuery {
     /// each table's part names the same values.
     pub fn select_sql(&self, dialect: Dialect, tables: &[&str]) -> (String, Vec<SqlValue>) {
         let mut sql = Sql::new(dialect);
-        let (from, to) = (sql.bind(SqlValue::Integer(self.from.into())), sql.bind(SqlValue::Integer(self.to.into())));
+        let (from, to) = (
+            sql.bind(SqlValue::Integer(self.from.yyyymm().into())),
+            sql.bind(SqlValue::Integer(self.to.yyyymm().into())),
+        );
         let mut condition = format!("month >= {from} AND month <= {to}");
         if let Some(scopes) = &self.scopes {
             let mut listed = vec!["NULL".to_owned()];
@@ -324,8 +314,8 @@ impl TallyQuery {
 pub struct OverdueQuery {
     pub subtree: Option<DivisionCode>,
     pub handler: Option<String>,
-    pub from: i32,
-    pub to: i32,
+    pub from: Month,
+    pub to: Month,
     pub now: i64,
 }
 
@@ -336,8 +326,8 @@ impl OverdueQuery {
         let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let mut conditions = vec![format!("status IN ({})", open.join(", "))];
         conditions.push(format!("resolve_due < {}", sql.bind(SqlValue::Integer(self.now))));
-        let from = month_start(self.from).unwrap_or(i64::MIN);
-        let before = month_start(next_month(self.to)).unwrap_or(i64::MAX);
+        let from = self.from.start_ms();
+        let before = if self.to == Month::LAST { i64::MAX } else { self.to.next().start_ms() };
         let (from, before) = (sql.bind(SqlValue::Integer(from)), sql.bind(SqlValue::Integer(before)));
         conditions.push(format!("reported_at >= {from} AND reported_at < {before}"));
         if let Some(code) = &self.subtree {
@@ -402,17 +392,6 @@ pub trait IndicatorStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn months_are_counted_in_china_standard_time() {
-        // 2026-01-31 16:30 UTC is 2026-02-01 00:30 in Beijing.
-        let ms = chrono::NaiveDate::from_ymd_opt(2026, 1, 31).unwrap().and_hms_opt(16, 30, 0).unwrap().and_utc();
-        assert_eq!(month_of(ms.timestamp_millis()), 202602);
-        assert_eq!(month_start(202602), Some(ms.timestamp_millis() - 30 * 60 * 1000));
-        assert_eq!(next_month(202612), 202701);
-        assert_eq!(next_month(202602), 202603);
-        assert_eq!(month_start(202613), None);
-    }
 
     #[test]
     fn the_counters_follow_the_tables_columns() {

@@ -27,9 +27,8 @@ use pingan_app::{Atlas, Silent};
 use pingan_core::access::Role;
 use pingan_core::case::Channel;
 use pingan_core::lifecycle::Status;
-use pingan_core::{DivisionCode, Level};
+use pingan_core::{DivisionCode, Level, Month};
 use pingan_store::cases::{CaseFilter, CaseRow, MAX_LIST};
-use pingan_store::indicators::{month_of, month_start, next_month};
 
 /// The district whose season is simulated.
 const DISTRICT: &str = "360302";
@@ -425,9 +424,9 @@ fn check_scope_invariant(served: &Served) {
         }
         // Counts the indicator tallies answer: of every case, the open or the closed ones, of a
         // place, over whole months.
-        let this_month = month_of(now_ms());
-        let month_starts = [None, month_start(month_of(month_start(this_month).unwrap() - 1)), month_start(this_month)];
-        let month_ends = [None, month_start(this_month), month_start(next_month(this_month))];
+        let this_month = Month::of_instant(now_ms());
+        let month_starts = [None, Some(this_month.previous().start_ms()), Some(this_month.start_ms())];
+        let month_ends = [None, Some(this_month.start_ms()), Some(this_month.next().start_ms())];
         for statuses in [Vec::new(), Status::OPEN.to_vec(), vec![Status::Closed]] {
             let places = [
                 None,
