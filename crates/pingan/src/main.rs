@@ -484,8 +484,24 @@ fn open_file_limit() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// A command that ran and found something wrong, which it has said: the process ends with this
+/// code (`pingan audit verify`: 2, a broken history; 3, tallies unlike a recount).
+#[derive(Debug, thiserror::Error)]
+#[error("exit code {0}")]
+struct Found(u8);
+
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> Result<std::process::ExitCode> {
+    match run().await {
+        Ok(()) => Ok(std::process::ExitCode::SUCCESS),
+        Err(error) => match error.downcast_ref::<Found>() {
+            Some(Found(code)) => Ok(std::process::ExitCode::from(*code)),
+            None => Err(error),
+        },
+    }
+}
+
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -667,7 +683,7 @@ async fn main() -> Result<()> {
                             report.cases, report.entries, key.scope, key.month
                         );
                     }
-                    std::process::exit(3);
+                    Err(Found(3).into())
                 }
                 Some(broken) => {
                     println!(
@@ -678,7 +694,7 @@ async fn main() -> Result<()> {
                         broken.reason,
                         report.cases - 1
                     );
-                    std::process::exit(2);
+                    Err(Found(2).into())
                 }
             }
         }

@@ -234,6 +234,51 @@ fn audit_verify_takes_the_database_options() {
     assert!(!refused.status.success());
 }
 
+/// What `audit verify` finds wrong sets the exit code, after saying it: 3 for a tally unlike a
+/// recount, 2 for a history whose hashes break (the worse, when both are found).
+#[test]
+fn audit_verify_ends_with_what_it_found() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("pingan.db");
+    let database = format!("sqlite://{}", path.display());
+    let imported = pingan(&["import", "jiangxi", "--database", &database, "--grids-under", "360302"]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let simulated = pingan(&[
+        "simulate",
+        "--database",
+        &database,
+        "--under",
+        "360302",
+        "--cases",
+        "200",
+        "--days",
+        "10",
+        "--seed",
+        "3",
+    ]);
+    assert!(simulated.status.success(), "{}", text(&simulated.stderr));
+    let verify = || pingan(&["audit", "verify", "--database", &database]);
+    assert_eq!(verify().status.code(), Some(0));
+
+    let edit = |sql: &str| {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(connection.execute(sql, []).unwrap(), 1, "{sql}");
+    };
+    edit(
+        "UPDATE case_tallies SET reported = reported + 1 WHERE (scope, month) = (SELECT scope, month FROM case_tallies ORDER BY scope, month LIMIT 1)",
+    );
+    let found = verify();
+    assert_eq!(found.status.code(), Some(3), "{}", text(&found.stdout));
+    assert!(text(&found.stdout).contains("differs from a recount"), "{}", text(&found.stdout));
+
+    edit(
+        "UPDATE case_actions SET details = '{}' WHERE (case_id, sequence) = (SELECT case_id, sequence FROM case_actions ORDER BY case_id, sequence LIMIT 1)",
+    );
+    let found = verify();
+    assert_eq!(found.status.code(), Some(2), "{}", text(&found.stdout));
+    assert!(text(&found.stdout).starts_with("BROKEN: case "), "{}", text(&found.stdout));
+}
+
 /// A webhook receiver on loopback that takes 5 ms over each request; answers its address and the
 /// event ids it was sent.
 fn slow_receiver() -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>) {
