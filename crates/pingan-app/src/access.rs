@@ -8,6 +8,7 @@ use pingan_core::lifecycle::{ActionKind, Capacity};
 use pingan_core::{DivisionCode, Explain, Reason, Unit};
 use pingan_store::accounts::AccountRow;
 use pingan_store::cases::{CaseRow, Visibility};
+use pingan_store::webhooks::WebhookRow;
 
 /// A logged-in person, as every use case sees them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +57,7 @@ impl Principal {
     /// `action`.
     pub fn capacities(&self, case: &CaseRow, action: ActionKind) -> Vec<Capacity> {
         let Some(unit) = &self.unit else { return Vec::new() };
-        crate::engine::capacities(unit, case)
+        capacities(unit, case)
             .into_iter()
             .filter(|&capacity| self.roles.iter().any(|role| role.may_act(capacity, action)))
             .collect()
@@ -295,6 +296,45 @@ impl Explain for AccessError {
     fn message_en(&self) -> String {
         self.to_string()
     }
+}
+
+/// The actor the deadline sweep acts as: for the responsible centre.
+pub const SWEEP_ACTOR: &str = "system:deadlines";
+
+/// What `actor` is to `case`.
+pub fn capacities(actor: &str, case: &CaseRow) -> Vec<Capacity> {
+    let mut held = Vec::new();
+    // The deadline sweep acts for the responsible centre.
+    if actor == SWEEP_ACTOR {
+        held.push(Capacity::Centre);
+    }
+    let unit = Unit::parse(actor).ok();
+    if let Some(Unit::Centre(division)) = &unit {
+        if *division == case.division {
+            held.push(Capacity::Centre);
+        } else if case.division.as_str().starts_with(division.as_str()) {
+            held.push(Capacity::HigherCentre);
+        }
+    }
+    if case.handler.as_deref() == Some(actor) {
+        held.push(Capacity::Handler);
+    }
+    if let (Some(grid), Some(Unit::Grid(worker_grid))) = (&case.grid, &unit)
+        && grid == worker_grid
+    {
+        held.push(Capacity::GridWorker);
+    }
+    held
+}
+
+/// Whether subscription `webhook` hears of an action that left `case` as it is (or took it from there).
+pub fn concerns(webhook: &WebhookRow, case: &CaseRow) -> bool {
+    let category = &case.category;
+    let wanted = webhook.categories.is_empty()
+        || webhook.categories.iter().any(|c| {
+            category == c || (category.starts_with(c.as_str()) && category.as_bytes().get(c.len()) == Some(&b'.'))
+        });
+    wanted && Scope::of_unit(&webhook.unit).allows(case)
 }
 
 #[cfg(test)]

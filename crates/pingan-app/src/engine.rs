@@ -77,7 +77,7 @@ pub struct CaseEngine {
     /// Woken when a write queued webhook deliveries.
     outbox: Notify,
     /// Where webhook deliveries may go.
-    webhook_targets: crate::webhooks::TargetPolicy,
+    webhook_targets: crate::targets::TargetPolicy,
 }
 
 /// A case as an action left it.
@@ -179,32 +179,6 @@ pub struct ActionRequest {
     /// The person acting (their unit is `actor`): their roles narrow what the unit may do, and the
     /// case must be in their scope. None for the server's own actions (the deadline sweep).
     pub by: Option<Principal>,
-}
-
-/// What `actor` is to `case`.
-pub fn capacities(actor: &str, case: &CaseRow) -> Vec<Capacity> {
-    let mut held = Vec::new();
-    // The deadline sweep acts for the responsible centre.
-    if actor == crate::scheduler::SWEEP_ACTOR {
-        held.push(Capacity::Centre);
-    }
-    let unit = Unit::parse(actor).ok();
-    if let Some(Unit::Centre(division)) = &unit {
-        if *division == case.division {
-            held.push(Capacity::Centre);
-        } else if case.division.as_str().starts_with(division.as_str()) {
-            held.push(Capacity::HigherCentre);
-        }
-    }
-    if case.handler.as_deref() == Some(actor) {
-        held.push(Capacity::Handler);
-    }
-    if let (Some(grid), Some(Unit::Grid(worker_grid))) = (&case.grid, &unit)
-        && grid == worker_grid
-    {
-        held.push(Capacity::GridWorker);
-    }
-    held
 }
 
 /// The reporter's contact trimmed and checked; None when every field is empty.
@@ -325,7 +299,7 @@ impl CaseEngine {
             events: broadcast::channel(EVENT_BACKLOG).0,
             webhooks: RwLock::new(Arc::default()),
             outbox: Notify::new(),
-            webhook_targets: crate::webhooks::TargetPolicy::default(),
+            webhook_targets: crate::targets::TargetPolicy::default(),
         }
     }
 
@@ -357,7 +331,7 @@ impl CaseEngine {
         let webhooks = self.webhooks();
         webhooks
             .iter()
-            .filter(|w| crate::webhooks::concerns(w, after) || before.is_some_and(|b| crate::webhooks::concerns(w, b)))
+            .filter(|w| crate::access::concerns(w, after) || before.is_some_and(|b| crate::access::concerns(w, b)))
             .map(|w| w.id)
             .collect()
     }
@@ -386,12 +360,12 @@ impl CaseEngine {
     }
 
     /// The engine, delivering webhooks where `targets` allows (besides public addresses).
-    pub fn with_webhook_targets(self, targets: crate::webhooks::TargetPolicy) -> CaseEngine {
+    pub fn with_webhook_targets(self, targets: crate::targets::TargetPolicy) -> CaseEngine {
         CaseEngine { webhook_targets: targets, ..self }
     }
 
     /// Where webhook deliveries may go.
-    pub fn webhook_targets(&self) -> &crate::webhooks::TargetPolicy {
+    pub fn webhook_targets(&self) -> &crate::targets::TargetPolicy {
         &self.webhook_targets
     }
 
@@ -732,7 +706,7 @@ impl CaseEngine {
     /// How many cases of `filter` `by` may see.
     pub async fn count_for(&self, by: &Principal, filter: CaseFilter) -> Result<u64, AppError> {
         let visible = Scope::of(by).visibility();
-        if let Some(count) = crate::indicators::tallied_count(self.store.as_ref(), &visible, &filter).await? {
+        if let Some(count) = crate::counts::tallied_count(self.store.as_ref(), &visible, &filter).await? {
             return Ok(count);
         }
         Ok(self.store.count_cases(&CaseFilter { visible: Some(visible), ..filter }).await?)
@@ -803,7 +777,7 @@ impl CaseEngine {
         }
         let held = match &request.by {
             Some(by) => by.capacities(case, action),
-            None => capacities(&request.actor, case),
+            None => crate::access::capacities(&request.actor, case),
         };
         let flags = Flags { extension_pending: case.body.extension_pending };
         let outcome = lifecycle::transition(case.status, flags, action, request.satisfaction, &held)?;
@@ -821,7 +795,7 @@ impl CaseEngine {
         match action {
             ActionKind::Accept | ActionKind::Verify | ActionKind::Claim | ActionKind::Close | ActionKind::Note => {
                 details["note"] = json!(reason(action == ActionKind::Note)?);
-                if action == ActionKind::Note && request.actor == crate::scheduler::SWEEP_ACTOR {
+                if action == ActionKind::Note && request.actor == crate::access::SWEEP_ACTOR {
                     // The sweep's notes: past the deadline, the parent level's centre is told;
                     // in warning, the handler is. An overdue case needs no warning any more.
                     if case.resolve_due.is_some_and(|due| at >= due) {
@@ -871,7 +845,7 @@ impl CaseEngine {
             }
             ActionKind::Escalate => {
                 details["reason"] = json!(reason(true)?);
-                details["automatic"] = json!(request.actor == crate::scheduler::SWEEP_ACTOR);
+                details["automatic"] = json!(request.actor == crate::access::SWEEP_ACTOR);
                 row.division = case.division.parent().ok_or(AppError::CannotEscalate)?;
                 details["to"] = json!(Unit::Centre(row.division.clone()).to_string());
                 row.handler = None;

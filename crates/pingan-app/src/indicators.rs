@@ -10,10 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use pingan_core::Reason;
-use pingan_core::lifecycle::Status;
 use pingan_core::{DivisionCode, Month, Unit};
-use pingan_store::Store;
-use pingan_store::cases::{CaseFilter, Visibility};
 use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree};
 
 use crate::AppError;
@@ -284,86 +281,4 @@ pub async fn indicators(
         }
     }
     Ok(report)
-}
-
-/// How many cases of `filter` someone who sees `visible` may see, taken from the tallies where
-/// they hold the answer: for someone who sees a subtree, when nothing but a place, whole months
-/// of report and the statuses (all, the open ones, or closed) narrow the count. The few cases seen
-/// beyond the subtree (dispatched to the person's unit, or reported by them) are counted. None:
-/// the tallies do not hold it, count the cases.
-pub(crate) async fn tallied_count(
-    store: &dyn Store,
-    visible: &Visibility,
-    filter: &CaseFilter,
-) -> Result<Option<u64>, AppError> {
-    let Some(subtree) = &visible.subtree else { return Ok(None) };
-    let (Some(counter), Some((from, to))) = (counter_of(&filter.statuses), whole_months(filter)) else {
-        return Ok(None);
-    };
-    let narrowed_otherwise = filter.handler.is_some()
-        || filter.grid_prefix.is_some()
-        || filter.outside.is_some()
-        || !filter.categories.is_empty()
-        || filter.channel.is_some()
-        || filter.overdue_at.is_some()
-        || filter.alert_due.is_some()
-        || filter.text.is_some()
-        || filter.after.is_some();
-    if narrowed_otherwise {
-        return Ok(None);
-    }
-    let within = |inner: &DivisionCode, outer: &DivisionCode| inner.as_str().starts_with(outer.as_str());
-    // A place inside the subtree is seen whole; one above it holds the subtree, and perhaps
-    // cases seen beyond it.
-    let (area, beyond) = match &filter.division {
-        Some(division) if within(division, subtree) => (division, false),
-        Some(division) if !within(subtree, division) => return Ok(None),
-        _ => (subtree, true),
-    };
-    let query = match keeps_subtree(area.level()) {
-        true => TallyQuery { scopes: Some(vec![Scope::Subtree(area.clone())]), own_under: None, from, to },
-        false => TallyQuery { scopes: Some(Vec::new()), own_under: Some(area.clone()), from, to },
-    };
-    let tallied: i64 = store.tallies(&query).await?.iter().map(|row| counter(&row.tally)).sum();
-    let mut count = u64::try_from(tallied).unwrap_or(0);
-    if beyond {
-        let rest = CaseFilter {
-            visible: Some(Visibility { subtree: None, ..visible.clone() }),
-            outside: Some(subtree.clone()),
-            ..filter.clone()
-        };
-        count += store.count_cases(&rest).await?;
-    }
-    Ok(Some(count))
-}
-
-/// The tally counter of the cases of `statuses`: all of them, the open ones, or the closed.
-fn counter_of(statuses: &[Status]) -> Option<fn(&Tally) -> i64> {
-    let exactly = |set: &[Status]| statuses.iter().all(|s| set.contains(s)) && set.iter().all(|s| statuses.contains(s));
-    if statuses.is_empty() {
-        Some(|tally| tally.reported)
-    } else if exactly(&Status::OPEN) {
-        Some(|tally| tally.open)
-    } else if exactly(&[Status::Closed]) {
-        Some(|tally| tally.closed)
-    } else {
-        None
-    }
-}
-
-/// The months `from..=to` of a filter's report times, when each bound is the start of a month.
-fn whole_months(filter: &CaseFilter) -> Option<(Month, Month)> {
-    let month_starting = |ms: i64| {
-        let month = Month::of_instant(ms);
-        (month.start_ms() == ms).then_some(month)
-    };
-    let from = match filter.reported_from {
-        None => TallyQuery::everything().from,
-        Some(ms) => month_starting(ms)?,
-    };
-    let to = match filter.reported_before {
-        None => TallyQuery::everything().to,
-        Some(ms) => month_starting(ms)?.previous(),
-    };
-    Some((from, to))
 }

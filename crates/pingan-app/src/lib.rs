@@ -7,6 +7,7 @@ pub mod atlas;
 pub mod audit;
 pub mod categories;
 pub mod clock;
+mod counts;
 pub mod demo;
 pub mod divisions;
 pub mod engine;
@@ -19,6 +20,7 @@ pub mod photos;
 pub mod progress;
 pub mod scheduler;
 pub mod simulate;
+pub mod targets;
 pub mod units;
 pub mod webhooks;
 

@@ -13,10 +13,8 @@ use pingan_core::lifecycle::ActionKind;
 use pingan_store::cases::CaseFilter;
 
 use crate::AppError;
+use crate::access::SWEEP_ACTOR;
 use crate::engine::{ActionRequest, CaseEngine};
-
-/// The actor the sweep acts as.
-pub const SWEEP_ACTOR: &str = "system:deadlines";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OverduePolicy {

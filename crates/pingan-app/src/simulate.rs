@@ -17,8 +17,8 @@ use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
 use pingan_core::{DivisionCode, GridCode, Level, Unit};
 use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
 
+use crate::access::SWEEP_ACTOR;
 use crate::engine::{ActionRequest, CaseEngine, Submission};
-use crate::scheduler::SWEEP_ACTOR;
 use crate::units::DispatchBook;
 use crate::{AppError, Atlas, Progress};
 

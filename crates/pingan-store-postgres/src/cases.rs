@@ -12,8 +12,8 @@ use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, Candidate, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, newly_named_photos, same_request,
-    search_grams, searchable_text,
+    DuplicateSearch, NewCase, Numbered, StoredAction, newest_first, newly_named_photos, same_request, search_grams,
+    searchable_text,
 };
 use pingan_store::indicators::{self, PendingChanges};
 use pingan_store::webhooks::Outgoing;
@@ -22,32 +22,8 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use crate::statements::{bound, columns, parameters, query};
 use crate::{PostgresStore, database_error};
-
-pub(crate) fn columns(row: &Row) -> CaseColumns {
-    CaseColumns {
-        id: row.get(0),
-        number: row.get(1),
-        city_code: row.get(2),
-        status: row.get(3),
-        channel: row.get(4),
-        category: row.get(5),
-        priority: row.get(6),
-        division_code: row.get(7),
-        handler: row.get(8),
-        grid_code: row.get(9),
-        reported_at: row.get(10),
-        claim_due: row.get(11),
-        resolve_due: row.get(12),
-        version: row.get(13),
-        idempotency_key: row.get(14),
-        body: row.get(15),
-        lon: row.get(16),
-        lat: row.get(17),
-        alert_at: row.get(18),
-        reporter_account: row.get(19),
-    }
-}
 
 async fn case_where(client: &impl GenericClient, condition: &str, value: &str) -> StoreResult<Option<CaseRow>> {
     let statement = client
@@ -56,43 +32,6 @@ async fn case_where(client: &impl GenericClient, condition: &str, value: &str) -
         .map_err(database_error)?;
     let row = client.query_opt(&statement, &[&value]).await.map_err(database_error)?;
     row.map(|r| CaseRow::from_columns(columns(&r))).transpose()
-}
-
-fn bound(values: Vec<SqlValue>) -> Vec<Box<dyn ToSql + Sync + Send>> {
-    values
-        .into_iter()
-        .map(|v| -> Box<dyn ToSql + Sync + Send> {
-            match v {
-                SqlValue::Text(text) => Box::new(text),
-                SqlValue::Integer(number) => Box::new(number),
-                SqlValue::Real(number) => Box::new(number),
-            }
-        })
-        .collect()
-}
-
-/// Owned values as the parameters a statement takes.
-pub(crate) fn parameters(values: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
-    values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect()
-}
-
-/// Runs `sql` with `values`: as a statement kept for reuse when `reuse_plan`, else planned for
-/// these values alone.
-pub(crate) async fn query(
-    client: &impl GenericClient,
-    sql: &str,
-    values: Vec<SqlValue>,
-    reuse_plan: bool,
-) -> StoreResult<Vec<Row>> {
-    let values = bound(values);
-    let parameters = parameters(&values);
-    let rows = if reuse_plan {
-        let statement = client.prepare_cached(sql).await.map_err(database_error)?;
-        client.query(&statement, &parameters).await
-    } else {
-        client.query(sql, &parameters).await
-    };
-    rows.map_err(database_error)
 }
 
 /// Whether a case filter's query may keep its plan. One with a text search may not: a statement
@@ -175,7 +114,8 @@ struct Prepared {
 impl Prepared {
     fn new(new: &NewCase, sequence: i64) -> StoreResult<Prepared> {
         let search = new.similar.as_ref().map(|search| bound(search.to_sql(|n| format!("${n}")).1));
-        let Numbered { row, entries, hashes, last_hash, outgoing } = new.clone().numbered(sequence, new.hashes())?;
+        let Numbered { row, entries, hashes, last_hash, notify } = new.clone().numbered(sequence, new.hashes())?;
+        let outgoing = pingan_store::webhooks::outgoing(&notify, &row, 1, &entries);
         let columns = row.to_columns()?;
         let grams = grams_of(&row.body);
         Ok(Prepared { row, columns, entries, hashes, last_hash: last_hash.to_vec(), search, outgoing, grams })
@@ -267,8 +207,9 @@ async fn insert_case(
         None => Vec::new(),
     };
     let hashes = new.hashes();
-    let Numbered { row, entries, hashes, last_hash, outgoing } =
+    let Numbered { row, entries, hashes, last_hash, notify } =
         new.numbered(sequence, hashes).map_err(Refused::Store)?;
+    let outgoing = pingan_store::webhooks::outgoing(&notify, &row, 1, &entries);
     let c = row.to_columns().map_err(Refused::Store)?;
     let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(|e| Refused::Store(database_error(e)))?;
     let last_hash = last_hash.to_vec();

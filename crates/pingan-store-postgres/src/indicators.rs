@@ -14,7 +14,7 @@ use pingan_store::indicators::{
 };
 use tokio_postgres::types::ToSql;
 
-use crate::cases::columns;
+use crate::statements::{self, columns, parameters};
 use crate::{PostgresStore, database_error};
 
 /// Appends one change.
@@ -38,7 +38,7 @@ async fn write_changes(client: &impl GenericClient, sql: &str, changes: &[(Tally
     let statement = client.prepare_cached(sql).await.map_err(database_error)?;
     for change in changes {
         let values = change_values(change);
-        client.execute(&statement, &crate::cases::parameters(&values)).await.map_err(database_error)?;
+        client.execute(&statement, &parameters(&values)).await.map_err(database_error)?;
     }
     Ok(())
 }
@@ -67,7 +67,7 @@ impl IndicatorStore for PostgresStore {
     async fn tallies(&self, query: &TallyQuery) -> StoreResult<Vec<TallyRow>> {
         let (sql, values) = query.select_sql(Dialect::Postgres, &["case_tallies", "case_tally_changes"]);
         let client = self.client().await?;
-        let rows = crate::cases::query(&client, &sql, values, true).await?;
+        let rows = statements::query(&client, &sql, values, true).await?;
         rows.iter()
             .map(|row| {
                 let key = TallyKey { scope: row.get(0), month: stored_month(row.get(1))? };
@@ -79,7 +79,7 @@ impl IndicatorStore for PostgresStore {
     async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>> {
         let (sql, values) = query.to_sql(Dialect::Postgres);
         let client = self.client().await?;
-        let rows = crate::cases::query(&client, &sql, values, true).await?;
+        let rows = statements::query(&client, &sql, values, true).await?;
         Ok(rows
             .iter()
             .map(|row| OverdueCount { division: row.get(0), cases: row.get::<_, i64>(1).unsigned_abs() })

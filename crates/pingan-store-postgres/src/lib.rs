@@ -17,6 +17,7 @@ mod accounts;
 mod cases;
 mod idempotency;
 mod indicators;
+mod statements;
 mod units;
 mod webhooks;
 

@@ -8,42 +8,18 @@ use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
     ActionRecord, CASE_COLUMNS, CaseBody, CaseColumns, CaseFilter, CaseRow, CaseStore, Created, Dialect,
-    DuplicateSearch, NewCase, Numbered, SqlValue, StoredAction, newest_first, newly_named_photos, same_request,
-    search_grams, searchable_text,
+    DuplicateSearch, NewCase, Numbered, StoredAction, newest_first, newly_named_photos, same_request, search_grams,
+    searchable_text,
 };
 use pingan_store::indicators::{self, PendingChanges};
 use pingan_store::{StoreError, StoreResult};
-use rusqlite::types::Value;
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Statement, params, params_from_iter};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Statement, params, params_from_iter};
 
+use crate::case_text::index_texts;
 use crate::open_cases::OpenCases;
+use crate::statements::{bound, columns};
 use crate::writer::{Deferred, Written};
 use crate::{SqliteStore, database_error, row_error};
-
-pub(crate) fn columns(row: &Row<'_>) -> rusqlite::Result<CaseColumns> {
-    Ok(CaseColumns {
-        id: row.get(0)?,
-        number: row.get(1)?,
-        city_code: row.get(2)?,
-        status: row.get(3)?,
-        channel: row.get(4)?,
-        category: row.get(5)?,
-        priority: row.get(6)?,
-        division_code: row.get(7)?,
-        handler: row.get(8)?,
-        grid_code: row.get(9)?,
-        reported_at: row.get(10)?,
-        claim_due: row.get(11)?,
-        resolve_due: row.get(12)?,
-        version: row.get(13)?,
-        idempotency_key: row.get(14)?,
-        body: row.get(15)?,
-        lon: row.get(16)?,
-        lat: row.get(17)?,
-        alert_at: row.get(18)?,
-        reporter_account: row.get(19)?,
-    })
-}
 
 fn case_where(connection: &Connection, condition: &str, value: &str) -> StoreResult<Option<CaseRow>> {
     let found = connection
@@ -51,14 +27,6 @@ fn case_where(connection: &Connection, condition: &str, value: &str) -> StoreRes
         .and_then(|mut statement| statement.query_row([value], columns).optional())
         .map_err(database_error)?;
     found.map(CaseRow::from_columns).transpose()
-}
-
-pub(crate) fn bound(values: Vec<SqlValue>) -> impl Iterator<Item = Value> {
-    values.into_iter().map(|v| match v {
-        SqlValue::Text(text) => Value::Text(text),
-        SqlValue::Integer(number) => Value::Integer(number),
-        SqlValue::Real(number) => Value::Real(number),
-    })
 }
 
 fn select_cases(connection: &Connection, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
@@ -105,19 +73,6 @@ fn insert_action(
 /// A case's grams, as its entry in the text index holds them.
 fn text_grams(body: &CaseBody) -> String {
     search_grams(&searchable_text(body)).join(" ")
-}
-
-/// Writes `entries` (case id, grams) into the text index.
-pub(crate) fn index_texts(connection: &Connection, entries: &[(String, String)]) -> StoreResult<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let mut statement =
-        connection.prepare_cached("INSERT INTO case_text (case_id, grams) VALUES (?1, ?2)").map_err(database_error)?;
-    for (case_id, grams) in entries {
-        statement.execute(params![case_id, grams]).map_err(database_error)?;
-    }
-    Ok(())
 }
 
 /// Enters every stored case in the text index (once, when the index is made).
@@ -258,7 +213,8 @@ fn create_one(
     let similar = search.as_ref().map_or_else(Vec::new, |search| open_cases.search(search));
     let day = new.day;
     let sequence = numbers.next(connection, new.row.city.as_str(), day)?;
-    let Numbered { row, entries, hashes, last_hash, outgoing } = new.numbered(sequence, hashes)?;
+    let Numbered { row, entries, hashes, last_hash, notify } = new.numbered(sequence, hashes)?;
+    let outgoing = pingan_store::webhooks::outgoing(&notify, &row, 1, &entries);
     (c.number, c.version) = (row.number.as_ref().map(ToString::to_string).unwrap_or_default(), row.version);
     let inserted = statements
         .insert_case
@@ -499,7 +455,8 @@ mod tests {
     use pingan_core::DivisionCode;
     use pingan_core::case::Channel;
     use pingan_core::lifecycle::Status;
-    use pingan_store::cases::Visibility;
+    use pingan_store::cases::{SqlValue, Visibility};
+    use rusqlite::types::Value;
 
     use super::*;
 

@@ -11,7 +11,7 @@ use pingan_store::indicators::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use crate::cases::{bound, columns};
+use crate::statements::{bound, columns};
 use crate::{SqliteStore, database_error};
 
 /// Adds `changes` (see [`pingan_store::indicators::changes`]) to the tallies.

@@ -16,10 +16,12 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 mod accounts;
+mod case_text;
 mod cases;
 mod idempotency;
 mod indicators;
 mod open_cases;
+mod statements;
 mod units;
 mod webhooks;
 mod writer;

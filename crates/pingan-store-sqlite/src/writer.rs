@@ -258,7 +258,7 @@ fn run_jobs(connection: &Connection, open_cases: &Mutex<OpenCases>, batch: &mut 
         }
     }
     crate::indicators::add_changes(connection, &deferred.tallies.into_changes())?;
-    crate::cases::index_texts(connection, &deferred.texts)
+    crate::case_text::index_texts(connection, &deferred.texts)
 }
 
 /// The open cases, between jobs. Only the writer's thread takes them, and a job that panicked

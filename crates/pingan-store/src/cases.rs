@@ -9,7 +9,6 @@ use pingan_core::{DivisionCode, GridCode, Level};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreResult;
-use crate::webhooks::Outgoing;
 
 /// A case's current state: the columns lists filter on, and the rest as a body.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,7 +176,7 @@ pub struct NewCase {
     /// the same group commit; for an import's report, it sees the cases stored before the import
     /// and the import's earlier reports.
     pub similar: Option<DuplicateSearch>,
-    /// Webhook subscriptions to notify of each entry (see [`crate::webhooks`]).
+    /// Webhook subscriptions to notify of each entry (see `pingan_store::webhooks`).
     pub notify: Vec<i64>,
 }
 
@@ -448,8 +447,8 @@ pub struct Numbered {
     pub entries: Vec<ActionRecord>,
     pub hashes: Vec<[u8; 32]>,
     pub last_hash: [u8; 32],
-    /// The deliveries of its first entries.
-    pub outgoing: Vec<Outgoing>,
+    /// Webhook subscriptions to notify of its first entries.
+    pub notify: Vec<i64>,
 }
 
 impl NewCase {
@@ -465,8 +464,7 @@ impl NewCase {
         row.number = Some(CaseNumber::new(&row.city, day, sequence as u32).map_err(|e| corrupt(e.to_string()))?);
         let last_hash = hashes.last().copied().ok_or_else(|| corrupt("a case needs an entry".into()))?;
         row.version = hashes.len() as i64;
-        let outgoing = crate::webhooks::outgoing(&notify, &row, 1, &entries);
-        Ok(Numbered { row, entries, hashes, last_hash, outgoing })
+        Ok(Numbered { row, entries, hashes, last_hash, notify })
     }
 }
 

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use pingan_app::engine::CaseEngine;
-use pingan_app::webhooks::{DeliverySettings, Sent, TargetPolicy, signature};
+use pingan_app::targets::TargetPolicy;
+use pingan_app::webhooks::{DeliverySettings, Sent, signature};
 use pingan_store::webhooks::{Delivery, WebhookRow};
 use ureq::config::Config;
 use ureq::http::Uri;

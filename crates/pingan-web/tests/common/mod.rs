@@ -12,7 +12,7 @@ use pingan_app::clock::SystemClock;
 use pingan_app::demo::{DEMO_PASSWORD, create_demo_accounts, load_jiangxi};
 use pingan_app::engine::CaseEngine;
 use pingan_app::personal::Vault;
-use pingan_app::webhooks::TargetPolicy;
+use pingan_app::targets::TargetPolicy;
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::DivisionCode;
 use pingan_core::access::Role;
