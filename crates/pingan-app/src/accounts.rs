@@ -24,6 +24,7 @@ use pingan_store::accounts::{AccessEntry, AccountRow, CredentialKind, Credential
 use sha2::{Digest, Sha256};
 
 use crate::access::{AccessError, Principal};
+use crate::address_windows::{AddressWindows, Admission};
 use crate::clock::Clock;
 use crate::{AppError, units};
 
@@ -99,13 +100,6 @@ impl<'a> From<&'a Principal> for Who<'a> {
     }
 }
 
-/// Failed logins from one address within the current window.
-#[derive(Clone, Copy)]
-struct Attempts {
-    since: i64,
-    failures: u32,
-}
-
 /// Failed logins on one account (or login without one) from one address.
 #[derive(Clone, Copy, Default)]
 struct Tries {
@@ -125,7 +119,7 @@ pub struct Accounts {
     clock: Arc<dyn Clock>,
     settings: AccountSettings,
     /// Per address, in this process (an account's own slowdown is in the store, shared by servers).
-    addresses: Mutex<HashMap<IpAddr, Attempts>>,
+    addresses: AddressWindows,
     /// Per account (or login without one) and address, in this process.
     tries: Mutex<HashMap<(String, Option<IpAddr>), Tries>>,
     /// So that the waits come after as many failures whether or not the login exists: the answer
@@ -289,7 +283,7 @@ impl Accounts {
             store,
             clock,
             settings,
-            addresses: Mutex::new(HashMap::new()),
+            addresses: AddressWindows::new(settings.max_address_failures, settings.longest_wait_minutes * MINUTE_MS),
             tries: Mutex::new(HashMap::new()),
             unknown_logins: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
@@ -473,28 +467,16 @@ impl Accounts {
 
     /// Counts an attempt from `address`; the minutes to wait if it has had too many.
     fn address_attempt(&self, address: Option<IpAddr>, now: i64) -> Option<i64> {
-        let (Some(address), Ok(mut addresses)) = (address, self.addresses.lock()) else { return None };
-        let window = self.settings.longest_wait_minutes * MINUTE_MS;
-        if addresses.len() > 100_000 {
-            addresses.retain(|_, a| now - a.since < window);
+        match self.addresses.attempt(address?, now) {
+            Admission::Allowed => None,
+            Admission::Refused { until } => Some(whole_minutes(until - now)),
         }
-        let entry = addresses.entry(address).or_insert(Attempts { since: now, failures: 0 });
-        if now - entry.since >= window {
-            *entry = Attempts { since: now, failures: 0 };
-        }
-        if entry.failures >= self.settings.max_address_failures {
-            return Some(whole_minutes(entry.since + window - now));
-        }
-        entry.failures += 1;
-        None
     }
 
     /// A right password: the attempt counted beforehand was not a failure.
     fn address_succeeded(&self, address: Option<IpAddr>) {
-        if let (Some(address), Ok(mut addresses)) = (address, self.addresses.lock())
-            && let Some(entry) = addresses.get_mut(&address)
-        {
-            entry.failures = entry.failures.saturating_sub(1);
+        if let Some(address) = address {
+            self.addresses.refund(address);
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod address_windows;
 pub mod atlas;
 pub mod audit;
 pub mod categories;

@@ -2,9 +2,7 @@
 //! request must also carry the session's CSRF token in `X-CSRF-Token`); and the endpoints that log
 //! in, change passwords and manage tokens.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -16,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::{AccessError, Principal};
 use pingan_app::accounts::Who;
+use pingan_app::address_windows::Admission;
 use pingan_core::access::Role;
 use pingan_store::accounts::{CredentialKind, CredentialRow};
 use serde::{Deserialize, Serialize};
@@ -133,32 +132,11 @@ impl FromRequestParts<AppState> for MaybeCaller {
     }
 }
 
-/// Requests counted per address in fixed windows: for the public report form.
-pub struct RateLimit {
-    per_window: u32,
-    window_ms: i64,
-    seen: Mutex<HashMap<IpAddr, (i64, u32)>>,
-}
-
-impl RateLimit {
-    pub fn new(per_window: u32, window_ms: i64) -> RateLimit {
-        RateLimit { per_window, window_ms, seen: Mutex::new(HashMap::new()) }
-    }
-
-    /// Counts one request from `address` at `now`; false once the window's allowance is spent.
-    pub fn allow(&self, address: Option<IpAddr>, now: i64) -> bool {
-        let (Some(address), Ok(mut seen)) = (address, self.seen.lock()) else { return true };
-        if seen.len() > 100_000 {
-            // Forget the oldest windows rather than grow without bound.
-            seen.retain(|_, (since, _)| now - *since < self.window_ms);
-        }
-        let entry = seen.entry(address).or_insert((now, 0));
-        if now - entry.0 >= self.window_ms {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.per_window
-    }
+/// Whether a request without an account from `address` may write now (counted against the
+/// address's allowance; one whose address is unknown has none to count against, and may).
+pub fn public_write_allowed(state: &AppState, address: Option<IpAddr>) -> bool {
+    let now = state.engine.now().timestamp_millis();
+    address.is_none_or(|address| state.public_writes.attempt(address, now) == Admission::Allowed)
 }
 
 pub fn too_many_requests() -> ApiError {

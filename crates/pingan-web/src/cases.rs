@@ -221,7 +221,7 @@ pub async fn create_case(
             (caller.principal.actor(), Some(caller.principal.account_id.clone()))
         }
         None if request.channel == Channel::Resident => {
-            if !state.public_writes.allow(address, state.engine.now().timestamp_millis()) {
+            if !crate::auth::public_write_allowed(&state, address) {
                 return Err(too_many_requests());
             }
             ("resident:anonymous".to_owned(), None)
@@ -310,7 +310,7 @@ pub(crate) async fn visible_case(
     if let Err(AppError::CaseNotFound(_)) = &found {
         // Each refusal writes a log line: without an account, they count against the address's
         // allowance of public writes, which also ends a guessing run.
-        if who.caller.is_none() && !state.public_writes.allow(who.address, state.engine.now().timestamp_millis()) {
+        if who.caller.is_none() && !crate::auth::public_write_allowed(state, who.address) {
             return Err(too_many_requests());
         }
         let asker = who.caller.as_ref().map(|c| Who::from(&c.principal));

@@ -52,7 +52,7 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Reports and photos sent without an account, and refused reads of cases (each one writes a
     /// line of the access log), counted per address.
-    pub public_writes: Arc<auth::RateLimit>,
+    pub public_writes: Arc<pingan_app::address_windows::AddressWindows>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// The city the home page shows.
@@ -95,8 +95,8 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
 
 /// A fresh limiter for reports and photos sent without an account: 100 per address per 10
 /// minutes (a report with its photos is a few requests).
-pub fn public_write_limit() -> Arc<auth::RateLimit> {
-    Arc::new(auth::RateLimit::new(100, 10 * 60 * 1000))
+pub fn public_write_limit() -> Arc<pingan_app::address_windows::AddressWindows> {
+    Arc::new(pingan_app::address_windows::AddressWindows::new(100, 10 * 60 * 1000))
 }
 
 /// The largest JSON body accepted: a report's text fields are a few kilobytes at most.

@@ -40,7 +40,7 @@ pub async fn upload(
     MaybeCaller { caller, address }: MaybeCaller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
-    if caller.is_none() && !state.public_writes.allow(address, state.engine.now().timestamp_millis()) {
+    if caller.is_none() && !crate::auth::public_write_allowed(&state, address) {
         return Err(too_many_requests());
     }
     let bytes = body.map_err(|_| {
