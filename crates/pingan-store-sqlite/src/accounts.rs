@@ -35,13 +35,17 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
 
 impl SqliteStore {
     /// The accounts of a unique key: a lookup short enough to run on the calling thread.
-    fn accounts_where(&self, condition: &'static str, value: &str) -> StoreResult<Vec<AccountRow>> {
-        let rows: Vec<AccountColumns> = self.read_here(|connection| {
-            connection
-                .prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} ORDER BY login"))?
-                .query_map([value], account_columns)?
-                .collect()
-        })?;
+    async fn accounts_where(&self, condition: &'static str, value: &str) -> StoreResult<Vec<AccountRow>> {
+        let rows: Vec<AccountColumns> = self
+            .read_here(|connection| {
+                connection
+                    .prepare_cached(&format!(
+                        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} ORDER BY login"
+                    ))?
+                    .query_map([value], account_columns)?
+                    .collect()
+            })
+            .await?;
         rows.into_iter().map(AccountRow::from_columns).collect()
     }
 }
@@ -66,11 +70,11 @@ impl AccountStore for SqliteStore {
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<AccountRow>> {
-        Ok(self.accounts_where("id = ?1", id)?.pop())
+        Ok(self.accounts_where("id = ?1", id).await?.pop())
     }
 
     async fn account_by_login(&self, login: &str) -> StoreResult<Option<AccountRow>> {
-        Ok(self.accounts_where("login = ?1", login)?.pop())
+        Ok(self.accounts_where("login = ?1", login).await?.pop())
     }
 
     async fn accounts(&self, prefix: &str) -> StoreResult<Vec<AccountRow>> {
@@ -175,7 +179,8 @@ impl AccountStore for SqliteStore {
                 .prepare_cached(&format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE secret_hash = ?1"))?
                 .query_row([secret_hash], credential_columns)
                 .optional()
-        })?
+        })
+        .await?
         .map(CredentialRow::from_columns)
         .transpose()
     }

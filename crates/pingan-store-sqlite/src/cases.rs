@@ -366,12 +366,12 @@ impl CaseStore for SqliteStore {
     }
 
     async fn case_by_id(&self, id: &str) -> StoreResult<Option<CaseRow>> {
-        self.read_here(|connection| Ok(case_where(connection, "id", id)))?
+        self.read_here(|connection| Ok(case_where(connection, "id", id))).await?
     }
 
     async fn case_by_number(&self, number: &CaseNumber) -> StoreResult<Option<CaseRow>> {
         let number = number.to_string();
-        self.read_here(|connection| Ok(case_where(connection, "number", &number)))?
+        self.read_here(|connection| Ok(case_where(connection, "number", &number))).await?
     }
 
     async fn history(&self, case_id: &str) -> StoreResult<Vec<StoredAction>> {
@@ -402,7 +402,7 @@ impl CaseStore for SqliteStore {
     async fn list_cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseRow>> {
         // Handing a work queue's page to the blocking pool and back cost more than finding it.
         if filter.is_a_units_queue() {
-            return self.read_here(|connection| Ok(select_cases(connection, filter)))?;
+            return self.read_here(|connection| Ok(select_cases(connection, filter))).await?;
         }
         let filter = filter.clone();
         self.read(move |connection| Ok(select_cases(connection, &filter))).await?

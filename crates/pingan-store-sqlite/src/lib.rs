@@ -72,11 +72,28 @@ const OPTIMIZE: &str = "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
 
+/// The most reads that run at once, each on a connection (and a file descriptor) of its own; a
+/// read beyond waits for a turn. Without a bound, a burst of slow lists took a blocking thread and
+/// a connection each, hundreds of them, on two cores that could run two.
+const MAX_READERS: usize = 32;
+
+/// Connections for reading, and the turns to use them.
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    turns: Arc<tokio::sync::Semaphore>,
+}
+
+impl Readers {
+    async fn turn(&self) -> StoreResult<tokio::sync::OwnedSemaphorePermit> {
+        self.turns.clone().acquire_owned().await.map_err(|_| StoreError::Unavailable("the store is closed".into()))
+    }
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     path: PathBuf,
     writer: GroupWriter,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Readers>,
     /// What the duplicate search looks through; only the writer's jobs touch it.
     open_cases: Arc<Mutex<OpenCases>>,
 }
@@ -180,7 +197,10 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_owned(),
             writer: GroupWriter::start(writer, open_cases.clone())?,
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers: Arc::new(Readers {
+                idle: Mutex::new(Vec::new()),
+                turns: Arc::new(tokio::sync::Semaphore::new(MAX_READERS)),
+            }),
             open_cases,
         })
     }
@@ -189,20 +209,32 @@ impl SqliteStore {
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
+        let turn = self.readers.turn().await?;
         let store = self.clone();
-        run_blocking(move || store.read_here(query)).await
+        run_blocking(move || {
+            let _turn = turn;
+            store.on_a_connection(query)
+        })
+        .await
     }
 
-    /// Runs `query` on the calling thread, for a lookup by key that takes microseconds: handing it
-    /// to the blocking pool and back would cost two thread switches, more than the lookup itself.
-    fn read_here<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
-        let pooled = self.readers.lock().map_err(|_| poisoned())?.pop();
+    /// Runs `query` on the calling thread once it has a turn, for a lookup by key that takes
+    /// microseconds: handing it to the blocking pool and back would cost two thread switches,
+    /// more than the lookup itself.
+    async fn read_here<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let _turn = self.readers.turn().await?;
+        self.on_a_connection(query)
+    }
+
+    /// Runs `query` on an idle connection, or a new one; the caller holds a turn.
+    fn on_a_connection<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let pooled = self.readers.idle.lock().map_err(|_| poisoned())?.pop();
         let connection = match pooled {
             Some(connection) => connection,
             None => open_connection(&self.path)?,
         };
         let result = query(&connection).map_err(database_error);
-        self.readers.lock().map_err(|_| poisoned())?.push(connection);
+        self.readers.idle.lock().map_err(|_| poisoned())?.push(connection);
         result
     }
 
@@ -545,5 +577,45 @@ impl PhotoStore for SqliteStore {
 impl Store for SqliteStore {
     fn engine(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A burst of slow reads takes turns: never more than [`MAX_READERS`] at once, never more
+    /// connections than that, and every read is answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_take_turns_on_a_bounded_set_of_connections() {
+        let directory = tempfile::tempdir().expect("directory");
+        let store = SqliteStore::open(&directory.path().join("readers.db")).expect("store");
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let reads: Vec<_> = (0..4 * MAX_READERS)
+            .map(|n| {
+                let (store, running, most) = (store.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    let read = move |connection: &Connection| {
+                        most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        connection.query_row("SELECT ?1", [n as i64], |row| row.get::<_, i64>(0))
+                    };
+                    if n % 2 == 0 { store.read(read).await } else { store.read_here(read).await }
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for read in reads {
+            answers.push(read.await.expect("task").expect("read"));
+        }
+        assert_eq!(answers, (0..4 * MAX_READERS as i64).collect::<Vec<_>>());
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= MAX_READERS && most > 2, "{most} reads at once");
+        assert!(store.readers.idle.lock().expect("idle").len() <= MAX_READERS, "connections kept");
     }
 }

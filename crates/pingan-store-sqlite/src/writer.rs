@@ -45,9 +45,10 @@ const WRITER_CHECKPOINT_PAGES: c_int = 16 * CHECKPOINT_PAGES;
 /// next transaction then writes the log from its start, and `journal_size_limit` cuts the file
 /// back to this size.
 pub(crate) const LOG_LIMIT_PAGES: c_int = 24 * CHECKPOINT_PAGES;
-/// Pages past which the writer restarts the log itself, waiting for the readers of older pages:
-/// the copy thread, asked at [`LOG_LIMIT_PAGES`], has not got there while the writer went on (on
-/// a machine busy with other work, the log passed the limit by a thousand pages so).
+/// Pages past which the writer restarts the log itself, waiting for the readers of older pages
+/// and for a checkpoint under way: the copy thread, asked at [`LOG_LIMIT_PAGES`], has not got
+/// there while the writer went on (on a machine busy with other work, the log passed the limit by
+/// a thousand pages so).
 const LOG_MOST_PAGES: c_int = LOG_LIMIT_PAGES + 4 * CHECKPOINT_PAGES;
 
 /// What a successful write leaves for its group to apply once, just before the commit.
@@ -185,7 +186,13 @@ fn hand_over_checkpoints(writer: &mut Connection) -> StoreResult<()> {
     writer
         .wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
             if pages >= LOG_MOST_PAGES {
-                let _ = wal.checkpoint_v2(CheckpointMode::RESTART);
+                // Until the log starts over, the writer writes nothing more: a checkpoint the copy
+                // thread is running makes this one give way at once, and the log grew past the
+                // most meanwhile (by 1,600 pages on a busy machine).
+                let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while wal.checkpoint_v2(CheckpointMode::RESTART).is_err() && std::time::Instant::now() < give_up {
+                    thread::sleep(std::time::Duration::from_millis(1));
+                }
             } else if pages >= LOG_LIMIT_PAGES {
                 restart.store(true, Ordering::Relaxed);
                 let _ = wake.try_send(());
