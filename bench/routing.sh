@@ -18,9 +18,8 @@ PINGAN="$ROOT/target/release/pingan"
 DSN="${PINGAN_BENCH_DSN:-postgresql://postgres@127.0.0.1:5432/postgres}"
 cd "$ROOT"
 
-if [[ ! -x "$PINGAN" ]]; then
-    cargo build --release -p pingan
-fi
+# `pingan bench` is in the binary built with the bench feature only.
+cargo build --release -p pingan --features bench
 if [[ ! -x "$VENV/bin/python" ]]; then
     python3.11 -m venv "$VENV"
     "$VENV/bin/pip" install -q -r "$ROOT/bench/requirements.txt"

@@ -1,5 +1,6 @@
 //! The `pingan` command. This is the only place that reads the environment and the command line.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod database;
 mod progress;
@@ -121,7 +122,8 @@ enum Command {
         #[arg(long)]
         under: String,
     },
-    /// Measure Pingan's hot paths (see BENCHMARKS.md).
+    /// Measure Pingan's hot paths (see BENCHMARKS.md; built with `--features bench`).
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Play realistic activity through the case engine (deterministic for a seed) and store it.
@@ -663,6 +665,7 @@ async fn run() -> Result<()> {
             println!("{} ({:.2?})", describe_simulation(&summary), started.elapsed());
             Ok(())
         }
+        #[cfg(feature = "bench")]
         Command::Bench(command) => bench::run(command).await,
         Command::Audit(AuditCommand::Verify { database }) => {
             let store = database.open().await?;
