@@ -11,7 +11,7 @@ use pingan_store::Store;
 use serde::Serialize;
 
 use crate::AppError;
-use crate::geography::{load_grids, parse_stored_area};
+use crate::geography::{grid_entries, parse_stored_area};
 
 /// Kilometres per degree of latitude, for telling distances to people.
 const KM_PER_DEGREE: f64 = 111.32;
@@ -184,15 +184,27 @@ impl Atlas {
         // Read the revision first: a change made while loading leaves the snapshot older than the
         // store, so the next refresh loads again.
         let revision = store.geography_revision().await?;
-        let grids = load_grids(store, "").await?;
-        let division_names =
-            store.division_names().await?.into_iter().map(|d| (String::from(d.code), d.name)).collect();
+        let (grids, divisions, boundaries) =
+            (store.grids("").await?, store.division_names().await?, store.boundaries("").await?);
+        // Parsing the areas and building the index take seconds for a province: off the async
+        // workers, which would otherwise answer nothing else meanwhile.
+        tokio::task::spawn_blocking(move || Self::built(revision, grids, divisions, boundaries))
+            .await
+            .map_err(|error| AppError::Store(pingan_store::StoreError::Unavailable(error.to_string())))?
+    }
+
+    fn built(
+        revision: i64,
+        grids: Vec<pingan_store::GridRow>,
+        divisions: Vec<pingan_store::Division>,
+        boundaries: Vec<pingan_store::BoundaryRow>,
+    ) -> Result<Snapshot, AppError> {
+        let grids = grid_entries(grids)?;
+        let division_names = divisions.into_iter().map(|d| (String::from(d.code), d.name)).collect();
         let grid_names = grids.iter().map(|(entry, name)| (entry.code.clone(), name.clone())).collect();
         let router = Router::build(grids.into_iter().map(|(entry, _)| entry).collect());
         let address_names = address_names(&division_names, &router);
-        let boundaries = store
-            .boundaries("")
-            .await?
+        let boundaries = boundaries
             .into_iter()
             .map(|row| Ok((row.code.clone(), parse_stored_area(&row.geometry, &row.code)?)))
             .collect::<Result<_, AppError>>()?;

@@ -150,10 +150,12 @@ pub(crate) fn parse_stored_area(text: &str, what: &dyn std::fmt::Display) -> Res
 
 /// The stored grids as router entries with their names.
 pub async fn load_grids(store: &dyn Store, prefix: &str) -> Result<Vec<(RouterEntry, String)>, AppError> {
-    store
-        .grids(prefix)
-        .await?
-        .into_iter()
+    grid_entries(store.grids(prefix).await?)
+}
+
+/// Stored grids as the router's entries, with their names.
+pub(crate) fn grid_entries(rows: Vec<pingan_store::GridRow>) -> Result<Vec<(RouterEntry, String)>, AppError> {
+    rows.into_iter()
         .map(|row| {
             let region = parse_stored_area(&row.geometry, &row.code)?;
             Ok((RouterEntry { code: row.code, region }, row.name))

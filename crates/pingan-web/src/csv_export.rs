@@ -23,19 +23,22 @@ fn is_stray_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\r' | '\t')
 }
 
+/// An export that could not be written (the error is logged, not shown).
+pub fn export_failed(error: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "could not write an export");
+    ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "export_failed",
+        message_zh: "导出失败".into(),
+        message_en: "the export could not be written".into(),
+        details: None,
+    }
+}
+
 /// A CSV download named `filename`: a byte-order mark (so spreadsheets read the Chinese as
 /// UTF-8), the header, then the records.
 pub fn csv_attachment(filename: &str, header: &[&str], records: Vec<Vec<String>>) -> Result<Response, ApiError> {
-    let failed = |error: csv::Error| {
-        tracing::error!(%error, "could not write a CSV export");
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "export_failed",
-            message_zh: "导出失败".into(),
-            message_en: "the export could not be written".into(),
-            details: None,
-        }
-    };
+    let failed = |error: csv::Error| export_failed(&error);
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     writer.write_record(header).map_err(failed)?;
     for record in records {
