@@ -267,8 +267,15 @@ fn millis(instant: DateTime<Utc>) -> i64 {
     instant.timestamp_millis()
 }
 
+/// The instant a stored time names. One beyond what a date can hold (a corrupt row) is taken as
+/// the earliest or latest date there is, never as 1970: a deadline so read is long past or far off,
+/// not a plausible date.
 fn instant(millis: i64) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default()
+    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or(if millis < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// Metres between two WGS-84 points (equirectangular; fine at the scale of a duplicate search).
