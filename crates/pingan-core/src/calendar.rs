@@ -57,18 +57,13 @@ impl OfficialCalendar {
     /// different kinds is refused.
     pub fn extend(&mut self, text: &str) -> Result<(), CalendarError> {
         let mut parsed = BTreeMap::new();
-        for (index, line) in text.lines().enumerate() {
-            let line_number = index + 1;
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with("date,") {
-                continue;
-            }
+        for row in crate::csv_rows(text, "date") {
+            let (line_number, fields) = row.map_err(|(line, reason)| CalendarError { line, reason })?;
             let bad = |reason: String| CalendarError { line: line_number, reason };
-            let mut fields = line.split(',');
-            let date = fields.next().unwrap_or_default();
+            let date = fields.get(0).unwrap_or_default();
             let date =
                 NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad(format!("{date:?} is not a date")))?;
-            let kind = match fields.next().map(str::trim) {
+            let kind = match fields.get(1) {
                 Some("rest") => DayKind::Rest,
                 Some("work") => DayKind::Work,
                 other => return Err(bad(format!("kind {other:?} is neither rest nor work"))),

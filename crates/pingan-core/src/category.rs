@@ -121,14 +121,10 @@ impl Explain for CategoryError {
 pub fn parse_categories(text: &str, department_kinds: &HashSet<String>) -> Result<Vec<Category>, CategoryError> {
     let mut categories: Vec<Category> = Vec::new();
     let mut seen: HashMap<String, bool> = HashMap::new(); // code → is a family
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
-        let raw = raw.trim();
-        if raw.is_empty() || raw.starts_with('#') || raw.starts_with("code,") {
-            continue;
-        }
+    for row in crate::csv_rows(text, "code") {
+        let (line, record) = row.map_err(|(line, reason)| CategoryError { line, reason })?;
         let bad = |reason: String| CategoryError { line, reason };
-        let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
+        let fields: Vec<&str> = record.iter().collect();
         if fields.len() != 12 {
             return Err(bad(format!("has {} fields, not 12", fields.len())));
         }
@@ -191,10 +187,9 @@ pub fn parse_categories(text: &str, department_kinds: &HashSet<String>) -> Resul
 
 /// Reads `kind,name_zh,name_en` rows (see data/categories/departments.csv) into the set of kinds.
 pub fn parse_department_kinds(text: &str) -> HashSet<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("kind,"))
-        .filter_map(|l| l.split(',').next().map(str::to_owned))
+    crate::csv_rows(text, "kind")
+        .into_iter()
+        .filter_map(|row| row.ok().and_then(|(_, record)| record.get(0).map(str::to_owned)))
         .collect()
 }
 
@@ -219,6 +214,19 @@ mod tests {
         for kind in ["neighbour", "family", "land", "labour", "property"] {
             assert!(categories.iter().any(|c| c.code == format!("dispute.{kind}")), "{kind}");
         }
+    }
+
+    #[test]
+    fn tables_are_read_as_csv_with_quotes_comments_and_line_numbers() {
+        let kinds: HashSet<String> = ["cg".to_owned()].into();
+        let text = "# a comment, with a comma\ncode,parent,name_zh,name_en,level,department,a,b,c,d,e,f\n\
+                    f,,家,\"Family, homes\",village,,,,,,,\n\
+                    f.a,f,\"维修，安装\",\"Repair, fitting\",village,cg,1,2,1,2,1,2\n";
+        let categories = parse_categories(text, &kinds).unwrap();
+        assert_eq!(categories[1].name_en, "Repair, fitting");
+        assert_eq!(categories[0].name_en, "Family, homes");
+        let error = parse_categories(&format!("{text}f.b,f,乙,B,village,,1,2,1,2,1\n"), &kinds).unwrap_err();
+        assert_eq!((error.line, error.reason.contains("fields")), (5, true), "{error}");
     }
 
     #[test]

@@ -16,6 +16,29 @@ pub use month::Month;
 pub use problem::{Explain, Reason};
 pub use unit::Unit;
 
+/// The rows of a data file in CSV (RFC 4180 quoting, `#` comment lines, fields trimmed), each with
+/// its line number; a row whose first field is `header` is the header, and left out. A row the
+/// reader cannot make out is an error naming its line.
+pub fn csv_rows(text: &str, header: &str) -> Vec<Result<(usize, csv::StringRecord), (usize, String)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let line =
+        |position: Option<&csv::Position>| position.map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+    reader
+        .records()
+        .filter_map(|record| match record {
+            Ok(record) if record.get(0) == Some(header) => None,
+            Ok(record) if record.iter().all(str::is_empty) => None,
+            Ok(record) => Some(Ok((line(record.position()), record))),
+            Err(error) => Some(Err((line(error.position()), error.to_string()))),
+        })
+        .collect()
+}
+
 /// `bytes` as lower-case hex, two digits each (how hashes and signatures are written).
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
