@@ -2,8 +2,10 @@
 //! whole (one pointer) when grids change, so a lookup never sees half an update.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
 
 use pingan_core::{DivisionCode, Explain, GridCode, Level};
 use pingan_geo::{FixedPoint, OutOfRange, Region, Router};
@@ -138,21 +140,17 @@ struct Snapshot {
 }
 
 pub struct Atlas {
-    current: RwLock<Arc<Snapshot>>,
+    current: ArcSwap<Snapshot>,
 }
 
 impl Atlas {
     pub async fn load(store: &dyn Store) -> Result<Atlas, AppError> {
-        Ok(Atlas { current: RwLock::new(Arc::new(Self::snapshot(store).await?)) })
+        Ok(Atlas { current: ArcSwap::from_pointee(Self::snapshot(store).await?) })
     }
 
     /// Rebuilds from the store and swaps the new geography in.
     pub async fn reload(&self, store: &dyn Store) -> Result<(), AppError> {
-        let fresh = Arc::new(Self::snapshot(store).await?);
-        match self.current.write() {
-            Ok(mut current) => *current = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
-        }
+        self.current.store(Arc::new(Self::snapshot(store).await?));
         Ok(())
     }
 
@@ -212,10 +210,7 @@ impl Atlas {
     }
 
     fn current(&self) -> Arc<Snapshot> {
-        match self.current.read() {
-            Ok(current) => current.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.current.load_full()
     }
 
     pub fn grid_count(&self) -> usize {

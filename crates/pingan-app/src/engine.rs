@@ -6,7 +6,9 @@
 //! follows from that name and the case (see [`capacities`]); the lifecycle rules do the rest.
 
 use pingan_core::Reason;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use tokio::sync::{Notify, broadcast};
 
@@ -61,9 +63,9 @@ pub struct CaseEngine {
     store: Arc<dyn Store>,
     atlas: Arc<Atlas>,
     /// Swapped whole when a new version is stored (see [`CaseEngine::refresh_categories`]).
-    book: RwLock<Arc<CategoryBook>>,
+    book: ArcSwap<CategoryBook>,
     /// Read again with the category book.
-    dispatch: RwLock<Arc<units::DispatchBook>>,
+    dispatch: ArcSwap<units::DispatchBook>,
     work: WorkClock,
     clock: Arc<dyn Clock>,
     settings: EngineSettings,
@@ -73,7 +75,7 @@ pub struct CaseEngine {
     /// falls behind is told how many it missed).
     events: broadcast::Sender<Arc<CaseEvent>>,
     /// The active webhook subscriptions, read again when they change and with [`Self::refresh`].
-    webhooks: RwLock<Arc<Vec<WebhookRow>>>,
+    webhooks: ArcSwap<Vec<WebhookRow>>,
     /// Woken when a write queued webhook deliveries.
     outbox: Notify,
     /// Where webhook deliveries may go.
@@ -297,14 +299,14 @@ impl CaseEngine {
         CaseEngine {
             store,
             atlas,
-            book: RwLock::new(Arc::new(book)),
-            dispatch: RwLock::new(Arc::default()),
+            book: ArcSwap::from_pointee(book),
+            dispatch: ArcSwap::default(),
             work,
             clock,
             settings,
             vault: None,
             events: broadcast::channel(EVENT_BACKLOG).0,
-            webhooks: RwLock::new(Arc::default()),
+            webhooks: ArcSwap::default(),
             outbox: Notify::new(),
             webhook_targets: crate::targets::TargetPolicy::default(),
         }
@@ -317,13 +319,13 @@ impl CaseEngine {
 
     /// The active webhook subscriptions.
     pub fn webhooks(&self) -> Arc<Vec<WebhookRow>> {
-        read(&self.webhooks)
+        self.webhooks.load_full()
     }
 
     /// Reads the active webhook subscriptions again.
     pub async fn reload_webhooks(&self) -> Result<(), AppError> {
         let active: Vec<WebhookRow> = self.store.webhooks().await?.into_iter().filter(|w| w.active).collect();
-        replace(&self.webhooks, Arc::new(active));
+        self.webhooks.store(Arc::new(active));
         self.outbox.notify_waiters();
         Ok(())
     }
@@ -398,12 +400,12 @@ impl CaseEngine {
     pub async fn refresh(&self) -> Result<bool, AppError> {
         let latest = crate::categories::current_book(self.store.as_ref(), millis(self.clock.now())).await?;
         let dispatch = units::DispatchBook::load(self.store.as_ref(), &latest).await?;
-        replace(&self.dispatch, Arc::new(dispatch));
+        self.dispatch.store(Arc::new(dispatch));
         self.reload_webhooks().await?;
         if latest.version() == self.categories().version() {
             return Ok(false);
         }
-        replace(&self.book, Arc::new(latest));
+        self.book.store(Arc::new(latest));
         Ok(true)
     }
 
@@ -942,7 +944,7 @@ impl CaseEngine {
 
     /// The dispatch rules and departments in force.
     pub fn dispatch_book(&self) -> Arc<units::DispatchBook> {
-        read(&self.dispatch)
+        self.dispatch.load_full()
     }
 
     /// Dispatches a new, accepted case at once where the rules name its unit.
@@ -970,7 +972,7 @@ impl CaseEngine {
 
     /// The category book in force.
     pub fn categories(&self) -> Arc<CategoryBook> {
-        read(&self.book)
+        self.book.load_full()
     }
 
     pub fn work_clock(&self) -> &WorkClock {
@@ -991,20 +993,6 @@ impl CaseEngine {
         let (due, dispatched) = (case.resolve_due?, case.body.dispatched_at?);
         let allowed = self.work.minutes_between(instant(dispatched), instant(due));
         Some(self.work.deadline_state(instant(dispatched), allowed, self.settings.warn_at, self.clock.now()))
-    }
-}
-
-fn read<T>(shared: &RwLock<Arc<T>>) -> Arc<T> {
-    match shared.read() {
-        Ok(value) => value.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    }
-}
-
-fn replace<T>(shared: &RwLock<Arc<T>>, value: Arc<T>) {
-    match shared.write() {
-        Ok(mut current) => *current = value,
-        Err(poisoned) => *poisoned.into_inner() = value,
     }
 }
 
