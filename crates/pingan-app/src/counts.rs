@@ -23,15 +23,34 @@ pub(crate) async fn tallied_count(
     let (Some(counter), Some((from, to))) = (counter_of(&filter.statuses), whole_months(filter)) else {
         return Ok(None);
     };
-    let narrowed_otherwise = filter.handler.is_some()
-        || filter.grid_prefix.is_some()
-        || filter.outside.is_some()
-        || !filter.categories.is_empty()
-        || filter.channel.is_some()
-        || filter.overdue_at.is_some()
-        || filter.alert_due.is_some()
-        || filter.text.is_some()
-        || filter.after.is_some();
+    // Every field named, so that a condition added to lists must be weighed here too: a count that
+    // ignored it would show more than the list.
+    let CaseFilter {
+        division: _,
+        statuses: _,
+        reported_from: _,
+        reported_before: _,
+        visible: _,
+        limit: _,
+        handler,
+        grid_prefix,
+        outside,
+        categories,
+        channel,
+        overdue_at,
+        alert_due,
+        text,
+        after,
+    } = filter;
+    let narrowed_otherwise = handler.is_some()
+        || grid_prefix.is_some()
+        || outside.is_some()
+        || !categories.is_empty()
+        || channel.is_some()
+        || overdue_at.is_some()
+        || alert_due.is_some()
+        || text.is_some()
+        || after.is_some();
     if narrowed_otherwise {
         return Ok(None);
     }
