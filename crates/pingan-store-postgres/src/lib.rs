@@ -1,11 +1,13 @@
-//! The PostgreSQL engine: a connection pool, migrations compiled in and applied at connect, bulk
-//! writes as array parameters (`unnest`) so a large import is a few statements, not one per row.
+//! The PostgreSQL engine: a connection pool, the schema's history (`pingan_store::migrations`)
+//! applied at connect, bulk writes as array parameters (`unnest`) so a large import is a few
+//! statements, not one per row.
 
 use std::str::FromStr;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_store::migrations::{self, Applied, Engine};
 use pingan_store::{
     BoundaryRow, CategoryStore, DataKeyStore, Division, DivisionStore, GeographyStore, GridRow, NewPhoto, PhotoStore,
     Store, StoreError, StoreResult,
@@ -20,36 +22,6 @@ mod indicators;
 mod statements;
 mod units;
 mod webhooks;
-
-const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql")),
-    (2, "geography_revision", include_str!("../migrations/0002_geography_revision.sql")),
-    (3, "cases", include_str!("../migrations/0003_cases.sql")),
-    (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
-    (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
-    (6, "units", include_str!("../migrations/0006_units.sql")),
-    (7, "category_versions", include_str!("../migrations/0007_category_versions.sql")),
-    (8, "photos", include_str!("../migrations/0008_photos.sql")),
-    (9, "case_alerts", include_str!("../migrations/0009_case_alerts.sql")),
-    (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
-    (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
-    (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
-    (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
-    (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
-    (CASE_TALLIES, "case tallies", include_str!("../migrations/0015_case_tallies.sql")),
-    (16, "duplicate_search_points", include_str!("../migrations/0016_duplicate_search_points.sql")),
-    (17, "unit_lists_from_the_index", include_str!("../migrations/0017_unit_lists_from_the_index.sql")),
-    (18, "open_cases_by_category_and_grid", include_str!("../migrations/0018_open_cases_by_category_and_grid.sql")),
-    (19, "data_key_probes", include_str!("../migrations/0019_data_key_probes.sql")),
-    (20, "photo_uploaders", include_str!("../migrations/0020_photo_uploaders.sql")),
-    (21, "login_slowdown", include_str!("../migrations/0021_login_slowdown.sql")),
-];
-
-/// The migration that adds the text index, which the cases already stored are then entered in.
-const CASE_TEXT: i32 = 14;
-
-/// The migration that adds the indicator tallies, which the cases already stored are counted into.
-const CASE_TALLIES: i32 = 15;
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
 
@@ -71,6 +43,36 @@ fn database_error(error: tokio_postgres::Error) -> StoreError {
 
 fn pool_error(error: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(error.to_string())
+}
+
+/// A database made before the history had ids recorded its steps by number in `schema_migrations`:
+/// they are recorded again by id, with the time each ran, and the numbered record goes.
+async fn adopt_numbered_record(transaction: &tokio_postgres::Transaction<'_>) -> StoreResult<()> {
+    let numbered = transaction
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await
+        .map_err(database_error)?;
+    if !numbered.get::<_, bool>(0) {
+        return Ok(());
+    }
+    let rows: Vec<(i64, String)> = transaction
+        .query("SELECT version::BIGINT, name FROM schema_migrations ORDER BY version", &[])
+        .await
+        .map_err(database_error)?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    for (applied, (version, _)) in migrations::adopt_numbered(Engine::Postgres, &rows)?.into_iter().zip(&rows) {
+        transaction
+            .execute(
+                "INSERT INTO schema_history (id, checksum, applied_at)
+                 SELECT $1, $2, applied_at FROM schema_migrations WHERE version = $3",
+                &[&applied.id, &applied.checksum, &i32::try_from(*version).unwrap_or(i32::MAX)],
+            )
+            .await
+            .map_err(database_error)?;
+    }
+    transaction.batch_execute("DROP TABLE schema_migrations").await.map_err(database_error)
 }
 
 impl PostgresStore {
@@ -97,29 +99,34 @@ impl PostgresStore {
         transaction.batch_execute("SELECT pg_advisory_xact_lock(7262616)").await.map_err(database_error)?;
         transaction
             .batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                "CREATE TABLE IF NOT EXISTS schema_history (
+                     id TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
             )
             .await
             .map_err(database_error)?;
-        for &(version, name, sql) in MIGRATIONS {
-            let applied = transaction
-                .query_opt("SELECT version FROM schema_migrations WHERE version = $1", &[&version])
+        adopt_numbered_record(&transaction).await?;
+        let applied: Vec<Applied> = transaction
+            .query("SELECT id, checksum FROM schema_history", &[])
+            .await
+            .map_err(database_error)?
+            .iter()
+            .map(|row| Applied { id: row.get(0), checksum: row.get(1) })
+            .collect();
+        for (id, script) in migrations::pending(Engine::Postgres, &applied)? {
+            transaction.batch_execute(script).await.map_err(database_error)?;
+            if id == migrations::CASE_TEXT {
+                cases::fill_search_grams(&transaction).await?;
+            }
+            if id == migrations::CASE_TALLIES {
+                indicators::fill_case_tallies(&transaction).await?;
+            }
+            transaction
+                .execute(
+                    "INSERT INTO schema_history (id, checksum) VALUES ($1, $2)",
+                    &[&id, &migrations::checksum(script)],
+                )
                 .await
                 .map_err(database_error)?;
-            if applied.is_none() {
-                transaction.batch_execute(sql).await.map_err(database_error)?;
-                if version == CASE_TEXT {
-                    cases::fill_search_grams(&transaction).await?;
-                }
-                if version == CASE_TALLIES {
-                    indicators::fill_case_tallies(&transaction).await?;
-                }
-                transaction
-                    .execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&version, &name])
-                    .await
-                    .map_err(database_error)?;
-            }
         }
         transaction.commit().await.map_err(database_error)?;
         Ok(store)

@@ -47,7 +47,8 @@ async fn upgrading_enters_stored_cases_in_the_text_index() {
     let (store, schema) = store_in_new_schema().await;
     pingan_store::conformance::cases_are_found_by_the_text_they_hold(&store).await;
     drop(store);
-    let sql = "ALTER TABLE cases DROP COLUMN search_grams; DELETE FROM schema_migrations WHERE version = 14;";
+    let sql =
+        "ALTER TABLE cases DROP COLUMN search_grams; DELETE FROM schema_history WHERE id = '20261129121510_case_text';";
     let upgraded = downgrade_and_reconnect(&schema, sql).await;
     pingan_store::conformance::the_remade_text_index_holds_the_stored_cases(&upgraded).await;
     PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
@@ -59,7 +60,7 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
     let (store, schema) = store_in_new_schema().await;
     pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
     drop(store);
-    let sql = "DROP TABLE case_tallies, case_tally_changes; DELETE FROM schema_migrations WHERE version = 15;";
+    let sql = "DROP TABLE case_tallies, case_tally_changes; DELETE FROM schema_history WHERE id = '20261129143417_case_tallies';";
     let upgraded = downgrade_and_reconnect(&schema, sql).await;
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
     PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");

@@ -1,5 +1,5 @@
-//! The embedded engine: one SQLite file, WAL journal, fully synchronous commits, migrations
-//! compiled in and applied at open. Writes go through one writer thread that commits concurrent
+//! The embedded engine: one SQLite file, WAL journal, fully synchronous commits, the schema's
+//! history (`pingan_store::migrations`) applied at open. Writes go through one writer thread that commits concurrent
 //! writes together (see `writer`); reads use a small pool of their own connections, which WAL lets
 //! run beside a write.
 
@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_store::migrations::{self, Applied, Engine};
 use pingan_store::{
     BoundaryRow, CategoryStore, DataKeyStore, Division, DivisionStore, GeographyStore, GridRow, NewPhoto, PhotoStore,
     Store, StoreError, StoreResult,
@@ -28,42 +29,6 @@ mod writer;
 
 use open_cases::OpenCases;
 use writer::GroupWriter;
-
-/// Migrations in order; each runs once, in its own transaction.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "divisions_and_grids", include_str!("../migrations/0001_divisions_and_grids.sql")),
-    (2, "geography_revision", include_str!("../migrations/0002_geography_revision.sql")),
-    (3, "cases", include_str!("../migrations/0003_cases.sql")),
-    (4, "cases_by_place", include_str!("../migrations/0004_cases_by_place.sql")),
-    (5, "case_points", include_str!("../migrations/0005_case_points.sql")),
-    (6, "units", include_str!("../migrations/0006_units.sql")),
-    (7, "category_versions", include_str!("../migrations/0007_category_versions.sql")),
-    (8, "photos", include_str!("../migrations/0008_photos.sql")),
-    (9, "case_alerts", include_str!("../migrations/0009_case_alerts.sql")),
-    (10, "open_cases_by_division", include_str!("../migrations/0010_open_cases_by_division.sql")),
-    (11, "accounts", include_str!("../migrations/0011_accounts.sql")),
-    (12, "webhooks", include_str!("../migrations/0012_webhooks.sql")),
-    (13, "idempotency keys", include_str!("../migrations/0013_idempotency_keys.sql")),
-    (CASE_TEXT, "case text", include_str!("../migrations/0014_case_text.sql")),
-    (CASE_TALLIES, "case tallies", include_str!("../migrations/0015_case_tallies.sql")),
-    (16, "duplicate_search_points", include_str!("../migrations/0016_duplicate_search_points.sql")),
-    (17, "open_cases_by_time", include_str!("../migrations/0017_open_cases_by_time.sql")),
-    (18, "open_cases_by_due", include_str!("../migrations/0018_open_cases_by_due.sql")),
-    (19, "open_cases_by_category_and_grid", include_str!("../migrations/0019_open_cases_by_category_and_grid.sql")),
-    (20, "cases_by_handler_covering", include_str!("../migrations/0020_cases_by_handler_covering.sql")),
-    (21, "open_cases_in_memory", include_str!("../migrations/0021_open_cases_in_memory.sql")),
-    (22, "cases_by_handler_with_reporter", include_str!("../migrations/0022_cases_by_handler_with_reporter.sql")),
-    (23, "open_cases_tested_without_a_list", include_str!("../migrations/0023_open_cases_tested_without_a_list.sql")),
-    (24, "data_key_probes", include_str!("../migrations/0024_data_key_probes.sql")),
-    (25, "photo_uploaders", include_str!("../migrations/0025_photo_uploaders.sql")),
-    (26, "login_slowdown", include_str!("../migrations/0026_login_slowdown.sql")),
-];
-
-/// The migration that adds the text index, which the cases already stored are then entered in.
-const CASE_TEXT: i64 = 14;
-
-/// The migration that adds the indicator tallies, which the cases already stored are counted into.
-const CASE_TALLIES: i64 = 15;
 
 /// SQLite's own upkeep of planner statistics (sampled, so it stays quick on large tables): without
 /// them it reached a county's open cases of one category through the category index and read every
@@ -140,37 +105,71 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
     Ok(connection)
 }
 
+/// Runs the steps of the schema's history that the database has not recorded, each in its own
+/// transaction, after checking that the ones it recorded are this build's.
 fn migrate(connection: &mut Connection) -> StoreResult<()> {
-    connection
+    let transaction = connection.transaction().map_err(database_error)?;
+    transaction
         .execute_batch(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS schema_history (
+                 id TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)",
         )
         .map_err(database_error)?;
-    for &(version, name, sql) in MIGRATIONS {
+    adopt_numbered_record(&transaction)?;
+    let applied: Vec<Applied> = transaction
+        .prepare("SELECT id, checksum FROM schema_history")
+        .and_then(|mut statement| {
+            statement.query_map([], |row| Ok(Applied { id: row.get(0)?, checksum: row.get(1)? }))?.collect()
+        })
+        .map_err(database_error)?;
+    transaction.commit().map_err(database_error)?;
+    for (id, script) in migrations::pending(Engine::Sqlite, &applied)? {
         let transaction = connection.transaction().map_err(database_error)?;
-        let applied: Option<i64> = transaction
-            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |row| row.get(0))
-            .optional()
-            .map_err(database_error)?;
-        if applied.is_none() {
-            transaction.execute_batch(sql).map_err(database_error)?;
-            if version == CASE_TEXT {
-                cases::fill_case_text(&transaction)?;
-            }
-            if version == CASE_TALLIES {
-                indicators::fill_case_tallies(&transaction)?;
-            }
-            transaction
-                .execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, datetime('now'))",
-                    params![version, name],
-                )
-                .map_err(database_error)?;
+        transaction.execute_batch(script).map_err(database_error)?;
+        if id == migrations::CASE_TEXT {
+            cases::fill_case_text(&transaction)?;
         }
+        if id == migrations::CASE_TALLIES {
+            indicators::fill_case_tallies(&transaction)?;
+        }
+        transaction
+            .execute(
+                "INSERT INTO schema_history (id, checksum, applied_at) VALUES (?1, ?2, datetime('now'))",
+                params![id, migrations::checksum(script)],
+            )
+            .map_err(database_error)?;
         transaction.commit().map_err(database_error)?;
     }
     Ok(())
+}
+
+/// A database made before the history had ids recorded its steps by number in `schema_migrations`:
+/// they are recorded again by id, with the time each ran, and the numbered record goes.
+fn adopt_numbered_record(transaction: &rusqlite::Transaction) -> StoreResult<()> {
+    let numbered: bool = transaction
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(database_error)?;
+    if !numbered {
+        return Ok(());
+    }
+    let rows: Vec<(i64, String)> = transaction
+        .prepare("SELECT version, name FROM schema_migrations ORDER BY version")
+        .and_then(|mut statement| statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect())
+        .map_err(database_error)?;
+    for (applied, (version, _)) in migrations::adopt_numbered(Engine::Sqlite, &rows)?.into_iter().zip(&rows) {
+        transaction
+            .execute(
+                "INSERT INTO schema_history (id, checksum, applied_at)
+                 SELECT ?1, ?2, applied_at FROM schema_migrations WHERE version = ?3",
+                params![applied.id, applied.checksum, version],
+            )
+            .map_err(database_error)?;
+    }
+    transaction.execute_batch("DROP TABLE schema_migrations").map_err(database_error)
 }
 
 impl SqliteStore {

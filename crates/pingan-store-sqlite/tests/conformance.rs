@@ -119,7 +119,7 @@ async fn upgrading_enters_stored_cases_in_the_text_index() {
     pingan_store::conformance::cases_are_found_by_the_text_they_hold(&store).await;
     drop(store);
     let sql = "DROP TABLE case_text; DROP TABLE IF EXISTS case_text_content; \
-               DELETE FROM schema_migrations WHERE version = 14;";
+               DELETE FROM schema_history WHERE id = '20261129121510_case_text';";
     let upgraded = downgrade_and_reopen(&directory.path().join("pingan.db"), sql);
     pingan_store::conformance::the_remade_text_index_holds_the_stored_cases(&upgraded).await;
 }
@@ -130,7 +130,7 @@ async fn upgrading_counts_stored_cases_into_the_tallies() {
     let (store, directory) = fresh_store().await;
     pingan_store::conformance::tallies_follow_every_write_and_equal_a_recount(&store).await;
     drop(store);
-    let sql = "DROP TABLE case_tallies; DELETE FROM schema_migrations WHERE version = 15;";
+    let sql = "DROP TABLE case_tallies; DELETE FROM schema_history WHERE id = '20261129143417_case_tallies';";
     let upgraded = downgrade_and_reopen(&directory.path().join("pingan.db"), sql);
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&upgraded).await;
 }

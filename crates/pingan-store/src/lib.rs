@@ -7,6 +7,7 @@ pub mod cases;
 pub mod conformance;
 pub mod idempotency;
 pub mod indicators;
+pub mod migrations;
 pub mod units;
 pub mod webhooks;
 
@@ -64,6 +65,16 @@ pub enum StoreError {
     /// Holds the key as stored.
     #[error("this idempotency key was used for another request: choose a new one")]
     KeyReused(String),
+    /// Holds the step's id.
+    #[error(
+        "the database's schema step {0} differs from this build's: a migration was changed after it ran; restore the migration as it was, or the database from a backup"
+    )]
+    SchemaDrift(String),
+    /// Holds the step's id.
+    #[error(
+        "the database has schema step {0}, which this build does not know: it was upgraded by a newer Pingan; run that version"
+    )]
+    SchemaFromNewerBuild(String),
 }
 
 impl Explain for StoreError {
@@ -79,6 +90,8 @@ impl Explain for StoreError {
             StoreError::AlreadyExists(_) => "already_exists",
             StoreError::KeyReused(_) => "idempotency_key_reused",
             StoreError::MissingPhoto(_) => "unknown_photo",
+            StoreError::SchemaDrift(_) => "schema_drift",
+            StoreError::SchemaFromNewerBuild(_) => "schema_from_newer_build",
         }
     }
 
@@ -98,6 +111,14 @@ impl Explain for StoreError {
             StoreError::AlreadyExists(what) => format!("{what} 已存在"),
             StoreError::MissingPhoto(hash) => format!("没有照片“{hash}”：请重新上传"),
             StoreError::KeyReused(_) => "该 Idempotency-Key 已用于另一个请求，请换一个".into(),
+            StoreError::SchemaDrift(id) => {
+                format!(
+                    "数据库的结构步骤 {id} 与本版本不一致：该迁移在执行后被改动；请恢复该迁移原文，或从备份恢复数据库"
+                )
+            }
+            StoreError::SchemaFromNewerBuild(id) => {
+                format!("数据库含有本版本不认识的结构步骤 {id}：它已被更新版本的平安升级；请运行该版本")
+            }
         }
     }
 

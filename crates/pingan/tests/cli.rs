@@ -478,3 +478,132 @@ fn reseal_needs_the_key_file_and_reports_what_it_did() {
     assert!(done.status.success(), "{}", text(&done.stderr));
     assert!(text(&done.stdout).contains("0 cases read, 0 sealed again under key k2; 0 left"), "{}", text(&done.stdout));
 }
+
+/// The databases in tests/fixtures/numbered-schema were made by the last release whose engines
+/// numbered their migrations each their own way (its make.sh says how).
+fn numbered_fixture(file: &str) -> String {
+    format!("{}/tests/fixtures/numbered-schema/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What every engine must do with a database of the numbered release: adopt its record, run the
+/// steps since, keep every hash, tally and sealed contact; then refuse to start on a record that
+/// disagrees with the build. `sql` runs a statement on the database and gives its rows as text.
+fn upgrades_in_place_and_refuses_drift(
+    database: &str,
+    engine: pingan_store::migrations::Engine,
+    sql: &dyn Fn(&str) -> String,
+) {
+    let verify = || pingan(&["audit", "verify", "--database", database]);
+    for _ in 0..2 {
+        let verified = verify();
+        assert!(verified.status.success(), "{}{}", text(&verified.stdout), text(&verified.stderr));
+        assert!(
+            text(&verified.stdout).contains(
+                "201 cases, 1490 history entries: every hash holds, and the indicator tallies equal a recount"
+            ),
+            "{}",
+            text(&verified.stdout)
+        );
+        let recorded = sql("SELECT id FROM schema_history ORDER BY id");
+        let expected: Vec<&str> = pingan_store::migrations::steps(engine).map(|(id, _)| id).collect();
+        assert_eq!(recorded.lines().collect::<Vec<_>>(), expected);
+    }
+    // The fixtures were made at 15:37 UTC that day, and ran every step this build has.
+    let ran_then = sql("SELECT count(*) FROM schema_history WHERE applied_at < '2026-12-07 15:38:00+00'");
+    assert_eq!(
+        ran_then.trim(),
+        pingan_store::migrations::steps(engine).count().to_string(),
+        "adopted steps keep their time"
+    );
+    let resealed =
+        pingan(&["admin", "reseal", "--database", database, "--data-key-file", &numbered_fixture("data-keys")]);
+    assert!(text(&resealed.stdout).contains("201 cases read"), "{}{}", text(&resealed.stdout), text(&resealed.stderr));
+
+    let cases = "20261129001603_cases";
+    let checksum = sql(&format!("SELECT checksum FROM schema_history WHERE id = '{cases}'"));
+    sql(&format!("UPDATE schema_history SET checksum = 'edited' WHERE id = '{cases}'"));
+    let refused = verify();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains(&format!("[schema_drift] 数据库的结构步骤 {cases} 与本版本不一致")),
+        "{}",
+        text(&refused.stderr)
+    );
+    sql(&format!("UPDATE schema_history SET checksum = '{}' WHERE id = '{cases}'", checksum.trim()));
+    assert!(verify().status.success(), "the record as it was is accepted again");
+
+    sql(
+        "INSERT INTO schema_history (id, checksum, applied_at) VALUES ('20991231000000_a_later_table', '00', '2099-12-31')",
+    );
+    let refused = verify();
+    assert!(
+        text(&refused.stderr).contains("[schema_from_newer_build]")
+            && text(&refused.stderr).contains("20991231000000_a_later_table"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
+
+#[test]
+fn a_sqlite_database_of_the_numbered_release_upgrades_in_place() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("pingan.db");
+    std::fs::copy(numbered_fixture("pingan.db"), &path).unwrap();
+    let sql = |statement: &str| {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        let mut query = connection.prepare(statement).unwrap();
+        let columns = query.column_count();
+        let mut rows = query.query([]).unwrap();
+        let mut lines = String::new();
+        while let Some(row) = rows.next().unwrap() {
+            let values: Vec<String> = (0..columns)
+                .map(|i| {
+                    row.get::<_, rusqlite::types::Value>(i)
+                        .map(|v| match v {
+                            rusqlite::types::Value::Text(t) => t,
+                            rusqlite::types::Value::Integer(n) => n.to_string(),
+                            other => format!("{other:?}"),
+                        })
+                        .unwrap()
+                })
+                .collect();
+            lines.push_str(&values.join("|"));
+            lines.push('\n');
+        }
+        lines
+    };
+    upgrades_in_place_and_refuses_drift(
+        &format!("sqlite://{}", path.display()),
+        pingan_store::migrations::Engine::Sqlite,
+        &sql,
+    );
+    assert_eq!(
+        sql("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'").trim(),
+        "0",
+        "the numbered record is gone"
+    );
+}
+
+#[test]
+fn a_postgres_database_of_the_numbered_release_upgrades_in_place() {
+    let server = std::env::var("PINGAN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("pingan_numbered_{}", std::process::id());
+    let (server_root, _) = server.rsplit_once('/').unwrap();
+    let database = format!("{server_root}/{name}");
+    let psql = |url: &str, args: &[&str]| {
+        let output = Command::new("psql")
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "psql {args:?}: {}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    psql(&server, &["-c", &format!("DROP DATABASE IF EXISTS {name}"), "-c", &format!("CREATE DATABASE {name}")]);
+    psql(&database, &["-f", &numbered_fixture("postgres.sql")]);
+    let sql = |statement: &str| psql(&database, &["-F", "|", "-c", statement]);
+    upgrades_in_place_and_refuses_drift(&database, pingan_store::migrations::Engine::Postgres, &sql);
+    assert_eq!(sql("SELECT to_regclass('schema_migrations') IS NULL").trim(), "t", "the numbered record is gone");
+    psql(&server, &["-c", &format!("DROP DATABASE {name} WITH (FORCE)")]);
+}
