@@ -2,8 +2,6 @@
 //! applied at connect, bulk writes as array parameters (`unnest`) so a large import is a few
 //! statements, not one per row.
 
-use std::str::FromStr;
-
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use pingan_core::{DivisionCode, GridCode, Level};
@@ -12,14 +10,15 @@ use pingan_store::{
     BoundaryRow, CategoryStore, DataKeyStore, Division, DivisionStore, GeographyStore, GridRow, NewPhoto, PhotoStore,
     Store, StoreError, StoreResult,
 };
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, Row};
 
 mod accounts;
 mod cases;
 mod idempotency;
 mod indicators;
 mod statements;
+mod tls;
 mod units;
 mod webhooks;
 
@@ -41,8 +40,19 @@ fn database_error(error: tokio_postgres::Error) -> StoreError {
     StoreError::Database(error.to_string())
 }
 
-fn pool_error(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+/// A connection that could not be had, with every cause: the reason a TLS handshake failed (an
+/// untrusted certificate, one for another host) lies several sources down.
+fn pool_error(error: impl std::error::Error) -> StoreError {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    StoreError::Unavailable(text)
 }
 
 /// A database made before the history had ids recorded its steps by number in `schema_migrations`:
@@ -76,15 +86,15 @@ async fn adopt_numbered_record(transaction: &tokio_postgres::Transaction<'_>) ->
 }
 
 impl PostgresStore {
-    /// Connects to `url` (postgres://…) and brings the schema up to date. With `schema`, every
-    /// connection works in that schema (created if need be), which keeps test runs apart.
+    /// Connects to `url` (postgres://…, with TLS as its `sslmode` asks: see `tls`) and brings the
+    /// schema up to date. With `schema`, every connection works in that schema (created if need
+    /// be), which keeps test runs apart.
     pub async fn connect(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
-        let mut config =
-            tokio_postgres::Config::from_str(url).map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
+        let (mut config, tls) = tls::connection(url)?;
         if let Some(schema) = schema {
             config.options(format!("-c search_path={schema}"));
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(16).build().map_err(pool_error)?;
         let store = PostgresStore { pool };
         let mut client = store.pool.get().await.map_err(pool_error)?;
@@ -134,9 +144,8 @@ impl PostgresStore {
 
     /// Removes a scratch schema made by `connect(url, Some(schema))`, with everything in it.
     pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
-        let config =
-            tokio_postgres::Config::from_str(url).map_err(|e| StoreError::UnsupportedUrl(format!("{url}: {e}")))?;
-        let (client, connection) = config.connect(NoTls).await.map_err(database_error)?;
+        let (config, tls) = tls::connection(url)?;
+        let (client, connection) = config.connect(tls).await.map_err(database_error)?;
         let driver = tokio::spawn(connection);
         let dropped = client
             .batch_execute(&format!(

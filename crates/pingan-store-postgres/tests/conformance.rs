@@ -83,3 +83,72 @@ async fn folding_moves_every_change_into_the_tallies() {
     pingan_store::conformance::the_remade_tallies_equal_a_recount(&store).await;
     PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
 }
+
+/// `test_url()` with more query parameters.
+fn test_url_with(parameters: &str) -> String {
+    let url = test_url();
+    let joint = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joint}{parameters}")
+}
+
+/// What the server says of the connections its clients named `name`: whether TLS covers each.
+async fn encrypted(name: &str) -> Vec<bool> {
+    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+            &[&name],
+        )
+        .await
+        .expect("pg_stat_ssl");
+    rows.iter().map(|row| row.get(0)).collect()
+}
+
+/// The server's own certificate file, which the tests trust as a root (the test server must offer TLS).
+async fn server_certificate() -> String {
+    let (client, connection) = tokio_postgres::connect(&test_url(), tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.expect("show ssl").get(0);
+    assert_eq!(ssl, "on", "the test server must offer TLS (ssl = on in postgresql.conf)");
+    client.query_one("SHOW ssl_cert_file", &[]).await.expect("show ssl_cert_file").get(0)
+}
+
+/// `sslmode` as libpq means it: the line is encrypted unless disabled, and the server's
+/// certificate is checked against the roots only when asked (its host too with verify-full).
+#[tokio::test]
+async fn tls_is_used_and_checked_as_sslmode_asks() {
+    let certificate = server_certificate().await;
+    for (mode, expected) in [("disable", false), ("prefer", true), ("require", true)] {
+        let schema = format!("pingan_test_tls_{}_{}", std::process::id(), fastrand::u64(..));
+        let name = format!("pingan-tls-{mode}-{}", fastrand::u64(..));
+        let store =
+            PostgresStore::connect(&test_url_with(&format!("sslmode={mode}&application_name={name}")), Some(&schema))
+                .await
+                .unwrap_or_else(|e| panic!("sslmode={mode}: {e}"));
+        let seen = encrypted(&name).await;
+        assert!(!seen.is_empty() && seen.iter().all(|&tls| tls == expected), "sslmode={mode}: {seen:?}");
+        drop(store);
+        PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
+    }
+
+    let name = format!("pingan-tls-verify-ca-{}", fastrand::u64(..));
+    let schema = format!("pingan_test_tls_{}_{}", std::process::id(), fastrand::u64(..));
+    let trusted = format!("sslmode=verify-ca&sslrootcert={certificate}&application_name={name}");
+    let store = PostgresStore::connect(&test_url_with(&trusted), Some(&schema))
+        .await
+        .expect("verify-ca with the server's root");
+    assert!(encrypted(&name).await.iter().all(|&tls| tls));
+    drop(store);
+    PostgresStore::drop_schema(&test_url(), &schema).await.expect("drop");
+
+    // The test server's certificate does not name 127.0.0.1, and no public root issued it.
+    for (parameters, why) in [
+        (format!("sslmode=verify-full&sslrootcert={certificate}"), "certificate not valid for name \"127.0.0.1\""),
+        ("sslmode=verify-full".to_owned(), "UnknownIssuer"),
+        ("sslmode=verify-ca".to_owned(), "UnknownIssuer"),
+    ] {
+        let error = PostgresStore::connect(&test_url_with(&parameters), None).await.err().expect("refused");
+        assert!(error.to_string().contains(why), "{parameters}: {error}");
+    }
+}
