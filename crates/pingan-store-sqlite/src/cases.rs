@@ -163,7 +163,7 @@ fn create_all(
     deferred: &mut Deferred,
 ) -> StoreResult<(Vec<Created>, Vec<Leftover>)> {
     // Prepared once for the batch: taking a statement from the cache and handing it back, each
-    // time it ran, cost a twentieth of writing a case.
+    // time it ran, was a noticeable part of writing a case (BENCHMARKS.md, section 10).
     let mut statements = CaseStatements {
         insert_case: connection.prepare_cached(&insert_case_sql()).map_err(database_error)?,
         insert_action: connection.prepare_cached(INSERT_ACTION).map_err(database_error)?,
@@ -182,7 +182,7 @@ fn create_all(
 
 /// What writing a new case leaves unused, handed back for the submitter to drop: freeing memory
 /// that another thread allocated costs more, and the writer is what every submission waits on
-/// (2% of its work in an import).
+/// (BENCHMARKS.md, section 10).
 type Leftover = (CaseColumns, Vec<ActionRecord>, Vec<[u8; 32]>, Option<DuplicateSearch>);
 
 /// The statements that write a new case and its history.
@@ -481,9 +481,9 @@ mod tests {
     /// A unit's open cases are found through the unit, even where the statistics would have the
     /// planner search the caller's whole area: they average each status over all cases, unaware that
     /// almost every case is closed. These are the statistics of a million simulated cases, where the
-    /// area's search took 50 ms against 0.1 ms through the unit. Nor through the caller's own
-    /// reports, which the statistics said were none (no account had filed one when they were
-    /// taken): a hotline operator who had filed 200,000 made the list take 200 ms so.
+    /// area's search took far longer than the unit's. Nor through the caller's own reports, which
+    /// the statistics said were none (no account had filed one when they were taken): a hotline
+    /// operator who had filed 200,000 made the list slow so (BENCHMARKS.md, section 10).
     #[test]
     fn a_units_list_is_searched_through_the_unit_whatever_the_statistics_say() {
         let (connection, _directory) = new_database();

@@ -76,8 +76,8 @@ fn row_error(error: rusqlite::Error, code: &dyn std::fmt::Display) -> StoreError
 
 /// The page size of a database file made here; a file keeps the size it was made with. Twice
 /// SQLite's default: a case's row and its ten index entries land on fewer, fuller pages, so an
-/// import's transaction writes and copies back fewer of them (batches 15% faster, single reports
-/// 6% slower, BENCHMARKS.md section 4).
+/// import's transaction writes and copies back fewer of them: batches gain more than single
+/// reports lose (BENCHMARKS.md, section 4).
 pub(crate) const PAGE_SIZE: u32 = 8192;
 
 fn open_connection(path: &Path) -> StoreResult<Connection> {
@@ -98,7 +98,7 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
         .map_err(|e| StoreError::Unavailable(format!("cannot configure {}: {e}", path.display())))?;
     // One plan per statement, whatever its bound values: otherwise every query on `cases` is
     // compiled again at each run (its parameters are compared with the partial alert index's
-    // condition), which cost the writer a sixth of its time.
+    // condition), which took a large share of the writer's time (BENCHMARKS.md, section 4).
     connection
         .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(|e| StoreError::Unavailable(format!("cannot configure {}: {e}", path.display())))?;
@@ -185,7 +185,8 @@ impl SqliteStore {
         writer.execute_batch("PRAGMA cache_size = -131072").map_err(database_error)?;
         // Every write runs in a savepoint of its group's transaction, which keeps the original of
         // each page it changes in a sub-journal. In a temporary file (the default) that was a
-        // system call per page, 14% of the writer's time under POST; in memory it is a copy.
+        // system call per page, a sizeable share of the writer's time under POST; in memory it is
+        // a copy (BENCHMARKS.md, section 7).
         writer.execute_batch("PRAGMA temp_store = MEMORY").map_err(database_error)?;
         migrate(&mut writer)?;
         writer.execute_batch(OPTIMIZE).map_err(database_error)?;

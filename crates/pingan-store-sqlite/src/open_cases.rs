@@ -2,13 +2,13 @@
 //! an index of the cases table.
 //!
 //! That index (the open cases by category and grid, with their points and numbers) was the
-//! dearest of the table's: its entries land on random pages, and SQLite wrote 100,000 case rows
-//! alone half again as fast without it (BENCHMARKS.md, section 4); each search was a query in the
-//! writer besides. Open cases are few (about one in fifty
-//! of a simulated year's), so the writer keeps them here, loaded when the store opens and changed
-//! by every write of a case in step with its row. A write's changes are journalled, so that a
-//! write rolled back, or a group whose commit failed, takes them back out; and a write to the file
-//! from elsewhere (another process) makes the writer load them afresh before its next group.
+//! dearest of the table's: its entries land on random pages, and SQLite wrote the case rows alone
+//! faster without it than without any other index (BENCHMARKS.md, section 4); each search was a
+//! query in the writer besides. Open cases are few (about one in fifty of a simulated year's), so
+//! the writer keeps them here, loaded when the store opens and changed by every write of a case in
+//! step with its row. A write's changes are journalled, so that a write rolled back, or a group
+//! whose commit failed, takes them back out; and a write to the file from elsewhere (another
+//! process) makes the writer load them afresh before its next group.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -35,7 +35,7 @@ const CHECKPOINT_PAGES: c_int = 1000;
 /// copied, which a copy running beside a busy writer never quite is. An import's transaction of
 /// 10,000 cases writes thousands of pages: with room for several such transactions, the copy
 /// thread takes most of each while the writer goes on (at 4,000 pages the writer copied nearly
-/// every one itself, 8% of its time).
+/// every one itself: BENCHMARKS.md, section 4).
 const WRITER_CHECKPOINT_PAGES: c_int = 16 * CHECKPOINT_PAGES;
 /// Pages past which the log is copied back whole and started over whatever the readers do. A
 /// copy that only takes what no reader still needs (the two above) never lets the log start
@@ -156,10 +156,11 @@ impl GroupWriter {
 
 /// Copies the write-ahead log back into the database on a thread of its own, which the writer
 /// wakes when a commit leaves the log past [`CHECKPOINT_PAGES`]: done by the writer after such a
-/// commit (SQLite's way), the copy took a tenth of its time, while the next group waited. The
-/// writer copies the rest itself past [`WRITER_CHECKPOINT_PAGES`], little by then, so that the log
-/// starts over. It is still on disk before any commit is acknowledged; only the copy moves. A
-/// checkpoint that cannot finish (a reader still on older pages, say) is tried after the next commit.
+/// commit (SQLite's way), the copy took a share of its time while the next group waited
+/// (BENCHMARKS.md, section 7). The writer copies the rest itself past [`WRITER_CHECKPOINT_PAGES`],
+/// little by then, so that the log starts over. It is still on disk before any commit is
+/// acknowledged; only the copy moves. A checkpoint that cannot finish (a reader still on older
+/// pages, say) is tried after the next commit.
 fn hand_over_checkpoints(writer: &mut Connection) -> StoreResult<()> {
     // A database in memory has no log.
     let Some(path) = writer.path().filter(|path| !path.is_empty()).map(Path::new) else {

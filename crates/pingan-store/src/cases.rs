@@ -540,11 +540,11 @@ impl CaseFilter {
     /// to be put in order with [`newest_first`].
     ///
     /// The page is chosen by id first and its rows read after: sorting whole rows (their bodies)
-    /// to keep fifty cost twenty times more, and even the page's own rows are sorted for less
-    /// outside the engine, which would copy each whole row into a temporary tree. A visibility of
-    /// several parts is a union of one such query per part, each taking at most a page in order
-    /// (then the engine keeps the page): an OR of them would make the engine gather and sort every
-    /// visible case (a whole city's, for its centre) for each page.
+    /// to keep fifty cost many times more than sorting ids (BENCHMARKS.md, section 7), and even the
+    /// page's own rows are sorted for less outside the engine, which would copy each whole row into
+    /// a temporary tree. A visibility of several parts is a union of one such query per part, each
+    /// taking at most a page in order (then the engine keeps the page): an OR of them would make the
+    /// engine gather and sort every visible case (a whole city's, for its centre) for each page.
     pub fn to_sql(&self, columns: &str, dialect: Dialect) -> (String, Vec<SqlValue>) {
         let mut sql = Sql::new(dialect);
         let limit = i64::from(self.limit.clamp(1, MAX_LIST));
@@ -624,11 +624,12 @@ impl CaseFilter {
     /// SQLite's index of the open cases that finds a page of this list soonest, testing status,
     /// place, deadline and category in the index: for open cases of a county or more, which the
     /// status index would gather whole, reading each row for its category or deadline, and sort to
-    /// keep a page (at ten million cases, a county's open cases of one category took 141 ms so).
+    /// keep a page (slow at ten million cases for a county's open cases of one category).
     /// Overdue cases are gathered from `open_cases_by_due` (they are few, and old: walking the open
-    /// cases newest first passed every recent one before them, 14 ms); the others are walked newest
-    /// first in `open_cases_by_time` until the page is full (1 ms). A smaller place, a named unit,
-    /// or a condition neither index holds: None, the other indexes serve.
+    /// cases newest first passed every recent one before them); the others are walked newest first
+    /// in `open_cases_by_time` until the page is full (each timed in BENCHMARKS.md, section 6). A
+    /// smaller place, a named unit, or a condition neither index holds: None, the other indexes
+    /// serve.
     fn open_cases_index(&self, seen: &Seen<'_>) -> Option<&'static str> {
         if !self.held_by_open_cases(seen) {
             None

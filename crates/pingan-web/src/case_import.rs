@@ -18,7 +18,8 @@ use crate::cases::{CreateCaseRequest, account_key, client_key};
 use crate::error::{ErrorBody, json_body};
 use crate::{ApiError, AppState};
 
-/// The most reports one import takes: a transaction of this size commits in about a second.
+/// The most reports one import takes, all in one transaction: this bounds how long an import holds
+/// the writer (BENCHMARKS.md, section 10).
 pub const MAX_REPORTS: usize = 10_000;
 /// The largest import body: room for [`MAX_REPORTS`] reports of a few hundred bytes each.
 pub const MAX_IMPORT_BODY: usize = 16 * 1024 * 1024;

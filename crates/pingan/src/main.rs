@@ -35,7 +35,8 @@ use pingan_web::{AppState, ConnectionLimits};
 use crate::progress::Bars;
 
 /// mimalloc instead of the system's allocator: a request allocates hundreds of small strings
-/// (a list page, thousands), and glibc's malloc was a sixth of a server's time.
+/// (a list page, thousands), and glibc's malloc took a large share of a server's time
+/// (BENCHMARKS.md, section 7).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
