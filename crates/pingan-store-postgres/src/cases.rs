@@ -227,7 +227,7 @@ async fn insert_case(
     for (index, (entry, hash)) in entries.iter().zip(&hashes).enumerate() {
         insert_action(transaction, &row.id, index as i64 + 1, entry, hash).await.map_err(Refused::Store)?;
     }
-    crate::webhooks::queue(transaction, &outgoing).await.map_err(Refused::Store)?;
+    queue_deliveries(transaction, &outgoing).await.map_err(Refused::Store)?;
     attach_photos(transaction, &newly_named_photos(None, &row)).await.map_err(Refused::Store)?;
     crate::indicators::append_changes(transaction, &indicators::changes(None, &row)).await.map_err(Refused::Store)?;
     Ok(Created::New(row, similar))
@@ -344,7 +344,7 @@ impl CaseStore for PostgresStore {
         }
         let insert = transaction.prepare_cached(&insert_case_sql()).await.map_err(database_error)?;
         let action = transaction.prepare_cached(INSERT_ACTION).await.map_err(database_error)?;
-        let queue = transaction.prepare_cached(crate::webhooks::QUEUE).await.map_err(database_error)?;
+        let queue = transaction.prepare_cached(pingan_store::webhooks::QUEUE).await.map_err(database_error)?;
         let tally = transaction.prepare_cached(&crate::indicators::append_sql()).await.map_err(database_error)?;
         let search = match news.iter().find_map(|n| n.similar.as_ref()) {
             Some(search) => {
@@ -480,7 +480,7 @@ impl CaseStore for PostgresStore {
             .await
             .map_err(database_error)?;
         let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
-        crate::webhooks::queue(&transaction, &outgoing).await?;
+        queue_deliveries(&transaction, &outgoing).await?;
         attach_photos(&transaction, &newly_named_photos(Some(&before), &row)).await?;
         crate::indicators::append_changes(&transaction, &indicators::changes(Some(&before), &row)).await?;
         transaction.commit().await.map_err(database_error)?;
@@ -567,4 +567,19 @@ impl CaseStore for PostgresStore {
             .map_err(database_error)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
+}
+
+/// Queues the webhook deliveries of a case write inside the caller's transaction.
+async fn queue_deliveries(client: &impl GenericClient, outgoing: &[Outgoing]) -> StoreResult<()> {
+    if outgoing.is_empty() {
+        return Ok(());
+    }
+    let statement = client.prepare_cached(pingan_store::webhooks::QUEUE).await.map_err(database_error)?;
+    for o in outgoing {
+        client
+            .execute(&statement, &[&o.webhook_id, &o.case_id, &o.sequence, &o.event, &o.created_at])
+            .await
+            .map_err(database_error)?;
+    }
+    Ok(())
 }

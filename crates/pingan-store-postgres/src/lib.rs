@@ -13,14 +13,11 @@ use pingan_store::{
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-mod accounts;
 mod cases;
-mod idempotency;
 mod indicators;
+mod sql;
 mod statements;
 mod tls;
-mod units;
-mod webhooks;
 
 const BUMP_GEOGRAPHY_REVISION: &str = "UPDATE geography_revision SET revision = revision + 1";
 

@@ -1,6 +1,7 @@
 //! Cases on SQLite: every write runs on the group-commit writer thread.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -12,6 +13,8 @@ use pingan_store::cases::{
     searchable_text,
 };
 use pingan_store::indicators::{self, PendingChanges};
+use pingan_store::sql::question_marks;
+use pingan_store::webhooks::Outgoing;
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Statement, params, params_from_iter};
 
@@ -254,7 +257,7 @@ fn create_one(
     for (index, (entry, hash)) in entries.iter().zip(&hashes).enumerate() {
         insert_action(&mut statements.insert_action, &row.id, index as i64 + 1, entry, hash)?;
     }
-    crate::webhooks::queue(connection, &outgoing)?;
+    queue_deliveries(connection, &outgoing)?;
     attach_photos(connection, &newly_named_photos(None, &row))?;
     open_cases.follow(None, &row);
     Ok((Created::New(row, similar), (c, entries, hashes, search)))
@@ -332,7 +335,7 @@ impl CaseStore for SqliteStore {
                 )
                 .map_err(|e| row_error(e, &c.division_code))?;
             let outgoing = pingan_store::webhooks::outgoing(&notify, &row, sequence, std::slice::from_ref(&record));
-            crate::webhooks::queue(connection, &outgoing)?;
+            queue_deliveries(connection, &outgoing)?;
             attach_photos(connection, &newly_named_photos(Some(&before), &row))?;
             open_cases.lock().map_err(|_| crate::poisoned())?.follow(Some(&before), &row);
             let mut deferred = Deferred::default();
@@ -444,6 +447,21 @@ fn attach_photos(connection: &Connection, hashes: &[&str]) -> StoreResult<()> {
         if attach.execute([hash]).map_err(database_error)? == 0 {
             return Err(StoreError::MissingPhoto((*hash).to_owned()));
         }
+    }
+    Ok(())
+}
+
+/// Queues the webhook deliveries of a case write inside the writer's open transaction.
+fn queue_deliveries(connection: &Connection, outgoing: &[Outgoing]) -> StoreResult<()> {
+    if outgoing.is_empty() {
+        return Ok(());
+    }
+    static QUEUE: LazyLock<String> = LazyLock::new(|| question_marks(pingan_store::webhooks::QUEUE));
+    let mut statement = connection.prepare_cached(&QUEUE).map_err(database_error)?;
+    for o in outgoing {
+        statement
+            .execute(params![o.webhook_id, o.case_id, o.sequence, o.event, o.created_at])
+            .map_err(database_error)?;
     }
     Ok(())
 }

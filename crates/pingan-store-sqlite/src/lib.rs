@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_store::migrations::{self, Applied, Engine};
+use pingan_store::sql::prefix_end;
 use pingan_store::{
     BoundaryRow, CategoryStore, DataKeyStore, Division, DivisionStore, GeographyStore, GridRow, NewPhoto, PhotoStore,
     Store, StoreError, StoreResult,
@@ -16,15 +17,12 @@ use pingan_store::{
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
-mod accounts;
 mod case_text;
 mod cases;
-mod idempotency;
 mod indicators;
 mod open_cases;
+mod sql;
 mod statements;
-mod units;
-mod webhooks;
 mod writer;
 
 use open_cases::OpenCases;
@@ -258,11 +256,6 @@ fn division_from_row(code: String, name: String) -> rusqlite::Result<Division> {
     let code = DivisionCode::parse(&code)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(Division { code, name })
-}
-
-/// The exclusive upper bound of codes starting with `prefix` (codes are digits; ':' follows '9').
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}:")
 }
 
 #[async_trait]

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use pingan_core::access::Role;
+use pingan_core::unit::place_code_of;
 
+use crate::sql::{SqlEngine, SqlRow, Statement, Value, prefix_end, write_one};
 use crate::{StoreError, StoreResult};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,121 +137,223 @@ pub trait AccountStore: Send + Sync {
     async fn access_log(&self, prefix: &str, from: i64, limit: u32) -> StoreResult<Vec<AccessEntry>>;
 }
 
-/// A stored account's columns, in [`ACCOUNT_COLUMNS`] order (the unit's division is derived, for
-/// listing a subtree).
-pub type AccountColumns = (String, String, String, Option<String>, String, String, bool, i64, Option<i64>, bool, i64);
+const ACCOUNT_COLUMNS: &str = "id, login, name, unit, roles, password_hash, must_change_password, failed_logins, \
+     slowed_until, disabled, created_at";
 
-pub const ACCOUNT_COLUMNS: &str = "id, login, name, unit, roles, password_hash, must_change_password, failed_logins, slowed_until, disabled, created_at";
+const CREDENTIAL_COLUMNS: &str = "id, secret_hash, account_id, kind, label, csrf, created_at, expires_at, revoked_at";
+
+const ACCESS_COLUMNS: &str = "at, account_id, unit, event, case_id, reason, address";
+
+/// Rows whose division lies in the subtree `$1` (`$2` its end, [`prefix_end`]); an empty `$1`
+/// takes every row, those of no division too.
+const IN_SUBTREE: &str = "($1 = '' OR (division_code >= $1 AND division_code < $2))";
 
 impl AccountRow {
-    pub fn to_columns(&self) -> AccountColumns {
-        (
-            self.id.clone(),
-            self.login.clone(),
-            self.name.clone(),
-            self.unit.clone(),
-            self.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
-            self.password_hash.clone(),
-            self.must_change_password,
-            i64::from(self.failed_logins),
-            self.slowed_until,
-            self.disabled,
-            self.created_at,
-        )
-    }
-
-    pub fn from_columns(columns: AccountColumns) -> StoreResult<AccountRow> {
-        let (
-            id,
-            login,
-            name,
-            unit,
-            roles,
-            password_hash,
-            must_change_password,
-            failed,
-            slowed_until,
-            disabled,
-            created_at,
-        ) = columns;
+    fn read(row: &SqlRow) -> StoreResult<AccountRow> {
+        let id: String = row.get("id")?;
+        let roles: String = row.get("roles")?;
         let roles = roles
             .split(',')
             .filter(|r| !r.is_empty())
             .map(|r| Role::parse(r).ok_or_else(|| StoreError::Corrupt(format!("account {id}: role {r}"))))
             .collect::<StoreResult<Vec<Role>>>()?;
         Ok(AccountRow {
-            failed_logins: u32::try_from(failed).unwrap_or(u32::MAX),
-            id,
-            login,
-            name,
-            unit,
+            login: row.get("login")?,
+            name: row.get("name")?,
+            unit: row.get("unit")?,
             roles,
-            password_hash,
-            must_change_password,
-            slowed_until,
-            disabled,
-            created_at,
+            password_hash: row.get("password_hash")?,
+            must_change_password: row.get("must_change_password")?,
+            failed_logins: row.get::<Option<u32>>("failed_logins")?.unwrap_or(u32::MAX),
+            slowed_until: row.get("slowed_until")?,
+            disabled: row.get("disabled")?,
+            created_at: row.get("created_at")?,
+            id,
         })
     }
 }
 
-/// A stored credential's columns, in [`CREDENTIAL_COLUMNS`] order.
-pub type CredentialColumns = (String, Vec<u8>, String, String, String, Option<String>, i64, i64, Option<i64>);
-
-pub const CREDENTIAL_COLUMNS: &str =
-    "id, secret_hash, account_id, kind, label, csrf, created_at, expires_at, revoked_at";
-
 impl CredentialRow {
-    pub fn to_columns(&self) -> CredentialColumns {
-        (
-            self.id.clone(),
-            self.secret_hash.clone(),
-            self.account_id.clone(),
-            self.kind.as_str().to_owned(),
-            self.label.clone(),
-            self.csrf.clone(),
-            self.created_at,
-            self.expires_at,
-            self.revoked_at,
-        )
-    }
-
-    pub fn from_columns(columns: CredentialColumns) -> StoreResult<CredentialRow> {
-        let (id, secret_hash, account_id, kind, label, csrf, created_at, expires_at, revoked_at) = columns;
+    fn read(row: &SqlRow) -> StoreResult<CredentialRow> {
+        let id: String = row.get("id")?;
+        let kind: String = row.get("kind")?;
         Ok(CredentialRow {
             kind: CredentialKind::parse(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("credential {id}: kind {kind}")))?,
+            secret_hash: row.get("secret_hash")?,
+            account_id: row.get("account_id")?,
+            label: row.get("label")?,
+            csrf: row.get("csrf")?,
+            created_at: row.get("created_at")?,
+            expires_at: row.get("expires_at")?,
+            revoked_at: row.get("revoked_at")?,
             id,
-            secret_hash,
-            account_id,
-            label,
-            csrf,
-            created_at,
-            expires_at,
-            revoked_at,
         })
     }
 }
 
-/// A stored access-log entry's columns, in [`ACCESS_COLUMNS`] order.
-pub type AccessColumns = (i64, Option<String>, Option<String>, String, Option<String>, String, Option<String>);
-
-pub const ACCESS_COLUMNS: &str = "at, account_id, unit, event, case_id, reason, address";
-
 impl AccessEntry {
-    pub fn to_columns(&self) -> AccessColumns {
-        (
-            self.at,
-            self.account_id.clone(),
-            self.unit.clone(),
-            self.event.clone(),
-            self.case_id.clone(),
-            self.reason.clone(),
-            self.address.clone(),
-        )
+    fn read(row: &SqlRow) -> StoreResult<AccessEntry> {
+        Ok(AccessEntry {
+            at: row.get("at")?,
+            account_id: row.get("account_id")?,
+            unit: row.get("unit")?,
+            event: row.get("event")?,
+            case_id: row.get("case_id")?,
+            reason: row.get("reason")?,
+            address: row.get("address")?,
+        })
+    }
+}
+
+async fn accounts_where<E: SqlEngine>(engine: &E, condition: &str, values: Vec<Value>) -> StoreResult<Vec<AccountRow>> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition} ORDER BY login");
+    engine.read(Statement::new(sql, values)).await?.iter().map(AccountRow::read).collect()
+}
+
+async fn account_where<E: SqlEngine>(engine: &E, condition: &str, value: &str) -> StoreResult<Option<AccountRow>> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {condition}");
+    engine.look_up(Statement::new(sql, vec![value.into()])).await?.as_ref().map(AccountRow::read).transpose()
+}
+
+#[async_trait]
+impl<E: SqlEngine> AccountStore for E {
+    async fn create_account(&self, account: AccountRow) -> StoreResult<()> {
+        let division = account.unit.as_deref().and_then(place_code_of);
+        let roles = account.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}, division_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        let values = vec![
+            account.id.into(),
+            account.login.as_str().into(),
+            account.name.into(),
+            account.unit.into(),
+            roles.into(),
+            account.password_hash.into(),
+            account.must_change_password.into(),
+            account.failed_logins.into(),
+            account.slowed_until.into(),
+            account.disabled.into(),
+            account.created_at.into(),
+            division.into(),
+        ];
+        write_one(self, Statement::new(sql, values).about(format!("login {}", account.login))).await?;
+        Ok(())
     }
 
-    pub fn from_columns((at, account_id, unit, event, case_id, reason, address): AccessColumns) -> AccessEntry {
-        AccessEntry { at, account_id, unit, event, case_id, reason, address }
+    async fn account(&self, id: &str) -> StoreResult<Option<AccountRow>> {
+        account_where(self, "id = $1", id).await
+    }
+
+    async fn account_by_login(&self, login: &str) -> StoreResult<Option<AccountRow>> {
+        account_where(self, "login = $1", login).await
+    }
+
+    async fn accounts(&self, prefix: &str) -> StoreResult<Vec<AccountRow>> {
+        accounts_where(self, IN_SUBTREE, vec![prefix.into(), prefix_end(prefix).into()]).await
+    }
+
+    async fn set_password(&self, id: &str, password_hash: String, must_change: bool) -> StoreResult<bool> {
+        let sql = "UPDATE accounts SET password_hash = $2, must_change_password = $3, failed_logins = 0, \
+                   slowed_until = NULL WHERE id = $1";
+        let values = vec![id.into(), password_hash.into(), must_change.into()];
+        Ok(write_one(self, Statement::new(sql, values)).await?.changed > 0)
+    }
+
+    async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<bool> {
+        let sql = "UPDATE accounts SET disabled = $2 WHERE id = $1";
+        Ok(write_one(self, Statement::new(sql, vec![id.into(), disabled.into()])).await?.changed > 0)
+    }
+
+    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: i64) -> StoreResult<Option<u32>> {
+        let sql = "UPDATE accounts SET
+                       slowed_until = CASE WHEN failed_logins + 1 < $2 THEN slowed_until
+                                           WHEN coalesce(slowed_until, 0) > $3 THEN slowed_until
+                                           ELSE $3 END,
+                       failed_logins = failed_logins + 1
+                   WHERE id = $1 RETURNING failed_logins";
+        let values = vec![id.into(), slow_after.into(), slowed_until.into()];
+        let written = write_one(self, Statement::new(sql, values)).await?;
+        written.rows.first().map(|row| row.get("failed_logins")).transpose()
+    }
+
+    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<i64>) -> StoreResult<()> {
+        let sql = "UPDATE accounts SET failed_logins = $2, slowed_until = $3 WHERE id = $1";
+        write_one(self, Statement::new(sql, vec![id.into(), failed_logins.into(), slowed_until.into()])).await?;
+        Ok(())
+    }
+
+    async fn put_credential(&self, credential: CredentialRow) -> StoreResult<()> {
+        let sql = format!("INSERT INTO credentials ({CREDENTIAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        let values = vec![
+            credential.id.as_str().into(),
+            credential.secret_hash.into(),
+            credential.account_id.into(),
+            credential.kind.as_str().into(),
+            credential.label.into(),
+            credential.csrf.into(),
+            credential.created_at.into(),
+            credential.expires_at.into(),
+            credential.revoked_at.into(),
+        ];
+        write_one(self, Statement::new(sql, values).about(format!("credential {}", credential.id))).await?;
+        Ok(())
+    }
+
+    async fn credential(&self, secret_hash: &[u8]) -> StoreResult<Option<CredentialRow>> {
+        let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE secret_hash = $1");
+        self.look_up(Statement::new(sql, vec![secret_hash.into()])).await?.as_ref().map(CredentialRow::read).transpose()
+    }
+
+    async fn credentials(&self, account_id: &str, kind: CredentialKind) -> StoreResult<Vec<CredentialRow>> {
+        let sql = format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE account_id = $1 AND kind = $2
+             ORDER BY created_at DESC, id DESC"
+        );
+        let rows = self.read(Statement::new(sql, vec![account_id.into(), kind.as_str().into()])).await?;
+        rows.iter().map(CredentialRow::read).collect()
+    }
+
+    async fn revoke_credential(&self, account_id: &str, id: &str, at: i64) -> StoreResult<bool> {
+        let sql = "UPDATE credentials SET revoked_at = $3 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL";
+        Ok(write_one(self, Statement::new(sql, vec![account_id.into(), id.into(), at.into()])).await?.changed > 0)
+    }
+
+    async fn revoke_all_credentials(&self, account_id: &str, at: i64) -> StoreResult<u64> {
+        let sql = "UPDATE credentials SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL";
+        Ok(write_one(self, Statement::new(sql, vec![account_id.into(), at.into()])).await?.changed)
+    }
+
+    async fn log_access(&self, entries: Vec<AccessEntry>) -> StoreResult<()> {
+        let sql =
+            format!("INSERT INTO access_log ({ACCESS_COLUMNS}, division_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+        let statements = entries
+            .into_iter()
+            .map(|entry| {
+                let division = entry.unit.as_deref().and_then(place_code_of);
+                let values = vec![
+                    entry.at.into(),
+                    entry.account_id.into(),
+                    entry.unit.into(),
+                    entry.event.into(),
+                    entry.case_id.into(),
+                    entry.reason.into(),
+                    entry.address.into(),
+                    division.into(),
+                ];
+                Statement::new(sql.clone(), values)
+            })
+            .collect();
+        self.write(statements).await?;
+        Ok(())
+    }
+
+    async fn access_log(&self, prefix: &str, from: i64, limit: u32) -> StoreResult<Vec<AccessEntry>> {
+        let sql = format!(
+            "SELECT {ACCESS_COLUMNS} FROM access_log WHERE {IN_SUBTREE} AND at >= $3 ORDER BY at, seq LIMIT $4"
+        );
+        let values = vec![prefix.into(), prefix_end(prefix).into(), from.into(), limit.into()];
+        self.read(Statement::new(sql, values)).await?.iter().map(AccessEntry::read).collect()
     }
 }

@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 
-use crate::StoreResult;
+use crate::sql::{SqlEngine, Statement, write_one};
+use crate::{StoreError, StoreResult};
 
 /// A key as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,37 +50,66 @@ pub trait IdempotencyStore: Send + Sync {
     async fn forget_keys(&self, before: i64) -> StoreResult<u64>;
 }
 
-/// The claim both engines make, with `?N`-style placeholders turned into the engine's by
-/// `placeholder`: it inserts the key, or takes over an abandoned or expired one, and returns a
-/// row only when this request got the key.
-pub fn claim_sql(placeholder: impl Fn(usize) -> String) -> String {
-    let p = |n| placeholder(n);
-    format!(
-        "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at, status, sealed_body)
-         VALUES ({}, {}, {}, {}, NULL, NULL)
-         ON CONFLICT (account_id, key) DO UPDATE
-             SET fingerprint = excluded.fingerprint, created_at = excluded.created_at, status = NULL, sealed_body = NULL
-             WHERE (idempotency_keys.status IS NULL AND idempotency_keys.created_at < {})
-                OR idempotency_keys.created_at < {}
-         RETURNING created_at",
-        p(1),
-        p(2),
-        p(3),
-        p(4),
-        p(5),
-        p(6)
-    )
-}
+/// Inserts the key, or takes over an abandoned or expired one; returns a row only when this request
+/// got the key.
+const CLAIM: &str = "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at, status, sealed_body)
+     VALUES ($1, $2, $3, $4, NULL, NULL)
+     ON CONFLICT (account_id, key) DO UPDATE
+         SET fingerprint = excluded.fingerprint, created_at = excluded.created_at, status = NULL, sealed_body = NULL
+         WHERE (idempotency_keys.status IS NULL AND idempotency_keys.created_at < $5)
+            OR idempotency_keys.created_at < $6
+     RETURNING created_at";
 
-/// A key's columns as both engines read them: fingerprint, created_at, status, sealed body.
-pub type KeyRow = (String, i64, Option<i64>, Option<String>);
-
-impl KeyRecord {
-    pub fn from_row((fingerprint, created_at, status, sealed_body): KeyRow) -> KeyRecord {
-        let answer = match (status, sealed_body) {
-            (Some(status), Some(sealed_body)) => Some(KeptAnswer { status: status as u16, sealed_body }),
+#[async_trait]
+impl<E: SqlEngine> IdempotencyStore for E {
+    async fn claim_key(
+        &self,
+        account_id: &str,
+        key: &str,
+        fingerprint: &str,
+        now: i64,
+        abandoned_before: i64,
+        expired_before: i64,
+    ) -> StoreResult<Option<KeyRecord>> {
+        let values = vec![
+            account_id.into(),
+            key.into(),
+            fingerprint.into(),
+            now.into(),
+            abandoned_before.into(),
+            expired_before.into(),
+        ];
+        if !write_one(self, Statement::new(CLAIM, values)).await?.rows.is_empty() {
+            return Ok(None);
+        }
+        let sql = "SELECT fingerprint, created_at, status, sealed_body FROM idempotency_keys
+                   WHERE account_id = $1 AND key = $2";
+        let row = self.look_up(Statement::new(sql, vec![account_id.into(), key.into()])).await?;
+        let row = row.ok_or_else(|| StoreError::Database(format!("idempotency key {key} vanished after its claim")))?;
+        let answer = match (row.get::<Option<i64>>("status")?, row.get::<Option<String>>("sealed_body")?) {
+            (Some(status), Some(sealed_body)) => {
+                Some(KeptAnswer { status: u16::try_from(status).unwrap_or(500), sealed_body })
+            }
             _ => None,
         };
-        KeyRecord { fingerprint, created_at, answer }
+        Ok(Some(KeyRecord { fingerprint: row.get("fingerprint")?, created_at: row.get("created_at")?, answer }))
+    }
+
+    async fn keep_answer(&self, account_id: &str, key: &str, answer: KeptAnswer) -> StoreResult<()> {
+        let sql = "UPDATE idempotency_keys SET status = $3, sealed_body = $4 WHERE account_id = $1 AND key = $2";
+        let values = vec![account_id.into(), key.into(), i64::from(answer.status).into(), answer.sealed_body.into()];
+        write_one(self, Statement::new(sql, values)).await?;
+        Ok(())
+    }
+
+    async fn release_key(&self, account_id: &str, key: &str) -> StoreResult<()> {
+        let sql = "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND status IS NULL";
+        write_one(self, Statement::new(sql, vec![account_id.into(), key.into()])).await?;
+        Ok(())
+    }
+
+    async fn forget_keys(&self, before: i64) -> StoreResult<u64> {
+        let sql = "DELETE FROM idempotency_keys WHERE created_at < $1";
+        Ok(write_one(self, Statement::new(sql, vec![before.into()])).await?.changed)
     }
 }

@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod idempotency;
 pub mod indicators;
 pub mod migrations;
+pub mod sql;
 pub mod units;
 pub mod webhooks;
 

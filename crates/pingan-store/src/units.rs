@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use pingan_core::{DivisionCode, GridCode};
 
-use crate::StoreResult;
+use crate::sql::{SqlEngine, SqlRow, Statement, prefix_end, write_one};
+use crate::{StoreError, StoreResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnitKind {
@@ -108,31 +109,138 @@ pub trait UnitStore: Send + Sync {
     async fn dispatch_rules(&self, category: &str) -> StoreResult<Vec<DispatchRule>>;
 }
 
-/// A stored unit's columns: (id, kind, division_code, name, department_kind, categories).
-pub type UnitColumns = (String, String, String, String, Option<String>, String);
+const UNIT_COLUMNS: &str = "id, kind, division_code, name, department_kind, categories";
 
 impl UnitRow {
-    pub fn to_columns(&self) -> UnitColumns {
-        (
-            self.id.clone(),
-            self.kind.as_str().to_owned(),
-            self.division.to_string(),
-            self.name.clone(),
-            self.department_kind.clone(),
-            self.categories.join(","),
-        )
-    }
-
-    pub fn from_columns((id, kind, division, name, department_kind, categories): UnitColumns) -> StoreResult<UnitRow> {
-        let corrupt = |what: &str| crate::StoreError::Corrupt(format!("unit {id}: {what}"));
+    fn read(row: &SqlRow) -> StoreResult<UnitRow> {
+        let id: String = row.get("id")?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("unit {id}: {what}"));
+        let (kind, division, categories): (String, String, String) =
+            (row.get("kind")?, row.get("division_code")?, row.get("categories")?);
         Ok(UnitRow {
             kind: UnitKind::parse(&kind).ok_or_else(|| corrupt("kind"))?,
             division: DivisionCode::parse(&division).map_err(|_| corrupt("division"))?,
             categories: categories.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
-            name,
-            department_kind,
+            name: row.get("name")?,
+            department_kind: row.get("department_kind")?,
             id,
         })
+    }
+}
+
+#[async_trait]
+impl<E: SqlEngine> UnitStore for E {
+    async fn put_units(&self, rows: Vec<UnitRow>) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO units ({UNIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, division_code = excluded.division_code,
+             name = excluded.name, department_kind = excluded.department_kind, categories = excluded.categories"
+        );
+        let statements = rows
+            .into_iter()
+            .map(|row| {
+                let values = vec![
+                    row.id.into(),
+                    row.kind.as_str().into(),
+                    row.division.as_str().into(),
+                    row.name.into(),
+                    row.department_kind.into(),
+                    row.categories.join(",").into(),
+                ];
+                Statement::new(sql.clone(), values).about(row.division.to_string())
+            })
+            .collect();
+        self.write(statements).await?;
+        Ok(())
+    }
+
+    async fn remove_unit(&self, id: &str) -> StoreResult<bool> {
+        Ok(write_one(self, Statement::new("DELETE FROM units WHERE id = $1", vec![id.into()])).await?.changed > 0)
+    }
+
+    async fn unit(&self, id: &str) -> StoreResult<Option<UnitRow>> {
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1");
+        self.look_up(Statement::new(sql, vec![id.into()])).await?.as_ref().map(UnitRow::read).transpose()
+    }
+
+    async fn units(&self, prefix: &str) -> StoreResult<Vec<UnitRow>> {
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE division_code >= $1 AND division_code < $2
+             ORDER BY division_code, id"
+        );
+        let rows = self.read(Statement::new(sql, vec![prefix.into(), prefix_end(prefix).into()])).await?;
+        rows.iter().map(UnitRow::read).collect()
+    }
+
+    async fn put_grid_staff(&self, staff: Vec<GridMember>) -> StoreResult<()> {
+        let mut statements = Vec::new();
+        for (grid, members) in by_grid(&staff) {
+            statements.push(Statement::new("DELETE FROM grid_staff WHERE grid_code = $1", vec![grid.as_str().into()]));
+            for (position, member) in (0_i64..).zip(members) {
+                let values = vec![
+                    grid.as_str().into(),
+                    position.into(),
+                    member.name.as_str().into(),
+                    member.role.as_str().into(),
+                ];
+                statements.push(
+                    Statement::new(
+                        "INSERT INTO grid_staff (grid_code, position, name, role) VALUES ($1, $2, $3, $4)",
+                        values,
+                    )
+                    .about(grid.to_string()),
+                );
+            }
+        }
+        self.write(statements).await?;
+        Ok(())
+    }
+
+    async fn grid_staff(&self, prefix: &str) -> StoreResult<Vec<GridMember>> {
+        let sql = "SELECT grid_code, name, role FROM grid_staff WHERE grid_code >= $1 AND grid_code < $2
+                   ORDER BY grid_code, position";
+        let rows = self.read(Statement::new(sql, vec![prefix.into(), prefix_end(prefix).into()])).await?;
+        rows.iter()
+            .map(|row| {
+                let (grid, role): (String, String) = (row.get("grid_code")?, row.get("role")?);
+                Ok(GridMember {
+                    grid: GridCode::parse(&grid).map_err(|_| StoreError::Corrupt(format!("grid staff of {grid}")))?,
+                    role: GridRole::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("grid role {role}")))?,
+                    name: row.get("name")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_dispatch_rules(&self, rules: Vec<DispatchRule>) -> StoreResult<()> {
+        let sql = "INSERT INTO dispatch_rules (category, division_code, unit) VALUES ($1, $2, $3)
+                   ON CONFLICT (category, division_code) DO UPDATE SET unit = excluded.unit";
+        let statements = rules
+            .into_iter()
+            .map(|rule| {
+                let subject = rule.division.to_string();
+                Statement::new(sql, vec![rule.category.into(), rule.division.as_str().into(), rule.unit.into()])
+                    .about(subject)
+            })
+            .collect();
+        self.write(statements).await?;
+        Ok(())
+    }
+
+    async fn dispatch_rules(&self, category: &str) -> StoreResult<Vec<DispatchRule>> {
+        let sql = "SELECT category, division_code, unit FROM dispatch_rules WHERE category = $1 ORDER BY division_code";
+        let rows = self.read(Statement::new(sql, vec![category.into()])).await?;
+        rows.iter()
+            .map(|row| {
+                let division: String = row.get("division_code")?;
+                Ok(DispatchRule {
+                    category: row.get("category")?,
+                    division: DivisionCode::parse(&division)
+                        .map_err(|_| StoreError::Corrupt(format!("dispatch rule division {division}")))?,
+                    unit: row.get("unit")?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use crate::cases::{ActionRecord, CaseRow};
+use crate::sql::{SqlEngine, SqlRow, Statement, write_one};
 use crate::{StoreError, StoreResult};
 
 /// A subscription as stored.
@@ -181,21 +182,123 @@ pub trait WebhookStore: Send + Sync {
     async fn deliveries(&self, webhook_id: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
 }
 
-/// `row` with its categories read from their stored JSON.
-pub fn with_categories(row: WebhookRow, stored: &str) -> StoreResult<WebhookRow> {
-    let categories =
-        serde_json::from_str(stored).map_err(|e| StoreError::Corrupt(format!("webhook categories: {e}")))?;
-    Ok(WebhookRow { categories, ..row })
+/// Queues one delivery inside a case write's transaction: webhook, case, sequence, event, time.
+pub const QUEUE: &str =
+    "INSERT INTO webhook_deliveries (webhook_id, case_id, sequence, event, created_at, state, attempts, next_attempt_at)
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5)";
+
+const WEBHOOK_COLUMNS: &str = "id, unit, url, secret, categories, created_by, created_at, active";
+
+const DELIVERY_COLUMNS: &str = "id, webhook_id, case_id, sequence, event, created_at, state, attempts, \
+     next_attempt_at, last_status, last_error, delivered_at";
+
+impl WebhookRow {
+    fn read(row: &SqlRow) -> StoreResult<WebhookRow> {
+        let categories: String = row.get("categories")?;
+        Ok(WebhookRow {
+            id: row.get("id")?,
+            unit: row.get("unit")?,
+            url: row.get("url")?,
+            secret: row.get("secret")?,
+            categories: serde_json::from_str(&categories)
+                .map_err(|e| StoreError::Corrupt(format!("webhook categories: {e}")))?,
+            created_by: row.get("created_by")?,
+            created_at: row.get("created_at")?,
+            active: row.get("active")?,
+        })
+    }
 }
 
-/// `row` with its state read from its stored name.
-pub fn with_state(row: Delivery, stored: &str) -> StoreResult<Delivery> {
-    let state =
-        DeliveryState::parse(stored).ok_or_else(|| StoreError::Corrupt(format!("delivery state {stored:?}")))?;
-    Ok(Delivery { state, ..row })
+impl Delivery {
+    fn read(row: &SqlRow) -> StoreResult<Delivery> {
+        let state: String = row.get("state")?;
+        Ok(Delivery {
+            id: row.get("id")?,
+            webhook_id: row.get("webhook_id")?,
+            case_id: row.get("case_id")?,
+            sequence: row.get("sequence")?,
+            event: row.get("event")?,
+            created_at: row.get("created_at")?,
+            state: DeliveryState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?,
+            attempts: row.get("attempts")?,
+            next_attempt_at: row.get("next_attempt_at")?,
+            last_status: row.get("last_status")?,
+            last_error: row.get("last_error")?,
+            delivered_at: row.get("delivered_at")?,
+        })
+    }
 }
 
-/// A subscription's categories as stored (a JSON array).
-pub fn categories_json(categories: &[String]) -> String {
-    serde_json::Value::from(categories.to_vec()).to_string()
+#[async_trait]
+impl<E: SqlEngine> WebhookStore for E {
+    async fn create_webhook(&self, new: NewWebhook) -> StoreResult<WebhookRow> {
+        let sql = "INSERT INTO webhooks (unit, url, secret, categories, created_by, created_at, active)
+                   VALUES ($1, $2, $3, $4, $5, $6, TRUE) RETURNING id";
+        let values = vec![
+            new.unit.as_str().into(),
+            new.url.as_str().into(),
+            new.secret.as_str().into(),
+            serde_json::Value::from(new.categories.clone()).to_string().into(),
+            new.created_by.as_str().into(),
+            new.created_at.into(),
+        ];
+        let written = write_one(self, Statement::new(sql, values)).await?;
+        let id = written.rows.first().map(|row| row.get("id")).transpose()?;
+        let id = id.ok_or_else(|| StoreError::Database("a new webhook came back without its id".into()))?;
+        Ok(WebhookRow {
+            id,
+            unit: new.unit,
+            url: new.url,
+            secret: new.secret,
+            categories: new.categories,
+            created_by: new.created_by,
+            created_at: new.created_at,
+            active: true,
+        })
+    }
+
+    async fn webhooks(&self) -> StoreResult<Vec<WebhookRow>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
+        self.read(Statement::new(sql, Vec::new())).await?.iter().map(WebhookRow::read).collect()
+    }
+
+    async fn remove_webhook(&self, id: i64) -> StoreResult<bool> {
+        let sql = "UPDATE webhooks SET active = FALSE WHERE id = $1 AND active";
+        Ok(write_one(self, Statement::new(sql, vec![id.into()])).await?.changed == 1)
+    }
+
+    async fn due_deliveries(&self, webhook_id: i64, now: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
+             WHERE webhook_id = $1 AND state = 'pending' AND next_attempt_at <= $2
+             ORDER BY next_attempt_at, id LIMIT $3"
+        );
+        let rows = self.read(Statement::new(sql, vec![webhook_id.into(), now.into(), limit.into()])).await?;
+        rows.iter().map(Delivery::read).collect()
+    }
+
+    async fn record_attempt(&self, id: i64, attempt: Attempt) -> StoreResult<()> {
+        let delivered_at = (attempt.state == DeliveryState::Delivered).then_some(attempt.at);
+        let sql = "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, next_attempt_at = $3,
+                   last_status = $4, last_error = $5, delivered_at = $6 WHERE id = $1";
+        let values = vec![
+            id.into(),
+            attempt.state.as_str().into(),
+            attempt.next_attempt_at.into(),
+            attempt.status.into(),
+            attempt.error.into(),
+            delivered_at.into(),
+        ];
+        write_one(self, Statement::new(sql, values)).await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, webhook_id: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2"
+        );
+        let rows = self.read(Statement::new(sql, vec![webhook_id.into(), limit.into()])).await?;
+        rows.iter().map(Delivery::read).collect()
+    }
 }
