@@ -3,11 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use std::sync::Arc;
-
-use common::*;
+use pingan_test_support::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -104,12 +100,10 @@ fn check_idempotency(served: &Served) -> String {
 
 #[test]
 fn idempotency_keys_on_sqlite() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    let served = serve(Arc::new(store), runtime());
+    let served = served(Engine::Sqlite);
     let password = check_idempotency(&served);
     // The kept answer is sealed: its first password is nowhere in the database files in the clear.
-    for file in std::fs::read_dir(directory.path()).unwrap() {
+    for file in std::fs::read_dir(served.database.sqlite_directory().unwrap()).unwrap() {
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!bytes.windows(password.len()).any(|w| w == password.as_bytes()), "a first password in the clear");
     }
@@ -117,7 +111,5 @@ fn idempotency_keys_on_sqlite() {
 
 #[test]
 fn idempotency_keys_on_postgres() {
-    let runtime = runtime();
-    let (store, _) = postgres(&runtime);
-    check_idempotency(&serve(store, runtime));
+    check_idempotency(&served(Engine::Postgres));
 }

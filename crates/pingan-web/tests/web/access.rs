@@ -5,16 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use std::sync::Arc;
-
-use common::*;
 use pingan_app::accounts::NewAccount;
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_core::access::Role;
 use pingan_core::case::CaseNumber;
 use pingan_store::units::UnitKind;
+use pingan_test_support::*;
 
 const VILLAGE: &str = "360302008205";
 
@@ -170,13 +166,11 @@ const PHONE: &str = "13912345678";
 
 #[test]
 fn access_matrix_on_sqlite() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    let served = serve(Arc::new(store), runtime());
+    let served = served(Engine::Sqlite);
     check_matrix(&served);
     // The raw files (with the write-ahead log, read while the server still holds it open) hold
     // the phone number nowhere in the clear.
-    for file in std::fs::read_dir(directory.path()).unwrap() {
+    for file in std::fs::read_dir(served.database.sqlite_directory().unwrap()).unwrap() {
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!bytes.windows(PHONE.len()).any(|w| w == PHONE.as_bytes()), "a phone number in the clear on disk");
     }
@@ -184,10 +178,9 @@ fn access_matrix_on_sqlite() {
 
 #[test]
 fn access_matrix_on_postgres() {
-    let runtime = runtime();
-    let (store, schema) = postgres(&runtime);
-    let served = serve(store, runtime);
+    let served = served(Engine::Postgres);
     check_matrix(&served);
+    let schema = served.database.postgres_schema().unwrap();
     // Every text and bytea column of the schema, read raw: none holds the phone number in the clear.
     served.runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();

@@ -11,12 +11,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use common::*;
 use pingan_app::access::{Principal, Scope};
 use pingan_app::accounts::NewAccount;
 use pingan_app::clock::{Clock, SystemClock};
@@ -29,6 +26,7 @@ use pingan_core::case::Channel;
 use pingan_core::lifecycle::Status;
 use pingan_core::{DivisionCode, Level, Month};
 use pingan_store::cases::{CaseFilter, CaseRow, MAX_LIST};
+use pingan_test_support::*;
 
 /// The district whose season is simulated.
 const DISTRICT: &str = "360302";
@@ -508,16 +506,12 @@ fn check_scope_invariant(served: &Served) {
 
 #[test]
 fn lists_counts_and_exports_show_what_single_reads_show_on_sqlite() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    let served = serve(Arc::new(store), runtime());
+    let served = served(Engine::Sqlite);
     check_scope_invariant(&served);
 }
 
 #[test]
 fn lists_counts_and_exports_show_what_single_reads_show_on_postgres() {
-    let runtime = runtime();
-    let (store, _schema) = postgres(&runtime);
-    let served = serve(store, runtime);
+    let served = served(Engine::Postgres);
     check_scope_invariant(&served);
 }

@@ -3,11 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use std::sync::Arc;
-
-use common::*;
+use pingan_test_support::*;
 use serde_json::{Value, json};
 
 fn indicators(served: &Served, token: &str, query: &str) -> (u16, Value) {
@@ -122,14 +118,10 @@ fn check_indicators(served: &Served) {
 
 #[test]
 fn indicators_on_sqlite() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    check_indicators(&serve(Arc::new(store), runtime()));
+    check_indicators(&served(Engine::Sqlite));
 }
 
 #[test]
 fn indicators_on_postgres() {
-    let runtime = runtime();
-    let (store, _) = postgres(&runtime);
-    check_indicators(&serve(store, runtime));
+    check_indicators(&served(Engine::Postgres));
 }

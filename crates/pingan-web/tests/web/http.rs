@@ -3,17 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use common::*;
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_app::geography::import_grids;
+use pingan_test_support::*;
 use serde_json::{Value, json};
 
 /// Submitting and acting on cases over HTTP, and the refusals.
@@ -932,38 +929,60 @@ fn check_case_import(served: &Served) {
 
 #[test]
 fn http_api_on_sqlite() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    let served = serve(Arc::new(store), runtime());
-    check_http_api(&served, "sqlite");
+    check_http_api(&served(Engine::Sqlite), "sqlite");
+}
+
+#[test]
+fn http_api_on_postgres() {
+    check_http_api(&served(Engine::Postgres), "postgres");
+}
+
+#[test]
+fn case_api_on_sqlite() {
+    let served = served(Engine::Sqlite);
     check_case_api(&served);
-    check_case_lists(&served);
-    check_case_import(&served);
-    check_events(&served);
-    check_account_admin(&served);
-    check_login_page(&served);
-    check_photo_api(&served);
-    check_page_in_chromium(&served);
     // The raw database files (with the write-ahead log) hold the reporter's phone number nowhere.
-    for file in std::fs::read_dir(directory.path()).unwrap() {
+    for file in std::fs::read_dir(served.database.sqlite_directory().unwrap()).unwrap() {
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!bytes.windows(11).any(|w| w == b"13812345678"), "a phone number in the clear on disk");
     }
 }
 
 #[test]
-fn http_api_on_postgres() {
-    let runtime = runtime();
-    let (store, _) = postgres(&runtime);
-    let served = serve(store, runtime);
-    check_http_api(&served, "postgres");
-    check_case_api(&served);
-    check_case_lists(&served);
-    check_case_import(&served);
-    check_events(&served);
-    check_account_admin(&served);
-    check_login_page(&served);
-    check_photo_api(&served);
+fn case_api_on_postgres() {
+    check_case_api(&served(Engine::Postgres));
+}
+
+/// A test of `check` on each engine, each on a server of its own.
+macro_rules! on_both_engines {
+    ($($behaviour:ident => $check:ident;)*) => {$(
+        mod $behaviour {
+            #[test]
+            fn on_sqlite() {
+                super::$check(&pingan_test_support::served(pingan_test_support::Engine::Sqlite));
+            }
+
+            #[test]
+            fn on_postgres() {
+                super::$check(&pingan_test_support::served(pingan_test_support::Engine::Postgres));
+            }
+        }
+    )*};
+}
+
+on_both_engines! {
+    case_lists => check_case_lists;
+    case_import => check_case_import;
+    events => check_events;
+    account_admin => check_account_admin;
+    login_page => check_login_page;
+    photo_api => check_photo_api;
+}
+
+/// The pages as the browser renders them (the server's pages do not depend on the engine).
+#[test]
+fn pages_in_chromium() {
+    check_page_in_chromium(&served(Engine::Sqlite));
 }
 
 /// The DOM headless Chromium builds for `path`.

@@ -1,7 +1,8 @@
-//! What the HTTP tests share: a server over the demo data on loopback, with the demo's accounts
-//! and two village centres' dispatchers, and plain HTTP helpers.
+//! What Pingan's integration tests share: a server over the demo data on loopback on either engine,
+//! with the demo's accounts and two village centres' dispatchers, its database dropped when the
+//! test ends; accounts of any role and unit; plain HTTP helpers; `eventually`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // each test binary uses part of it
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up fails, loudly
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,108 @@ pub struct Served {
     pub accounts: Arc<Accounts>,
     // Kept alive for the test's duration: the server runs on it.
     pub runtime: tokio::runtime::Runtime,
+    /// Dropped last: the database goes when the server has.
+    pub database: TestDatabase,
+}
+
+/// The engines a test may run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A test's own database, removed when it is dropped: an SQLite file in a temporary directory, or
+/// a schema of the test PostgreSQL server.
+pub enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres(PostgresSchema),
+}
+
+impl TestDatabase {
+    /// A fresh, empty database on `engine`, and its store.
+    pub fn new(engine: Engine, runtime: &tokio::runtime::Runtime) -> (Arc<dyn Store>, TestDatabase) {
+        match engine {
+            Engine::Sqlite => {
+                let directory = tempfile::tempdir().unwrap();
+                let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
+                (Arc::new(store), TestDatabase::Sqlite(directory))
+            }
+            Engine::Postgres => {
+                let (store, schema) = runtime.block_on(PostgresSchema::create());
+                (Arc::new(store), TestDatabase::Postgres(schema))
+            }
+        }
+    }
+
+    /// The SQLite database's directory (its files, the write-ahead log too).
+    pub fn sqlite_directory(&self) -> Option<&std::path::Path> {
+        match self {
+            TestDatabase::Sqlite(directory) => Some(directory.path()),
+            TestDatabase::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL schema's name.
+    pub fn postgres_schema(&self) -> Option<&str> {
+        match self {
+            TestDatabase::Sqlite(_) => None,
+            TestDatabase::Postgres(schema) => Some(&schema.name),
+        }
+    }
+}
+
+/// A schema of its own on the test PostgreSQL server, dropped with everything in it when this is.
+pub struct PostgresSchema {
+    pub name: String,
+}
+
+impl PostgresSchema {
+    /// A new schema, brought up to date, and a store working in it.
+    pub async fn create() -> (pingan_store_postgres::PostgresStore, PostgresSchema) {
+        let url = postgres_url();
+        let name = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
+        let store = pingan_store_postgres::PostgresStore::connect(&url, Some(&name))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
+        (store, PostgresSchema { name })
+    }
+}
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        // On a thread of its own: the drop may come inside a runtime, which cannot block on another.
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(pingan_store_postgres::PostgresStore::drop_schema(&postgres_url(), &name))
+        })
+        .join();
+        if !std::thread::panicking() {
+            dropped.expect("dropping the test schema").expect("dropping the test schema");
+        }
+    }
+}
+
+/// A server over the demo data on `engine`.
+pub fn served(engine: Engine) -> Served {
+    served_with(engine, pingan_web::ConnectionLimits::default())
+}
+
+/// [`served`] with caps on connections of the test's choosing.
+pub fn served_with(engine: Engine, limits: pingan_web::ConnectionLimits) -> Served {
+    let runtime = runtime();
+    let (store, database) = TestDatabase::new(engine, &runtime);
+    serve_with(store, runtime, database, limits)
+}
+
+/// Waits up to 20 s for `check` to hold, looking every 20 ms.
+pub fn eventually(what: &str, check: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(started.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Webhook deliveries on a test's time scale: retried after 200 ms, given up after 3 attempts, a
@@ -44,14 +147,10 @@ pub const QUICK_DELIVERIES: pingan_app::webhooks::DeliverySettings = pingan_app:
     timeout: Duration::from_secs(30),
 };
 
-pub fn serve(store: Arc<dyn Store>, runtime: tokio::runtime::Runtime) -> Served {
-    serve_with(store, runtime, pingan_web::ConnectionLimits::default())
-}
-
-/// [`serve`] with caps on connections of the test's choosing.
-pub fn serve_with(
+fn serve_with(
     store: Arc<dyn Store>,
     runtime: tokio::runtime::Runtime,
+    database: TestDatabase,
     limits: pingan_web::ConnectionLimits,
 ) -> Served {
     let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
@@ -97,7 +196,7 @@ pub fn serve_with(
             pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50), limits).await.unwrap();
         (address, load.grids)
     });
-    Served { base: format!("http://{address}"), grids, store, accounts, runtime }
+    Served { base: format!("http://{address}"), grids, store, accounts, runtime, database }
 }
 
 /// Names the tests' webhooks use, each standing for an address no test may send to (or one on
@@ -201,12 +300,19 @@ pub fn postgres_url() -> String {
     std::env::var("PINGAN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A store in a fresh schema of the test PostgreSQL server, and the schema's name.
-pub fn postgres(runtime: &tokio::runtime::Runtime) -> (Arc<dyn Store>, String) {
-    let url = postgres_url();
-    let schema = format!("pingan_test_{}_{}", std::process::id(), fastrand::u64(..));
-    let store = runtime
-        .block_on(pingan_store_postgres::PostgresStore::connect(&url, Some(&schema)))
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
-    (Arc::new(store), schema)
+impl Served {
+    /// A new account of `roles` working for `unit` (none: a resident), with the demo password,
+    /// and a bearer token for it.
+    pub fn account(&self, login: &str, unit: Option<&str>, roles: &[Role]) -> String {
+        let new = NewAccount {
+            login: login.into(),
+            name: format!("{login} 测试"),
+            unit: unit.map(str::to_owned),
+            roles: roles.to_vec(),
+            password: Some(DEMO_PASSWORD.into()),
+            password_is_own: true,
+        };
+        self.runtime.block_on(self.accounts.create(new)).unwrap();
+        token(self, login)
+    }
 }

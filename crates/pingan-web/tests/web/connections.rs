@@ -5,13 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use pingan_test_support::*;
 use pingan_web::ConnectionLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -59,9 +56,7 @@ async fn request(from: Ipv4Addr, to: SocketAddr, head: &str, body: &str) -> (u16
 
 #[test]
 fn slow_connections_are_capped_and_whole_requests_are_still_answered() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    let served = serve_with(Arc::new(store), runtime(), LIMITS);
+    let served = served_with(Engine::Sqlite, LIMITS);
     let server: SocketAddr = served.base.trim_start_matches("http://").parse().unwrap();
     let bearer = token(&served, "county");
     served.runtime.block_on(async {
@@ -121,9 +116,7 @@ fn slow_connections_are_capped_and_whole_requests_are_still_answered() {
 /// body answers at once.
 #[test]
 fn a_malformed_chunked_body_is_answered() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    let served = serve_with(Arc::new(store), runtime(), LIMITS);
+    let served = served_with(Engine::Sqlite, LIMITS);
     let server: SocketAddr = served.base.trim_start_matches("http://").parse().unwrap();
     served.runtime.block_on(async {
         for (request, expected) in [

@@ -3,11 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use std::sync::Arc;
-
-use common::*;
+use pingan_test_support::*;
 use serde_json::Value;
 
 /// A form POST; the status and the body.
@@ -287,14 +283,10 @@ fn check_open311(served: &Served) {
 
 #[test]
 fn open311_on_sqlite() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    check_open311(&serve(Arc::new(store), runtime()));
+    check_open311(&served(Engine::Sqlite));
 }
 
 #[test]
 fn open311_on_postgres() {
-    let runtime = runtime();
-    let (store, _schema) = postgres(&runtime);
-    check_open311(&serve(store, runtime));
+    check_open311(&served(Engine::Postgres));
 }

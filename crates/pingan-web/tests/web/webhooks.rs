@@ -4,15 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use common::*;
 use hmac::{Hmac, Mac};
+use pingan_test_support::*;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -35,15 +33,6 @@ async fn flaky_receiver(State(received): State<Received>, headers: HeaderMap, bo
     let mut all = received.0.lock().unwrap();
     all.push((headers, body));
     if all.len() == 1 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::NO_CONTENT }
-}
-
-/// Waits up to 20 s for `check` to hold, looking every 20 ms.
-fn eventually(what: &str, check: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -292,9 +281,7 @@ fn check_webhooks(served: &Served) {
 /// only address among them that exists here, 127.0.0.2, listens, and is never connected to.
 #[test]
 fn deliveries_to_refused_addresses_are_never_attempted() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    let served = serve(Arc::new(store), runtime());
+    let served = served(Engine::Sqlite);
     let trap = served.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.2:0")).unwrap();
     let trap_port = trap.local_addr().unwrap().port();
     let admin = token(&served, "admin");
@@ -328,14 +315,10 @@ fn deliveries_to_refused_addresses_are_never_attempted() {
 
 #[test]
 fn webhooks_on_sqlite() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
-    check_webhooks(&serve(Arc::new(store), runtime()));
+    check_webhooks(&served(Engine::Sqlite));
 }
 
 #[test]
 fn webhooks_on_postgres() {
-    let runtime = runtime();
-    let (store, _) = postgres(&runtime);
-    check_webhooks(&serve(store, runtime));
+    check_webhooks(&served(Engine::Postgres));
 }

@@ -1,0 +1,11 @@
+//! The web layer's integration tests, in one binary: the server over real HTTP on loopback, on
+//! both engines, each test on a server and database of its own (`pingan-test-support`).
+
+mod access;
+mod connections;
+mod http;
+mod idempotency;
+mod indicators;
+mod open311;
+mod scope;
+mod webhooks;
