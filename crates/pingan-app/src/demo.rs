@@ -7,7 +7,7 @@ use pingan_geo::geojson_io::InvalidAreas;
 use pingan_geo::tessellate::Settings;
 use pingan_store::Store;
 
-use crate::divisions::{DivisionImportReport, import_divisions};
+use crate::geography::divisions::{DivisionImportReport, import_divisions};
 use crate::geography::{generate_grids, import_boundaries};
 use crate::units::{create_departments, shipped_department_kinds, staff_grids};
 use crate::{AppError, Progress, jiangxi};

@@ -2,7 +2,7 @@ use pingan_core::category::CategoryError;
 use pingan_core::lifecycle::LifecycleError;
 use pingan_core::{Explain, Reason};
 
-use crate::atlas::RouteError;
+use crate::geography::atlas::RouteError;
 use pingan_geo::crosswalk::CrosswalkError;
 use pingan_geo::geojson_io::GeoJsonError;
 use pingan_geo::tessellate::TessellateError;

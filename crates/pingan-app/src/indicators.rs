@@ -15,7 +15,7 @@ use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_sub
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
-use crate::engine::CaseEngine;
+use crate::cases::CaseEngine;
 
 /// The longest span one question may cover.
 const MAX_MONTHS: i32 = 120;
@@ -192,7 +192,7 @@ pub async fn indicators(
                 reason: Reason::new("请指定区划或单位之一，不能同时指定", "ask for a division or a unit, not both"),
             });
         }
-        (_, Some(unit)) => Some(crate::engine::checked_unit(unit.trim())?),
+        (_, Some(unit)) => Some(crate::cases::checked_unit(unit.trim())?),
         // A centre's staff start from their division; anyone else from their unit.
         (None, None) => by.unit.clone().filter(|u| !matches!(Unit::parse(u), Ok(Unit::Centre(_)))),
         (Some(_), None) => None,

@@ -18,7 +18,7 @@ use pingan_core::{DivisionCode, GridCode, Level, Unit};
 use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
 
 use crate::access::SWEEP_ACTOR;
-use crate::engine::{ActionRequest, CaseEngine, Submission};
+use crate::cases::{ActionRequest, CaseEngine, Submission};
 use crate::units::DispatchBook;
 use crate::{AppError, Atlas, Progress};
 

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
+use pingan_app::cases::CaseEngine;
 use pingan_app::clock::SystemClock;
 use pingan_app::demo::{DEMO_PASSWORD, create_demo_accounts, load_jiangxi};
-use pingan_app::engine::CaseEngine;
 use pingan_app::personal::Vault;
 use pingan_app::targets::TargetPolicy;
 use pingan_app::{Atlas, Silent, jiangxi};
@@ -19,7 +19,7 @@ use pingan_core::DivisionCode;
 use pingan_core::access::Role;
 use pingan_store::Store;
 use pingan_web::AppState;
-use pingan_web::webhook_sender::DefaultResolver;
+use pingan_web::api::webhooks::sender::DefaultResolver;
 use serde_json::Value;
 use ureq::config::Config;
 use ureq::http::Uri;
@@ -181,7 +181,7 @@ fn serve_with(
         engine.refresh().await.unwrap();
         let engine = Arc::new(engine);
         let names = Box::new(TestNames);
-        tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), QUICK_DELIVERIES, names));
+        tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(engine.clone(), QUICK_DELIVERIES, names));
         let state = AppState {
             store: store.clone(),
             atlas,

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
-use pingan_app::atlas::RouteError;
+use pingan_app::geography::atlas::RouteError;
 use pingan_core::Explain;
 use pingan_core::lifecycle::LifecycleError;
 use pingan_store::StoreError;

@@ -1,28 +1,15 @@
 //! The only crate that knows HTTP, JSON bodies and HTML. Handlers are thin: parse the request,
 //! call a use case, render the answer or the error.
+//!
+//! Laid out by layer, then domain: `api/<domain>` the JSON API's handlers (and Open311), `ui/<domain>`
+//! the server-rendered pages; beside them the HTTP plumbing every domain shares (connections,
+//! errors, CSV).
 
-mod access_log;
-mod accounts;
-mod api;
-mod api_docs;
-pub mod auth;
-mod case_import;
-mod case_lists;
-mod cases;
+pub mod api;
 mod connections;
 mod csv_export;
 mod error;
-mod events;
-mod geography;
-mod idempotency;
-mod indicators;
-mod login;
-mod map;
-mod open311;
-mod pages;
-mod photos;
-pub mod webhook_sender;
-mod webhooks;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pingan_app::accounts::Accounts;
-use pingan_app::engine::CaseEngine;
+use pingan_app::cases::CaseEngine;
 use pingan_app::{Atlas, Routed};
 use pingan_core::DivisionCode;
 use pingan_store::Store;
@@ -61,14 +48,14 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(ui::geography::home))
         .route("/healthz", get(health))
-        .route("/api/docs", get(api_docs::show))
-        .route("/login", get(login::page).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/password", get(login::password_page).post(login::change_password))
-        .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::keyed)))
-        .merge(open311::routes())
+        .route("/api/docs", get(api::docs::show))
+        .route("/login", get(ui::accounts::page).post(ui::accounts::submit))
+        .route("/logout", post(ui::accounts::logout))
+        .route("/password", get(ui::accounts::password_page).post(ui::accounts::change_password))
+        .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), api::idempotency::keyed)))
+        .merge(api::open311::routes())
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
@@ -136,9 +123,9 @@ async fn keep_tidy(state: AppState) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
-        idempotency::forget_expired(&state).await;
+        api::idempotency::forget_expired(&state).await;
         let now = state.engine.now().timestamp_millis();
-        match pingan_app::photos::remove_unattached(state.store.as_ref(), now).await {
+        match pingan_app::cases::photos::remove_unattached(state.store.as_ref(), now).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "photos that no case named were removed"),
             Err(error) => tracing::warn!(%error, "photos that no case named were not removed"),

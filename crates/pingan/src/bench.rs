@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use geo::{Contains, MultiPolygon, Point};
-use pingan_app::divisions::import_divisions;
+use pingan_app::geography::divisions::import_divisions;
 use pingan_app::{Silent, jiangxi};
 use pingan_geo::tessellate::Settings;
 use pingan_geo::{FixedPoint, Region, Router, RouterEntry};
@@ -268,8 +268,8 @@ enum Load {
 async fn submit(cases: usize, postgres: Option<String>, load: Load) -> Result<()> {
     use std::sync::Arc;
 
+    use pingan_app::cases::{CaseEngine, Submission};
     use pingan_app::clock::SystemClock;
-    use pingan_app::engine::{CaseEngine, Submission};
     use pingan_core::case::Channel;
     use pingan_core::category::Priority;
     use pingan_store::Store;

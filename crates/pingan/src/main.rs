@@ -13,13 +13,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
+use pingan_app::cases::CaseEngine;
+use pingan_app::cases::deadlines::{OverduePolicy, keep_sweeping};
 use pingan_app::categories::CategoryBook;
 use pingan_app::clock::{Clock, SystemClock};
-use pingan_app::divisions::{DivisionFile, import_divisions};
-use pingan_app::engine::CaseEngine;
+use pingan_app::geography::divisions::{DivisionFile, import_divisions};
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
 use pingan_app::personal::Vault;
-use pingan_app::scheduler::{OverduePolicy, keep_sweeping};
 use pingan_app::simulate::{Scenario, Summary, simulate};
 use pingan_app::targets::TargetPolicy;
 use pingan_app::units;
@@ -451,8 +451,12 @@ async fn serve(
         standard_engine(store.clone(), atlas.clone()).await?.with_vault(vault).with_webhook_targets(webhook_targets),
     );
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
-    let names = Box::new(pingan_web::webhook_sender::DefaultResolver::default());
-    tokio::spawn(pingan_web::webhook_sender::keep_delivering(engine.clone(), DeliverySettings::default(), names));
+    let names = Box::new(pingan_web::api::webhooks::sender::DefaultResolver::default());
+    tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(
+        engine.clone(),
+        DeliverySettings::default(),
+        names,
+    ));
     if let Some(scenario) = demo {
         // Played while serving: the map and the API answer at once, the cases arrive in batches.
         let (engine, atlas) = (engine.clone(), atlas.clone());
@@ -670,7 +674,7 @@ async fn run() -> Result<()> {
         Command::Bench(command) => bench::run(command).await,
         Command::Audit(AuditCommand::Verify { database }) => {
             let store = database.open().await?;
-            let report = pingan_app::audit::verify_histories(store.as_ref(), &Bars::default())
+            let report = pingan_app::cases::audit::verify_histories(store.as_ref(), &Bars::default())
                 .await
                 .map_err(|e| explained(&e))?;
             match report.first_break {

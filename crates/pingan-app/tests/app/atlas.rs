@@ -2,8 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pingan_app::atlas::{RouteError, Unplaced};
 use pingan_app::demo::load_jiangxi;
+use pingan_app::geography::atlas::{RouteError, Unplaced};
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::{DivisionCode, Explain, Level};
 use pingan_store::DivisionStore;

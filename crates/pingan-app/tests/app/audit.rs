@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pingan_app::Silent;
-use pingan_app::audit::verify_histories;
+use pingan_app::cases::audit::verify_histories;
 use pingan_core::DivisionCode;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;

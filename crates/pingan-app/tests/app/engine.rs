@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use pingan_app::audit::verify_histories;
+use pingan_app::cases::audit::verify_histories;
+use pingan_app::cases::{ActionRequest, CaseEngine, EngineSettings, Submission};
 use pingan_app::categories::CategoryBook;
 use pingan_app::clock::ManualClock;
 use pingan_app::demo::load_jiangxi;
-use pingan_app::engine::{ActionRequest, CaseEngine, EngineSettings, Submission};
 use pingan_app::personal::{Resealed, Vault, check_keys, reseal};
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
@@ -44,7 +44,7 @@ async fn world(start: &str) -> World {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&directory.path().join("pingan.db")).unwrap());
     load_jiangxi(store.as_ref(), &DivisionCode::parse(jiangxi::PINGXIANG).unwrap(), &Silent).await.unwrap();
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
-    let calendar = OfficialCalendar::parse(pingan_app::engine::SHIPPED_CALENDAR).unwrap();
+    let calendar = OfficialCalendar::parse(pingan_app::cases::SHIPPED_CALENDAR).unwrap();
     let clock = Arc::new(ManualClock::new(local(start)));
     let engine = CaseEngine::new(
         store.clone(),
@@ -515,7 +515,7 @@ async fn deadlines_count_working_time_across_the_spring_festival() {
 
 #[tokio::test]
 async fn the_deadline_sweep_notifies_once_or_escalates() {
-    use pingan_app::scheduler::{OverduePolicy, SweepReport, sweep_overdue};
+    use pingan_app::cases::deadlines::{OverduePolicy, SweepReport, sweep_overdue};
 
     let w = world("2025-03-10 09:00").await;
     let noted = w.engine.submit(report(Channel::Hotline, "hotline:1", "dispute.family")).await.unwrap().case;
@@ -675,7 +675,7 @@ async fn a_key_file_that_does_not_open_the_database_is_refused_at_start() {
 /// and the next day are not held back.
 #[tokio::test]
 async fn anonymous_photos_have_a_daily_quota_per_address() {
-    use pingan_app::photos::{ANONYMOUS_DAILY_BYTES, MAX_PHOTO_BYTES, Uploader, store_photo};
+    use pingan_app::cases::photos::{ANONYMOUS_DAILY_BYTES, MAX_PHOTO_BYTES, Uploader, store_photo};
     use pingan_store::PhotoStore;
     use sha2::Digest;
     let directory = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pingan_app::divisions::{DivisionFile, DivisionImportReport, import_divisions};
+use pingan_app::geography::divisions::{DivisionFile, DivisionImportReport, import_divisions};
 use pingan_app::geography::import_grids;
 use pingan_app::{Silent, jiangxi};
 use pingan_core::{DivisionCode, Explain, Level};

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use pingan_app::audit::verify_histories;
+use pingan_app::cases::CaseEngine;
+use pingan_app::cases::audit::verify_histories;
 use pingan_app::clock::SystemClock;
 use pingan_app::demo::load_jiangxi;
-use pingan_app::engine::CaseEngine;
 use pingan_app::simulate::{Scenario, simulate};
 use pingan_app::{AppError, Atlas, Silent, jiangxi};
 use pingan_core::DivisionCode;

@@ -631,7 +631,7 @@ fn check_photo_api(served: &Served) {
     let (status, again) = post_bytes(served, "/api/v1/photos", &png);
     assert_eq!((status, &again["hash"]), (200, &Value::from(hash.clone())));
 
-    let oversized = [png.clone(), vec![0u8; pingan_app::photos::MAX_PHOTO_BYTES]].concat();
+    let oversized = [png.clone(), vec![0u8; pingan_app::cases::photos::MAX_PHOTO_BYTES]].concat();
     for (what, body, expected_status, expected_code) in [
         ("text", b"hello, not a picture".to_vec(), 415, "unsupported_photo_type"),
         ("empty", Vec::new(), 415, "unsupported_photo_type"),

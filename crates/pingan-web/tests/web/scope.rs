@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use pingan_app::access::{Principal, Scope};
 use pingan_app::accounts::NewAccount;
+use pingan_app::cases::CaseEngine;
 use pingan_app::clock::{Clock, SystemClock};
 use pingan_app::demo::DEMO_PASSWORD;
-use pingan_app::engine::CaseEngine;
 use pingan_app::simulate::{Scenario, simulate};
 use pingan_app::{Atlas, Silent};
 use pingan_core::access::Role;

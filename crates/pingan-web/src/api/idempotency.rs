@@ -31,7 +31,7 @@ const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 /// Whether a POST to `path` keeps its answers for retries. The others are safe to retry as they
 /// are: a report keeps its key with the case (also for residents without an account), a photo is
 /// named by its content, logging out twice is logging out, a reveal is a read that is logged each
-/// time; an import keys each of its reports (see [`crate::case_import`]); and bodies that carry a
+/// time; an import keys each of its reports (see [`crate::api::cases::import`]); and bodies that carry a
 /// password are never kept, not even hashed.
 pub fn keeps_answers(path: &str) -> bool {
     let elsewhere = [
@@ -110,7 +110,7 @@ fn open_to_anyone(path: &str) -> bool {
 /// to what needs an account is answered as such first (401), as its handler would.
 async fn refused_after_authentication(state: &AppState, request: Request, refusal: ApiError) -> Response {
     let (parts, _) = request.into_parts();
-    match crate::auth::identify(&parts, state).await {
+    match crate::api::accounts::auth::identify(&parts, state).await {
         Err(error) => error.into_response(),
         Ok(None) if !open_to_anyone(parts.uri.path()) => {
             ApiError::from(AppError::from(pingan_app::access::AccessError::NotAuthenticated)).into_response()
@@ -133,7 +133,7 @@ pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let caller = match crate::auth::identify(&parts, &state).await {
+    let caller = match crate::api::accounts::auth::identify(&parts, &state).await {
         Ok(Some(caller)) => caller,
         // Without an account there is nobody to keep the key for; the handler answers.
         Ok(None) => return next.run(Request::from_parts(parts, body)).await,

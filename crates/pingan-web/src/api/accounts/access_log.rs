@@ -12,7 +12,7 @@ use pingan_store::accounts::AccessEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::api::accounts::auth::Caller;
 use crate::csv_export::{csv_attachment, inert_in_spreadsheets};
 use crate::error::{ErrorBody, query_params};
 use crate::{ApiError, AppState};

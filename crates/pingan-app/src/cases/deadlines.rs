@@ -14,7 +14,7 @@ use pingan_store::cases::CaseFilter;
 
 use crate::AppError;
 use crate::access::SWEEP_ACTOR;
-use crate::engine::{ActionRequest, CaseEngine};
+use crate::cases::{ActionRequest, CaseEngine};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OverduePolicy {

@@ -22,7 +22,7 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, FixedOffset};
 use pingan_app::AppError;
 use pingan_app::access::is_public_category;
-use pingan_app::engine::Submission;
+use pingan_app::cases::Submission;
 use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -32,7 +32,7 @@ use pingan_store::accounts::CredentialKind;
 use pingan_store::cases::{CaseFilter, CaseRow, Reporter};
 
 use crate::AppState;
-use crate::auth::ClientAddress;
+use crate::api::accounts::auth::ClientAddress;
 
 /// The specification's name for itself, as discovery documents give it.
 const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";

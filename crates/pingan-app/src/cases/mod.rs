@@ -5,6 +5,11 @@
 //! worker of a grid), `resident:…` and the like for reporters. What an actor may do to a case
 //! follows from that name and the case (see [`capacities`]); the lifecycle rules do the rest.
 
+pub mod audit;
+mod counts;
+pub mod deadlines;
+pub mod photos;
+
 use pingan_core::Reason;
 use std::sync::Arc;
 
@@ -27,15 +32,15 @@ use serde_json::json;
 use pingan_store::webhooks::WebhookRow;
 
 use crate::access::{Principal, Scope, is_public_category};
-use crate::atlas::Unplaced;
 use crate::categories::CategoryBook;
 use crate::clock::Clock;
+use crate::geography::atlas::Unplaced;
 use crate::personal::Vault;
 use crate::units;
 use crate::{AppError, Atlas};
 
 /// The State Council's holiday arrangements, compiled in.
-pub const SHIPPED_CALENDAR: &str = include_str!("../../../data/calendar/cn-official-calendar.csv");
+pub const SHIPPED_CALENDAR: &str = include_str!("../../../../data/calendar/cn-official-calendar.csv");
 
 const MAX_DESCRIPTION: usize = 4000;
 /// The longest address a report may give.
@@ -136,7 +141,7 @@ pub struct Submission {
     pub idempotency_key: Option<String>,
     /// A grid worker who settled the matter on the spot says how.
     pub settled_on_spot: Option<String>,
-    /// Hashes of photos stored beforehand (see [`crate::photos`]).
+    /// Hashes of photos stored beforehand (see [`crate::cases::photos`]).
     pub photos: Vec<String>,
     /// The account filing it, if any: it may follow the case.
     pub reporter_account: Option<String>,
@@ -420,7 +425,7 @@ impl CaseEngine {
     }
 
     pub async fn submit(&self, submission: Submission) -> Result<Submitted, AppError> {
-        crate::photos::check_photos(self.store.as_ref(), &submission.photos).await?;
+        crate::cases::photos::check_photos(self.store.as_ref(), &submission.photos).await?;
         let now = self.clock.now();
         let mut planned = self.plan_submission(&submission, now, true)?;
         self.dispatch_if_clear(&mut planned, now).await?;
@@ -446,7 +451,7 @@ impl CaseEngine {
         let mut planned = Vec::with_capacity(submissions.len());
         for (index, submission) in submissions.iter().enumerate() {
             let in_batch = |error| AppError::InBatch { index, error: Box::new(error) };
-            crate::photos::check_photos(self.store.as_ref(), &submission.photos).await.map_err(in_batch)?;
+            crate::cases::photos::check_photos(self.store.as_ref(), &submission.photos).await.map_err(in_batch)?;
             let mut new = self.plan_submission(submission, now, true).map_err(in_batch)?;
             self.dispatch_if_clear(&mut new, now).await.map_err(in_batch)?;
             planned.push(new);
@@ -621,7 +626,7 @@ impl CaseEngine {
     }
 
     /// A routed grid's code and village.
-    fn routed_grid(routed: &crate::atlas::Routed) -> Result<(Option<GridCode>, DivisionCode), AppError> {
+    fn routed_grid(routed: &crate::geography::atlas::Routed) -> Result<(Option<GridCode>, DivisionCode), AppError> {
         let grid = GridCode::parse(&routed.grid.code).map_err(|_| AppError::UnknownGrid(routed.grid.code.clone()))?;
         let village = grid.village();
         Ok((Some(grid), village))
@@ -715,7 +720,7 @@ impl CaseEngine {
     /// How many cases of `filter` `by` may see.
     pub async fn count_for(&self, by: &Principal, filter: CaseFilter) -> Result<u64, AppError> {
         let visible = Scope::of(by).visibility();
-        if let Some(count) = crate::counts::tallied_count(self.store.as_ref(), &visible, &filter).await? {
+        if let Some(count) = crate::cases::counts::tallied_count(self.store.as_ref(), &visible, &filter).await? {
             return Ok(count);
         }
         Ok(self.store.count_cases(&CaseFilter { visible: Some(visible), ..filter }).await?)
@@ -727,7 +732,7 @@ impl CaseEngine {
             Some(by) => self.find_for(by, &request.case).await?,
             None => self.find(&request.case).await?,
         };
-        crate::photos::check_photos(self.store.as_ref(), &request.photos).await?;
+        crate::cases::photos::check_photos(self.store.as_ref(), &request.photos).await?;
         if matches!(request.action, Some(ActionKind::Dispatch | ActionKind::Redispatch)) {
             // No target: the dispatch rules choose one. A named target must exist.
             let target = match request.target.take() {

@@ -9,12 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
-use pingan_app::photos::{MAX_PHOTO_BYTES, StoredPhoto, Uploader, store_photo};
+use pingan_app::cases::photos::{MAX_PHOTO_BYTES, StoredPhoto, Uploader, store_photo};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{MaybeCaller, too_many_requests};
-use crate::cases::visible_case;
+use crate::api::accounts::auth::{MaybeCaller, too_many_requests};
+use crate::api::cases::visible_case;
 use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
 
@@ -40,7 +40,7 @@ pub async fn upload(
     MaybeCaller { caller, address }: MaybeCaller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
-    if caller.is_none() && !crate::auth::public_write_allowed(&state, address) {
+    if caller.is_none() && !crate::api::accounts::auth::public_write_allowed(&state, address) {
         return Err(too_many_requests());
     }
     let bytes = body.map_err(|_| {

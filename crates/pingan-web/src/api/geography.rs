@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use pingan_app::AppError;
-use pingan_app::atlas::NamedDivision;
+use pingan_app::geography::atlas::NamedDivision;
 use pingan_core::category::{Deadlines, HandlingLevel, Priority};
 use pingan_core::{DivisionCode, GridCode, Level};
 use pingan_geo::Region;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::api::accounts::auth::Caller;
 use crate::error::{ErrorBody, query_params};
 use crate::{ApiError, AppState};
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use pingan_app::engine::CaseEngine;
+use pingan_app::cases::CaseEngine;
 use pingan_app::targets::TargetPolicy;
 use pingan_app::webhooks::{DeliverySettings, Sent, signature};
 use pingan_store::webhooks::{Delivery, WebhookRow};

@@ -13,10 +13,19 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::{
-    AppState, MAX_JSON_BODY, access_log, accounts, auth, case_import, case_lists, cases, events, geography, indicators,
-    photos, webhooks,
-};
+use crate::{AppState, MAX_JSON_BODY};
+
+pub mod accounts;
+pub mod cases;
+pub mod docs;
+pub mod geography;
+pub mod idempotency;
+pub mod indicators;
+pub mod open311;
+pub mod webhooks;
+
+use accounts::{access_log, auth};
+use cases::{events, import, lists, photos};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -68,7 +77,7 @@ impl Modify for CommonRefusals {
                 .build()
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if let Some(post) = item.post.as_mut().filter(|_| crate::idempotency::keeps_answers(path)) {
+            if let Some(post) = item.post.as_mut().filter(|_| crate::api::idempotency::keeps_answers(path)) {
                 post.parameters.get_or_insert_with(Vec::new).push(RefOr::T(idempotency_key()));
                 let responses = &mut post.responses.responses;
                 for (status, description) in [
@@ -130,9 +139,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(geography::grid))
         .routes(routes!(geography::categories))
         .routes(routes!(geography::units))
-        .routes(routes!(cases::create_case, case_lists::list))
-        .routes(routes!(case_lists::count))
-        .routes(routes!(case_lists::export))
+        .routes(routes!(cases::create_case, lists::list))
+        .routes(routes!(lists::count))
+        .routes(routes!(lists::export))
         .routes(routes!(cases::get_case))
         .routes(routes!(events::stream))
         .routes(routes!(cases::act_on_case))
@@ -156,8 +165,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(indicators::read))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos and imports have their own, larger limits.
-        .routes(routes!(photos::upload).layer(DefaultBodyLimit::max(pingan_app::photos::MAX_PHOTO_BYTES)))
-        .routes(routes!(case_import::import).layer(DefaultBodyLimit::max(case_import::MAX_IMPORT_BODY)))
+        .routes(routes!(photos::upload).layer(DefaultBodyLimit::max(pingan_app::cases::photos::MAX_PHOTO_BYTES)))
+        .routes(routes!(import::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)))
         .split_for_parts();
     let mut document = document;
     // After the routes: it looks at every operation.

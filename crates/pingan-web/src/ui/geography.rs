@@ -10,7 +10,7 @@ use pingan_app::Routed;
 use pingan_core::Level;
 use serde::Deserialize;
 
-use crate::map::{MapLayers, render_svg};
+use crate::ui::map::{MapLayers, render_svg};
 use crate::{ApiError, AppState, parse_coordinate};
 
 pub struct VillageView {

@@ -10,14 +10,14 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
 use pingan_app::access::Scope;
-use pingan_app::engine::CaseEvent;
+use pingan_app::cases::CaseEvent;
 use pingan_core::lifecycle::Status;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::api::accounts::auth::Caller;
 use crate::error::ErrorBody;
 
 /// One event's data (event type `case`).

@@ -16,8 +16,8 @@ use pingan_app::accounts::{Who, new_secret};
 use pingan_store::accounts::CredentialKind;
 use serde::Deserialize;
 
-use crate::auth::{ClientAddress, SESSION_COOKIE, cookie, same_secret, session_cookie};
-use crate::pages::Problem;
+use crate::api::accounts::auth::{ClientAddress, SESSION_COOKIE, cookie, same_secret, session_cookie};
+use crate::ui::geography::Problem;
 use crate::{ApiError, AppState};
 
 /// The cookie holding a form's pre-session CSRF token (`__Host-`, like the session's).

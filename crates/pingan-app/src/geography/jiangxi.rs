@@ -10,7 +10,7 @@ use pingan_geo::geojson_io::{InvalidAreas, read_areas};
 use pingan_geo::tessellate::{GeneratedGrid, Settings};
 
 use crate::AppError;
-use crate::divisions::{DivisionFile, read_division_files};
+use crate::geography::divisions::{DivisionFile, read_division_files};
 use crate::geography::tessellate_counties;
 
 macro_rules! data_file {

@@ -8,7 +8,7 @@ use pingan_app::indicators::{IndicatorReport, IndicatorRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Caller;
+use crate::api::accounts::auth::Caller;
 use crate::error::{ErrorBody, query_params};
 use crate::{ApiError, AppState};
 

@@ -1,6 +1,9 @@
 //! Account administration over the API: an administrator creates, lists and resets the accounts
 //! of its subtree.
 
+pub mod access_log;
+pub mod auth;
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -11,7 +14,7 @@ use pingan_store::accounts::AccountRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::api::accounts::auth::Caller;
 use crate::error::ErrorBody;
 use crate::error::json_body;
 use crate::{ApiError, AppState};

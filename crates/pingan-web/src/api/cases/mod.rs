@@ -4,6 +4,11 @@
 //! answered 404 like a case that does not exist, and the attempt is logged. Reporters' contact
 //! details are shown masked; the clear text only through a logged reveal.
 
+pub mod events;
+pub mod import;
+pub mod lists;
+pub mod photos;
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -13,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
-use pingan_app::engine::{ActionRequest, Submission};
+use pingan_app::cases::{ActionRequest, Submission};
 use pingan_core::Reason;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -23,7 +28,7 @@ use pingan_store::cases::{CaseRow, Reporter, StoredAction};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, MaybeCaller, too_many_requests};
+use crate::api::accounts::auth::{Caller, MaybeCaller, too_many_requests};
 use crate::error::ErrorBody;
 use crate::error::json_body;
 use crate::{ApiError, AppState};
@@ -221,7 +226,7 @@ pub async fn create_case(
             (caller.principal.actor(), Some(caller.principal.account_id.clone()))
         }
         None if request.channel == Channel::Resident => {
-            if !crate::auth::public_write_allowed(&state, address) {
+            if !crate::api::accounts::auth::public_write_allowed(&state, address) {
                 return Err(too_many_requests());
             }
             ("resident:anonymous".to_owned(), None)
@@ -271,10 +276,11 @@ pub async fn create_case(
 /// A client's idempotency key: the body's, or else the `Idempotency-Key` header's. A malformed
 /// one is refused, never ignored: ignored, a retry would make a second case.
 pub(crate) fn client_key(headers: &HeaderMap, in_body: Option<String>) -> Result<Option<String>, ApiError> {
-    let in_header =
-        headers.get(crate::idempotency::HEADER).map(|value| crate::idempotency::checked_key(value.as_bytes()));
+    let in_header = headers
+        .get(crate::api::idempotency::HEADER)
+        .map(|value| crate::api::idempotency::checked_key(value.as_bytes()));
     match (in_body, in_header) {
-        (Some(key), _) => crate::idempotency::checked_key(key.as_bytes()).map(Some),
+        (Some(key), _) => crate::api::idempotency::checked_key(key.as_bytes()).map(Some),
         (None, header) => header.transpose(),
     }
 }
@@ -310,7 +316,7 @@ pub(crate) async fn visible_case(
     if let Err(AppError::CaseNotFound(_)) = &found {
         // Each refusal writes a log line: without an account, they count against the address's
         // allowance of public writes, which also ends a guessing run.
-        if who.caller.is_none() && !crate::auth::public_write_allowed(state, who.address) {
+        if who.caller.is_none() && !crate::api::accounts::auth::public_write_allowed(state, who.address) {
             return Err(too_many_requests());
         }
         let asker = who.caller.as_ref().map(|c| Who::from(&c.principal));

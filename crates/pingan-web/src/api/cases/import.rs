@@ -13,8 +13,8 @@ use pingan_core::lifecycle::Status;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
-use crate::cases::{CreateCaseRequest, account_key, client_key};
+use crate::api::accounts::auth::Caller;
+use crate::api::cases::{CreateCaseRequest, account_key, client_key};
 use crate::error::{ErrorBody, json_body};
 use crate::{ApiError, AppState};
 
@@ -88,7 +88,7 @@ pub async fn import(
         let in_batch = |error: AppError| AppError::InBatch { index, error: Box::new(error) };
         caller.principal.check_channel(report.channel).map_err(|e| in_batch(e.into()))?;
         let key = match (report.idempotency_key.take(), &request_key) {
-            (Some(own), _) => Some(crate::idempotency::checked_key(own.as_bytes())?),
+            (Some(own), _) => Some(crate::api::idempotency::checked_key(own.as_bytes())?),
             (None, Some(key)) => Some(format!("{key}#{index}")),
             (None, None) => None,
         };

@@ -2,6 +2,8 @@
 //! cases of a unit of its subtree, lists the subscriptions and their latest deliveries, and
 //! removes them. How deliveries are made and signed: [`pingan_app::webhooks`].
 
+pub mod sender;
+
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -11,7 +13,7 @@ use pingan_store::webhooks::{Delivery, WebhookRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::api::accounts::auth::Caller;
 use crate::error::{ErrorBody, json_body, query_params};
 use crate::{ApiError, AppState};
 

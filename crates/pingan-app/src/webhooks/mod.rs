@@ -4,7 +4,7 @@
 //!
 //! Durable: the engine writes a delivery for each subscription a case action concerns in the same
 //! transaction as the action (the outbox), so a notification exists exactly when its action does
-//! and a crash loses none. The web layer's sender (`pingan_web::webhook_sender`) sends them: one
+//! and a crash loses none. The web layer's sender (`pingan_web::api::webhooks::sender`) sends them: one
 //! task per subscription, deliveries in order, each attempt recorded as [`DeliverySettings::attempt`]
 //! says, failures retried with exponential back-off. A slow or dead receiver only delays its own
 //! deliveries; case writes never wait for any. A delivery may arrive more than once (sent, then the
@@ -26,7 +26,7 @@ use sha2::Sha256;
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
-use crate::engine::CaseEngine;
+use crate::cases::CaseEngine;
 
 /// The most categories one subscription may name.
 const MAX_CATEGORIES: usize = 50;
@@ -113,9 +113,9 @@ pub async fn create(engine: &CaseEngine, by: &Principal, request: WebhookRequest
     if !by.has(Role::Administrator) {
         return Err(AccessError::Forbidden(Reason::new("管理订阅", "managing webhooks")).into());
     }
-    let url = crate::engine::checked_url("url", &request.url)?;
+    let url = crate::cases::checked_url("url", &request.url)?;
     engine.webhook_targets().check_url(&url)?;
-    let unit = crate::engine::checked_unit(request.unit.trim())?;
+    let unit = crate::cases::checked_unit(request.unit.trim())?;
     check_manages(by, &unit)?;
     if !crate::units::unit_exists(engine.store(), &unit).await? {
         return Err(AppError::UnknownUnit(unit));

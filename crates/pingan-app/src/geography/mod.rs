@@ -1,5 +1,9 @@
 //! Importing boundaries and grids from GeoJSON, and generating grids where no survey exists.
 
+pub mod atlas;
+pub mod divisions;
+pub mod jiangxi;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use geo::{Area, BooleanOps, BoundingRect, Intersects, MultiPolygon};
