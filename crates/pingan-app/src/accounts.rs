@@ -747,3 +747,21 @@ impl Accounts {
         }
     }
 }
+
+impl Accounts {
+    /// The access log of the administrator's subtree from `from` on, oldest first (a province's
+    /// administrator also sees requests made without an account).
+    pub async fn access_log(&self, by: &Principal, from: i64, limit: u32) -> Result<Vec<AccessEntry>, AppError> {
+        let division = by.division().filter(|_| by.has(Role::Administrator));
+        let division =
+            division.ok_or_else(|| AccessError::Forbidden(Reason::new("查看访问日志", "reading the access log")))?;
+        let prefix =
+            if division.level() == pingan_core::Level::Province { String::new() } else { division.to_string() };
+        Ok(self.store.access_log(&prefix, from, limit).await?)
+    }
+
+    /// The caller's own API tokens, newest first.
+    pub async fn tokens(&self, by: &Principal) -> Result<Vec<CredentialRow>, AppError> {
+        Ok(self.store.credentials(&by.account_id, CredentialKind::Token).await?)
+    }
+}

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod geography;
+pub mod idempotency;
 pub mod indicators;
 pub mod personal;
 pub mod progress;

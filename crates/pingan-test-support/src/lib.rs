@@ -12,6 +12,7 @@ use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
 use pingan_app::cases::CaseEngine;
 use pingan_app::clock::SystemClock;
 use pingan_app::demo::{DEMO_PASSWORD, create_demo_accounts, load_jiangxi};
+use pingan_app::idempotency::IdempotencyKeys;
 use pingan_app::personal::Vault;
 use pingan_app::targets::TargetPolicy;
 use pingan_app::{Atlas, Silent, jiangxi};
@@ -176,24 +177,25 @@ fn serve_with(
         let targets = TargetPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
         let engine = CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock))
             .unwrap()
-            .with_vault(vault)
+            .with_vault(vault.clone())
             .with_webhook_targets(targets);
         engine.refresh().await.unwrap();
         let engine = Arc::new(engine);
         let names = Box::new(TestNames);
         tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(engine.clone(), QUICK_DELIVERIES, names));
+        tokio::spawn(atlas.clone().keep_fresh(store.clone(), Duration::from_millis(50)));
+        let idempotency = Arc::new(IdempotencyKeys::new(store.clone(), Arc::new(SystemClock), Some(vault.clone())));
         let state = AppState {
-            store: store.clone(),
             atlas,
             engine,
+            idempotency,
             accounts: accounts.clone(),
             public_writes: pingan_web::public_write_limit(),
             // The tests connect from loopback and play a proxy's part with X-Forwarded-For.
             trusted_proxies: Arc::new(vec!["127.0.0.1".parse().unwrap()]),
             home_city: city,
         };
-        let address =
-            pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, Duration::from_millis(50), limits).await.unwrap();
+        let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, limits).await.unwrap();
         (address, load.grids)
     });
     Served { base: format!("http://{address}"), grids, store, accounts, runtime, database }

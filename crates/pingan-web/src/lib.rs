@@ -20,9 +20,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use pingan_app::accounts::Accounts;
 use pingan_app::cases::CaseEngine;
+use pingan_app::idempotency::IdempotencyKeys;
 use pingan_app::{Atlas, Routed};
 use pingan_core::DivisionCode;
-use pingan_store::Store;
 use serde::{Deserialize, Serialize};
 
 pub use api::openapi;
@@ -30,13 +30,13 @@ pub use connections::ConnectionLimits;
 pub use error::ApiError;
 use error::ErrorBody;
 
-/// What every handler can reach.
+/// What every handler can reach: the use cases, never the store itself.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
     pub atlas: Arc<Atlas>,
     pub engine: Arc<CaseEngine>,
     pub accounts: Arc<Accounts>,
+    pub idempotency: Arc<IdempotencyKeys>,
     /// Reports and photos sent without an account, and refused reads of cases (each one writes a
     /// line of the access log), counted per address.
     pub public_writes: Arc<pingan_app::address_windows::AddressWindows>,
@@ -89,28 +89,18 @@ pub fn public_write_limit() -> Arc<pingan_app::address_windows::AddressWindows> 
 /// The largest JSON body accepted: a report's text fields are a few kilobytes at most.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// How often a server checks the store for changed grids or boundaries.
-pub const GEOGRAPHY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Serves until the process is told to stop (Ctrl-C or SIGTERM).
+/// Serves until the process is told to stop (Ctrl-C or SIGTERM). The caller keeps the atlas fresh
+/// (`Atlas::keep_fresh`).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState, limits: ConnectionLimits) {
-    tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), GEOGRAPHY_CHECK_INTERVAL));
     tokio::spawn(keep_tidy(state.clone()));
     let exempt = state.trusted_proxies.clone();
     connections::serve(listener, router(state), limits, exempt, shutdown_signal()).await
 }
 
-/// Binds `address` and serves in the background, checking for changed geography every
-/// `geography_check`; returns the bound address (for tests: port 0).
-pub async fn spawn(
-    address: SocketAddr,
-    state: AppState,
-    geography_check: Duration,
-    limits: ConnectionLimits,
-) -> std::io::Result<SocketAddr> {
+/// Binds `address` and serves in the background; returns the bound address (for tests: port 0).
+pub async fn spawn(address: SocketAddr, state: AppState, limits: ConnectionLimits) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
-    tokio::spawn(state.atlas.clone().keep_fresh(state.store.clone(), geography_check));
     tokio::spawn(keep_tidy(state.clone()));
     let exempt = state.trusted_proxies.clone();
     tokio::spawn(connections::serve(listener, router(state), limits, exempt, std::future::pending()));
@@ -124,8 +114,7 @@ async fn keep_tidy(state: AppState) {
     loop {
         hourly.tick().await;
         api::idempotency::forget_expired(&state).await;
-        let now = state.engine.now().timestamp_millis();
-        match pingan_app::cases::photos::remove_unattached(state.store.as_ref(), now).await {
+        match state.engine.remove_unattached_photos().await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "photos that no case named were removed"),
             Err(error) => tracing::warn!(%error, "photos that no case named were not removed"),
@@ -165,7 +154,7 @@ struct Health {
 }
 
 async fn health(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", engine: state.store.engine(), grids: state.atlas.grid_count() })
+    Json(Health { status: "ok", engine: state.engine.store_engine(), grids: state.atlas.grid_count() })
 }
 
 /// Raw query parameters: parsed by hand so that a missing or malformed value gets our own error.

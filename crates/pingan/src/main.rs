@@ -19,6 +19,7 @@ use pingan_app::categories::CategoryBook;
 use pingan_app::clock::{Clock, SystemClock};
 use pingan_app::geography::divisions::{DivisionFile, import_divisions};
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
+use pingan_app::idempotency::IdempotencyKeys;
 use pingan_app::personal::Vault;
 use pingan_app::simulate::{Scenario, Summary, simulate};
 use pingan_app::targets::TargetPolicy;
@@ -448,7 +449,10 @@ async fn serve(
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
     let engine = Arc::new(
-        standard_engine(store.clone(), atlas.clone()).await?.with_vault(vault).with_webhook_targets(webhook_targets),
+        standard_engine(store.clone(), atlas.clone())
+            .await?
+            .with_vault(vault.clone())
+            .with_webhook_targets(webhook_targets),
     );
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
     let names = Box::new(pingan_web::api::webhooks::sender::DefaultResolver::default());
@@ -476,7 +480,9 @@ async fn serve(
         });
     }
     let public_writes = pingan_web::public_write_limit();
-    let state = AppState { store, atlas, engine, accounts, public_writes, trusted_proxies, home_city: city };
+    tokio::spawn(atlas.clone().keep_fresh(store.clone(), Atlas::CHECK_INTERVAL));
+    let idempotency = Arc::new(IdempotencyKeys::new(store, Arc::new(SystemClock), Some(vault)));
+    let state = AppState { atlas, engine, accounts, idempotency, public_writes, trusted_proxies, home_city: city };
     let limits = match open_file_limit() {
         Some(open_files) => limits.within(open_files),
         None => limits,

@@ -988,6 +988,44 @@ impl CaseEngine {
         self.store.as_ref()
     }
 
+    /// The name of the storage engine (for the health check).
+    pub fn store_engine(&self) -> &'static str {
+        self.store.engine()
+    }
+
+    /// The history of a case its reader may see, each entry hashed onto the one before.
+    pub async fn history(&self, case: &CaseRow) -> Result<Vec<pingan_store::cases::StoredAction>, AppError> {
+        Ok(self.store.history(&case.id).await?)
+    }
+
+    /// Stores an uploaded photo (checked, and counted against an anonymous address's quota).
+    pub async fn store_photo(
+        &self,
+        bytes: Vec<u8>,
+        uploader: photos::Uploader<'_>,
+    ) -> Result<photos::StoredPhoto, AppError> {
+        photos::store_photo(self.store.as_ref(), bytes, millis(self.clock.now()), uploader).await
+    }
+
+    /// A photo of a case its reader may see, by hash, with its media type: None for a hash that
+    /// is not one of the case's report or result photos.
+    pub async fn photo(&self, case: &CaseRow, hash: &str) -> Result<Option<(String, Vec<u8>)>, AppError> {
+        if !case.body.photos.iter().chain(&case.body.result_photos).any(|named| named == hash) {
+            return Ok(None);
+        }
+        Ok(self.store.photo(hash).await?)
+    }
+
+    /// Removes the photos that no case named within a day of their upload; how many.
+    pub async fn remove_unattached_photos(&self) -> Result<u64, AppError> {
+        photos::remove_unattached(self.store.as_ref(), millis(self.clock.now())).await
+    }
+
+    /// The departments and providers cases may be dispatched to, of the divisions under `prefix`.
+    pub async fn units(&self, prefix: &str) -> Result<Vec<pingan_store::units::UnitRow>, AppError> {
+        Ok(self.store.units(prefix).await?)
+    }
+
     /// The engine's idea of now (its clock's).
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

@@ -163,6 +163,9 @@ impl Atlas {
         Ok(true)
     }
 
+    /// How often a server checks the store for changed grids or boundaries.
+    pub const CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
     /// Checks the store every `interval` and swaps in new geography when grids or boundaries change,
     /// whoever changed them (this server, an import in another process, another server).
     pub async fn keep_fresh(self: Arc<Self>, store: Arc<dyn Store>, interval: Duration) {
@@ -318,6 +321,20 @@ impl Atlas {
     /// Boundaries of the divisions whose code starts with `prefix`.
     pub fn boundaries_in(&self, prefix: &str) -> Vec<(DivisionCode, Region)> {
         self.current().boundaries.iter().filter(|(code, _)| code.as_str().starts_with(prefix)).cloned().collect()
+    }
+
+    /// The divisions one level below `code`, ordered by code.
+    pub fn children(&self, code: &DivisionCode) -> Vec<DivisionCode> {
+        let snapshot = self.current();
+        let mut children: Vec<DivisionCode> = snapshot
+            .division_names
+            .keys()
+            .filter(|child| child.len() > code.as_str().len() && child.starts_with(code.as_str()))
+            .filter_map(|child| DivisionCode::parse(child).ok())
+            .filter(|child| child.parent().as_ref() == Some(code))
+            .collect();
+        children.sort();
+        children
     }
 
     /// The divisions whose code starts with `prefix` (including it), ordered by code.

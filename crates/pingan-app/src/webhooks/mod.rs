@@ -173,6 +173,16 @@ pub async fn deliveries(engine: &CaseEngine, by: &Principal, id: i64, limit: u32
     Ok(engine.store().deliveries(id, limit).await?)
 }
 
+/// Up to `limit` deliveries of `webhook` due now, oldest first, for the sender.
+pub async fn due(engine: &CaseEngine, webhook: i64, limit: u32) -> Result<Vec<Delivery>, AppError> {
+    Ok(engine.store().due_deliveries(webhook, engine.now().timestamp_millis(), limit).await?)
+}
+
+/// Records an attempt at a delivery.
+pub async fn record(engine: &CaseEngine, delivery: i64, attempt: Attempt) -> Result<(), AppError> {
+    Ok(engine.store().record_attempt(delivery, attempt).await?)
+}
+
 /// `sha256=HEX` of `timestamp.body` under `secret`.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");

@@ -57,7 +57,7 @@ fn known_division(state: &AppState, code: &str, path: bool) -> Result<DivisionCo
 /// A division, its ancestors and its children.
 pub async fn division(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<DivisionView>, ApiError> {
     let code = known_division(&state, &code, true)?;
-    let children = state.store.children(&code).await.map_err(AppError::from)?;
+    let children = state.atlas.children(&code);
     let ancestors = Level::ALL
         .into_iter()
         .filter(|level| *level < code.level())
@@ -68,7 +68,7 @@ pub async fn division(State(state): State<AppState>, Path(code): Path<String>) -
         name: state.atlas.division_name(code.as_str()).unwrap_or_default(),
         level: code.level(),
         ancestors,
-        children: children.iter().map(|c| named(&state, &c.code)).collect(),
+        children: children.iter().map(|c| named(&state, c)).collect(),
         grids: state.atlas.grid_count_under(code.as_str()),
         code: code.to_string(),
     }))
@@ -241,7 +241,7 @@ pub async fn units(
         Some(code) => known_division(&state, code, false)?.to_string(),
         None => String::new(),
     };
-    let units = state.store.units(&prefix).await.map_err(AppError::from)?;
+    let units = state.engine.units(&prefix).await?;
     Ok(Json(
         units
             .into_iter()

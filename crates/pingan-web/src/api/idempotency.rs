@@ -12,8 +12,8 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
+use pingan_app::idempotency::Claim;
 use pingan_core::Explain;
-use pingan_store::idempotency::KeptAnswer;
 use sha2::{Digest, Sha256};
 
 use crate::{ApiError, AppState, MAX_JSON_BODY};
@@ -21,10 +21,6 @@ use crate::{ApiError, AppState, MAX_JSON_BODY};
 pub const HEADER: &str = "idempotency-key";
 /// The longest key a client may send.
 pub const MAX_KEY: usize = 200;
-/// How long an answer is kept.
-const KEPT_MS: i64 = 24 * 3600 * 1000;
-/// A claim not answered within this long was abandoned (its request died): a retry may take it.
-const ABANDONED_MS: i64 = 60 * 1000;
 /// The largest answer kept (POST answers are a few kilobytes); a larger one is not kept.
 const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 
@@ -151,32 +147,20 @@ pub async fn keyed(State(state): State<AppState>, request: Request, next: Next) 
     let fingerprint = pingan_core::hex(&hasher.finalize());
 
     let account = caller.principal.account_id.clone();
-    let now = state.engine.now().timestamp_millis();
-    let claim = state.store.claim_key(&account, &key, &fingerprint, now, now - ABANDONED_MS, now - KEPT_MS).await;
-    let context = format!("idempotency:{account}:{key}");
-    match claim {
-        Err(error) => ApiError::from(AppError::from(error)).into_response(),
-        Ok(Some(record)) if record.fingerprint != fingerprint => {
-            refused(StatusCode::UNPROCESSABLE_ENTITY, KeyProblem::Reused)
-        }
-        Ok(Some(record)) => match record.answer {
-            None => refused(StatusCode::CONFLICT, KeyProblem::InFlight),
-            Some(answer) => replay(&state, &answer, &context),
-        },
-        Ok(None) => {
+    match state.idempotency.claim(&account, &key, &fingerprint).await {
+        Err(error) => ApiError::from(error).into_response(),
+        Ok(Claim::Reused) => refused(StatusCode::UNPROCESSABLE_ENTITY, KeyProblem::Reused),
+        Ok(Claim::InFlight) => refused(StatusCode::CONFLICT, KeyProblem::InFlight),
+        Ok(Claim::Answered { status, body }) => replay(status, body),
+        Ok(Claim::Ours) => {
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-            keep(&state, &account, &key, &context, response).await
+            keep(&state, &account, &key, response).await
         }
     }
 }
 
-fn replay(state: &AppState, answer: &KeptAnswer, context: &str) -> Response {
-    let opened = state.engine.vault().and_then(|vault| vault.open_bytes(&answer.sealed_body, context));
-    let body = match opened {
-        Ok(body) => body,
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+fn replay(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     if status != StatusCode::NO_CONTENT {
@@ -187,7 +171,7 @@ fn replay(state: &AppState, answer: &KeptAnswer, context: &str) -> Response {
 }
 
 /// Keeps a successful `response` for the key, or gives the key up.
-async fn keep(state: &AppState, account: &str, key: &str, context: &str, response: Response) -> Response {
+async fn keep(state: &AppState, account: &str, key: &str, response: Response) -> Response {
     if !response.status().is_success() {
         release(state, account, key).await;
         return response;
@@ -200,15 +184,7 @@ async fn keep(state: &AppState, account: &str, key: &str, context: &str, respons
         release(state, account, key).await;
         return Response::from_parts(parts, Body::from(bytes));
     }
-    let sealed = state.engine.vault().and_then(|vault| vault.seal_bytes(&bytes, context));
-    let kept = match sealed {
-        Ok(sealed_body) => {
-            let answer = KeptAnswer { status: parts.status.as_u16(), sealed_body };
-            state.store.keep_answer(account, key, answer).await.map_err(AppError::from)
-        }
-        Err(error) => Err(error),
-    };
-    if let Err(error) = kept {
+    if let Err(error) = state.idempotency.keep(account, key, parts.status.as_u16(), &bytes).await {
         // The work is done; only a retry of it would find the key unanswered.
         tracing::warn!(%error, "an answer to an idempotency key was not kept");
     }
@@ -216,7 +192,7 @@ async fn keep(state: &AppState, account: &str, key: &str, context: &str, respons
 }
 
 async fn release(state: &AppState, account: &str, key: &str) {
-    if let Err(error) = state.store.release_key(account, key).await {
+    if let Err(error) = state.idempotency.release(account, key).await {
         // The claim lapses by itself after a minute.
         tracing::warn!(%error, "an idempotency key was not released");
     }
@@ -224,8 +200,7 @@ async fn release(state: &AppState, account: &str, key: &str) {
 
 /// Forgets the keys whose answers were kept for their day.
 pub async fn forget_expired(state: &AppState) {
-    let expired = state.engine.now().timestamp_millis() - KEPT_MS;
-    if let Err(error) = state.store.forget_keys(expired).await {
+    if let Err(error) = state.idempotency.forget_expired().await {
         tracing::warn!(%error, "expired idempotency keys were not forgotten");
     }
 }

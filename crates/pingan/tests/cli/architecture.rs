@@ -145,3 +145,35 @@ fn the_check_finds_a_cycle_and_reads_names_as_rust_writes_them() {
         files(&[("engine", "use crate::access::Scope;"), ("access", "use crate::units::Unit;"), ("units", "")]);
     assert_eq!(a_cycle(&graph(&without)), None);
 }
+
+/// Every read and write of the web layer goes through a use case, which applies scope and logging:
+/// no source of `pingan-web` names the store or a way to it.
+#[test]
+fn the_web_layer_never_reaches_the_store() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("pingan-web/src");
+    let mut folders = vec![src];
+    let mut read = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            let code: String =
+                source.lines().map(|line| line.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+            // The store's name as a whole word (`pingan_store::StoreError` is an error, not a way
+            // in), and any call through a field or method of that name.
+            let names = ["pingan_store::Store", "dyn Store"].into_iter().filter(|name| {
+                code.match_indices(name)
+                    .any(|(at, _)| !code[at + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+            });
+            let calls = [".store()", ".store."].into_iter().filter(|call| code.contains(call));
+            let ways: Vec<&str> = names.chain(calls).collect();
+            assert!(ways.is_empty(), "{} reaches the store: {ways:?}", path.display());
+            read += 1;
+        }
+    }
+    assert!(read > 20, "{read} sources read");
+}

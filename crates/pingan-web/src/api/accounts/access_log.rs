@@ -3,11 +3,6 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use pingan_app::AppError;
-use pingan_app::access::AccessError;
-use pingan_core::Level;
-use pingan_core::Reason;
-use pingan_core::access::Role;
 use pingan_store::accounts::AccessEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -69,13 +64,6 @@ pub async fn read(
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let query = query_params(query)?;
-    let division = caller.principal.division().filter(|_| caller.principal.has(Role::Administrator));
-    let Some(division) = division else {
-        return Err(
-            AppError::from(AccessError::Forbidden(Reason::new("查看访问日志", "reading the access log"))).into()
-        );
-    };
-    let prefix = if division.level() == Level::Province { String::new() } else { division.to_string() };
     let limit = query.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid_parameter("limit", &limit.to_string()));
@@ -84,7 +72,7 @@ pub async fn read(
     if from < 0 {
         return Err(ApiError::invalid_parameter("from", &from.to_string()));
     }
-    let entries = state.store.access_log(&prefix, from, limit).await.map_err(AppError::from)?;
+    let entries = state.accounts.access_log(&caller.principal, from, limit).await?;
     let views: Vec<AccessEntryView> = entries.into_iter().map(AccessEntryView::from).collect();
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(views).into_response()),

@@ -300,8 +300,7 @@ pub async fn create_token(
     responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)))]
 /// The caller's own tokens, newest first.
 pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenView>>, ApiError> {
-    let rows =
-        state.store.credentials(&caller.principal.account_id, CredentialKind::Token).await.map_err(AppError::from)?;
+    let rows = state.accounts.tokens(&caller.principal).await?;
     Ok(Json(rows.into_iter().map(|row| TokenView::of(row, None)).collect()))
 }
 

@@ -474,7 +474,7 @@ pub async fn case_history(
     Path(case): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
     let case = visible_case(&state, &who, &headers, &case).await?;
-    let history = state.store.history(&case.id).await.map_err(pingan_app::AppError::from)?;
+    let history = state.engine.history(&case).await?;
     // A reporter following the case without an account sees what was done, not which staff
     // member's login did it.
     let staff_names_shown = who.caller.is_some();

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
-use pingan_app::cases::photos::{MAX_PHOTO_BYTES, StoredPhoto, Uploader, store_photo};
+use pingan_app::cases::photos::{MAX_PHOTO_BYTES, StoredPhoto, Uploader};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -51,13 +51,11 @@ pub async fn upload(
             ..ApiError::from_explained(StatusCode::PAYLOAD_TOO_LARGE, &error)
         }
     })?;
-    let now = state.engine.now().timestamp_millis();
     let uploader = match &caller {
         Some(caller) => Uploader::Account(&caller.principal.account_id),
         None => Uploader::Anonymous(address),
     };
-    let StoredPhoto { hash, mime, size, new } =
-        store_photo(state.store.as_ref(), bytes.to_vec(), now, uploader).await?;
+    let StoredPhoto { hash, mime, size, new } = state.engine.store_photo(bytes.to_vec(), uploader).await?;
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(Uploaded { hash, mime, size })))
 }
@@ -79,10 +77,7 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let row = visible_case(&state, &who, &headers, &case).await?;
     let unknown = || ApiError { status: StatusCode::NOT_FOUND, ..AppError::UnknownPhoto(hash.clone()).into() };
-    if !row.body.photos.contains(&hash) && !row.body.result_photos.contains(&hash) {
-        return Err(unknown());
-    }
-    let (mime, bytes) = state.store.photo(&hash).await.map_err(AppError::from)?.ok_or_else(unknown)?;
+    let (mime, bytes) = state.engine.photo(&row, &hash).await?.ok_or_else(unknown)?;
     Ok((
         [
             (header::CONTENT_TYPE, mime),

@@ -91,8 +91,7 @@ pub async fn keep_delivering(engine: Arc<CaseEngine>, settings: DeliverySettings
 /// Works off one subscription's due deliveries, then waits for more.
 async fn deliver_for(engine: Arc<CaseEngine>, webhook: WebhookRow, agent: ureq::Agent, settings: DeliverySettings) {
     loop {
-        let now = engine.now().timestamp_millis();
-        let due = match engine.store().due_deliveries(webhook.id, now, BATCH).await {
+        let due = match pingan_app::webhooks::due(&engine, webhook.id, BATCH).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(webhook = webhook.id, %error, "webhook outbox unreadable");
@@ -106,7 +105,7 @@ async fn deliver_for(engine: Arc<CaseEngine>, webhook: WebhookRow, agent: ureq::
         for delivery in due {
             let sent = send(&webhook, &agent, engine.now().timestamp(), &delivery).await;
             let attempt = settings.attempt(&delivery, engine.now().timestamp_millis(), sent);
-            if let Err(error) = engine.store().record_attempt(delivery.id, attempt).await {
+            if let Err(error) = pingan_app::webhooks::record(&engine, delivery.id, attempt).await {
                 tracing::warn!(webhook = webhook.id, delivery = delivery.id, %error, "webhook attempt not recorded");
             }
         }
