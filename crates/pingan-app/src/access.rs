@@ -5,7 +5,7 @@
 use pingan_core::access::Role;
 use pingan_core::case::Channel;
 use pingan_core::lifecycle::{ActionKind, Capacity};
-use pingan_core::{DivisionCode, Explain, Reason, Unit};
+use pingan_core::{Actor, DivisionCode, Explain, Reason, Unit};
 use pingan_store::accounts::AccountRow;
 use pingan_store::cases::{CaseRow, Visibility};
 use pingan_store::webhooks::WebhookRow;
@@ -45,19 +45,20 @@ impl Principal {
         self.unit.as_deref().and_then(|unit| Unit::parse(unit).ok()).map(|unit| unit.division())
     }
 
-    /// How the person appears in a case's history: unit and login.
-    pub fn actor(&self) -> String {
-        match &self.unit {
-            Some(unit) => unit.clone(),
-            None => format!("resident:{}", self.login),
+    /// How the person appears in a case's history: their unit (the login is in the details), or
+    /// for a resident their login.
+    pub fn actor(&self) -> Actor {
+        match self.unit.as_deref().map(Unit::parse) {
+            Some(Ok(unit)) => Actor::Unit(unit),
+            _ => Actor::Resident(self.login.clone()),
         }
     }
 
     /// The capacities towards `case` that the person's unit gives and a role lets them use for
     /// `action`.
     pub fn capacities(&self, case: &CaseRow, action: ActionKind) -> Vec<Capacity> {
-        let Some(unit) = &self.unit else { return Vec::new() };
-        capacities(unit, case)
+        let Some(Ok(unit)) = self.unit.as_deref().map(Unit::parse) else { return Vec::new() };
+        capacities(&Actor::Unit(unit), case)
             .into_iter()
             .filter(|&capacity| self.roles.iter().any(|role| role.may_act(capacity, action)))
             .collect()
@@ -298,28 +299,25 @@ impl Explain for AccessError {
     }
 }
 
-/// The actor the deadline sweep acts as: for the responsible centre.
-pub const SWEEP_ACTOR: &str = "system:deadlines";
-
 /// What `actor` is to `case`.
-pub fn capacities(actor: &str, case: &CaseRow) -> Vec<Capacity> {
+pub fn capacities(actor: &Actor, case: &CaseRow) -> Vec<Capacity> {
     let mut held = Vec::new();
     // The deadline sweep acts for the responsible centre.
-    if actor == SWEEP_ACTOR {
+    if *actor == Actor::DEADLINE_SWEEP {
         held.push(Capacity::Centre);
     }
-    let unit = Unit::parse(actor).ok();
-    if let Some(Unit::Centre(division)) = &unit {
+    let unit = actor.unit();
+    if let Some(Unit::Centre(division)) = unit {
         if *division == case.division {
             held.push(Capacity::Centre);
         } else if case.division.as_str().starts_with(division.as_str()) {
             held.push(Capacity::HigherCentre);
         }
     }
-    if case.handler.as_deref() == Some(actor) {
+    if unit.is_some_and(|unit| case.handler.as_deref() == Some(unit.to_string().as_str())) {
         held.push(Capacity::Handler);
     }
-    if let (Some(grid), Some(Unit::Grid(worker_grid))) = (&case.grid, &unit)
+    if let (Some(grid), Some(Unit::Grid(worker_grid))) = (&case.grid, unit)
         && grid == worker_grid
     {
         held.push(Capacity::GridWorker);

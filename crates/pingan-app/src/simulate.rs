@@ -14,10 +14,9 @@ use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
-use pingan_core::{DivisionCode, GridCode, Level, Unit};
+use pingan_core::{Actor, DivisionCode, GridCode, Level, Unit};
 use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
 
-use crate::access::SWEEP_ACTOR;
 use crate::cases::{ActionRequest, CaseEngine, Submission};
 use crate::units::DispatchBook;
 use crate::{AppError, Atlas, Progress};
@@ -106,7 +105,7 @@ impl Life<'_> {
             && alert < then.min(self.until)
         {
             self.at = self.at.max(alert + Duration::seconds(self.rng.i64(1..60)));
-            self.act(SWEEP_ACTOR, ActionKind::Note, |r| r.reason = Some("办理时限提醒".into()))?;
+            self.act(&Actor::DEADLINE_SWEEP.to_string(), ActionKind::Note, |r| r.reason = Some("办理时限提醒".into()))?;
         }
         self.at = self.at.max(then);
         Ok(self.at <= self.until)
@@ -117,13 +116,8 @@ impl Life<'_> {
     }
 
     fn act(&mut self, actor: &str, action: ActionKind, fill: impl FnOnce(&mut ActionRequest)) -> Result<(), AppError> {
-        let mut request = ActionRequest {
-            case: self.row.id.clone(),
-            actor: actor.to_owned(),
-            action: Some(action),
-            expected_version: self.row.version,
-            ..ActionRequest::default()
-        };
+        let actor = Actor::parse(actor).map_err(|e| AppError::BadUnit(e.0))?;
+        let mut request = ActionRequest::new(self.row.id.clone(), actor, action, self.row.version);
         fill(&mut request);
         let (entry, mut row) = self.engine.plan_action(&self.row, &request, None, self.at)?;
         row.version += 1;
@@ -384,11 +378,12 @@ fn play_case(
     let channel = pick(rng, &CHANNEL_SHARES);
     let priority = pick(rng, &[(Priority::Normal, 850), (Priority::Urgent, 120), (Priority::Critical, 30)]);
     let point = region.random_point(rng).map(|p| (p.lon(), p.lat()));
+    let reporter = |channel: Channel, id: String| Actor::Reporter { channel: channel.as_str().to_owned(), id };
     let actor = match channel {
-        Channel::GridPatrol => Unit::Grid(grid.clone()).to_string(),
-        Channel::Volunteer => format!("volunteer:{}", rng.u32(1..=270_000)),
-        Channel::Hotline => "hotline:12345".to_owned(),
-        other => format!("{}:{}", other.as_str(), rng.u32(1..=500_000)),
+        Channel::GridPatrol => Actor::Unit(Unit::Grid(grid.clone())),
+        Channel::Volunteer => reporter(channel, rng.u32(1..=270_000).to_string()),
+        Channel::Hotline => reporter(channel, "12345".to_owned()),
+        other => reporter(other, rng.u32(1..=500_000).to_string()),
     };
     // Grid workers settle many small matters of their own grid on the spot.
     let small = matches!(category.level, HandlingLevel::Grid | HandlingLevel::Village) && category.department.is_none();

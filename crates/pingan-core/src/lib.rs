@@ -2,6 +2,7 @@
 //! every layer uses to explain a refusal. Nothing here touches a file, a socket or a clock.
 
 pub mod access;
+pub mod actor;
 pub mod calendar;
 pub mod case;
 pub mod category;
@@ -11,6 +12,7 @@ pub mod month;
 pub mod problem;
 pub mod unit;
 
+pub use actor::Actor;
 pub use division::{DivisionCode, GridCode, Level};
 pub use month::Month;
 pub use problem::{Explain, Reason};

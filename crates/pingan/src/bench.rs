@@ -270,6 +270,7 @@ async fn submit(cases: usize, postgres: Option<String>, load: Load) -> Result<()
 
     use pingan_app::cases::{CaseEngine, Submission};
     use pingan_app::clock::SystemClock;
+    use pingan_core::Actor;
     use pingan_core::case::Channel;
     use pingan_core::category::Priority;
     use pingan_store::Store;
@@ -298,7 +299,7 @@ async fn submit(cases: usize, postgres: Option<String>, load: Load) -> Result<()
         Arc::new(CaseEngine::standard(store.clone(), atlas, Arc::new(SystemClock)).map_err(|e| explained(&e))?);
     engine.refresh().await.map_err(|e| explained(&e))?;
     let categories = ["dispute.neighbour", "dispute.family", "livelihood.sanitation", "hazard.fire", "life.repair"];
-    let submission = move |i: usize, actor: String| Submission {
+    let submission = move |i: usize, actor: Actor| Submission {
         channel: if i.is_multiple_of(3) { Channel::Resident } else { Channel::Hotline },
         actor,
         category: categories[i % categories.len()].into(),
@@ -333,13 +334,21 @@ async fn submit(cases: usize, postgres: Option<String>, load: Load) -> Result<()
                 let last = cases.min(first + unit_size);
                 match load {
                     Load::Single { .. } => {
-                        if engine.submit(submission(first, format!("bench:{worker}"))).await.is_ok() {
+                        if engine
+                            .submit(submission(
+                                first,
+                                Actor::Reporter { channel: "bench".into(), id: worker.to_string() },
+                            ))
+                            .await
+                            .is_ok()
+                        {
                             done += 1;
                         }
                     }
                     Load::Import { .. } => {
-                        let reports: Vec<Submission> =
-                            (first..last).map(|i| submission(i, "bench:import".into())).collect();
+                        let reports: Vec<Submission> = (first..last)
+                            .map(|i| submission(i, Actor::Reporter { channel: "bench".into(), id: "import".into() }))
+                            .collect();
                         done += engine.submit_batch(&reports).await.map_err(|e| explained(&e))?.len();
                     }
                 }

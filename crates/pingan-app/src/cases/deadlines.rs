@@ -8,12 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pingan_core::Actor;
 use pingan_core::calendar::DeadlineState;
 use pingan_core::lifecycle::ActionKind;
 use pingan_store::cases::CaseFilter;
 
 use crate::AppError;
-use crate::access::SWEEP_ACTOR;
 use crate::cases::{ActionRequest, CaseEngine};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,16 +55,13 @@ pub async fn sweep_overdue(engine: &CaseEngine, policy: OverduePolicy) -> Result
             report.overdue += 1;
         }
         let number = case.number.as_ref().map(ToString::to_string).unwrap_or(case.id.clone());
-        let request = ActionRequest {
-            case: case.id.clone(),
-            actor: SWEEP_ACTOR.into(),
-            expected_version: case.version,
-            reason: Some(if overdue { "办理超期 overdue" } else { "即将超期 deadline near" }.into()),
-            ..ActionRequest::default()
-        };
         let escalate = overdue && policy == OverduePolicy::Escalate && case.division.parent().is_some();
         let action = if escalate { ActionKind::Escalate } else { ActionKind::Note };
-        match engine.act(ActionRequest { action: Some(action), ..request }).await {
+        let request = ActionRequest {
+            reason: Some(if overdue { "办理超期 overdue" } else { "即将超期 deadline near" }.into()),
+            ..ActionRequest::new(case.id.clone(), Actor::DEADLINE_SWEEP, action, case.version)
+        };
+        match engine.act(request).await {
             Ok(_) if escalate => report.escalated += 1,
             Ok(_) if overdue => report.notified += 1,
             Ok(_) => report.warned += 1,

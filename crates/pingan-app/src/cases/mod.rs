@@ -22,7 +22,7 @@ use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_stan
 use pingan_core::case::{CaseNumber, Channel};
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
-use pingan_core::{DivisionCode, GridCode, Level, Unit};
+use pingan_core::{Actor, DivisionCode, GridCode, Level, Unit};
 use pingan_store::cases::{
     ActionRecord, Candidate, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Reporter,
 };
@@ -126,8 +126,8 @@ impl Submission {
 #[derive(Clone, Debug)]
 pub struct Submission {
     pub channel: Channel,
-    /// Who files it (a resident's or a worker's name for the record).
-    pub actor: String,
+    /// Who files it, as the history records them.
+    pub actor: Actor,
     pub category: String,
     pub priority: Priority,
     pub lon: Option<f64>,
@@ -164,11 +164,11 @@ pub struct Submitted {
 }
 
 /// One lifecycle action on a case.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ActionRequest {
     /// The case's id or number.
     pub case: String,
-    pub actor: String,
+    pub actor: Actor,
     pub action: Option<ActionKind>,
     /// The version the actor saw; a case changed meanwhile is refused.
     pub expected_version: i64,
@@ -186,6 +186,27 @@ pub struct ActionRequest {
     /// The person acting (their unit is `actor`): their roles narrow what the unit may do, and the
     /// case must be in their scope. None for the server's own actions (the deadline sweep).
     pub by: Option<Principal>,
+}
+
+impl ActionRequest {
+    /// `action` on `case` (its id or number) by `actor`, who saw it at `expected_version`; the
+    /// action's own fields empty.
+    pub fn new(case: impl Into<String>, actor: Actor, action: ActionKind, expected_version: i64) -> ActionRequest {
+        ActionRequest {
+            case: case.into(),
+            actor,
+            action: Some(action),
+            expected_version,
+            reason: None,
+            target: None,
+            satisfaction: None,
+            extension_minutes: None,
+            result: None,
+            master: None,
+            photos: Vec::new(),
+            by: None,
+        }
+    }
 }
 
 /// The reporter's contact trimmed and checked; None when every field is empty.
@@ -533,7 +554,7 @@ impl CaseEngine {
         let centre = Unit::Centre(division.clone()).to_string();
         let mut entries = vec![ActionRecord {
             at,
-            actor: submission.actor.clone(),
+            actor: submission.actor.to_string(),
             action: "report".into(),
             status_after: Status::Reported,
             details: json!({ "channel": submission.channel.as_str(), "grid": grid.as_ref().map(GridCode::as_str) })
@@ -565,7 +586,8 @@ impl CaseEngine {
         if let Some(result) = &submission.settled_on_spot {
             // Only a grid worker of this grid, reporting from patrol, settles on the spot.
             let worker = grid.clone().map(|grid| Unit::Grid(grid).to_string()).unwrap_or_default();
-            if submission.channel != Channel::GridPatrol || submission.actor != worker {
+            let by_worker = submission.actor.unit().is_some_and(|unit| unit.to_string() == worker);
+            if submission.channel != Channel::GridPatrol || !by_worker {
                 return Err(lifecycle::LifecycleError::Forbidden {
                     action: ActionKind::SettleOnSpot,
                     status: Status::Reported,
@@ -809,7 +831,7 @@ impl CaseEngine {
         match action {
             ActionKind::Accept | ActionKind::Verify | ActionKind::Claim | ActionKind::Close | ActionKind::Note => {
                 details["note"] = json!(reason(action == ActionKind::Note)?);
-                if action == ActionKind::Note && request.actor == crate::access::SWEEP_ACTOR {
+                if action == ActionKind::Note && request.actor == Actor::DEADLINE_SWEEP {
                     // The sweep's notes: past the deadline, the parent level's centre is told;
                     // in warning, the handler is. An overdue case needs no warning any more.
                     if case.resolve_due.is_some_and(|due| at >= due) {
@@ -859,7 +881,7 @@ impl CaseEngine {
             }
             ActionKind::Escalate => {
                 details["reason"] = json!(reason(true)?);
-                details["automatic"] = json!(request.actor == crate::access::SWEEP_ACTOR);
+                details["automatic"] = json!(request.actor == Actor::DEADLINE_SWEEP);
                 row.division = case.division.parent().ok_or(AppError::CannotEscalate)?;
                 details["to"] = json!(Unit::Centre(row.division.clone()).to_string());
                 row.handler = None;
@@ -915,7 +937,7 @@ impl CaseEngine {
         }
         let entry = ActionRecord {
             at,
-            actor: request.actor.clone(),
+            actor: request.actor.to_string(),
             action: action.as_str().to_owned(),
             status_after: row.status,
             details: details.to_string(),

@@ -16,7 +16,7 @@ use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_stan
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
-use pingan_core::{DivisionCode, Explain};
+use pingan_core::{Actor, DivisionCode, Explain};
 use pingan_store::Store;
 use pingan_store::cases::{CaseFilter, CaseRow, Reporter};
 use pingan_store_sqlite::SqliteStore;
@@ -61,7 +61,7 @@ async fn world(start: &str) -> World {
 fn report(channel: Channel, actor: &str, category: &str) -> Submission {
     Submission {
         channel,
-        actor: actor.into(),
+        actor: Actor::parse(actor).unwrap(),
         category: category.into(),
         priority: Priority::Normal,
         lon: Some(LON),
@@ -85,13 +85,7 @@ fn code(division: &str) -> DivisionCode {
 }
 
 fn act(case: &CaseRow, actor: &str, action: ActionKind) -> ActionRequest {
-    ActionRequest {
-        case: case.number.as_ref().unwrap().to_string(),
-        actor: actor.into(),
-        action: Some(action),
-        expected_version: case.version,
-        ..ActionRequest::default()
-    }
+    ActionRequest::new(case.number.as_ref().unwrap().to_string(), Actor::parse(actor).unwrap(), action, case.version)
 }
 
 fn centre(code: &str) -> String {
@@ -218,17 +212,38 @@ async fn refusals_name_the_state_and_write_nothing() {
     assert_eq!(w.store.history(&case.id).await.unwrap().len(), 3, "refused actions wrote nothing");
 
     let bad_reports = [
-        (Submission { category: "dispute.aliens".into(), ..report(Channel::Resident, "r", "x") }, "unknown_category"),
-        (Submission { category: "dispute".into(), ..report(Channel::Resident, "r", "x") }, "unknown_category"),
         (
-            Submission { lon: Some(115.85), lat: Some(28.68), ..report(Channel::Resident, "r", "dispute.family") },
+            Submission { category: "dispute.aliens".into(), ..report(Channel::Resident, "resident:r", "x") },
+            "unknown_category",
+        ),
+        (Submission { category: "dispute".into(), ..report(Channel::Resident, "resident:r", "x") }, "unknown_category"),
+        (
+            Submission {
+                lon: Some(115.85),
+                lat: Some(28.68),
+                ..report(Channel::Resident, "resident:r", "dispute.family")
+            },
             "outside_served_area",
         ),
-        (Submission { lon: Some(181.0), ..report(Channel::Resident, "r", "dispute.family") }, "invalid_coordinates"),
-        (Submission { description: "  ".into(), ..report(Channel::Resident, "r", "dispute.family") }, "missing_field"),
-        (Submission { description: "长".repeat(4001), ..report(Channel::Resident, "r", "dispute.family") }, "too_long"),
         (
-            Submission { lon: None, lat: None, address: None, ..report(Channel::Resident, "r", "dispute.family") },
+            Submission { lon: Some(181.0), ..report(Channel::Resident, "resident:r", "dispute.family") },
+            "invalid_coordinates",
+        ),
+        (
+            Submission { description: "  ".into(), ..report(Channel::Resident, "resident:r", "dispute.family") },
+            "missing_field",
+        ),
+        (
+            Submission { description: "长".repeat(4001), ..report(Channel::Resident, "resident:r", "dispute.family") },
+            "too_long",
+        ),
+        (
+            Submission {
+                lon: None,
+                lat: None,
+                address: None,
+                ..report(Channel::Resident, "resident:r", "dispute.family")
+            },
             "missing_location",
         ),
         (
@@ -236,7 +251,7 @@ async fn refusals_name_the_state_and_write_nothing() {
                 lon: None,
                 lat: None,
                 address: Some("上埠村东头".into()),
-                ..report(Channel::Resident, "r", "dispute.family")
+                ..report(Channel::Resident, "resident:r", "dispute.family")
             },
             "address_not_placed",
         ),
@@ -245,7 +260,7 @@ async fn refusals_name_the_state_and_write_nothing() {
                 lon: None,
                 lat: None,
                 address: Some(format!("安源区光丰街道上柳源村{}", "东".repeat(500))),
-                ..report(Channel::Resident, "r", "dispute.family")
+                ..report(Channel::Resident, "resident:r", "dispute.family")
             },
             "too_long",
         ),
@@ -254,19 +269,20 @@ async fn refusals_name_the_state_and_write_nothing() {
                 lon: None,
                 lat: None,
                 grid: Some("360302008205999".into()),
-                ..report(Channel::Resident, "r", "dispute.family")
+                ..report(Channel::Resident, "resident:r", "dispute.family")
             },
             "unknown_grid",
         ),
         (
             Submission {
-                settled_on_spot: Some("已处理".into()), ..report(Channel::Resident, "r", "dispute.family")
+                settled_on_spot: Some("已处理".into()),
+                ..report(Channel::Resident, "resident:r", "dispute.family")
             },
             "action_forbidden",
         ),
         // A filer serving another county (another system's API key): by its point, or its address.
         (
-            Submission { within: Some(code("360313")), ..report(Channel::Open311, "r", "dispute.family") },
+            Submission { within: Some(code("360313")), ..report(Channel::Open311, "open311:r", "dispute.family") },
             "outside_filers_area",
         ),
         (
@@ -275,7 +291,7 @@ async fn refusals_name_the_state_and_write_nothing() {
                 lat: None,
                 address: Some("安源区光丰街道".into()),
                 within: Some(code("360313")),
-                ..report(Channel::Open311, "r", "dispute.family")
+                ..report(Channel::Open311, "open311:r", "dispute.family")
             },
             "outside_filers_area",
         ),
@@ -286,7 +302,7 @@ async fn refusals_name_the_state_and_write_nothing() {
     }
     assert_eq!(case_count(w.store.as_ref()).await, 1, "a refused report wrote a case");
     // A filer's own area takes its report, however deep inside it the place lies.
-    let within = Submission { within: Some(code("360302")), ..report(Channel::Open311, "r", "dispute.family") };
+    let within = Submission { within: Some(code("360302")), ..report(Channel::Open311, "open311:r", "dispute.family") };
     assert_eq!(w.engine.submit(within).await.unwrap().case.division.as_str(), VILLAGE);
 }
 
@@ -315,7 +331,8 @@ async fn a_report_without_a_point_is_placed_by_its_address() {
         settled_on_spot: Some("已处理".into()),
         ..without_point("光丰街道上柳源村", "livelihood.street_order")
     };
-    let settled = Submission { channel: Channel::GridPatrol, actor: "grid:360302008205001".into(), ..settled };
+    let settled =
+        Submission { channel: Channel::GridPatrol, actor: Actor::parse("grid:360302008205001").unwrap(), ..settled };
     assert_eq!(w.engine.submit(settled).await.unwrap_err().code(), "action_forbidden");
 }
 

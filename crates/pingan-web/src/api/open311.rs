@@ -23,6 +23,7 @@ use chrono::{DateTime, Duration, FixedOffset};
 use pingan_app::AppError;
 use pingan_app::access::is_public_category;
 use pingan_app::cases::Submission;
+use pingan_core::Actor;
 use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -539,7 +540,7 @@ async fn create(
             .engine
             .submit(Submission {
                 channel: Channel::Open311,
-                actor: format!("open311:{}", client.login),
+                actor: Actor::Reporter { channel: Channel::Open311.as_str().to_owned(), id: client.login.clone() },
                 category: service_code.to_owned(),
                 priority: Priority::Normal,
                 lon: point.map(|(lon, _)| lon),

@@ -19,6 +19,7 @@ use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
 use pingan_app::cases::{ActionRequest, Submission};
+use pingan_core::Actor;
 use pingan_core::Reason;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -71,7 +72,7 @@ impl CreateCaseRequest {
     /// The submission this report makes, filed by `actor` with the key already scoped.
     pub(crate) fn into_submission(
         self,
-        actor: String,
+        actor: Actor,
         reporter_account: Option<String>,
         idempotency_key: Option<String>,
         follow_token_hash: Option<String>,
@@ -229,7 +230,7 @@ pub async fn create_case(
             if !crate::api::accounts::auth::public_write_allowed(&state, address) {
                 return Err(too_many_requests());
             }
-            ("resident:anonymous".to_owned(), None)
+            (Actor::anonymous_resident(), None)
         }
         None => return Err(AppError::from(AccessError::NotAuthenticated).into()),
     };
