@@ -114,6 +114,53 @@ struct Unknown {
     slowed_until: Option<i64>,
 }
 
+/// What a line of the access log records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessEvent {
+    /// A session or token that was refused (unknown, expired, revoked, disabled account).
+    RefusedCredential,
+    /// A form or request whose CSRF token did not match.
+    RefusedCsrf,
+    /// A case read or acted on from outside the reader's scope.
+    RefusedCase,
+    /// A reporter's contact revealed in the clear.
+    RevealReporter,
+    /// A reporter's contact exported in the clear, one line per case.
+    ExportReporter,
+    /// A login refused because its address tried too often.
+    LoginThrottled,
+    /// A login refused while the account's failures slow it down.
+    LoginSlowed,
+    /// A wrong login or password.
+    LoginFailed,
+    /// An account made by an administrator.
+    AccountCreated,
+    /// A first password given anew by an administrator.
+    PasswordReset,
+    AccountDisabled,
+    AccountEnabled,
+}
+
+impl AccessEvent {
+    /// As the log stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessEvent::RefusedCredential => "refused_credential",
+            AccessEvent::RefusedCsrf => "refused_csrf",
+            AccessEvent::RefusedCase => "refused_case",
+            AccessEvent::RevealReporter => "reveal_reporter",
+            AccessEvent::ExportReporter => "export_reporter",
+            AccessEvent::LoginThrottled => "login_throttled",
+            AccessEvent::LoginSlowed => "login_slowed",
+            AccessEvent::LoginFailed => "login_failed",
+            AccessEvent::AccountCreated => "account_created",
+            AccessEvent::PasswordReset => "password_reset",
+            AccessEvent::AccountDisabled => "account_disabled",
+            AccessEvent::AccountEnabled => "account_enabled",
+        }
+    }
+}
+
 pub struct Accounts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -370,7 +417,7 @@ impl Accounts {
     pub async fn login(&self, login: &str, password: &str, address: Option<IpAddr>) -> Result<AccountRow, AppError> {
         let now = self.now();
         if let Some(minutes) = self.address_attempt(address, now) {
-            self.log(None, None, "login_throttled", login, address).await;
+            self.log(None, None, AccessEvent::LoginThrottled, login, address).await;
             return Err(AccessError::AddressThrottled { minutes }.into());
         }
         let account = self.store.account_by_login(login).await?;
@@ -385,7 +432,7 @@ impl Accounts {
         };
         if let Some(wait) = self.wait(tried, slowed_until, now) {
             let who = account.as_ref().map(Who::from);
-            self.log(who, None, "login_slowed", if account.is_some() { "" } else { login }, address).await;
+            self.log(who, None, AccessEvent::LoginSlowed, if account.is_some() { "" } else { login }, address).await;
             return Err(AccessError::LoginSlowed { seconds: whole_seconds(wait) }.into());
         }
         let right = password_matches(password.to_owned(), account.as_ref().map(|a| a.password_hash.clone())).await;
@@ -398,11 +445,11 @@ impl Accounts {
                         let failures = account.failed_logins + 1;
                         let until = now + self.backoff(failures.saturating_sub(self.settings.slow_after) + 1);
                         self.store.count_failed_login(&account.id, self.settings.slow_after, until).await?;
-                        self.log(Some(Who::from(account)), None, "login_failed", "", address).await;
+                        self.log(Some(Who::from(account)), None, AccessEvent::LoginFailed, "", address).await;
                     }
                     None => {
                         self.unknown_login_failed(login, now);
-                        self.log(None, None, "login_failed", login, address).await;
+                        self.log(None, None, AccessEvent::LoginFailed, login, address).await;
                     }
                 }
                 return Err(AccessError::BadCredentials.into());
@@ -508,7 +555,7 @@ impl Accounts {
     pub async fn reset_password(&self, by: &Principal, login: &str) -> Result<String, AppError> {
         let account = self.account_managed_by(by, login).await?;
         let password = self.new_first_password(&account).await?;
-        self.log(Some(Who::from(by)), None, "password_reset", login, None).await;
+        self.log(Some(Who::from(by)), None, AccessEvent::PasswordReset, login, None).await;
         Ok(password)
     }
 
@@ -521,7 +568,7 @@ impl Accounts {
             self.revoke_all(&account.id).await?;
         }
         self.forget_verified();
-        let event = if disabled { "account_disabled" } else { "account_enabled" };
+        let event = if disabled { AccessEvent::AccountDisabled } else { AccessEvent::AccountEnabled };
         self.log(Some(Who::from(by)), None, event, login, None).await;
         Ok(AccountRow { disabled, ..account })
     }
@@ -546,7 +593,7 @@ impl Accounts {
             .into());
         }
         let created = self.create(NewAccount { password_is_own: false, ..new }).await?;
-        self.log(Some(Who::from(by)), None, "account_created", &created.0.login, None).await;
+        self.log(Some(Who::from(by)), None, AccessEvent::AccountCreated, &created.0.login, None).await;
         Ok(created)
     }
 
@@ -648,7 +695,7 @@ impl Accounts {
         }
         let credential = self.store.credential(&hash).await?.filter(|c| c.kind == kind);
         let Some(credential) = credential else {
-            self.log(None, None, "refused_credential", "unknown", address).await;
+            self.log(None, None, AccessEvent::RefusedCredential, "unknown", address).await;
             return Err(AccessError::NotAuthenticated.into());
         };
         let account = self.store.account(&credential.account_id).await?;
@@ -673,7 +720,14 @@ impl Accounts {
             }
             (refusal, account) => {
                 let refusal = refusal.unwrap_or(AccessError::NotAuthenticated);
-                self.log(account.as_ref().map(Who::from), None, "refused_credential", refusal.code(), address).await;
+                self.log(
+                    account.as_ref().map(Who::from),
+                    None,
+                    AccessEvent::RefusedCredential,
+                    refusal.code(),
+                    address,
+                )
+                .await;
                 Err(refusal.into())
             }
         }
@@ -692,12 +746,12 @@ impl Accounts {
         &self,
         who: Option<Who<'_>>,
         case_id: Option<&str>,
-        event: &str,
+        event: AccessEvent,
         reason: &str,
         address: Option<IpAddr>,
     ) {
         if let Err(error) = self.record(who, case_id, event, reason, address).await {
-            tracing::error!(%error, event, "could not write the access log");
+            tracing::error!(%error, event = event.as_str(), "could not write the access log");
         }
     }
 
@@ -707,7 +761,7 @@ impl Accounts {
         &self,
         who: Option<Who<'_>>,
         case_id: Option<&str>,
-        event: &str,
+        event: AccessEvent,
         reason: &str,
         address: Option<IpAddr>,
     ) -> Result<(), AppError> {
@@ -719,7 +773,7 @@ impl Accounts {
         &self,
         who: Who<'_>,
         case_ids: &[&str],
-        event: &str,
+        event: AccessEvent,
         reason: &str,
         address: Option<IpAddr>,
     ) -> Result<(), AppError> {
@@ -732,7 +786,7 @@ impl Accounts {
         &self,
         who: &Option<Who<'_>>,
         case_id: Option<&str>,
-        event: &str,
+        event: AccessEvent,
         reason: &str,
         address: Option<IpAddr>,
     ) -> AccessEntry {
@@ -740,7 +794,7 @@ impl Accounts {
             at: self.now(),
             account_id: who.as_ref().map(|w| w.account_id.to_owned()),
             unit: who.as_ref().and_then(|w| w.unit.map(str::to_owned)),
-            event: event.to_owned(),
+            event: event.as_str().to_owned(),
             case_id: case_id.map(str::to_owned),
             reason: reason.chars().take(500).collect(),
             address: address.map(|a| a.to_string()),

@@ -78,7 +78,8 @@ pub struct AccessEntry {
     /// The account's unit at the time (so the log stays readable if the account moves); the log
     /// is read by the subtree of its division.
     pub unit: Option<String>,
-    /// What happened: `reveal_reporter`, `refused_case`, `refused_token`, `refused_csrf` ...
+    /// What happened, as an `AccessEvent` of the application layer writes it: `reveal_reporter`,
+    /// `refused_case`, `refused_credential`, `login_failed` …
     pub event: String,
     pub case_id: Option<String>,
     pub reason: String,

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
+use pingan_app::accounts::AccessEvent;
 use pingan_app::accounts::{Who, new_secret};
 use pingan_store::accounts::CredentialKind;
 use serde::Deserialize;
@@ -81,7 +82,7 @@ async fn check_form_token(
     if !expected.is_empty() && same_secret(expected, sent) {
         return Ok(());
     }
-    state.accounts.log(None, None, "refused_csrf", path, address).await;
+    state.accounts.log(None, None, AccessEvent::RefusedCsrf, path, address).await;
     Err(if expected.is_empty() { AccessError::CookieRefused } else { AccessError::CsrfFailed })
 }
 
@@ -186,7 +187,7 @@ pub async fn logout(
         && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
     {
         if !session.csrf.as_deref().is_some_and(|expected| same_secret(expected, &sent)) {
-            state.accounts.log(Some(Who::from(&principal)), None, "refused_csrf", "/logout", address).await;
+            state.accounts.log(Some(Who::from(&principal)), None, AccessEvent::RefusedCsrf, "/logout", address).await;
             let (shown, status) = problem(AccessError::CsrfFailed.into());
             let page = LoginPage {
                 person: Some(Person { login: principal.login, name: principal.name }),

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::{AccessError, Principal};
+use pingan_app::accounts::AccessEvent;
 use pingan_app::accounts::Who;
 use pingan_app::address_windows::Admission;
 use pingan_core::access::Role;
@@ -106,7 +107,10 @@ pub(crate) async fn identify(parts: &Parts, state: &AppState) -> Result<Option<C
     if !safe {
         let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !credential.csrf.as_deref().is_some_and(|expected| same_secret(expected, sent)) {
-            state.accounts.log(Some(Who::from(&principal)), None, "refused_csrf", parts.uri.path(), address).await;
+            state
+                .accounts
+                .log(Some(Who::from(&principal)), None, AccessEvent::RefusedCsrf, parts.uri.path(), address)
+                .await;
             return Err(AppError::from(AccessError::CsrfFailed).into());
         }
     }

@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
+use pingan_app::accounts::AccessEvent;
 use pingan_app::accounts::Who;
 use pingan_app::cases::CaseEngine;
 use pingan_app::personal::Vault;
@@ -307,7 +308,7 @@ pub async fn export(
             cases.iter().filter(|c| c.body.reporter_sealed.is_some()).map(|c| c.id.as_str()).collect();
         if !revealed.is_empty() {
             let who = Who::from(&caller.principal);
-            state.accounts.record_cases(who, &revealed, "export_reporter", reason, caller.address).await?;
+            state.accounts.record_cases(who, &revealed, AccessEvent::ExportReporter, reason, caller.address).await?;
         }
     }
     let mut header = vec![

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
+use pingan_app::accounts::AccessEvent;
 use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
 use pingan_app::cases::{ActionRequest, Submission};
 use pingan_core::Actor;
@@ -321,7 +322,7 @@ pub(crate) async fn visible_case(
             return Err(too_many_requests());
         }
         let asker = who.caller.as_ref().map(|c| Who::from(&c.principal));
-        state.accounts.log(asker, None, "refused_case", case, who.address).await;
+        state.accounts.log(asker, None, AccessEvent::RefusedCase, case, who.address).await;
     }
     Ok(found?)
 }
@@ -407,7 +408,10 @@ pub async fn act_on_case(
     match result {
         Ok(case) => Ok(([(ETAG, entity_tag(case.version))], Json(CaseView::from(case))).into_response()),
         Err(AppError::CaseNotFound(_)) => {
-            state.accounts.log(Some(Who::from(&caller.principal)), None, "refused_case", &case, caller.address).await;
+            state
+                .accounts
+                .log(Some(Who::from(&caller.principal)), None, AccessEvent::RefusedCase, &case, caller.address)
+                .await;
             Err(AppError::CaseNotFound(case).into())
         }
         // A stale If-Match is a failed precondition (412); a stale expected_version a conflict.
@@ -458,7 +462,7 @@ pub async fn reveal_reporter(
     let who = MaybeCaller { caller: Some(caller.clone()), address: caller.address };
     let row = visible_case(&state, &who, &headers, &case).await?;
     let who = Some(Who::from(&caller.principal));
-    state.accounts.record(who, Some(&row.id), "reveal_reporter", reason, caller.address).await?;
+    state.accounts.record(who, Some(&row.id), AccessEvent::RevealReporter, reason, caller.address).await?;
     let reporter = state.engine.open_reporter(&row)?;
     Ok(Json(Revealed { case: row.number.map(|n| n.to_string()).unwrap_or(row.id), reporter }))
 }
