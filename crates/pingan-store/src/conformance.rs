@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             the_access_log_is_read_by_subtree,
             webhook_deliveries_are_written_with_their_actions,
             idempotency_keys_are_claimed_answered_and_forgotten,
+            a_key_given_up_during_a_claim_is_claimed_again,
             cases_are_found_by_the_text_they_hold,
             tallies_follow_every_write_and_equal_a_recount);
     };
@@ -927,6 +928,21 @@ pub async fn idempotency_keys_are_claimed_answered_and_forgotten(store: &dyn Sto
 
     assert_eq!(store.forget_keys(105).await.expect("forget"), 1, "only a1/k, made at 100");
     assert_eq!(claim("a1", "k", "POST /x #3", 108).await, None, "forgotten");
+}
+
+/// Many requests with one key at once, each giving it up when it got it: a request that finds the
+/// key given up while it looks at its holder claims it, and none fails.
+pub async fn a_key_given_up_during_a_claim_is_claimed_again(store: &dyn Store) {
+    let request = |n: i64| async move {
+        for round in 0..25 {
+            match store.claim_key("a1", "contended", "POST /x", 1000 + round, 0, 0).await {
+                Ok(None) => store.release_key("a1", "contended").await.expect("release"),
+                Ok(Some(holder)) => assert_eq!(holder.fingerprint, "POST /x"),
+                Err(error) => panic!("request {n}, round {round}: {error}"),
+            }
+        }
+    };
+    futures_util::future::join_all((0..8).map(request)).await;
 }
 
 /// After [`cases_are_found_by_the_text_they_hold`] and the engine's text index taken away and made

@@ -50,6 +50,9 @@ pub trait IdempotencyStore: Send + Sync {
     async fn forget_keys(&self, before: i64) -> StoreResult<u64>;
 }
 
+/// How often a claim is made again when the key was given up while it was looked at.
+const CLAIM_TRIES: usize = 5;
+
 /// Inserts the key, or takes over an abandoned or expired one; returns a row only when this request
 /// got the key.
 const CLAIM: &str = "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at, status, sealed_body)
@@ -79,13 +82,21 @@ impl<E: SqlEngine> IdempotencyStore for E {
             abandoned_before.into(),
             expired_before.into(),
         ];
-        if !write_one(self, Statement::new(CLAIM, values)).await?.rows.is_empty() {
-            return Ok(None);
-        }
         let sql = "SELECT fingerprint, created_at, status, sealed_body FROM idempotency_keys
                    WHERE account_id = $1 AND key = $2";
-        let row = self.look_up(Statement::new(sql, vec![account_id.into(), key.into()])).await?;
-        let row = row.ok_or_else(|| StoreError::Database(format!("idempotency key {key} vanished after its claim")))?;
+        // The claim and the look at the key's holder are two statements: a holder that gives the
+        // key up between them leaves it free, and the claim is made again.
+        let mut holder = None;
+        for _ in 0..CLAIM_TRIES {
+            if !write_one(self, Statement::new(CLAIM, values.clone())).await?.rows.is_empty() {
+                return Ok(None);
+            }
+            holder = self.look_up(Statement::new(sql, vec![account_id.into(), key.into()])).await?;
+            if holder.is_some() {
+                break;
+            }
+        }
+        let row = holder.ok_or_else(|| StoreError::Database(format!("idempotency key {key} kept changing hands")))?;
         let answer = match (row.get::<Option<i64>>("status")?, row.get::<Option<String>>("sealed_body")?) {
             (Some(status), Some(sealed_body)) => {
                 Some(KeptAnswer { status: u16::try_from(status).unwrap_or(500), sealed_body })
