@@ -4,7 +4,6 @@
 //! `resident:LOGIN`, `system:JOB` or `CHANNEL:ID`; read and written here only.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -113,27 +112,7 @@ impl fmt::Display for Actor {
     }
 }
 
-impl FromStr for Actor {
-    type Err = BadActor;
-
-    fn from_str(text: &str) -> Result<Actor, BadActor> {
-        Actor::parse(text)
-    }
-}
-
-impl TryFrom<String> for Actor {
-    type Error = BadActor;
-
-    fn try_from(text: String) -> Result<Actor, BadActor> {
-        Actor::parse(&text)
-    }
-}
-
-impl From<Actor> for String {
-    fn from(actor: Actor) -> String {
-        actor.to_string()
-    }
-}
+text_form!(Actor, BadActor);
 
 #[cfg(test)]
 mod tests {

@@ -82,22 +82,11 @@ impl fmt::Display for CaseNumber {
     }
 }
 
+text_form!(CaseNumber, BadCaseNumber, 0);
+
 impl fmt::Debug for CaseNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CaseNumber({})", self.0)
-    }
-}
-
-impl TryFrom<String> for CaseNumber {
-    type Error = BadCaseNumber;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        CaseNumber::parse(&value)
-    }
-}
-
-impl From<CaseNumber> for String {
-    fn from(number: CaseNumber) -> String {
-        number.0
     }
 }
 

@@ -176,22 +176,11 @@ impl fmt::Display for DivisionCode {
     }
 }
 
+text_form!(DivisionCode, CodeError, 0);
+
 impl fmt::Debug for DivisionCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DivisionCode({})", self.0)
-    }
-}
-
-impl TryFrom<String> for DivisionCode {
-    type Error = CodeError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        DivisionCode::parse(&value)
-    }
-}
-
-impl From<DivisionCode> for String {
-    fn from(code: DivisionCode) -> String {
-        code.0
     }
 }
 
@@ -235,22 +224,11 @@ impl fmt::Display for GridCode {
     }
 }
 
+text_form!(GridCode, CodeError, 0);
+
 impl fmt::Debug for GridCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "GridCode({})", self.0)
-    }
-}
-
-impl TryFrom<String> for GridCode {
-    type Error = CodeError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        GridCode::parse(&value)
-    }
-}
-
-impl From<GridCode> for String {
-    fn from(code: GridCode) -> String {
-        code.0
     }
 }
 

@@ -1,6 +1,45 @@
 //! The IO-free heart of Pingan: values that cannot be invalid once constructed, and the vocabulary
 //! every layer uses to explain a refusal. Nothing here touches a file, a socket or a clock.
 
+/// The text form of a code or identity, from its `parse` and its `Display`: `FromStr`,
+/// `TryFrom<String>` and `Into<String>` (what serde's `try_from`/`into` use), written once. With a
+/// field, the text is that field (a newtype over its text), without a copy.
+macro_rules! text_form {
+    ($type:ident, $error:ty) => {
+        text_form!(@parse $type, $error);
+        impl From<$type> for String {
+            fn from(value: $type) -> String {
+                value.to_string()
+            }
+        }
+    };
+    ($type:ident, $error:ty, $field:tt) => {
+        text_form!(@parse $type, $error);
+        impl From<$type> for String {
+            fn from(value: $type) -> String {
+                value.$field
+            }
+        }
+    };
+    (@parse $type:ident, $error:ty) => {
+        impl std::str::FromStr for $type {
+            type Err = $error;
+
+            fn from_str(text: &str) -> Result<$type, $error> {
+                $type::parse(text)
+            }
+        }
+
+        impl TryFrom<String> for $type {
+            type Error = $error;
+
+            fn try_from(text: String) -> Result<$type, $error> {
+                $type::parse(&text)
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod actor;
 pub mod calendar;

@@ -5,7 +5,6 @@
 //! and written here only.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -106,27 +105,7 @@ impl fmt::Display for Unit {
     }
 }
 
-impl FromStr for Unit {
-    type Err = BadUnit;
-
-    fn from_str(text: &str) -> Result<Unit, BadUnit> {
-        Unit::parse(text)
-    }
-}
-
-impl TryFrom<String> for Unit {
-    type Error = BadUnit;
-
-    fn try_from(text: String) -> Result<Unit, BadUnit> {
-        Unit::parse(&text)
-    }
-}
-
-impl From<Unit> for String {
-    fn from(unit: Unit) -> String {
-        unit.to_string()
-    }
-}
+text_form!(Unit, BadUnit);
 
 #[cfg(test)]
 mod tests {
