@@ -234,9 +234,12 @@ fn first_password() -> String {
     bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
 }
 
+/// A login of 3 to 64 letters, digits, dots, underscores and hyphens; not the name that reports
+/// without an account go by in a case's history (it would read as this account's).
 fn check_login(login: &str) -> Result<(), AccessError> {
     let fits = (3..=64).contains(&login.len())
-        && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && login != pingan_core::Actor::ANONYMOUS;
     if fits { Ok(()) } else { Err(AccessError::BadLogin) }
 }
 

@@ -81,9 +81,12 @@ impl Actor {
         }
     }
 
+    /// The name a resident who reports without an account goes by, which no account may take.
+    pub const ANONYMOUS: &str = "anonymous";
+
     /// A resident who reports without an account.
     pub fn anonymous_resident() -> Actor {
-        Actor::Resident("anonymous".to_owned())
+        Actor::Resident(Actor::ANONYMOUS.to_owned())
     }
 
     /// The unit whose staff acted, if a unit's staff did.

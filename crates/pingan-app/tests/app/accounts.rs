@@ -73,6 +73,7 @@ async fn accounts_are_checked_before_anything_is_written() {
     let refusals = [
         (new("a", Some("centre:360302"), &[Role::CentreDispatcher], None), "invalid_login"),
         (new("zhang san", Some("centre:360302"), &[Role::CentreDispatcher], None), "invalid_login"),
+        (new("anonymous", None, &[Role::Resident], None), "invalid_login"),
         (new("zhang", Some("centre:360302"), &[], None), "missing_field"),
         (new("zhang", Some("department:360302:cg"), &[Role::CentreDispatcher], None), "role_unit_mismatch"),
         (new("zhang", Some("centre:360302"), &[Role::GridWorker], None), "role_unit_mismatch"),
