@@ -80,61 +80,33 @@ fn trusted_roots(file: Option<&str>) -> Result<RootCertStore, String> {
 fn client_config(check: Check, roots: RootCertStore) -> Result<ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
-    let issuer = || WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build();
+    let issuer = || {
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| Error::General(e.to_string()))
+    };
     let config = match check {
-        Check::IssuerAndHost => builder.with_webpki_verifier(issuer().map_err(|e| Error::General(e.to_string()))?),
-        Check::Issuer => builder.dangerous().with_custom_certificate_verifier(Arc::new(IssuerOnly(
-            issuer().map_err(|e| Error::General(e.to_string()))?,
-        ))),
-        Check::Nothing => builder.dangerous().with_custom_certificate_verifier(Arc::new(Unchecked(provider))),
+        Check::IssuerAndHost => builder.with_webpki_verifier(issuer()?),
+        Check::Issuer => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ShortOfHost { issuer: Some(issuer()?), provider })),
+        Check::Nothing => {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(ShortOfHost { issuer: None, provider }))
+        }
     };
     Ok(config.with_no_client_auth())
 }
 
-/// Takes any certificate, but still checks that the server holds its key.
+/// Checks the certificate's issuer when there is one to check against, never the host it was
+/// issued for (`verify-full` is rustls's own verifier); in every mode, that the server holds the
+/// certificate's key.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(message, certificate, signature, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(message, certificate, signature, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct ShortOfHost {
+    issuer: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-/// Checks the certificate's issuer, not the host it was issued for.
-#[derive(Debug)]
-struct IssuerOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for IssuerOnly {
+impl ServerCertVerifier for ShortOfHost {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -143,8 +115,9 @@ impl ServerCertVerifier for IssuerOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
+        let Some(issuer) = &self.issuer else { return Ok(ServerCertVerified::assertion()) };
         // The host is checked after the issuer: a wrong host means the issuer held.
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+        match issuer.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -158,7 +131,7 @@ impl ServerCertVerifier for IssuerOnly {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls12_signature(message, certificate, signature)
+        verify_tls12_signature(message, certificate, signature, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -167,11 +140,11 @@ impl ServerCertVerifier for IssuerOnly {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.verify_tls13_signature(message, certificate, signature)
+        verify_tls13_signature(message, certificate, signature, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
