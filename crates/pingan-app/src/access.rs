@@ -338,10 +338,10 @@ pub fn concerns(webhook: &WebhookRow, case: &CaseRow) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pingan_core::GridCode;
     use pingan_core::case::Channel;
     use pingan_core::category::Priority;
     use pingan_core::lifecycle::Status;
+    use pingan_core::{GridCode, Timestamp};
     use pingan_store::cases::CaseBody;
 
     fn person(unit: Option<&str>, roles: &[Role]) -> Principal {
@@ -366,7 +366,7 @@ mod tests {
             division: DivisionCode::parse(division).unwrap(),
             handler: handler.map(str::to_owned),
             grid: grid.map(|g| GridCode::parse(g).unwrap()),
-            reported_at: 0,
+            reported_at: Timestamp::default(),
             claim_due: None,
             resolve_due: None,
             alert_at: None,

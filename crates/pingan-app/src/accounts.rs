@@ -5,7 +5,7 @@
 //! CPU, which must not stall the async workers). Session and token secrets are 32 random bytes,
 //! shown once and stored only as their SHA-256.
 
-use pingan_core::Reason;
+use pingan_core::{Reason, Timestamp};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -19,13 +19,12 @@ use pingan_core::Explain;
 use pingan_core::Unit;
 use pingan_core::access::Role;
 use pingan_core::unit::place_code_of;
-use pingan_store::Store;
 use pingan_store::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use sha2::{Digest, Sha256};
 
 use crate::access::{AccessError, Principal};
 use crate::address_windows::{AddressWindows, Admission};
-use crate::clock::Clock;
+use crate::context::Context;
 use crate::{AppError, units};
 
 const MINUTE_MS: i64 = 60_000;
@@ -162,8 +161,7 @@ impl AccessEvent {
 }
 
 pub struct Accounts {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    context: Arc<Context>,
     settings: AccountSettings,
     /// Per address, in this process (an account's own slowdown is in the store, shared by servers).
     addresses: AddressWindows,
@@ -328,10 +326,9 @@ async fn password_matches(password: String, hash: Option<String>) -> bool {
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: AccountSettings) -> Accounts {
+    pub fn new(context: Arc<Context>, settings: AccountSettings) -> Accounts {
         Accounts {
-            store,
-            clock,
+            context,
             settings,
             addresses: AddressWindows::new(settings.max_address_failures, settings.longest_wait_minutes * MINUTE_MS),
             tries: Mutex::new(HashMap::new()),
@@ -347,13 +344,13 @@ impl Accounts {
 
     /// Revokes every session and token of an account.
     async fn revoke_all(&self, account_id: &str) -> Result<(), AppError> {
-        self.store.revoke_all_credentials(account_id, self.now()).await?;
+        self.context.store().revoke_all_credentials(account_id, self.now()).await?;
         self.forget_verified();
         Ok(())
     }
 
-    fn now(&self) -> i64 {
-        self.clock.now().timestamp_millis()
+    fn now(&self) -> Timestamp {
+        self.context.timestamp()
     }
 
     /// Creates an account; returns it and, when none was given, its first password (shown once).
@@ -376,7 +373,7 @@ impl Accounts {
             }
         }
         if let Some(unit) = &new.unit
-            && !units::unit_exists(self.store.as_ref(), unit).await?
+            && !units::unit_exists(self.context.store(), unit).await?
         {
             return Err(AppError::UnknownUnit(unit.clone()));
         }
@@ -407,7 +404,7 @@ impl Accounts {
             disabled: false,
             created_at: self.now(),
         };
-        self.store.create_account(account.clone()).await?;
+        self.context.store().create_account(account.clone()).await?;
         Ok((account, shown))
     }
 
@@ -418,19 +415,20 @@ impl Accounts {
     /// also counted per address across accounts, before the password is checked, so a burst of
     /// parallel guesses is throttled too.
     pub async fn login(&self, login: &str, password: &str, address: Option<IpAddr>) -> Result<AccountRow, AppError> {
-        let now = self.now();
+        // The waits are reckoned in milliseconds.
+        let now = self.now().millis();
         if let Some(minutes) = self.address_attempt(address, now) {
             self.log(None, None, AccessEvent::LoginThrottled, login, address).await;
             return Err(AccessError::AddressThrottled { minutes }.into());
         }
-        let account = self.store.account_by_login(login).await?;
+        let account = self.context.store().account_by_login(login).await?;
         let key = match &account {
             Some(account) => (account.id.clone(), address),
             None => (format!("login:{login}"), address),
         };
         let tried = lock(&self.tries).get(&key).copied().unwrap_or_default();
         let slowed_until = match &account {
-            Some(account) => account.slowed_until,
+            Some(account) => account.slowed_until.map(Timestamp::millis),
             None => lock(&self.unknown_logins).get(login).and_then(|u| u.slowed_until),
         };
         if let Some(wait) = self.wait(tried, slowed_until, now) {
@@ -447,7 +445,8 @@ impl Accounts {
                     Some(account) => {
                         let failures = account.failed_logins + 1;
                         let until = now + self.backoff(failures.saturating_sub(self.settings.slow_after) + 1);
-                        self.store.count_failed_login(&account.id, self.settings.slow_after, until).await?;
+                        let until = Timestamp::from_millis(until);
+                        self.context.store().count_failed_login(&account.id, self.settings.slow_after, until).await?;
                         self.log(Some(Who::from(account)), None, AccessEvent::LoginFailed, "", address).await;
                     }
                     None => {
@@ -464,7 +463,7 @@ impl Accounts {
             return Err(AccessError::AccountDisabled.into());
         }
         if account.failed_logins > 0 || account.slowed_until.is_some() {
-            self.store.set_login_state(&account.id, 0, None).await?;
+            self.context.store().set_login_state(&account.id, 0, None).await?;
         }
         Ok(account)
     }
@@ -548,7 +547,7 @@ impl Accounts {
             ))
             .into());
         }
-        self.store.set_password(&account.id, hash_password(new.to_owned()).await?, false).await?;
+        self.context.store().set_password(&account.id, hash_password(new.to_owned()).await?, false).await?;
         self.revoke_all(&account.id).await?;
         Ok(())
     }
@@ -566,7 +565,7 @@ impl Accounts {
     /// and tokens at once.
     pub async fn set_disabled(&self, by: &Principal, login: &str, disabled: bool) -> Result<AccountRow, AppError> {
         let account = self.account_managed_by(by, login).await?;
-        self.store.set_disabled(&account.id, disabled).await?;
+        self.context.store().set_disabled(&account.id, disabled).await?;
         if disabled {
             self.revoke_all(&account.id).await?;
         }
@@ -580,7 +579,7 @@ impl Accounts {
     /// server's own operator (`pingan admin reset-password`) or an administrator who may.
     pub async fn new_first_password(&self, account: &AccountRow) -> Result<String, AppError> {
         let password = first_password();
-        self.store.set_password(&account.id, hash_password(password.clone()).await?, true).await?;
+        self.context.store().set_password(&account.id, hash_password(password.clone()).await?, true).await?;
         self.revoke_all(&account.id).await?;
         Ok(password)
     }
@@ -606,7 +605,7 @@ impl Accounts {
             return Err(AccessError::Forbidden(Reason::new("管理账号", "managing accounts")).into());
         };
         let everything = division.level() == pingan_core::Level::Province;
-        let rows = self.store.accounts(if everything { "" } else { division.as_str() }).await?;
+        let rows = self.context.store().accounts(if everything { "" } else { division.as_str() }).await?;
         Ok(rows)
     }
 
@@ -616,7 +615,7 @@ impl Accounts {
         if !by.has(Role::Administrator) {
             return Err(AccessError::Forbidden(Reason::new("管理账号", "managing accounts")).into());
         }
-        let account = self.store.account_by_login(login).await?;
+        let account = self.context.store().account_by_login(login).await?;
         let managed = account.filter(|a| administers(by, a.unit.as_deref().and_then(place_code_of).as_deref()));
         managed.ok_or_else(|| AccessError::NoSuchAccount(login.to_owned()).into())
     }
@@ -650,10 +649,10 @@ impl Accounts {
             label: label.chars().take(100).collect(),
             csrf,
             created_at: now,
-            expires_at: now + lifetime,
+            expires_at: now.plus(chrono::Duration::milliseconds(lifetime)),
             revoked_at: None,
         };
-        self.store.put_credential(credential.clone()).await?;
+        self.context.store().put_credential(credential.clone()).await?;
         Ok((credential, secret))
     }
 
@@ -696,12 +695,12 @@ impl Accounts {
         {
             return Ok((known.principal.clone(), known.credential.clone()));
         }
-        let credential = self.store.credential(&hash).await?.filter(|c| c.kind == kind);
+        let credential = self.context.store().credential(&hash).await?.filter(|c| c.kind == kind);
         let Some(credential) = credential else {
             self.log(None, None, AccessEvent::RefusedCredential, "unknown", address).await;
             return Err(AccessError::NotAuthenticated.into());
         };
-        let account = self.store.account(&credential.account_id).await?;
+        let account = self.context.store().account(&credential.account_id).await?;
         let refusal = match &account {
             _ if credential.revoked_at.is_some() => Some(AccessError::CredentialRevoked),
             _ if credential.expires_at <= self.now() => Some(AccessError::CredentialExpired),
@@ -738,7 +737,7 @@ impl Accounts {
 
     /// Revokes one of the person's own sessions or tokens.
     pub async fn revoke(&self, by: &Principal, credential_id: &str) -> Result<bool, AppError> {
-        let revoked = self.store.revoke_credential(&by.account_id, credential_id, self.now()).await?;
+        let revoked = self.context.store().revoke_credential(&by.account_id, credential_id, self.now()).await?;
         self.forget_verified();
         Ok(revoked)
     }
@@ -768,7 +767,7 @@ impl Accounts {
         reason: &str,
         address: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        Ok(self.store.log_access(vec![self.entry(&who, case_id, event, reason, address)]).await?)
+        Ok(self.context.store().log_access(vec![self.entry(&who, case_id, event, reason, address)]).await?)
     }
 
     /// One line per case of `case_ids` (an export's revealed rows), all written or none.
@@ -782,7 +781,7 @@ impl Accounts {
     ) -> Result<(), AppError> {
         let who = Some(who);
         let entries = case_ids.iter().map(|&id| self.entry(&who, Some(id), event, reason, address)).collect();
-        Ok(self.store.log_access(entries).await?)
+        Ok(self.context.store().log_access(entries).await?)
     }
 
     fn entry(
@@ -808,17 +807,17 @@ impl Accounts {
 impl Accounts {
     /// The access log of the administrator's subtree from `from` on, oldest first (a province's
     /// administrator also sees requests made without an account).
-    pub async fn access_log(&self, by: &Principal, from: i64, limit: u32) -> Result<Vec<AccessEntry>, AppError> {
+    pub async fn access_log(&self, by: &Principal, from: Timestamp, limit: u32) -> Result<Vec<AccessEntry>, AppError> {
         let division = by.division().filter(|_| by.has(Role::Administrator));
         let division =
             division.ok_or_else(|| AccessError::Forbidden(Reason::new("查看访问日志", "reading the access log")))?;
         let prefix =
             if division.level() == pingan_core::Level::Province { String::new() } else { division.to_string() };
-        Ok(self.store.access_log(&prefix, from, limit).await?)
+        Ok(self.context.store().access_log(&prefix, from, limit).await?)
     }
 
     /// The caller's own API tokens, newest first.
     pub async fn tokens(&self, by: &Principal) -> Result<Vec<CredentialRow>, AppError> {
-        Ok(self.store.credentials(&by.account_id, CredentialKind::Token).await?)
+        Ok(self.context.store().credentials(&by.account_id, CredentialKind::Token).await?)
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use pingan_core::Timestamp;
 use pingan_core::category::{Category, CategoryError, parse_categories, parse_department_kinds};
 use pingan_store::Store;
 
@@ -52,11 +53,11 @@ impl CategoryBook {
 }
 
 /// The book in force in `store`; a store without one gets the shipped book as version 1.
-pub async fn current_book(store: &dyn Store, now_ms: i64) -> Result<CategoryBook, AppError> {
+pub async fn current_book(store: &dyn Store, now: Timestamp) -> Result<CategoryBook, AppError> {
     let (version, text) = match store.latest_categories().await? {
         Some(latest) => latest,
         None => {
-            let version = store.add_category_version(DEFAULT_CATEGORIES.to_owned(), "shipped".into(), now_ms).await?;
+            let version = store.add_category_version(DEFAULT_CATEGORIES.to_owned(), "shipped".into(), now).await?;
             (version, DEFAULT_CATEGORIES.to_owned())
         }
     };
@@ -65,11 +66,11 @@ pub async fn current_book(store: &dyn Store, now_ms: i64) -> Result<CategoryBook
 
 /// Stores `text` as the next version of the book after checking all of it: a bad line, or a
 /// category of the book in force left out (cases are filed under it), refuses the whole file.
-pub async fn import_categories(store: &dyn Store, text: &str, source: &str, now_ms: i64) -> Result<i64, AppError> {
+pub async fn import_categories(store: &dyn Store, text: &str, source: &str, now: Timestamp) -> Result<i64, AppError> {
     let book = CategoryBook::parse(text, 0)?;
-    let current = current_book(store, now_ms).await?;
+    let current = current_book(store, now).await?;
     if let Some(missing) = current.leaves().into_iter().find(|c| book.leaf(&c.code).is_none()) {
         return Err(AppError::CategoryDropped(missing.code.clone()));
     }
-    Ok(store.add_category_version(text.to_owned(), source.to_owned(), now_ms).await?)
+    Ok(store.add_category_version(text.to_owned(), source.to_owned(), now).await?)
 }

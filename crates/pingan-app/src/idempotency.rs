@@ -4,17 +4,16 @@
 
 use std::sync::Arc;
 
-use pingan_store::Store;
+use chrono::TimeDelta;
 use pingan_store::idempotency::KeptAnswer;
 
 use crate::AppError;
-use crate::clock::Clock;
-use crate::personal::Vault;
+use crate::context::Context;
 
 /// How long an answer is kept.
-pub const KEPT_MS: i64 = 24 * 3600 * 1000;
+pub const KEPT: TimeDelta = TimeDelta::days(1);
 /// A claim not answered within this long was abandoned (its request died): a retry may take it.
-pub const ABANDONED_MS: i64 = 60 * 1000;
+pub const ABANDONED: TimeDelta = TimeDelta::minutes(1);
 
 /// What a request with a key finds.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,25 +29,24 @@ pub enum Claim {
 }
 
 pub struct IdempotencyKeys {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    vault: Option<Arc<Vault>>,
+    context: Arc<Context>,
 }
 
 impl IdempotencyKeys {
-    /// Keys kept in `store`, answers sealed with `vault` (without one, answers are not kept).
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Option<Arc<Vault>>) -> IdempotencyKeys {
-        IdempotencyKeys { store, clock, vault }
-    }
-
-    fn vault(&self) -> Result<&Vault, AppError> {
-        self.vault.as_deref().ok_or(AppError::NoDataKey)
+    /// Keys kept in `context`'s store, answers sealed with its vault (without one, answers are
+    /// not kept).
+    pub fn new(context: Arc<Context>) -> IdempotencyKeys {
+        IdempotencyKeys { context }
     }
 
     /// What `key` of `account` holds for a request of `fingerprint` (its method, path and body).
     pub async fn claim(&self, account: &str, key: &str, fingerprint: &str) -> Result<Claim, AppError> {
-        let now = self.clock.now().timestamp_millis();
-        let found = self.store.claim_key(account, key, fingerprint, now, now - ABANDONED_MS, now - KEPT_MS).await?;
+        let now = self.context.timestamp();
+        let found = self
+            .context
+            .store()
+            .claim_key(account, key, fingerprint, now, now.plus(-ABANDONED), now.plus(-KEPT))
+            .await?;
         Ok(match found {
             None => Claim::Ours,
             Some(record) if record.fingerprint != fingerprint => Claim::Reused,
@@ -56,7 +54,7 @@ impl IdempotencyKeys {
                 None => Claim::InFlight,
                 Some(answer) => Claim::Answered {
                     status: answer.status,
-                    body: self.vault()?.open_bytes(&answer.sealed_body, &context(account, key))?,
+                    body: self.context.vault()?.open_bytes(&answer.sealed_body, &context(account, key))?,
                 },
             },
         })
@@ -64,18 +62,18 @@ impl IdempotencyKeys {
 
     /// Keeps the answer to the request that claimed `key`, sealed.
     pub async fn keep(&self, account: &str, key: &str, status: u16, body: &[u8]) -> Result<(), AppError> {
-        let sealed_body = self.vault()?.seal_bytes(body, &context(account, key))?;
-        Ok(self.store.keep_answer(account, key, KeptAnswer { status, sealed_body }).await?)
+        let sealed_body = self.context.vault()?.seal_bytes(body, &context(account, key))?;
+        Ok(self.context.store().keep_answer(account, key, KeptAnswer { status, sealed_body }).await?)
     }
 
     /// Gives up a claim: the next request with the key does the work.
     pub async fn release(&self, account: &str, key: &str) -> Result<(), AppError> {
-        Ok(self.store.release_key(account, key).await?)
+        Ok(self.context.store().release_key(account, key).await?)
     }
 
     /// Forgets the keys whose answers were kept for their day; how many.
     pub async fn forget_expired(&self) -> Result<u64, AppError> {
-        Ok(self.store.forget_keys(self.clock.now().timestamp_millis() - KEPT_MS).await?)
+        Ok(self.context.store().forget_keys(self.context.timestamp().plus(-KEPT)).await?)
     }
 }
 

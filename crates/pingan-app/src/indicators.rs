@@ -8,14 +8,13 @@
 //! figures come from the store's tallies (see [`pingan_store::indicators`]); only the overdue
 //! count, which depends on the hour, is counted from the open cases.
 
-use chrono::{DateTime, Utc};
 use pingan_core::Reason;
-use pingan_core::{DivisionCode, Month, Unit};
+use pingan_core::{DivisionCode, Month, Timestamp, Unit};
 use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree};
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
-use crate::cases::CaseEngine;
+use crate::context::Context;
 
 /// The longest span one question may cover.
 const MAX_MONTHS: i32 = 120;
@@ -116,7 +115,8 @@ pub struct IndicatorReport {
     pub from: String,
     pub to: String,
     /// When the overdue cases were counted (milliseconds since the Unix epoch).
-    pub as_of: i64,
+    #[schema(value_type = i64)]
+    pub as_of: Timestamp,
     pub total: Indicators,
     /// The cases the division's own centre is responsible for (none for a unit).
     pub own_level: Option<Indicators>,
@@ -158,12 +158,12 @@ fn unit_place(unit: &str) -> Option<DivisionCode> {
 }
 
 pub async fn indicators(
-    engine: &CaseEngine,
+    context: &Context,
     by: &Principal,
     request: IndicatorRequest,
 ) -> Result<IndicatorReport, AppError> {
-    let now: DateTime<Utc> = engine.now();
-    let this_month = Month::of_instant(now.timestamp_millis());
+    let now = context.timestamp();
+    let this_month = Month::of_instant(now);
     let from = request.from.as_deref().map(|m| parse_month("from", m)).transpose()?;
     let to = request.to.as_deref().map(|m| parse_month("to", m)).transpose()?;
     let (from, to) = match (from, to) {
@@ -192,7 +192,7 @@ pub async fn indicators(
                 reason: Reason::new("请指定区划或单位之一，不能同时指定", "ask for a division or a unit, not both"),
             });
         }
-        (_, Some(unit)) => Some(crate::cases::checked_unit(unit.trim())?),
+        (_, Some(unit)) => Some(crate::fields::checked_unit(unit.trim())?),
         // A centre's staff start from their division; anyone else from their unit.
         (None, None) => by.unit.clone().filter(|u| !matches!(Unit::parse(u), Ok(Unit::Centre(_)))),
         (Some(_), None) => None,
@@ -207,7 +207,7 @@ pub async fn indicators(
         }
     };
     check_may_read(by, &division, unit.as_deref())?;
-    let store = engine.store();
+    let store = context.store();
     let named = store.division(&division).await?.ok_or_else(|| AppError::UnknownDivision(division.to_string()))?;
     if let Some(unit) = &unit
         && !crate::units::unit_exists(store, unit).await?
@@ -236,13 +236,8 @@ pub async fn indicators(
         }
     };
     let tallies = store.tallies(&query).await?;
-    let overdue_query = OverdueQuery {
-        subtree: unit.is_none().then(|| division.clone()),
-        handler: unit.clone(),
-        from,
-        to,
-        now: now.timestamp_millis(),
-    };
+    let overdue_query =
+        OverdueQuery { subtree: unit.is_none().then(|| division.clone()), handler: unit.clone(), from, to, now };
     let overdue = store.overdue_counts(&overdue_query).await?;
     // The figures of the rows `counts` takes and the overdue cases of the divisions `inside` takes.
     let figures = |counts: &dyn Fn(&str) -> bool, inside: &dyn Fn(&str) -> bool| {
@@ -264,7 +259,7 @@ pub async fn indicators(
         unit: unit.clone(),
         from: from.to_string(),
         to: to.to_string(),
-        as_of: now.timestamp_millis(),
+        as_of: now,
         total: match &unit {
             Some(unit) => figures(&|scope| scope == Scope::Unit(unit.clone()).key(), &|_| true),
             None => figures(&subtree_rows(&division), &|_| true),

@@ -11,6 +11,7 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload, rand_core::RngCore}
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use pingan_core::Timestamp;
 use pingan_store::cases::{CaseBody, Reporter};
 use pingan_store::{Store, StoreError};
 
@@ -160,7 +161,7 @@ const SAMPLES: u32 = 20;
 /// the same key material (a key made afresh elsewhere, under the same id, is not the same key).
 /// Then records the key that seals from now on. A database made before keys were recorded is
 /// checked by the sealed contacts of its newest cases instead.
-pub async fn check_keys(store: &dyn Store, vault: &Vault, now_ms: i64) -> Result<(), AppError> {
+pub async fn check_keys(store: &dyn Store, vault: &Vault, now: Timestamp) -> Result<(), AppError> {
     let probes = store.data_key_probes().await?;
     let mut missing = Vec::new();
     let mut different = Vec::new();
@@ -185,7 +186,7 @@ pub async fn check_keys(store: &dyn Store, vault: &Vault, now_ms: i64) -> Result
     }
     let current = vault.current_key();
     if !probes.iter().any(|(id, _)| id == current) {
-        store.add_data_key_probe(current, &vault.seal_bytes(PROBE, PROBE_CONTEXT)?, now_ms).await?;
+        store.add_data_key_probe(current, &vault.seal_bytes(PROBE, PROBE_CONTEXT)?, now).await?;
     }
     Ok(())
 }
@@ -193,7 +194,7 @@ pub async fn check_keys(store: &dyn Store, vault: &Vault, now_ms: i64) -> Result
 /// The key file at `path`, checked against what `store` holds sealed (see [`check_keys`]). A
 /// missing file is made with a fresh key only for a database that needs no key yet: otherwise the
 /// server would seal new reports under a key that opens none of the old ones.
-pub async fn vault_for(store: &dyn Store, path: &Path, now_ms: i64) -> Result<Vault, AppError> {
+pub async fn vault_for(store: &dyn Store, path: &Path, now: Timestamp) -> Result<Vault, AppError> {
     if !path.exists() {
         let needed: Vec<String> = store.data_key_probes().await?.into_iter().map(|(id, _)| id).collect();
         if !needed.is_empty() {
@@ -201,7 +202,7 @@ pub async fn vault_for(store: &dyn Store, path: &Path, now_ms: i64) -> Result<Va
         }
     }
     let vault = Vault::open_or_create(path)?;
-    check_keys(store, &vault, now_ms).await?;
+    check_keys(store, &vault, now).await?;
     Ok(vault)
 }
 

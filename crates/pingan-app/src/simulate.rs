@@ -14,7 +14,7 @@ use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::category::{Category, HandlingLevel, Priority};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
-use pingan_core::{Actor, DivisionCode, GridCode, Level, Unit};
+use pingan_core::{Actor, DivisionCode, GridCode, Level, Timestamp, Unit};
 use pingan_store::cases::{ActionRecord, CaseRow, NewCase};
 
 use crate::cases::{ActionRequest, CaseEngine, Submission};
@@ -94,14 +94,14 @@ impl Life<'_> {
     fn wait(&mut self, minutes: i64) -> Result<bool, AppError> {
         let minutes = minutes.max(1);
         let drawn = minutes / 2 + self.rng.i64(0..=minutes);
-        let then = self.engine.work_clock().add(self.at, drawn) + Duration::seconds(self.rng.i64(0..60));
+        let then = self.engine.context().work_clock().add(self.at, drawn) + Duration::seconds(self.rng.i64(0..60));
         self.wait_until(then)
     }
 
     /// Moves the clock to `then` if that is later. The deadline sweep, which runs every minute,
     /// notes the warnings and overdue deadlines that fall on the way, as it would in a server.
     fn wait_until(&mut self, then: DateTime<Utc>) -> Result<bool, AppError> {
-        while let Some(alert) = self.row.alert_at.and_then(DateTime::<Utc>::from_timestamp_millis)
+        while let Some(alert) = self.row.alert_at.map(Timestamp::instant)
             && alert < then.min(self.until)
         {
             self.at = self.at.max(alert + Duration::seconds(self.rng.i64(1..60)));
@@ -134,13 +134,10 @@ impl Life<'_> {
         self.row.handler.clone().unwrap_or_else(|| self.centre())
     }
 
-    fn deadline(&self, due: Option<i64>) -> Option<DateTime<Utc>> {
-        due.and_then(DateTime::<Utc>::from_timestamp_millis)
-    }
-
     /// Working minutes from now to `due` (at least one).
-    fn minutes_to(&self, due: Option<i64>) -> i64 {
-        self.deadline(due).map_or(480, |due| self.engine.work_clock().minutes_between(self.at, due).max(1))
+    fn minutes_to(&self, due: Option<Timestamp>) -> i64 {
+        due.map(Timestamp::instant)
+            .map_or(480, |due| self.engine.context().work_clock().minutes_between(self.at, due).max(1))
     }
 
     /// Plays the rest of the case's life; stops at the first step beyond the end of the period.
@@ -294,7 +291,7 @@ fn report_instants(engine: &CaseEngine, scenario: &Scenario) -> Vec<DateTime<Utc
     while instants.len() < scenario.cases {
         let instant = start + Duration::seconds(rng.i64(0..span));
         let local = instant.with_timezone(&china_standard_time());
-        let working = engine.work_clock().calendar().is_working_day(local.date_naive());
+        let working = engine.context().work_clock().calendar().is_working_day(local.date_naive());
         let day_weight = if working {
             10
         } else if local.weekday().number_from_monday() >= 6 {
@@ -333,10 +330,10 @@ pub async fn simulate(
     if grids.is_empty() {
         return Err(AppError::NoGridsUnder(scenario.area.to_string()));
     }
-    let book = engine.categories();
+    let book = engine.context().categories();
     let categories = book.leaves();
     engine.refresh().await?;
-    let dispatch = engine.dispatch_book();
+    let dispatch = engine.context().dispatch_book();
     let instants = report_instants(engine, scenario);
     progress.stage("simulated cases", instants.len() as u64);
     let mut summary = Summary::default();
@@ -358,10 +355,10 @@ pub async fn simulate(
         }
         summary.cases += batch.len();
         let written = batch.len() as u64;
-        engine.store().create_cases(batch).await?;
+        engine.context().store().create_cases(batch).await?;
         progress.advance(written);
     }
-    engine.store().refresh_statistics().await?;
+    engine.context().store().refresh_statistics().await?;
     progress.finish();
     Ok(summary)
 }

@@ -11,7 +11,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{DivisionCode, Explain, Level};
+use crate::lifecycle::Satisfaction;
+use crate::{DivisionCode, Explain, Level, Timestamp};
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -137,6 +138,61 @@ impl Channel {
     }
 }
 
+/// What a history entry says besides its action, as stored (JSON, each field only where the
+/// action set it). Entries written before a field existed read back without it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionDetails {
+    /// How a report came in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    /// The grid a report was routed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Why a case was rejected, sent back, returned, escalated or an extension asked or refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The unit a case was dispatched or escalated to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Done by the rules or the deadline sweep, not by a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatic: Option<bool>,
+    /// The number of the case a duplicate was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+    /// Working minutes of an extension asked for or granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Hashes of a result's photos.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub satisfaction: Option<Satisfaction>,
+    /// The deadline sweep's note that the case is past its deadline …
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
+    /// … or in warning …
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
+    /// … and the unit it tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+    /// The login of the person who acted for the unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+impl ActionDetails {
+    /// The stored text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("details are plain data")
+    }
+}
+
 /// The hash before a case's first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
 
@@ -145,8 +201,7 @@ pub struct HistoryFields<'a> {
     pub case_id: &'a str,
     /// 1 for the first entry of a case, then 2, 3 …
     pub sequence: i64,
-    /// Milliseconds since the Unix epoch.
-    pub at_ms: i64,
+    pub at: Timestamp,
     pub actor: &'a str,
     pub action: &'a str,
     pub status_after: &'a str,
@@ -171,7 +226,7 @@ impl HistoryFields<'_> {
             hasher.update(field);
         }
         hasher.update(self.sequence.to_be_bytes());
-        hasher.update(self.at_ms.to_be_bytes());
+        hasher.update(self.at.millis().to_be_bytes());
         hasher.finalize().into()
     }
 }
@@ -216,7 +271,7 @@ mod tests {
         HistoryFields {
             case_id: "c1",
             sequence,
-            at_ms: 1_764_300_000_000,
+            at: Timestamp::from_millis(1_764_300_000_000),
             actor: "user:7",
             action: "accept",
             status_after: "accepted",

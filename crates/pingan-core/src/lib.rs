@@ -49,12 +49,14 @@ pub mod division;
 pub mod lifecycle;
 pub mod month;
 pub mod problem;
+pub mod timestamp;
 pub mod unit;
 
 pub use actor::Actor;
 pub use division::{DivisionCode, GridCode, Level};
 pub use month::Month;
 pub use problem::{Explain, Reason};
+pub use timestamp::Timestamp;
 pub use unit::Unit;
 
 /// The rows of a data file in CSV (RFC 4180 quoting, `#` comment lines, fields trimmed), each with

@@ -5,6 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone};
 
+use crate::Timestamp;
 use crate::calendar::china_standard_time;
 use crate::problem::Explain;
 
@@ -59,9 +60,10 @@ impl Month {
         (self.0 % 100).unsigned_abs()
     }
 
-    /// The month holding the instant `ms` (milliseconds since the Unix epoch); an instant before
-    /// the year 1 or after 9999 falls in the first or the last month.
-    pub fn of_instant(ms: i64) -> Month {
+    /// The month holding `at`; an instant before the year 1 or after 9999 falls in the first or
+    /// the last month.
+    pub fn of_instant(at: Timestamp) -> Month {
+        let ms = at.millis();
         match DateTime::from_timestamp_millis(ms) {
             Some(at) => {
                 let local = at.with_timezone(&china_standard_time());
@@ -72,11 +74,11 @@ impl Month {
         }
     }
 
-    /// The month's first instant, in milliseconds since the Unix epoch.
-    pub fn start_ms(self) -> i64 {
+    /// The month's first instant.
+    pub fn start(self) -> Timestamp {
         let first = NaiveDate::from_ymd_opt(self.year(), self.number(), 1).and_then(|day| day.and_hms_opt(0, 0, 0));
         let local = first.and_then(|at| china_standard_time().from_local_datetime(&at).single());
-        local.map_or(i64::MIN, |at| at.timestamp_millis())
+        Timestamp::from_millis(local.map_or(i64::MIN, |at| at.timestamp_millis()))
     }
 
     /// The next month (the last stays the last).
@@ -128,14 +130,17 @@ mod tests {
     fn months_are_counted_in_china_standard_time() {
         // 2026-02-01 00:30 in Beijing is still January in UTC.
         let at = china_standard_time().with_ymd_and_hms(2026, 2, 1, 0, 30, 0).single().expect("time");
-        let february = Month::of_instant(at.timestamp_millis());
+        let february = Month::of_instant(Timestamp::of(at.to_utc()));
         assert_eq!(february.yyyymm(), 202602);
-        assert_eq!(february.start_ms(), at.timestamp_millis() - 30 * 60 * 1000);
-        assert_eq!(Month::of_instant(february.start_ms() - 1).yyyymm(), 202601);
+        assert_eq!(february.start(), Timestamp::of(at.to_utc()).plus(chrono::Duration::minutes(-30)));
+        assert_eq!(Month::of_instant(february.start().plus(chrono::Duration::milliseconds(-1))).yyyymm(), 202601);
         assert_eq!(Month::from_yyyymm(202612).map(Month::next), Month::from_yyyymm(202701));
         assert_eq!(Month::from_yyyymm(202701).map(Month::previous), Month::from_yyyymm(202612));
         assert_eq!(Month::from_yyyymm(202613), None);
-        assert_eq!((Month::of_instant(i64::MIN), Month::of_instant(i64::MAX)), (Month::FIRST, Month::LAST));
+        assert_eq!(
+            (Month::of_instant(Timestamp::from_millis(i64::MIN)), Month::of_instant(Timestamp::from_millis(i64::MAX))),
+            (Month::FIRST, Month::LAST)
+        );
         assert_eq!((Month::LAST.next(), Month::FIRST.previous()), (Month::LAST, Month::FIRST));
     }
 

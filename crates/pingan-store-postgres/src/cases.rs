@@ -8,6 +8,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use futures_util::future::try_join_all;
+use pingan_core::Timestamp;
 use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
@@ -74,7 +75,7 @@ async fn insert_action(
             &[
                 &case_id,
                 &sequence,
-                &record.at,
+                &record.at.millis(),
                 &record.actor,
                 &record.action,
                 &record.status_after.as_str(),
@@ -379,7 +380,7 @@ impl CaseStore for PostgresStore {
                     let parameters: [&(dyn ToSql + Sync); 8] = [
                         id,
                         &sequence,
-                        &entry.at,
+                        &entry.at.millis(),
                         &entry.actor,
                         &entry.action,
                         &status,
@@ -393,7 +394,7 @@ impl CaseStore for PostgresStore {
                 let queue = &queue;
                 steps.push(Box::pin(async move {
                     let parameters: [&(dyn ToSql + Sync); 5] =
-                        [&o.webhook_id, &o.case_id, &o.sequence, &o.event, &o.created_at];
+                        [&o.webhook_id, &o.case_id, &o.sequence, &o.event, &o.created_at.millis()];
                     transaction_ref.execute(queue, &parameters).await.map(|_| None)
                 }));
             }
@@ -531,8 +532,13 @@ impl CaseStore for PostgresStore {
                 let status_after: String = r.get(4);
                 let status_after = Status::parse(&status_after)
                     .ok_or_else(|| StoreError::Corrupt(format!("history status {status_after}")))?;
-                let record =
-                    ActionRecord { at: r.get(1), actor: r.get(2), action: r.get(3), status_after, details: r.get(5) };
+                let record = ActionRecord {
+                    at: Timestamp::from_millis(r.get(1)),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    status_after,
+                    details: r.get(5),
+                };
                 Ok(StoredAction { sequence: r.get(0), record, hash: hash_bytes(r.get(6))? })
             })
             .collect()
@@ -577,7 +583,7 @@ async fn queue_deliveries(client: &impl GenericClient, outgoing: &[Outgoing]) ->
     let statement = client.prepare_cached(pingan_store::webhooks::QUEUE).await.map_err(database_error)?;
     for o in outgoing {
         client
-            .execute(&statement, &[&o.webhook_id, &o.case_id, &o.sequence, &o.event, &o.created_at])
+            .execute(&statement, &[&o.webhook_id, &o.case_id, &o.sequence, &o.event, &o.created_at.millis()])
             .await
             .map_err(database_error)?;
     }

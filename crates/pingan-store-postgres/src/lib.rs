@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Timestamp};
 use pingan_store::migrations::{self, Applied, Engine};
 use pingan_store::{
     BoundaryRow, CategoryStore, DataKeyStore, Division, DivisionStore, GeographyStore, GridRow, NewPhoto, PhotoStore,
@@ -321,7 +321,8 @@ impl GeographyStore for PostgresStore {
 
 #[async_trait]
 impl CategoryStore for PostgresStore {
-    async fn add_category_version(&self, text: String, source: String, at: i64) -> StoreResult<i64> {
+    async fn add_category_version(&self, text: String, source: String, at: Timestamp) -> StoreResult<i64> {
+        let at = at.millis();
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database_error)?;
         // One writer at a time takes the next number.
@@ -362,7 +363,8 @@ impl DataKeyStore for PostgresStore {
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
-    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: i64) -> StoreResult<()> {
+    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: Timestamp) -> StoreResult<()> {
+        let at = at.millis();
         let client = self.client().await?;
         client
             .execute(
@@ -408,29 +410,29 @@ impl PhotoStore for PostgresStore {
                 "INSERT INTO photos (hash, mime, size, created_at, bytes, uploader, attached)
                  VALUES ($1, $2, $3, $4, $5, $6, FALSE)
                  ON CONFLICT (hash) DO NOTHING",
-                &[&hash, &mime, &(bytes.len() as i64), &at, &bytes, &uploader],
+                &[&hash, &mime, &(bytes.len() as i64), &at.millis(), &bytes, &uploader],
             )
             .await
             .map_err(database_error)?;
         Ok(inserted > 0)
     }
 
-    async fn photo_bytes_since(&self, uploader: &str, since: i64) -> StoreResult<u64> {
+    async fn photo_bytes_since(&self, uploader: &str, since: Timestamp) -> StoreResult<u64> {
         let client = self.client().await?;
         let row = client
             .query_one(
                 "SELECT coalesce(sum(size), 0)::BIGINT FROM photos WHERE uploader = $1 AND created_at >= $2",
-                &[&uploader, &since],
+                &[&uploader, &since.millis()],
             )
             .await
             .map_err(database_error)?;
         Ok(row.get::<_, i64>(0).max(0) as u64)
     }
 
-    async fn remove_unattached_photos(&self, before: i64) -> StoreResult<u64> {
+    async fn remove_unattached_photos(&self, before: Timestamp) -> StoreResult<u64> {
         let client = self.client().await?;
         client
-            .execute("DELETE FROM photos WHERE NOT attached AND created_at < $1", &[&before])
+            .execute("DELETE FROM photos WHERE NOT attached AND created_at < $1", &[&before.millis()])
             .await
             .map_err(database_error)
     }

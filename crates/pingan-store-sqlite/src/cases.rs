@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use pingan_core::Timestamp;
 use pingan_core::case::{CaseNumber, number_day};
 use pingan_core::lifecycle::Status;
 use pingan_store::cases::{
@@ -62,7 +63,7 @@ fn insert_action(
         .execute(params![
             case_id,
             sequence,
-            record.at,
+            record.at.millis(),
             record.actor,
             record.action,
             record.status_after.as_str(),
@@ -395,7 +396,7 @@ impl CaseStore for SqliteStore {
                     .ok_or_else(|| StoreError::Corrupt(format!("history status {status_after}")))?;
                 Ok(StoredAction {
                     sequence,
-                    record: ActionRecord { at, actor, action, status_after, details },
+                    record: ActionRecord { at: Timestamp::from_millis(at), actor, action, status_after, details },
                     hash: hash_bytes(hash)?,
                 })
             })
@@ -460,7 +461,7 @@ fn queue_deliveries(connection: &Connection, outgoing: &[Outgoing]) -> StoreResu
     let mut statement = connection.prepare_cached(&QUEUE).map_err(database_error)?;
     for o in outgoing {
         statement
-            .execute(params![o.webhook_id, o.case_id, o.sequence, o.event, o.created_at])
+            .execute(params![o.webhook_id, o.case_id, o.sequence, o.event, o.created_at.millis()])
             .map_err(database_error)?;
     }
     Ok(())
@@ -608,7 +609,7 @@ mod tests {
         let (connection, _directory) = new_database();
         let filter = CaseFilter {
             division: Some(DivisionCode::parse("360302").expect("code")),
-            overdue_at: Some(1_800_000_000_000),
+            overdue_at: Some(Timestamp::from_millis(1_800_000_000_000)),
             limit: 50,
             ..CaseFilter::default()
         };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Timestamp};
 use pingan_store::migrations::{self, Applied, Engine};
 use pingan_store::sql::prefix_end;
 use pingan_store::{
@@ -414,7 +414,8 @@ impl GeographyStore for SqliteStore {
 
 #[async_trait]
 impl CategoryStore for SqliteStore {
-    async fn add_category_version(&self, text: String, source: String, at: i64) -> StoreResult<i64> {
+    async fn add_category_version(&self, text: String, source: String, at: Timestamp) -> StoreResult<i64> {
+        let at = at.millis();
         self.write(move |connection| {
             connection
                 .query_row(
@@ -453,7 +454,8 @@ impl DataKeyStore for SqliteStore {
         .await
     }
 
-    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: i64) -> StoreResult<()> {
+    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: Timestamp) -> StoreResult<()> {
+        let at = at.millis();
         let (key_id, probe) = (key_id.to_owned(), probe.to_owned());
         self.write(move |connection| {
             connection
@@ -508,7 +510,7 @@ impl PhotoStore for SqliteStore {
                     "INSERT INTO photos (hash, mime, size, created_at, bytes, uploader, attached)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
                      ON CONFLICT (hash) DO NOTHING",
-                    params![hash, mime, bytes.len() as i64, at, bytes, uploader],
+                    params![hash, mime, bytes.len() as i64, at.millis(), bytes, uploader],
                 )
                 .map_err(database_error)?;
             Ok(inserted > 0)
@@ -516,12 +518,12 @@ impl PhotoStore for SqliteStore {
         .await
     }
 
-    async fn photo_bytes_since(&self, uploader: &str, since: i64) -> StoreResult<u64> {
+    async fn photo_bytes_since(&self, uploader: &str, since: Timestamp) -> StoreResult<u64> {
         let uploader = uploader.to_owned();
         self.read(move |connection| {
             connection.query_row(
                 "SELECT coalesce(sum(size), 0) FROM photos WHERE uploader = ?1 AND created_at >= ?2",
-                params![uploader, since],
+                params![uploader, since.millis()],
                 |row| row.get::<_, i64>(0),
             )
         })
@@ -529,10 +531,10 @@ impl PhotoStore for SqliteStore {
         .map(|bytes| bytes.max(0) as u64)
     }
 
-    async fn remove_unattached_photos(&self, before: i64) -> StoreResult<u64> {
+    async fn remove_unattached_photos(&self, before: Timestamp) -> StoreResult<u64> {
         self.write(move |connection| {
             connection
-                .execute("DELETE FROM photos WHERE attached = 0 AND created_at < ?1", [before])
+                .execute("DELETE FROM photos WHERE attached = 0 AND created_at < ?1", [before.millis()])
                 .map(|removed| removed as u64)
                 .map_err(database_error)
         })

@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pingan_core::GridCode;
 use pingan_core::lifecycle::Status;
+use pingan_core::{GridCode, Timestamp};
 use pingan_store::cases::{Candidate, CaseRow, DuplicateSearch, MAX_CANDIDATES, open_statuses};
 use pingan_store::{StoreError, StoreResult};
 use rusqlite::Connection;
@@ -24,7 +24,7 @@ use crate::database_error;
 /// An open case as the search needs it.
 #[derive(Clone, Debug, PartialEq)]
 struct Entry {
-    reported_at: i64,
+    reported_at: Timestamp,
     id: String,
     number: String,
     lon: f64,
@@ -102,7 +102,7 @@ impl OpenCases {
             .query_map([], |row| {
                 let place: (String, String) = (row.get(0)?, row.get(1)?);
                 let entry = Entry {
-                    reported_at: row.get(2)?,
+                    reported_at: Timestamp::from_millis(row.get(2)?),
                     id: row.get(3)?,
                     number: row.get(4)?,
                     lon: row.get(5)?,

@@ -4,6 +4,7 @@
 //! of its random bytes. Times are milliseconds since the Unix epoch.
 
 use async_trait::async_trait;
+use pingan_core::Timestamp;
 use pingan_core::access::Role;
 use pingan_core::unit::place_code_of;
 
@@ -26,9 +27,9 @@ pub struct AccountRow {
     pub must_change_password: bool,
     /// Failed logins since the last success.
     pub failed_logins: u32,
-    pub slowed_until: Option<i64>,
+    pub slowed_until: Option<Timestamp>,
     pub disabled: bool,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,15 +65,15 @@ pub struct CredentialRow {
     pub label: String,
     /// A session's CSRF token (sent back with every form).
     pub csrf: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub revoked_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// One line of the access log: a read of personal data, an export, or a refused attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessEntry {
-    pub at: i64,
+    pub at: Timestamp,
     /// The account, or None for an unauthenticated request.
     pub account_id: Option<String>,
     /// The account's unit at the time (so the log stays readable if the account moves); the log
@@ -109,11 +110,11 @@ pub trait AccountStore: Send + Sync {
     /// Counts one failed login, atomically; returns the failures since the last success (None: no
     /// such account). From the `slow_after`-th on, the addresses that failed on the account wait
     /// until `slowed_until` (a later instant than the one set, if any, only).
-    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: i64) -> StoreResult<Option<u32>>;
+    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: Timestamp) -> StoreResult<Option<u32>>;
 
     /// Records the outcome of a login attempt: the failures since the last success, and until when
     /// the addresses that failed wait.
-    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<i64>) -> StoreResult<()>;
+    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<Timestamp>) -> StoreResult<()>;
 
     async fn put_credential(&self, credential: CredentialRow) -> StoreResult<()>;
 
@@ -125,17 +126,17 @@ pub trait AccountStore: Send + Sync {
     async fn credentials(&self, account_id: &str, kind: CredentialKind) -> StoreResult<Vec<CredentialRow>>;
 
     /// Revokes one of an account's credentials at `at`; says whether there was one to revoke.
-    async fn revoke_credential(&self, account_id: &str, id: &str, at: i64) -> StoreResult<bool>;
+    async fn revoke_credential(&self, account_id: &str, id: &str, at: Timestamp) -> StoreResult<bool>;
 
     /// Revokes every credential of an account (a password reset, a disabled account).
-    async fn revoke_all_credentials(&self, account_id: &str, at: i64) -> StoreResult<u64>;
+    async fn revoke_all_credentials(&self, account_id: &str, at: Timestamp) -> StoreResult<u64>;
 
     /// Writes the entries, all or none (an export logs one entry per case it reveals).
     async fn log_access(&self, entries: Vec<AccessEntry>) -> StoreResult<()>;
 
     /// The log entries from `from` on of accounts whose unit lies in the division subtree `prefix`
     /// (empty: all, anonymous requests included), oldest first.
-    async fn access_log(&self, prefix: &str, from: i64, limit: u32) -> StoreResult<Vec<AccessEntry>>;
+    async fn access_log(&self, prefix: &str, from: Timestamp, limit: u32) -> StoreResult<Vec<AccessEntry>>;
 }
 
 const ACCOUNT_COLUMNS: &str = "id, login, name, unit, roles, password_hash, must_change_password, failed_logins, \
@@ -267,7 +268,7 @@ impl<E: SqlEngine> AccountStore for E {
         Ok(write_one(self, Statement::new(sql, vec![id.into(), disabled.into()])).await?.changed > 0)
     }
 
-    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: i64) -> StoreResult<Option<u32>> {
+    async fn count_failed_login(&self, id: &str, slow_after: u32, slowed_until: Timestamp) -> StoreResult<Option<u32>> {
         let sql = "UPDATE accounts SET
                        slowed_until = CASE WHEN failed_logins + 1 < $2 THEN slowed_until
                                            WHEN coalesce(slowed_until, 0) > $3 THEN slowed_until
@@ -279,7 +280,7 @@ impl<E: SqlEngine> AccountStore for E {
         written.rows.first().map(|row| row.get("failed_logins")).transpose()
     }
 
-    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<i64>) -> StoreResult<()> {
+    async fn set_login_state(&self, id: &str, failed_logins: u32, slowed_until: Option<Timestamp>) -> StoreResult<()> {
         let sql = "UPDATE accounts SET failed_logins = $2, slowed_until = $3 WHERE id = $1";
         write_one(self, Statement::new(sql, vec![id.into(), failed_logins.into(), slowed_until.into()])).await?;
         Ok(())
@@ -316,12 +317,12 @@ impl<E: SqlEngine> AccountStore for E {
         rows.iter().map(CredentialRow::read).collect()
     }
 
-    async fn revoke_credential(&self, account_id: &str, id: &str, at: i64) -> StoreResult<bool> {
+    async fn revoke_credential(&self, account_id: &str, id: &str, at: Timestamp) -> StoreResult<bool> {
         let sql = "UPDATE credentials SET revoked_at = $3 WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL";
         Ok(write_one(self, Statement::new(sql, vec![account_id.into(), id.into(), at.into()])).await?.changed > 0)
     }
 
-    async fn revoke_all_credentials(&self, account_id: &str, at: i64) -> StoreResult<u64> {
+    async fn revoke_all_credentials(&self, account_id: &str, at: Timestamp) -> StoreResult<u64> {
         let sql = "UPDATE credentials SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL";
         Ok(write_one(self, Statement::new(sql, vec![account_id.into(), at.into()])).await?.changed)
     }
@@ -350,7 +351,7 @@ impl<E: SqlEngine> AccountStore for E {
         Ok(())
     }
 
-    async fn access_log(&self, prefix: &str, from: i64, limit: u32) -> StoreResult<Vec<AccessEntry>> {
+    async fn access_log(&self, prefix: &str, from: Timestamp, limit: u32) -> StoreResult<Vec<AccessEntry>> {
         let sql = format!(
             "SELECT {ACCESS_COLUMNS} FROM access_log WHERE {IN_SUBTREE} AND at >= $3 ORDER BY at, seq LIMIT $4"
         );

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use pingan_core::case::{CaseNumber, Channel};
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::{Satisfaction, Status};
-use pingan_core::{DivisionCode, GridCode, Level};
+use pingan_core::{DivisionCode, GridCode, Level, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreResult;
@@ -27,13 +27,12 @@ pub struct CaseRow {
     /// The unit the case is dispatched to, if any (e.g. `centre:360313101`, `department:360313:cg`).
     pub handler: Option<String>,
     pub grid: Option<GridCode>,
-    /// Milliseconds since the Unix epoch, like every time here.
-    pub reported_at: i64,
-    pub claim_due: Option<i64>,
-    pub resolve_due: Option<i64>,
+    pub reported_at: Timestamp,
+    pub claim_due: Option<Timestamp>,
+    pub resolve_due: Option<Timestamp>,
     /// When the deadline sweep must next look at the case (its warning or overdue instant); None
     /// when there is nothing to watch.
-    pub alert_at: Option<i64>,
+    pub alert_at: Option<Timestamp>,
     /// Grows by one with every action; a write naming an older version is refused.
     pub version: i64,
     pub idempotency_key: Option<String>,
@@ -86,13 +85,13 @@ pub struct CaseBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dispatched_at: Option<i64>,
+    pub dispatched_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub claimed_at: Option<i64>,
+    pub claimed_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_at: Option<i64>,
+    pub resolved_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub closed_at: Option<i64>,
+    pub closed_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "is_zero")]
     pub returns: u32,
     #[serde(skip_serializing_if = "is_zero")]
@@ -108,10 +107,10 @@ pub struct CaseBody {
     pub extension_requested: Option<i64>,
     /// The resolution deadline for which the case was last recorded as overdue.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub overdue_noted: Option<i64>,
+    pub overdue_noted: Option<Timestamp>,
     /// The resolution deadline for which the case was last recorded as in warning.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning_noted: Option<i64>,
+    pub warning_noted: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
     /// A link to a photo or video held elsewhere, as another system filed it (Open311's
@@ -148,7 +147,7 @@ pub struct Reporter {
 /// One history entry as the engine writes it; the store adds the sequence number and the hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActionRecord {
-    pub at: i64,
+    pub at: Timestamp,
     pub actor: String,
     pub action: String,
     pub status_after: Status,
@@ -186,7 +185,7 @@ pub struct NewCase {
 pub struct DuplicateSearch {
     pub category: String,
     pub village: String,
-    pub reported_from: i64,
+    pub reported_from: Timestamp,
     pub west: f64,
     pub south: f64,
     pub east: f64,
@@ -220,7 +219,7 @@ impl DuplicateSearch {
             SqlValue::Text(self.village.clone()),
             SqlValue::Text(self.category.clone()),
             SqlValue::Text(format!("{}:", self.village)),
-            SqlValue::Integer(self.reported_from),
+            SqlValue::Integer(self.reported_from.millis()),
             SqlValue::Real(self.west),
             SqlValue::Real(self.east),
             SqlValue::Real(self.south),
@@ -275,19 +274,19 @@ pub struct CaseFilter {
     /// Cases of any of these categories (none: every category).
     pub categories: Vec<String>,
     pub channel: Option<Channel>,
-    pub reported_from: Option<i64>,
-    pub reported_before: Option<i64>,
+    pub reported_from: Option<Timestamp>,
+    pub reported_before: Option<Timestamp>,
     /// Open cases whose resolution deadline passed before this instant.
-    pub overdue_at: Option<i64>,
+    pub overdue_at: Option<Timestamp>,
     /// Cases whose alert instant is at or before this one (the deadline sweep's work).
-    pub alert_due: Option<i64>,
+    pub alert_due: Option<Timestamp>,
     /// Cases whose description or address contains this (ASCII letters in any case); it must hold
     /// two letters or characters side by side (see [`search_grams`]).
     pub text: Option<String>,
     /// Only the cases a person may see: those matching any part of it.
     pub visible: Option<Visibility>,
     /// Continue after this (reported_at, id), newest first.
-    pub after: Option<(i64, String)>,
+    pub after: Option<(Timestamp, String)>,
     pub limit: u32,
 }
 
@@ -402,10 +401,10 @@ impl CaseRow {
             division_code: self.division.to_string(),
             handler: self.handler.clone(),
             grid_code: self.grid.as_ref().map(|g| g.to_string()),
-            reported_at: self.reported_at,
-            claim_due: self.claim_due,
-            resolve_due: self.resolve_due,
-            alert_at: self.alert_at,
+            reported_at: self.reported_at.millis(),
+            claim_due: self.claim_due.map(Timestamp::millis),
+            resolve_due: self.resolve_due.map(Timestamp::millis),
+            alert_at: self.alert_at.map(Timestamp::millis),
             version: self.version,
             idempotency_key: self.idempotency_key.clone(),
             body: self.body.to_json()?,
@@ -428,10 +427,10 @@ impl CaseRow {
             body: CaseBody { lon: columns.lon, lat: columns.lat, ..CaseBody::from_json(&columns.body)? },
             category: columns.category,
             handler: columns.handler,
-            reported_at: columns.reported_at,
-            claim_due: columns.claim_due,
-            resolve_due: columns.resolve_due,
-            alert_at: columns.alert_at,
+            reported_at: Timestamp::from_millis(columns.reported_at),
+            claim_due: columns.claim_due.map(Timestamp::from_millis),
+            resolve_due: columns.resolve_due.map(Timestamp::from_millis),
+            alert_at: columns.alert_at.map(Timestamp::from_millis),
             version: columns.version,
             idempotency_key: columns.idempotency_key,
             reporter_account: columns.reporter_account,
@@ -507,7 +506,7 @@ impl ActionRecord {
         pingan_core::case::HistoryFields {
             case_id,
             sequence,
-            at_ms: self.at,
+            at: self.at,
             actor: &self.actor,
             action: &self.action,
             status_after: self.status_after.as_str(),
@@ -715,19 +714,19 @@ impl CaseFilter {
             conditions.push(format!("channel = {}", sql.bind(SqlValue::Text(channel.as_str().to_owned()))));
         }
         if let Some(from) = self.reported_from {
-            conditions.push(format!("reported_at >= {}", sql.bind(SqlValue::Integer(from))));
+            conditions.push(format!("reported_at >= {}", sql.bind(SqlValue::Integer(from.millis()))));
         }
         if let Some(before) = self.reported_before {
-            conditions.push(format!("reported_at < {}", sql.bind(SqlValue::Integer(before))));
+            conditions.push(format!("reported_at < {}", sql.bind(SqlValue::Integer(before.millis()))));
         }
         if let Some(at) = self.overdue_at {
             let open: Vec<String> =
                 Status::OPEN.iter().map(|s| sql.bind(SqlValue::Text(s.as_str().to_owned()))).collect();
-            let at = sql.bind(SqlValue::Integer(at));
+            let at = sql.bind(SqlValue::Integer(at.millis()));
             conditions.push(format!("resolve_due < {at} AND status IN ({})", open.join(", ")));
         }
         if let Some(at) = self.alert_due {
-            conditions.push(format!("alert_at <= {}", sql.bind(SqlValue::Integer(at))));
+            conditions.push(format!("alert_at <= {}", sql.bind(SqlValue::Integer(at.millis()))));
         }
         if let Some(text) = &self.text {
             let dialect = sql.dialect;
@@ -743,8 +742,8 @@ impl CaseFilter {
             }
         }
         if let Some((reported_at, id)) = &self.after {
-            let first = sql.bind(SqlValue::Integer(*reported_at));
-            let second = sql.bind(SqlValue::Integer(*reported_at));
+            let first = sql.bind(SqlValue::Integer(reported_at.millis()));
+            let second = sql.bind(SqlValue::Integer(reported_at.millis()));
             let id = sql.bind(SqlValue::Text(id.clone()));
             conditions.push(format!("(reported_at < {first} OR (reported_at = {second} AND id < {id}))"));
         }

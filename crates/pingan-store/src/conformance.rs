@@ -2,7 +2,7 @@
 //! [`conformance_tests!`](crate::conformance_tests) with a function that makes a fresh, empty store,
 //! which turns every check below into one test.
 
-use pingan_core::{DivisionCode, GridCode, Level, Month};
+use pingan_core::{DivisionCode, GridCode, Level, Month, Timestamp};
 
 use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
@@ -14,6 +14,11 @@ use pingan_core::access::Role;
 use pingan_core::case::{CaseNumber, Channel, GENESIS};
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::Status;
+
+/// An instant of a test's own clock.
+fn ms(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis)
+}
 
 #[macro_export]
 macro_rules! conformance_tests {
@@ -198,10 +203,10 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
             division,
             handler: None,
             grid: None,
-            reported_at,
+            reported_at: ms(reported_at),
             claim_due: None,
-            resolve_due: Some(reported_at + 1000),
-            alert_at: Some(reported_at + 800),
+            resolve_due: Some(ms(reported_at + 1000)),
+            alert_at: Some(ms(reported_at + 800)),
             version: 0,
             idempotency_key: key.map(str::to_owned),
             reporter_account: None,
@@ -211,7 +216,7 @@ fn new_case(id: &str, division: &str, reported_at: i64, key: Option<&str>) -> Ne
         similar: None,
         notify: Vec::new(),
         entries: vec![ActionRecord {
-            at: reported_at,
+            at: ms(reported_at),
             actor: "resident:1".into(),
             action: "report".into(),
             status_after: Status::Reported,
@@ -294,7 +299,7 @@ pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
     tree_with_two_cities(store).await;
     let mut new = new_case("h1", "360313101", 10, None);
     let accept = ActionRecord {
-        at: 11,
+        at: ms(11),
         actor: "centre:360313101".into(),
         action: "accept".into(),
         status_after: Status::Accepted,
@@ -305,13 +310,13 @@ pub async fn actions_chain_their_hashes_and_check_versions(store: &dyn Store) {
     let case = created(store.create_case(new).await.expect("create"));
     assert_eq!(case.version, 2, "one version per entry");
     let dispatch = ActionRecord {
-        at: 20,
+        at: ms(20),
         actor: "centre:360313101".into(),
         action: "dispatch".into(),
         status_after: Status::Dispatched,
         details: r#"{"to":"centre:360313101"}"#.into(),
     };
-    let dispatched = CaseRow { status: Status::Dispatched, alert_at: Some(4242), ..case.clone() };
+    let dispatched = CaseRow { status: Status::Dispatched, alert_at: Some(ms(4242)), ..case.clone() };
     let after = store.record_action(2, dispatch.clone(), dispatched.clone(), Vec::new()).await.expect("dispatch");
     assert_eq!(after.version, 3);
     assert_eq!(store.case_by_id("h1").await.expect("read"), Some(after.clone()));
@@ -381,13 +386,13 @@ pub async fn case_lists_filter_and_page(store: &dyn Store) {
     let resident = CaseFilter { channel: Some(Channel::Resident), ..hotline };
     assert_eq!(store.count_cases(&resident).await.expect("count"), 5);
     // resolve_due is reported_at + 1000: at 1102 the first three are overdue.
-    let overdue = CaseFilter { overdue_at: Some(1102), limit: 10, ..CaseFilter::default() };
+    let overdue = CaseFilter { overdue_at: Some(ms(1102)), limit: 10, ..CaseFilter::default() };
     assert_eq!(ids(store.list_cases(&overdue).await.expect("list")), ["l1", "l0"]);
     // alert_at is reported_at + 800: at 902 the first three are due for the sweep.
-    let alerts = CaseFilter { alert_due: Some(902), limit: 10, ..CaseFilter::default() };
+    let alerts = CaseFilter { alert_due: Some(ms(902)), limit: 10, ..CaseFilter::default() };
     assert_eq!(ids(store.list_cases(&alerts).await.expect("list")), ["l2", "l1", "l0"]);
     let window =
-        CaseFilter { reported_from: Some(101), reported_before: Some(103), limit: 10, ..CaseFilter::default() };
+        CaseFilter { reported_from: Some(ms(101)), reported_before: Some(ms(103)), limit: 10, ..CaseFilter::default() };
     assert_eq!(ids(store.list_cases(&window).await.expect("list")), ["l2", "l1"]);
     assert_eq!(store.case_ids(None, 2).await.expect("ids"), ["l0", "l1"]);
     assert_eq!(store.case_ids(Some("l3"), 10).await.expect("ids"), ["l4"]);
@@ -409,7 +414,7 @@ fn search_near_113_80(category: &str) -> DuplicateSearch {
     DuplicateSearch {
         category: category.to_owned(),
         village: "360313101201".into(),
-        reported_from: 5,
+        reported_from: ms(5),
         west: 113.79,
         east: 113.81,
         south: 27.59,
@@ -599,13 +604,19 @@ pub async fn units_staff_and_rules_round_trip(store: &dyn Store) {
 
 pub async fn category_versions_are_numbered_and_kept(store: &dyn Store) {
     assert_eq!(store.latest_categories().await.expect("read"), None);
-    assert_eq!(store.add_category_version("a,b\n".into(), "shipped".into(), 1).await.expect("add"), 1);
-    assert_eq!(store.add_category_version("a,c\n".into(), "edit.csv".into(), 2).await.expect("add"), 2);
+    assert_eq!(store.add_category_version("a,b\n".into(), "shipped".into(), ms(1)).await.expect("add"), 1);
+    assert_eq!(store.add_category_version("a,c\n".into(), "edit.csv".into(), ms(2)).await.expect("add"), 2);
     assert_eq!(store.latest_categories().await.expect("read"), Some((2, "a,c\n".to_owned())));
 }
 
 fn photo(hash: &str, bytes: &[u8], at: i64, uploader: &str) -> NewPhoto {
-    NewPhoto { hash: hash.into(), mime: "image/jpeg".into(), bytes: bytes.to_vec(), at, uploader: uploader.into() }
+    NewPhoto {
+        hash: hash.into(),
+        mime: "image/jpeg".into(),
+        bytes: bytes.to_vec(),
+        at: ms(at),
+        uploader: uploader.into(),
+    }
 }
 
 pub async fn photos_are_stored_once_by_hash(store: &dyn Store) {
@@ -625,16 +636,16 @@ pub async fn photos_no_case_names_are_removed_and_counted_per_uploader(store: &d
         assert!(store.put_photo(photo(hash, &[0xFF; 100], at, anonymous)).await.expect("put"));
     }
     store.put_photo(photo("p5", &[0xFF; 50], 50, "account:a1")).await.expect("put");
-    assert_eq!(store.photo_bytes_since(anonymous, 0).await.expect("sum"), 400);
-    assert_eq!(store.photo_bytes_since(anonymous, 25).await.expect("sum"), 200);
-    assert_eq!(store.photo_bytes_since("address:192.0.2.8", 0).await.expect("sum"), 0);
+    assert_eq!(store.photo_bytes_since(anonymous, ms(0)).await.expect("sum"), 400);
+    assert_eq!(store.photo_bytes_since(anonymous, ms(25)).await.expect("sum"), 200);
+    assert_eq!(store.photo_bytes_since("address:192.0.2.8", ms(0)).await.expect("sum"), 0);
 
     // A report names p1; its result names p2.
     let mut new = new_case("ph", "360313", 1, None);
     new.row.body.photos = vec!["p1".into()];
     let case = created(store.create_case(new).await.expect("create"));
     let record = |at| ActionRecord {
-        at,
+        at: ms(at),
         actor: "centre:360313".into(),
         action: "note".into(),
         status_after: Status::Reported,
@@ -654,10 +665,10 @@ pub async fn photos_no_case_names_are_removed_and_counted_per_uploader(store: &d
     assert_eq!(store.case_by_id("ph").await.expect("read").expect("case").version, 2);
 
     // Photos stored before 35 and never named go; named ones and newer ones stay.
-    assert_eq!(store.remove_unattached_photos(35).await.expect("remove"), 1, "p3");
+    assert_eq!(store.remove_unattached_photos(ms(35)).await.expect("remove"), 1, "p3");
     let all: Vec<String> = ["p1", "p2", "p3", "p4", "p5"].map(String::from).into();
     assert_eq!(store.missing_photos(&all).await.expect("missing"), ["p3"]);
-    assert_eq!(store.remove_unattached_photos(1000).await.expect("remove"), 2, "p4 and p5");
+    assert_eq!(store.remove_unattached_photos(ms(1000)).await.expect("remove"), 2, "p4 and p5");
     assert_eq!(store.missing_photos(&all).await.expect("missing"), ["p3", "p4", "p5"]);
 }
 
@@ -728,7 +739,7 @@ fn account(id: &str, login: &str, unit: Option<&str>) -> AccountRow {
         failed_logins: 0,
         slowed_until: None,
         disabled: false,
-        created_at: 1_700_000_000_000,
+        created_at: ms(1_700_000_000_000),
     }
 }
 
@@ -751,17 +762,17 @@ pub async fn accounts_round_trip_and_logins_are_unique(store: &dyn Store) {
     assert_eq!(logins(store.accounts("360313").await.expect("list")), ["li", "zhang"]);
     assert_eq!(logins(store.accounts("").await.expect("list")), ["li", "resident", "wang", "zhang"]);
     let slowed = |row: Option<AccountRow>| row.map(|a| (a.failed_logins, a.slowed_until));
-    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(1));
-    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(2));
+    assert_eq!(store.count_failed_login("a1", 3, ms(99)).await.expect("count"), Some(1));
+    assert_eq!(store.count_failed_login("a1", 3, ms(99)).await.expect("count"), Some(2));
     assert_eq!(slowed(store.account("a1").await.expect("read")), Some((2, None)), "two failures slow nothing");
-    assert_eq!(store.count_failed_login("a1", 3, 99).await.expect("count"), Some(3));
-    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((3, Some(99))), "the third slows");
-    assert_eq!(store.count_failed_login("a1", 3, 50).await.expect("count"), Some(4));
-    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((4, Some(99))), "never shortened");
-    assert_eq!(store.count_failed_login("nobody", 3, 99).await.expect("count"), None);
+    assert_eq!(store.count_failed_login("a1", 3, ms(99)).await.expect("count"), Some(3));
+    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((3, Some(ms(99)))), "the third slows");
+    assert_eq!(store.count_failed_login("a1", 3, ms(50)).await.expect("count"), Some(4));
+    assert_eq!(slowed(store.account("a1").await.expect("read")), Some((4, Some(ms(99)))), "never shortened");
+    assert_eq!(store.count_failed_login("nobody", 3, ms(99)).await.expect("count"), None);
     assert!(store.set_login_state("a1", 0, None).await.is_ok());
     assert_eq!(slowed(store.account("a1").await.expect("read")), Some((0, None)));
-    store.count_failed_login("a1", 1, 42).await.expect("count");
+    store.count_failed_login("a1", 1, ms(42)).await.expect("count");
     assert!(store.set_password("a1", "$argon2id$new".into(), false).await.expect("set"));
     let changed = store.account("a1").await.expect("read").expect("there");
     assert_eq!((changed.password_hash.as_str(), changed.must_change_password), ("$argon2id$new", false));
@@ -782,8 +793,8 @@ fn token(id: &str, secret: u8, created_at: i64) -> CredentialRow {
         kind: CredentialKind::Token,
         label: format!("token {id}"),
         csrf: None,
-        created_at,
-        expires_at: created_at + 1000,
+        created_at: ms(created_at),
+        expires_at: ms(created_at + 1000),
         revoked_at: None,
     }
 }
@@ -798,19 +809,19 @@ pub async fn credentials_are_found_by_secret_and_revoked(store: &dyn Store) {
     assert_eq!(store.credential(&[9; 32]).await.expect("read"), None);
     let ids = |rows: Vec<CredentialRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(store.credentials("a1", CredentialKind::Token).await.expect("list")), ["t2", "t1"]);
-    assert!(store.revoke_credential("a1", "t1", 50).await.expect("revoke"));
-    assert!(!store.revoke_credential("a1", "t1", 60).await.expect("revoke"), "already revoked");
-    assert!(!store.revoke_credential("a2", "t2", 60).await.expect("revoke"), "not this account's");
-    assert_eq!(store.credential(&[1; 32]).await.expect("read").and_then(|c| c.revoked_at), Some(50));
-    assert_eq!(store.revoke_all_credentials("a1", 70).await.expect("revoke"), 2);
-    assert_eq!(store.credential(&[3; 32]).await.expect("read").and_then(|c| c.revoked_at), Some(70));
+    assert!(store.revoke_credential("a1", "t1", ms(50)).await.expect("revoke"));
+    assert!(!store.revoke_credential("a1", "t1", ms(60)).await.expect("revoke"), "already revoked");
+    assert!(!store.revoke_credential("a2", "t2", ms(60)).await.expect("revoke"), "not this account's");
+    assert_eq!(store.credential(&[1; 32]).await.expect("read").and_then(|c| c.revoked_at), Some(ms(50)));
+    assert_eq!(store.revoke_all_credentials("a1", ms(70)).await.expect("revoke"), 2);
+    assert_eq!(store.credential(&[3; 32]).await.expect("read").and_then(|c| c.revoked_at), Some(ms(70)));
     let twin = store.put_credential(token("t1", 4, 80)).await;
     assert!(matches!(twin, Err(StoreError::AlreadyExists(_))), "{twin:?}");
 }
 
 pub async fn the_access_log_is_read_by_subtree(store: &dyn Store) {
     let entry = |at: i64, unit: Option<&str>, event: &str| AccessEntry {
-        at,
+        at: ms(at),
         account_id: unit.map(|_| "a1".to_owned()),
         unit: unit.map(str::to_owned),
         event: event.to_owned(),
@@ -823,12 +834,12 @@ pub async fn the_access_log_is_read_by_subtree(store: &dyn Store) {
     store.log_access(batch).await.expect("log");
     store.log_access(vec![entry(30, Some("centre:3601"), "reveal_reporter")]).await.expect("log");
     store.log_access(vec![entry(40, None, "refused_token")]).await.expect("log");
-    let events = |rows: Vec<AccessEntry>| rows.into_iter().map(|e| e.at).collect::<Vec<_>>();
-    assert_eq!(events(store.access_log("360313", 0, 10).await.expect("log")), [10, 20]);
-    assert_eq!(events(store.access_log("", 0, 10).await.expect("log")), [10, 20, 30, 40]);
-    assert_eq!(events(store.access_log("", 15, 2).await.expect("log")), [20, 30]);
+    let events = |rows: Vec<AccessEntry>| rows.into_iter().map(|e| e.at.millis()).collect::<Vec<_>>();
+    assert_eq!(events(store.access_log("360313", ms(0), 10).await.expect("log")), [10, 20]);
+    assert_eq!(events(store.access_log("", ms(0), 10).await.expect("log")), [10, 20, 30, 40]);
+    assert_eq!(events(store.access_log("", ms(15), 2).await.expect("log")), [20, 30]);
     assert_eq!(
-        store.access_log("3601", 0, 10).await.expect("log"),
+        store.access_log("3601", ms(0), 10).await.expect("log"),
         [entry(30, Some("centre:3601"), "reveal_reporter")]
     );
 }
@@ -841,7 +852,7 @@ pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store
         secret: "whsec_x".into(),
         categories,
         created_by: "admin".into(),
-        created_at: 1,
+        created_at: ms(1),
     };
     let county = store.create_webhook(subscribe("centre:360313", vec!["dispute".into()])).await.expect("create");
     let other = store.create_webhook(subscribe("centre:360102", Vec::new())).await.expect("create");
@@ -852,7 +863,7 @@ pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store
     new.notify = vec![county.id];
     let case = created(store.create_case(new).await.expect("create"));
     let dispatch = ActionRecord {
-        at: 200,
+        at: ms(200),
         actor: "centre:360313101".into(),
         action: "dispatch".into(),
         status_after: Status::Dispatched,
@@ -865,8 +876,8 @@ pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store
     assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
     assert!(store.deliveries(other.id, 10).await.expect("read").is_empty());
 
-    let due = store.due_deliveries(county.id, 200, 10).await.expect("due");
-    assert_eq!(due.iter().map(|d| (d.sequence, d.created_at)).collect::<Vec<_>>(), [(1, 100), (2, 200)]);
+    let due = store.due_deliveries(county.id, ms(200), 10).await.expect("due");
+    assert_eq!(due.iter().map(|d| (d.sequence, d.created_at.millis())).collect::<Vec<_>>(), [(1, 100), (2, 200)]);
     assert!(due.iter().all(|d| d.state == DeliveryState::Pending && d.attempts == 0 && d.case_id == "w1"));
     let event: serde_json::Value = serde_json::from_str(&due[1].event).expect("JSON");
     assert_eq!(event["event_id"], "w1:2");
@@ -875,25 +886,30 @@ pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store
     assert_eq!(event["details"]["to"], "grid:360313101001001");
     assert_eq!(event["case"]["number"], "3603-20261128-000001");
     assert_eq!(event["case"]["description"], "案件 w1");
-    assert!(store.due_deliveries(county.id, 150, 10).await.expect("due").len() == 1, "the second is not due yet");
+    assert!(store.due_deliveries(county.id, ms(150), 10).await.expect("due").len() == 1, "the second is not due yet");
 
     let failed = Attempt {
-        at: 300,
+        at: ms(300),
         status: Some(503),
         error: Some("busy".into()),
         state: DeliveryState::Pending,
-        next_attempt_at: 1300,
+        next_attempt_at: ms(1300),
     };
     store.record_attempt(due[0].id, failed).await.expect("attempt");
-    let sent =
-        Attempt { at: 310, status: Some(204), error: None, state: DeliveryState::Delivered, next_attempt_at: 310 };
+    let sent = Attempt {
+        at: ms(310),
+        status: Some(204),
+        error: None,
+        state: DeliveryState::Delivered,
+        next_attempt_at: ms(310),
+    };
     store.record_attempt(due[1].id, sent).await.expect("attempt");
-    assert!(store.due_deliveries(county.id, 1299, 10).await.expect("due").is_empty(), "waiting for its retry");
-    let retried = store.due_deliveries(county.id, 1300, 10).await.expect("due");
+    assert!(store.due_deliveries(county.id, ms(1299), 10).await.expect("due").is_empty(), "waiting for its retry");
+    let retried = store.due_deliveries(county.id, ms(1300), 10).await.expect("due");
     assert_eq!((retried.len(), retried[0].attempts, retried[0].last_status), (1, 1, Some(503)));
     let latest = store.deliveries(county.id, 10).await.expect("read");
     assert_eq!(latest[0].state, DeliveryState::Delivered);
-    assert_eq!((latest[0].attempts, latest[0].delivered_at), (1, Some(310)));
+    assert_eq!((latest[0].attempts, latest[0].delivered_at), (1, Some(ms(310))));
 
     assert!(store.remove_webhook(county.id).await.expect("remove"));
     assert!(!store.remove_webhook(county.id).await.expect("remove"), "already removed");
@@ -903,11 +919,11 @@ pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store
 pub async fn idempotency_keys_are_claimed_answered_and_forgotten(store: &dyn Store) {
     // (account, key, fingerprint, now): abandoned before 50, expired before 10.
     let claim = |account: &'static str, key: &'static str, fingerprint: &'static str, now: i64| async move {
-        store.claim_key(account, key, fingerprint, now, 50, 10).await.expect("claim")
+        store.claim_key(account, key, fingerprint, ms(now), ms(50), ms(10)).await.expect("claim")
     };
     assert_eq!(claim("a1", "k", "POST /x #1", 100).await, None, "a new key is claimed");
     let in_flight = claim("a1", "k", "POST /x #1", 101).await.expect("held");
-    assert_eq!((in_flight.fingerprint.as_str(), in_flight.created_at, in_flight.answer), ("POST /x #1", 100, None));
+    assert_eq!((in_flight.fingerprint.as_str(), in_flight.created_at, in_flight.answer), ("POST /x #1", ms(100), None));
     assert_eq!(claim("a2", "k", "POST /x #1", 102).await, None, "keys are per account");
 
     let answer = KeptAnswer { status: 201, sealed_body: "k1.sealed".into() };
@@ -918,15 +934,15 @@ pub async fn idempotency_keys_are_claimed_answered_and_forgotten(store: &dyn Sto
     assert!(claim("a1", "k", "POST /x #1", 104).await.is_some(), "an answered key is not released");
 
     // A claim never answered is abandoned after a while; any key expires.
-    store.claim_key("a1", "old", "POST /z", 5, 0, 0).await.expect("claim");
-    store.claim_key("a1", "slow", "POST /z", 40, 0, 0).await.expect("claim");
+    store.claim_key("a1", "old", "POST /z", ms(5), ms(0), ms(0)).await.expect("claim");
+    store.claim_key("a1", "slow", "POST /z", ms(40), ms(0), ms(0)).await.expect("claim");
     assert_eq!(claim("a1", "slow", "POST /z2", 105).await, None, "taken over from an abandoned claim");
     store.keep_answer("a1", "old", answer.clone()).await.expect("keep");
     assert_eq!(claim("a1", "old", "POST /z2", 106).await, None, "an expired answer is forgotten");
     store.release_key("a2", "k").await.expect("release");
     assert_eq!(claim("a2", "k", "POST /x #2", 107).await, None, "a released claim is free again");
 
-    assert_eq!(store.forget_keys(105).await.expect("forget"), 1, "only a1/k, made at 100");
+    assert_eq!(store.forget_keys(ms(105)).await.expect("forget"), 1, "only a1/k, made at 100");
     assert_eq!(claim("a1", "k", "POST /x #3", 108).await, None, "forgotten");
 }
 
@@ -935,7 +951,7 @@ pub async fn idempotency_keys_are_claimed_answered_and_forgotten(store: &dyn Sto
 pub async fn a_key_given_up_during_a_claim_is_claimed_again(store: &dyn Store) {
     let request = |n: i64| async move {
         for round in 0..25 {
-            match store.claim_key("a1", "contended", "POST /x", 1000 + round, 0, 0).await {
+            match store.claim_key("a1", "contended", "POST /x", ms(1000 + round), ms(0), ms(0)).await {
                 Ok(None) => store.release_key("a1", "contended").await.expect("release"),
                 Ok(Some(holder)) => assert_eq!(holder.fingerprint, "POST /x"),
                 Err(error) => panic!("request {n}, round {round}: {error}"),
@@ -1051,7 +1067,7 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     // Accepted, dispatched to a village centre, claimed, resolved late, closed after a call-back.
     let step = |row: &CaseRow, at: i64, action: &str, status: Status| {
         let record = ActionRecord {
-            at,
+            at: ms(at),
             actor: "centre:360313101".into(),
             action: action.into(),
             status_after: status,
@@ -1071,11 +1087,11 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
         let (record, mut row) = step(&case, at, action, status);
         row.handler = Some(handler.clone());
         match action {
-            "dispatch" => row.body.dispatched_at = Some(at),
-            "claim" => row.body.claimed_at = Some(at),
-            "resolve" => row.body.resolved_at = Some(at),
+            "dispatch" => row.body.dispatched_at = Some(ms(at)),
+            "claim" => row.body.claimed_at = Some(ms(at)),
+            "resolve" => row.body.resolved_at = Some(ms(at)),
             "close" => {
-                row.body.closed_at = Some(at);
+                row.body.closed_at = Some(ms(at));
                 row.body.satisfaction = Some(pingan_core::lifecycle::Satisfaction::BasicallySatisfied);
             }
             _ => {}
@@ -1127,7 +1143,7 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
         handler: None,
         from: the_month(),
         to: the_month(),
-        now,
+        now: ms(now),
     };
     let late = store.overdue_counts(&overdue(november_10 + 5000)).await.expect("overdue");
     assert_eq!(late, [OverdueCount { division: "360313".into(), cases: 1 }], "y2 only: y1 is closed, y3 of October");

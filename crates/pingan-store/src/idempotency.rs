@@ -3,6 +3,7 @@
 //! of doing the work twice.
 
 use async_trait::async_trait;
+use pingan_core::Timestamp;
 
 use crate::sql::{SqlEngine, Statement, write_one};
 use crate::{StoreError, StoreResult};
@@ -12,7 +13,7 @@ use crate::{StoreError, StoreResult};
 pub struct KeyRecord {
     /// What the request was (method, path and a hash of its body): a key names one request only.
     pub fingerprint: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// None while the first request is still being answered.
     pub answer: Option<KeptAnswer>,
 }
@@ -35,9 +36,9 @@ pub trait IdempotencyStore: Send + Sync {
         account_id: &str,
         key: &str,
         fingerprint: &str,
-        now: i64,
-        abandoned_before: i64,
-        expired_before: i64,
+        now: Timestamp,
+        abandoned_before: Timestamp,
+        expired_before: Timestamp,
     ) -> StoreResult<Option<KeyRecord>>;
 
     /// Keeps the answer to the request that claimed `key`.
@@ -47,7 +48,7 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release_key(&self, account_id: &str, key: &str) -> StoreResult<()>;
 
     /// Forgets keys made before `before`; says how many.
-    async fn forget_keys(&self, before: i64) -> StoreResult<u64>;
+    async fn forget_keys(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 /// How often a claim is made again when the key was given up while it was looked at.
@@ -70,9 +71,9 @@ impl<E: SqlEngine> IdempotencyStore for E {
         account_id: &str,
         key: &str,
         fingerprint: &str,
-        now: i64,
-        abandoned_before: i64,
-        expired_before: i64,
+        now: Timestamp,
+        abandoned_before: Timestamp,
+        expired_before: Timestamp,
     ) -> StoreResult<Option<KeyRecord>> {
         let values = vec![
             account_id.into(),
@@ -119,7 +120,7 @@ impl<E: SqlEngine> IdempotencyStore for E {
         Ok(())
     }
 
-    async fn forget_keys(&self, before: i64) -> StoreResult<u64> {
+    async fn forget_keys(&self, before: Timestamp) -> StoreResult<u64> {
         let sql = "DELETE FROM idempotency_keys WHERE created_at < $1";
         Ok(write_one(self, Statement::new(sql, vec![before.into()])).await?.changed)
     }

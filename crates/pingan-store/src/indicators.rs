@@ -12,7 +12,7 @@
 
 use async_trait::async_trait;
 use pingan_core::lifecycle::{Satisfaction, Status};
-use pingan_core::{DivisionCode, Level, Month};
+use pingan_core::{DivisionCode, Level, Month, Timestamp};
 
 use crate::StoreResult;
 use crate::cases::{CaseRow, Dialect, Sql, SqlValue};
@@ -132,9 +132,9 @@ impl Tally {
                 (Some(at), Some(due)) => at <= due,
                 (None, Some(_)) => false,
             };
-        let claim_ms = b.claimed_at.map(|at| at - b.dispatched_at.unwrap_or(case.reported_at)).unwrap_or(0);
+        let claim_ms = b.claimed_at.map(|at| at.millis_since(b.dispatched_at.unwrap_or(case.reported_at))).unwrap_or(0);
         let close_ms = match (closed, b.closed_at) {
-            (true, Some(at)) => at - case.reported_at,
+            (true, Some(at)) => at.millis_since(case.reported_at),
             _ => 0,
         };
         Tally {
@@ -316,7 +316,7 @@ pub struct OverdueQuery {
     pub handler: Option<String>,
     pub from: Month,
     pub to: Month,
-    pub now: i64,
+    pub now: Timestamp,
 }
 
 impl OverdueQuery {
@@ -325,9 +325,9 @@ impl OverdueQuery {
         let mut sql = Sql::new(dialect);
         let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let mut conditions = vec![format!("status IN ({})", open.join(", "))];
-        conditions.push(format!("resolve_due < {}", sql.bind(SqlValue::Integer(self.now))));
-        let from = self.from.start_ms();
-        let before = if self.to == Month::LAST { i64::MAX } else { self.to.next().start_ms() };
+        conditions.push(format!("resolve_due < {}", sql.bind(SqlValue::Integer(self.now.millis()))));
+        let from = self.from.start().millis();
+        let before = if self.to == Month::LAST { i64::MAX } else { self.to.next().start().millis() };
         let (from, before) = (sql.bind(SqlValue::Integer(from)), sql.bind(SqlValue::Integer(before)));
         conditions.push(format!("reported_at >= {from} AND reported_at < {before}"));
         if let Some(code) = &self.subtree {

@@ -13,7 +13,7 @@ pub mod units;
 pub mod webhooks;
 
 use async_trait::async_trait;
-use pingan_core::{DivisionCode, Explain, GridCode, Level};
+use pingan_core::{DivisionCode, Explain, GridCode, Level, Timestamp};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Division {
@@ -171,7 +171,7 @@ pub trait GeographyStore: Send + Sync {
 #[async_trait]
 pub trait CategoryStore: Send + Sync {
     /// Stores `text` as the next version and returns its number (1 for the first).
-    async fn add_category_version(&self, text: String, source: String, at: i64) -> StoreResult<i64>;
+    async fn add_category_version(&self, text: String, source: String, at: Timestamp) -> StoreResult<i64>;
 
     /// The latest version and its text, if any was stored.
     async fn latest_categories(&self) -> StoreResult<Option<(i64, String)>>;
@@ -184,7 +184,7 @@ pub struct NewPhoto {
     pub hash: String,
     pub mime: String,
     pub bytes: Vec<u8>,
-    pub at: i64,
+    pub at: Timestamp,
     /// Who sent it: `account:ID`, or `address:IP` without an account.
     pub uploader: String,
 }
@@ -198,10 +198,10 @@ pub trait PhotoStore: Send + Sync {
     async fn put_photo(&self, photo: NewPhoto) -> StoreResult<bool>;
 
     /// The bytes of the photos `uploader` stored at or after `since` (milliseconds).
-    async fn photo_bytes_since(&self, uploader: &str, since: i64) -> StoreResult<u64>;
+    async fn photo_bytes_since(&self, uploader: &str, since: Timestamp) -> StoreResult<u64>;
 
     /// Removes the photos stored before `before` that no case names; how many.
-    async fn remove_unattached_photos(&self, before: i64) -> StoreResult<u64>;
+    async fn remove_unattached_photos(&self, before: Timestamp) -> StoreResult<u64>;
 
     /// The photo's media type and bytes.
     async fn photo(&self, hash: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
@@ -219,7 +219,7 @@ pub trait DataKeyStore: Send + Sync {
     async fn data_key_probes(&self) -> StoreResult<Vec<(String, String)>>;
 
     /// Records a key's probe, unless the key has one.
-    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: i64) -> StoreResult<()>;
+    async fn add_data_key_probe(&self, key_id: &str, probe: &str, at: Timestamp) -> StoreResult<()>;
 
     /// Forgets the probes of keys other than `kept` (no record is sealed under them any more).
     async fn retire_data_key_probes(&self, kept: &[String]) -> StoreResult<()>;

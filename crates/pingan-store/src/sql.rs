@@ -28,6 +28,12 @@ impl From<i64> for Value {
     }
 }
 
+impl From<pingan_core::Timestamp> for Value {
+    fn from(value: pingan_core::Timestamp) -> Value {
+        Value::Int(value.millis())
+    }
+}
+
 impl From<u32> for Value {
     fn from(value: u32) -> Value {
         Value::Int(i64::from(value))
@@ -81,6 +87,12 @@ impl FromValue for i64 {
             Value::Int(n) => Some(*n),
             _ => None,
         }
+    }
+}
+
+impl FromValue for pingan_core::Timestamp {
+    fn from_value(value: &Value) -> Option<pingan_core::Timestamp> {
+        i64::from_value(value).map(pingan_core::Timestamp::from_millis)
     }
 }
 

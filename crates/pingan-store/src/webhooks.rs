@@ -4,6 +4,7 @@
 //! attempt.
 
 use async_trait::async_trait;
+use pingan_core::Timestamp;
 use serde_json::json;
 
 use crate::cases::{ActionRecord, CaseRow};
@@ -23,7 +24,7 @@ pub struct WebhookRow {
     pub categories: Vec<String>,
     /// The account that created it.
     pub created_by: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
     /// False once removed: nothing more is queued or sent for it.
     pub active: bool,
 }
@@ -36,7 +37,7 @@ pub struct NewWebhook {
     pub secret: String,
     pub categories: Vec<String>,
     pub created_by: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// Where a delivery stands.
@@ -75,26 +76,26 @@ pub struct Delivery {
     pub sequence: i64,
     /// The JSON body sent, as written with the entry (see [`event_json`]).
     pub event: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
     pub state: DeliveryState,
     pub attempts: i64,
-    pub next_attempt_at: i64,
+    pub next_attempt_at: Timestamp,
     /// The receiver's HTTP status of the last attempt, if it answered.
     pub last_status: Option<i64>,
     /// What went wrong on the last attempt.
     pub last_error: Option<String>,
-    pub delivered_at: Option<i64>,
+    pub delivered_at: Option<Timestamp>,
 }
 
 /// What one attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attempt {
-    pub at: i64,
+    pub at: Timestamp,
     pub status: Option<i64>,
     pub error: Option<String>,
     /// `Delivered`, `Pending` (try again at `next_attempt_at`) or `Failed` (give up).
     pub state: DeliveryState,
-    pub next_attempt_at: i64,
+    pub next_attempt_at: Timestamp,
 }
 
 /// A delivery to queue with a history entry.
@@ -104,7 +105,7 @@ pub struct Outgoing {
     pub case_id: String,
     pub sequence: i64,
     pub event: String,
-    pub created_at: i64,
+    pub created_at: Timestamp,
 }
 
 /// The deliveries to each of `notify` of `records`, entries `first_sequence`, … of `case`.
@@ -173,7 +174,7 @@ pub trait WebhookStore: Send + Sync {
     async fn remove_webhook(&self, id: i64) -> StoreResult<bool>;
 
     /// Pending deliveries of `webhook_id` due at `now`, oldest first.
-    async fn due_deliveries(&self, webhook_id: i64, now: i64, limit: u32) -> StoreResult<Vec<Delivery>>;
+    async fn due_deliveries(&self, webhook_id: i64, now: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>>;
 
     /// Records an attempt at delivery `id`, which counts as one more.
     async fn record_attempt(&self, id: i64, attempt: Attempt) -> StoreResult<()>;
@@ -268,7 +269,7 @@ impl<E: SqlEngine> WebhookStore for E {
         Ok(write_one(self, Statement::new(sql, vec![id.into()])).await?.changed == 1)
     }
 
-    async fn due_deliveries(&self, webhook_id: i64, now: i64, limit: u32) -> StoreResult<Vec<Delivery>> {
+    async fn due_deliveries(&self, webhook_id: i64, now: Timestamp, limit: u32) -> StoreResult<Vec<Delivery>> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
              WHERE webhook_id = $1 AND state = 'pending' AND next_attempt_at <= $2

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
-use pingan_app::cases::CaseEngine;
+use pingan_app::cases::{CaseEngine, EngineSettings};
 use pingan_app::clock::SystemClock;
+use pingan_app::context::Context;
 use pingan_app::demo::{DEMO_PASSWORD, create_demo_accounts, load_jiangxi};
-use pingan_app::idempotency::IdempotencyKeys;
 use pingan_app::personal::Vault;
 use pingan_app::targets::TargetPolicy;
+use pingan_app::webhooks::Webhooks;
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::DivisionCode;
 use pingan_core::access::Role;
@@ -155,7 +156,9 @@ fn serve_with(
     limits: pingan_web::ConnectionLimits,
 ) -> Served {
     let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
-    let accounts = Arc::new(Accounts::new(store.clone(), Arc::new(SystemClock), AccountSettings::default()));
+    let vault = Arc::new(Vault::parse(&Vault::generate("k1")).unwrap());
+    let context = Arc::new(Context::standard(store.clone(), Arc::new(SystemClock)).unwrap().with_vault(vault));
+    let accounts = Arc::new(Accounts::new(context.clone(), AccountSettings::default()));
     let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
         let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
         create_demo_accounts(store.as_ref(), &accounts).await.unwrap();
@@ -172,29 +175,18 @@ fn serve_with(
             accounts.create(new).await.unwrap();
         }
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
-        let vault = Arc::new(Vault::parse(&Vault::generate("k1")).unwrap());
         // The tests' receivers listen on 127.0.0.1, which a server refuses unless allowed.
         let targets = TargetPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
-        let engine = CaseEngine::standard(store.clone(), atlas.clone(), Arc::new(SystemClock))
-            .unwrap()
-            .with_vault(vault.clone())
-            .with_webhook_targets(targets);
+        let webhooks = Arc::new(Webhooks::new(context.clone(), targets));
+        let engine = CaseEngine::new(context.clone(), atlas.clone(), webhooks.clone(), EngineSettings::default());
         engine.refresh().await.unwrap();
         let engine = Arc::new(engine);
         let names = Box::new(TestNames);
-        tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(engine.clone(), QUICK_DELIVERIES, names));
+        tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(webhooks.clone(), QUICK_DELIVERIES, names));
         tokio::spawn(atlas.clone().keep_fresh(store.clone(), Duration::from_millis(50)));
-        let idempotency = Arc::new(IdempotencyKeys::new(store.clone(), Arc::new(SystemClock), Some(vault.clone())));
-        let state = AppState {
-            atlas,
-            engine,
-            idempotency,
-            accounts: accounts.clone(),
-            public_writes: pingan_web::public_write_limit(),
-            // The tests connect from loopback and play a proxy's part with X-Forwarded-For.
-            trusted_proxies: Arc::new(vec!["127.0.0.1".parse().unwrap()]),
-            home_city: city,
-        };
+        // The tests connect from loopback and play a proxy's part with X-Forwarded-For.
+        let proxies = vec!["127.0.0.1".parse().unwrap()];
+        let state = AppState::new(atlas, engine, accounts.clone(), proxies, city);
         let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, limits).await.unwrap();
         (address, load.grids)
     });

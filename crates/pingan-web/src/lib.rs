@@ -20,7 +20,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use pingan_app::accounts::Accounts;
 use pingan_app::cases::CaseEngine;
+use pingan_app::context::Context;
 use pingan_app::idempotency::IdempotencyKeys;
+use pingan_app::webhooks::Webhooks;
 use pingan_app::{Atlas, Routed};
 use pingan_core::DivisionCode;
 use serde::{Deserialize, Serialize};
@@ -34,7 +36,10 @@ use error::ErrorBody;
 #[derive(Clone)]
 pub struct AppState {
     pub atlas: Arc<Atlas>,
+    /// The store, the clock, the catalog and the vault, for every domain's use cases.
+    pub context: Arc<Context>,
     pub engine: Arc<CaseEngine>,
+    pub webhooks: Arc<Webhooks>,
     pub accounts: Arc<Accounts>,
     pub idempotency: Arc<IdempotencyKeys>,
     /// Reports and photos sent without an account, and refused reads of cases (each one writes a
@@ -44,6 +49,32 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// The city the home page shows.
     pub home_city: DivisionCode,
+}
+
+impl AppState {
+    /// A server's state for `engine`'s cases, with its context and webhooks, `accounts` of the
+    /// same store, and `X-Forwarded-For` believed only from `trusted_proxies`.
+    pub fn new(
+        atlas: Arc<Atlas>,
+        engine: Arc<CaseEngine>,
+        accounts: Arc<Accounts>,
+        trusted_proxies: Vec<std::net::IpAddr>,
+        home_city: DivisionCode,
+    ) -> AppState {
+        let context = engine.context().clone();
+        AppState {
+            atlas,
+            idempotency: Arc::new(IdempotencyKeys::new(context.clone())),
+            webhooks: engine.webhooks().clone(),
+            context,
+            engine,
+            accounts,
+            // 100 per address in 10 minutes: a report with its photos is a few requests.
+            public_writes: Arc::new(pingan_app::address_windows::AddressWindows::new(100, 10 * 60 * 1000)),
+            trusted_proxies: Arc::new(trusted_proxies),
+            home_city,
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -78,12 +109,6 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         headers.insert(name, axum::http::HeaderValue::from_static(value));
     }
     response
-}
-
-/// A fresh limiter for reports and photos sent without an account: 100 per address per 10
-/// minutes (a report with its photos is a few requests).
-pub fn public_write_limit() -> Arc<pingan_app::address_windows::AddressWindows> {
-    Arc::new(pingan_app::address_windows::AddressWindows::new(100, 10 * 60 * 1000))
 }
 
 /// The largest JSON body accepted: a report's text fields are a few kilobytes at most.
@@ -154,7 +179,7 @@ struct Health {
 }
 
 async fn health(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", engine: state.engine.store_engine(), grids: state.atlas.grid_count() })
+    Json(Health { status: "ok", engine: state.context.store_engine(), grids: state.atlas.grid_count() })
 }
 
 /// Raw query parameters: parsed by hand so that a missing or malformed value gets our own error.

@@ -459,7 +459,7 @@ async fn list(url: &str, runs: usize) -> Result<()> {
             "a county's overdue cases",
             Box::new(|c| CaseFilter {
                 division: c.division.ancestor(Level::County).or_else(|| Some(c.division.clone())),
-                overdue_at: Some(c.reported_at + 30 * 86_400_000),
+                overdue_at: Some(c.reported_at.plus(chrono::Duration::days(30))),
                 limit: 50,
                 ..CaseFilter::default()
             }),
@@ -468,7 +468,7 @@ async fn list(url: &str, runs: usize) -> Result<()> {
             "a township's cases of one week",
             Box::new(|c| CaseFilter {
                 division: c.division.ancestor(Level::Township).or_else(|| c.division.ancestor(Level::County)),
-                reported_from: Some(c.reported_at - 7 * 86_400_000),
+                reported_from: Some(c.reported_at.plus(chrono::Duration::days(-7))),
                 reported_before: Some(c.reported_at),
                 limit: 50,
                 ..CaseFilter::default()

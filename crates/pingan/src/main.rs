@@ -13,21 +13,21 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
-use pingan_app::cases::CaseEngine;
 use pingan_app::cases::deadlines::{OverduePolicy, keep_sweeping};
+use pingan_app::cases::{CaseEngine, EngineSettings};
 use pingan_app::categories::CategoryBook;
 use pingan_app::clock::{Clock, SystemClock};
+use pingan_app::context::Context as AppContext;
 use pingan_app::geography::divisions::{DivisionFile, import_divisions};
 use pingan_app::geography::{generate_grids, import_boundaries, import_grids};
-use pingan_app::idempotency::IdempotencyKeys;
 use pingan_app::personal::Vault;
 use pingan_app::simulate::{Scenario, Summary, simulate};
 use pingan_app::targets::TargetPolicy;
 use pingan_app::units;
-use pingan_app::webhooks::DeliverySettings;
+use pingan_app::webhooks::{DeliverySettings, Webhooks};
 use pingan_app::{Atlas, jiangxi};
 use pingan_core::access::Role;
-use pingan_core::{DivisionCode, Explain};
+use pingan_core::{DivisionCode, Explain, Timestamp};
 use pingan_geo::geojson_io::InvalidAreas;
 use pingan_geo::tessellate::Settings;
 use pingan_store::Store;
@@ -360,11 +360,22 @@ fn parse_division(code: &str) -> Result<DivisionCode> {
     DivisionCode::parse(code).map_err(|e| explained(&e))
 }
 
+/// A context on the system clock with the shipped calendar and categories (the store's take over
+/// at the first refresh).
+fn standard_context(store: Arc<dyn Store>) -> Result<AppContext> {
+    AppContext::standard(store, Arc::new(SystemClock)).map_err(|e| explained(&e))
+}
+
 /// An engine with the shipped calendar and the store's category book in force.
 async fn standard_engine(store: Arc<dyn Store>, atlas: Arc<Atlas>) -> Result<CaseEngine> {
     let engine = CaseEngine::standard(store, atlas, Arc::new(SystemClock)).map_err(|e| explained(&e))?;
     engine.refresh().await.map_err(|e| explained(&e))?;
     Ok(engine)
+}
+
+/// The accounts of `store`, for the administrators' commands.
+fn accounts_of(store: Arc<dyn Store>) -> Result<Accounts> {
+    Ok(Accounts::new(Arc::new(standard_context(store)?), AccountSettings::default()))
 }
 
 /// Reports by 萍乡's volunteers in the year the seed document gives (2021).
@@ -399,7 +410,7 @@ struct Serving {
 /// keep it with the database's backups, apart from them).
 async fn open_vault(store: &dyn Store, key_file: Option<&Path>, data_dir: &Path) -> Result<Arc<Vault>> {
     let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| data_dir.join("data-keys"));
-    let now = SystemClock.now().timestamp_millis();
+    let now = Timestamp::of(SystemClock.now());
     let vault = pingan_app::personal::vault_for(store, &path, now).await.map_err(|e| explained(&e))?;
     Ok(Arc::new(vault))
 }
@@ -412,7 +423,6 @@ async fn serve(
     demo: Option<Scenario>,
     started: Instant,
 ) -> Result<()> {
-    let trusted_proxies = Arc::new(trusted_proxies);
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.map_err(|e| explained(&e))?);
     let grids = atlas.grid_count();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
@@ -426,7 +436,8 @@ async fn serve(
         store.engine(),
         started.elapsed()
     );
-    let accounts = Arc::new(Accounts::new(store.clone(), Arc::new(SystemClock), AccountSettings::default()));
+    let context = Arc::new(standard_context(store.clone())?.with_vault(vault));
+    let accounts = Arc::new(Accounts::new(context.clone(), AccountSettings::default()));
     let mut banner = banner;
     if demo.is_some() {
         let created =
@@ -448,16 +459,14 @@ async fn serve(
         ));
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
-    let engine = Arc::new(
-        standard_engine(store.clone(), atlas.clone())
-            .await?
-            .with_vault(vault.clone())
-            .with_webhook_targets(webhook_targets),
-    );
+    let webhooks = Arc::new(Webhooks::new(context.clone(), webhook_targets));
+    let engine = CaseEngine::new(context.clone(), atlas.clone(), webhooks.clone(), EngineSettings::default());
+    engine.refresh().await.map_err(|e| explained(&e))?;
+    let engine = Arc::new(engine);
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
     let names = Box::new(pingan_web::api::webhooks::sender::DefaultResolver::default());
     tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(
-        engine.clone(),
+        webhooks.clone(),
         DeliverySettings::default(),
         names,
     ));
@@ -479,10 +488,8 @@ async fn serve(
             let _ = std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes());
         });
     }
-    let public_writes = pingan_web::public_write_limit();
     tokio::spawn(atlas.clone().keep_fresh(store.clone(), Atlas::CHECK_INTERVAL));
-    let idempotency = Arc::new(IdempotencyKeys::new(store, Arc::new(SystemClock), Some(vault)));
-    let state = AppState { atlas, engine, accounts, idempotency, public_writes, trusted_proxies, home_city: city };
+    let state = AppState::new(atlas, engine, accounts, trusted_proxies, city);
     let limits = match open_file_limit() {
         Some(open_files) => limits.within(open_files),
         None => limits,
@@ -639,7 +646,7 @@ async fn run() -> Result<()> {
         Command::Import(ImportCommand::Categories { database, file }) => {
             let (text, store) = (read_text(&file)?, database.open().await?);
             let source = file.display().to_string();
-            let now = SystemClock.now().timestamp_millis();
+            let now = Timestamp::of(SystemClock.now());
             let version = pingan_app::categories::import_categories(store.as_ref(), &text, &source, now)
                 .await
                 .map_err(|e| explained(&e))?;
@@ -719,7 +726,7 @@ async fn run() -> Result<()> {
                 .map(|r| Role::parse(r).with_context(|| format!("no role {r:?}: use one of {}", role_names())))
                 .collect::<Result<Vec<Role>>>()?;
             let store = database.open().await?;
-            let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
+            let accounts = accounts_of(store)?;
             let new = NewAccount { login, name, unit, roles, password: None, password_is_own: false };
             let (account, password) = accounts.create(new).await.map_err(|e| explained(&e))?;
             println!(
@@ -733,7 +740,7 @@ async fn run() -> Result<()> {
             let store = database.open().await?;
             let account = store.account_by_login(&login).await.map_err(|e| explained(&e))?;
             let account = account.with_context(|| format!("no account {login:?}"))?;
-            let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
+            let accounts = accounts_of(store)?;
             let password = accounts.new_first_password(&account).await.map_err(|e| explained(&e))?;
             println!("New first password for {login} (shown once; its sessions and tokens are revoked): {password}");
             Ok(())
@@ -769,7 +776,7 @@ async fn run() -> Result<()> {
         }
         Command::Admin(AdminCommand::CreateApiKey { database, login, name, unit }) => {
             let store = database.open().await?;
-            let accounts = Accounts::new(store, Arc::new(SystemClock), AccountSettings::default());
+            let accounts = accounts_of(store)?;
             let (account, key) = accounts.create_api_client(&login, &name, &unit).await.map_err(|e| explained(&e))?;
             println!("API key for {} (shown once, valid for a year): {key}", account.login);
             Ok(())

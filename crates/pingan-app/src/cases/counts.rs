@@ -2,7 +2,7 @@
 //! [`pingan_store::indicators`]): a city's count read one row a month instead of every case.
 
 use pingan_core::lifecycle::Status;
-use pingan_core::{DivisionCode, Month};
+use pingan_core::{DivisionCode, Month, Timestamp};
 use pingan_store::Store;
 use pingan_store::cases::{CaseFilter, Visibility};
 use pingan_store::indicators::{Scope, Tally, TallyQuery, keeps_subtree};
@@ -95,17 +95,17 @@ fn counter_of(statuses: &[Status]) -> Option<fn(&Tally) -> i64> {
 
 /// The months `from..=to` of a filter's report times, when each bound is the start of a month.
 fn whole_months(filter: &CaseFilter) -> Option<(Month, Month)> {
-    let month_starting = |ms: i64| {
-        let month = Month::of_instant(ms);
-        (month.start_ms() == ms).then_some(month)
+    let month_starting = |at: Timestamp| {
+        let month = Month::of_instant(at);
+        (month.start() == at).then_some(month)
     };
     let from = match filter.reported_from {
         None => TallyQuery::everything().from,
-        Some(ms) => month_starting(ms)?,
+        Some(at) => month_starting(at)?,
     };
     let to = match filter.reported_before {
         None => TallyQuery::everything().to,
-        Some(ms) => month_starting(ms)?.previous(),
+        Some(at) => month_starting(at)?.previous(),
     };
     Some((from, to))
 }

@@ -39,10 +39,10 @@ pub struct SweepReport {
 const SWEEP_LIMIT: u32 = 1000;
 
 pub async fn sweep_overdue(engine: &CaseEngine, policy: OverduePolicy) -> Result<SweepReport, AppError> {
-    let now = engine.now().timestamp_millis();
+    let now = engine.context().timestamp();
     let filter = CaseFilter { alert_due: Some(now), limit: SWEEP_LIMIT, ..CaseFilter::default() };
     let mut report = SweepReport::default();
-    for case in engine.store().list_cases(&filter).await? {
+    for case in engine.context().store().list_cases(&filter).await? {
         let overdue = case.resolve_due.is_some_and(|due| now >= due);
         let warning = engine.resolution_state(&case) == Some(DeadlineState::Warning);
         if !overdue && !warning {
@@ -83,7 +83,7 @@ pub async fn keep_sweeping(engine: Arc<CaseEngine>, policy: OverduePolicy, inter
     loop {
         ticks.tick().await;
         match engine.refresh().await {
-            Ok(true) => tracing::info!(version = engine.categories().version(), "new category book in force"),
+            Ok(true) => tracing::info!(version = engine.context().categories().version(), "new category book in force"),
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "could not read the category book"),
         }
@@ -92,7 +92,7 @@ pub async fn keep_sweeping(engine: Arc<CaseEngine>, policy: OverduePolicy, inter
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "deadline sweep failed"),
         }
-        if let Err(error) = engine.store().fold_tallies().await {
+        if let Err(error) = engine.context().store().fold_tallies().await {
             tracing::warn!(%error, "could not fold the indicator tallies");
         }
     }

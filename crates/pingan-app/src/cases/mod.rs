@@ -13,34 +13,29 @@ pub mod photos;
 use pingan_core::Reason;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::broadcast;
 
 use chrono::{DateTime, Utc};
-use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
-use pingan_core::case::{CaseNumber, Channel};
-use pingan_core::category::{Category, HandlingLevel, Priority};
+use pingan_core::calendar::china_standard_time;
+use pingan_core::case::{ActionDetails, CaseNumber, Channel};
+use pingan_core::category::{HandlingLevel, Priority};
 use pingan_core::lifecycle::{self, ActionKind, Capacity, Flags, Satisfaction, Status};
-use pingan_core::{Actor, DivisionCode, GridCode, Level, Unit};
+use pingan_core::{Actor, DivisionCode, GridCode, Level, Timestamp, Unit};
 use pingan_store::cases::{
     ActionRecord, Candidate, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Reporter,
 };
 use pingan_store::{Store, StoreError};
 use serde_json::json;
 
-use pingan_store::webhooks::WebhookRow;
-
 use crate::access::{Principal, Scope, is_public_category};
-use crate::categories::CategoryBook;
 use crate::clock::Clock;
+use crate::context::Context;
+use crate::fields::{checked_unit, checked_url, printable, text};
 use crate::geography::atlas::Unplaced;
-use crate::personal::Vault;
+use crate::targets::TargetPolicy;
 use crate::units;
+use crate::webhooks::Webhooks;
 use crate::{AppError, Atlas};
-
-/// The State Council's holiday arrangements, compiled in.
-pub const SHIPPED_CALENDAR: &str = include_str!("../../../../data/calendar/cn-official-calendar.csv");
 
 const MAX_DESCRIPTION: usize = 4000;
 /// The longest address a report may give.
@@ -65,26 +60,14 @@ impl Default for EngineSettings {
 }
 
 pub struct CaseEngine {
-    store: Arc<dyn Store>,
+    context: Arc<Context>,
     atlas: Arc<Atlas>,
-    /// Swapped whole when a new version is stored (see [`CaseEngine::refresh_categories`]).
-    book: ArcSwap<CategoryBook>,
-    /// Read again with the category book.
-    dispatch: ArcSwap<units::DispatchBook>,
-    work: WorkClock,
-    clock: Arc<dyn Clock>,
+    /// Every action on a case queues a delivery for each subscription it concerns.
+    webhooks: Arc<Webhooks>,
     settings: EngineSettings,
-    /// Seals reporters' contact details; without it reports carrying them are refused.
-    vault: Option<Arc<Vault>>,
     /// Every case written, as it is written, for live screens (best effort: a listener that
     /// falls behind is told how many it missed).
     events: broadcast::Sender<Arc<CaseEvent>>,
-    /// The active webhook subscriptions, read again when they change and with [`Self::refresh`].
-    webhooks: ArcSwap<Vec<WebhookRow>>,
-    /// Woken when a write queued webhook deliveries.
-    outbox: Notify,
-    /// Where webhook deliveries may go.
-    webhook_targets: crate::targets::TargetPolicy,
 }
 
 /// A case as an action left it.
@@ -92,7 +75,7 @@ pub struct CaseEngine {
 pub struct CaseEvent {
     /// `report` for a new case, else the action taken.
     pub action: String,
-    pub at: i64,
+    pub at: Timestamp,
     pub case: CaseRow,
 }
 
@@ -245,67 +228,6 @@ fn checked_reporter(reporter: &Reporter) -> Result<Option<Reporter>, AppError> {
     Ok((checked != Reporter::default()).then_some(checked))
 }
 
-fn text(value: Option<&str>, field: &'static str, max: usize) -> Result<String, AppError> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or(AppError::MissingField(field))?;
-    if value.chars().count() > max {
-        return Err(AppError::TooLong { field, max });
-    }
-    printable(value, field)?;
-    Ok(value.to_owned())
-}
-
-/// Refuses control characters other than line breaks and tabs: none belongs in what a person
-/// types, and each would travel raw into exports and other systems.
-fn printable(value: &str, field: &'static str) -> Result<(), AppError> {
-    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(AppError::InvalidField {
-            field,
-            reason: Reason::new("不能包含控制字符", "control characters are not allowed"),
-        });
-    }
-    Ok(())
-}
-
-/// Checks a unit name (see [`Unit`]).
-pub(crate) fn checked_unit(name: &str) -> Result<String, AppError> {
-    Unit::parse(name).map(|_| name.to_owned()).map_err(|_| AppError::BadUnit(name.to_owned()))
-}
-
-/// The longest URL taken.
-const MAX_URL: usize = 2000;
-
-/// `url` if it is an http or https URL naming a host.
-pub(crate) fn checked_url(field: &'static str, url: &str) -> Result<String, AppError> {
-    let invalid = |reason| AppError::InvalidField { field, reason };
-    let url = url.trim();
-    if url.len() > MAX_URL {
-        return Err(AppError::TooLong { field, max: MAX_URL });
-    }
-    let uri: http::Uri = url.parse().map_err(|_| invalid(Reason::new("不是网址", "not a URL")))?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) {
-        return Err(invalid(Reason::new("只接受 http:// 或 https:// 网址", "only http:// and https:// URLs")));
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid(Reason::new("网址缺少主机名", "the URL names no host")));
-    }
-    Ok(url.to_owned())
-}
-
-fn millis(instant: DateTime<Utc>) -> i64 {
-    instant.timestamp_millis()
-}
-
-/// The instant a stored time names. One beyond what a date can hold (a corrupt row) is taken as
-/// the earliest or latest date there is, never as 1970: a deadline so read is long past or far off,
-/// not a plausible date.
-fn instant(millis: i64) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or(if millis < 0 {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    })
-}
-
 /// Metres between two WGS-84 points (equirectangular; fine at the scale of a duplicate search).
 fn metres_between(a: (f64, f64), b: (f64, f64)) -> f64 {
     let scale = ((a.1 + b.1) / 2.0).to_radians().cos();
@@ -315,27 +237,20 @@ fn metres_between(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 impl CaseEngine {
     pub fn new(
-        store: Arc<dyn Store>,
+        context: Arc<Context>,
         atlas: Arc<Atlas>,
-        book: CategoryBook,
-        work: WorkClock,
-        clock: Arc<dyn Clock>,
+        webhooks: Arc<Webhooks>,
         settings: EngineSettings,
     ) -> CaseEngine {
-        CaseEngine {
-            store,
-            atlas,
-            book: ArcSwap::from_pointee(book),
-            dispatch: ArcSwap::default(),
-            work,
-            clock,
-            settings,
-            vault: None,
-            events: broadcast::channel(EVENT_BACKLOG).0,
-            webhooks: ArcSwap::default(),
-            outbox: Notify::new(),
-            webhook_targets: crate::targets::TargetPolicy::default(),
-        }
+        CaseEngine { context, atlas, webhooks, settings, events: broadcast::channel(EVENT_BACKLOG).0 }
+    }
+
+    /// An engine over `store` with the shipped categories and calendar, no vault and webhooks
+    /// only to public addresses.
+    pub fn standard(store: Arc<dyn Store>, atlas: Arc<Atlas>, clock: Arc<dyn Clock>) -> Result<CaseEngine, AppError> {
+        let context = Arc::new(Context::standard(store, clock)?);
+        let webhooks = Arc::new(Webhooks::new(context.clone(), TargetPolicy::default()));
+        Ok(CaseEngine::new(context, atlas, webhooks, EngineSettings::default()))
     }
 
     /// The events of every case written from now on.
@@ -343,118 +258,63 @@ impl CaseEngine {
         self.events.subscribe()
     }
 
-    /// The active webhook subscriptions.
-    pub fn webhooks(&self) -> Arc<Vec<WebhookRow>> {
-        self.webhooks.load_full()
-    }
-
-    /// Reads the active webhook subscriptions again.
-    pub async fn reload_webhooks(&self) -> Result<(), AppError> {
-        let active: Vec<WebhookRow> = self.store.webhooks().await?.into_iter().filter(|w| w.active).collect();
-        self.webhooks.store(Arc::new(active));
-        self.outbox.notify_waiters();
-        Ok(())
-    }
-
-    /// Resolves when a write next queues webhook deliveries (or the subscriptions change).
-    pub async fn outbox_filled(&self) {
-        self.outbox.notified().await;
-    }
-
-    /// The subscriptions an action that took a case from `before` to `after` concerns.
-    fn subscribers(&self, before: Option<&CaseRow>, after: &CaseRow) -> Vec<i64> {
-        let webhooks = self.webhooks();
-        webhooks
-            .iter()
-            .filter(|w| crate::access::concerns(w, after) || before.is_some_and(|b| crate::access::concerns(w, b)))
-            .map(|w| w.id)
-            .collect()
-    }
-
     fn publish(&self, action: &str, case: &CaseRow) {
         if self.events.receiver_count() > 0 {
-            let event = CaseEvent { action: action.to_owned(), at: millis(self.clock.now()), case: case.clone() };
+            let event = CaseEvent { action: action.to_owned(), at: self.context.timestamp(), case: case.clone() };
             // No listener left since the count: nobody to tell.
             let _ = self.events.send(Arc::new(event));
         }
     }
 
-    /// An engine with the shipped categories, the shipped official calendar and default office hours.
-    pub fn standard(store: Arc<dyn Store>, atlas: Arc<Atlas>, clock: Arc<dyn Clock>) -> Result<CaseEngine, AppError> {
-        let calendar = OfficialCalendar::parse(SHIPPED_CALENDAR).map_err(|e| AppError::BadFile {
-            file: "data/calendar/cn-official-calendar.csv".into(),
-            reason: e.to_string(),
-        })?;
-        let work = WorkClock::new(calendar, OfficeHours::default());
-        Ok(CaseEngine::new(store, atlas, CategoryBook::shipped()?, work, clock, EngineSettings::default()))
+    pub fn context(&self) -> &Arc<Context> {
+        &self.context
     }
 
-    /// The engine, sealing reporters' contact details with `vault`.
-    pub fn with_vault(self, vault: Arc<Vault>) -> CaseEngine {
-        CaseEngine { vault: Some(vault), ..self }
-    }
-
-    /// The engine, delivering webhooks where `targets` allows (besides public addresses).
-    pub fn with_webhook_targets(self, targets: crate::targets::TargetPolicy) -> CaseEngine {
-        CaseEngine { webhook_targets: targets, ..self }
-    }
-
-    /// Where webhook deliveries may go.
-    pub fn webhook_targets(&self) -> &crate::targets::TargetPolicy {
-        &self.webhook_targets
-    }
-
-    /// The key that seals personal data and kept answers.
-    pub fn vault(&self) -> Result<&Vault, AppError> {
-        self.vault.as_deref().ok_or(AppError::NoDataKey)
+    pub fn webhooks(&self) -> &Arc<Webhooks> {
+        &self.webhooks
     }
 
     /// A case's reporter contact in the clear: only for a reveal that access control allowed and
     /// logged.
     pub fn open_reporter(&self, case: &CaseRow) -> Result<Option<Reporter>, AppError> {
-        case.body.reporter_sealed.as_deref().map(|sealed| self.vault()?.open(sealed, &case.id)).transpose()
+        let sealed = case.body.reporter_sealed.as_deref();
+        sealed.map(|sealed| self.context.vault()?.open(sealed, &case.id)).transpose()
     }
 
-    fn category(&self, code: &str) -> Result<Category, AppError> {
-        self.categories().leaf(code).cloned().ok_or_else(|| AppError::UnknownCategory(code.to_owned()))
-    }
-
-    /// Reads the dispatch rules and departments again, and takes up the latest stored version of
-    /// the category book (storing the shipped one if the store has none); says whether the
-    /// category book's version changed. Servers call it every minute; until the first call, no
-    /// rule or department is known and staff reports wait in the centres' queues.
+    /// Reads the catalog and the webhook subscriptions again (see [`Context::refresh_catalog`]);
+    /// says whether the category book's version changed.
     pub async fn refresh(&self) -> Result<bool, AppError> {
-        let latest = crate::categories::current_book(self.store.as_ref(), millis(self.clock.now())).await?;
-        let dispatch = units::DispatchBook::load(self.store.as_ref(), &latest).await?;
-        self.dispatch.store(Arc::new(dispatch));
-        self.reload_webhooks().await?;
-        if latest.version() == self.categories().version() {
-            return Ok(false);
-        }
-        self.book.store(Arc::new(latest));
-        Ok(true)
+        let changed = self.context.refresh_catalog().await?;
+        self.webhooks.reload().await?;
+        Ok(changed)
     }
 
     /// The claim and resolution deadlines of a dispatch made at `at`.
-    fn deadlines(&self, category: &str, priority: Priority, at: DateTime<Utc>) -> (Option<i64>, Option<i64>) {
-        match self.categories().leaf(category).and_then(|c| c.deadlines(priority)) {
-            Some(d) => {
-                (Some(millis(self.work.add(at, d.claim_minutes))), Some(millis(self.work.add(at, d.resolve_minutes))))
-            }
+    fn deadlines(
+        &self,
+        category: &str,
+        priority: Priority,
+        at: DateTime<Utc>,
+    ) -> (Option<Timestamp>, Option<Timestamp>) {
+        match self.context.categories().leaf(category).and_then(|c| c.deadlines(priority)) {
+            Some(d) => (
+                Some(Timestamp::of(self.context.work_clock().add(at, d.claim_minutes))),
+                Some(Timestamp::of(self.context.work_clock().add(at, d.resolve_minutes))),
+            ),
             None => (None, None),
         }
     }
 
     pub async fn submit(&self, submission: Submission) -> Result<Submitted, AppError> {
-        crate::cases::photos::check_photos(self.store.as_ref(), &submission.photos).await?;
-        let now = self.clock.now();
+        crate::cases::photos::check_photos(self.context.store(), &submission.photos).await?;
+        let now = self.context.now();
         let mut planned = self.plan_submission(&submission, now, true)?;
         self.dispatch_if_clear(&mut planned, now).await?;
         let point = submission.lon.zip(submission.lat);
         let queued = !planned.notify.is_empty();
-        let created = self.store.create_case(planned).await?;
+        let created = self.context.store().create_case(planned).await?;
         if queued {
-            self.outbox.notify_waiters();
+            self.webhooks.queued();
         }
         match created {
             Created::New(case, similar) => {
@@ -468,17 +328,17 @@ impl CaseEngine {
     /// Submits many reports at once (an import): all become cases, in one transaction, or none
     /// does; a bad report is named by its position.
     pub async fn submit_batch(&self, submissions: &[Submission]) -> Result<Vec<Submitted>, AppError> {
-        let now = self.clock.now();
+        let now = self.context.now();
         let mut planned = Vec::with_capacity(submissions.len());
         for (index, submission) in submissions.iter().enumerate() {
             let in_batch = |error| AppError::InBatch { index, error: Box::new(error) };
-            crate::cases::photos::check_photos(self.store.as_ref(), &submission.photos).await.map_err(in_batch)?;
+            crate::cases::photos::check_photos(self.context.store(), &submission.photos).await.map_err(in_batch)?;
             let mut new = self.plan_submission(submission, now, true).map_err(in_batch)?;
             self.dispatch_if_clear(&mut new, now).await.map_err(in_batch)?;
             planned.push(new);
         }
         let queued = planned.iter().any(|new| !new.notify.is_empty());
-        let created = self.store.create_cases(planned).await.map_err(|error| match error {
+        let created = self.context.store().create_cases(planned).await.map_err(|error| match error {
             // The report whose key was reused, by its position.
             StoreError::KeyReused(key) => {
                 match submissions.iter().rposition(|s| s.idempotency_key.as_ref() == Some(&key)) {
@@ -489,7 +349,7 @@ impl CaseEngine {
             other => other.into(),
         })?;
         if queued {
-            self.outbox.notify_waiters();
+            self.webhooks.queued();
         }
         for created in &created {
             if let Created::New(case, _) = created {
@@ -519,7 +379,7 @@ impl CaseEngine {
         now: DateTime<Utc>,
         find_duplicates: bool,
     ) -> Result<NewCase, AppError> {
-        let category = self.category(&submission.category)?;
+        let category = self.context.category(&submission.category)?;
         let description = text(Some(&submission.description), "description", MAX_DESCRIPTION)?;
         let address = submission.address.as_deref().map(|a| text(Some(a), "address", MAX_ADDRESS)).transpose()?;
         // The grid, and the deepest division known: the grid's village, or what an address names.
@@ -550,15 +410,19 @@ impl CaseEngine {
         let city = at_level(Level::City);
         let reporter = submission.reporter.as_ref().map(checked_reporter).transpose()?.flatten();
 
-        let at = millis(now);
+        let at = Timestamp::of(now);
         let centre = Unit::Centre(division.clone()).to_string();
         let mut entries = vec![ActionRecord {
             at,
             actor: submission.actor.to_string(),
             action: "report".into(),
             status_after: Status::Reported,
-            details: json!({ "channel": submission.channel.as_str(), "grid": grid.as_ref().map(GridCode::as_str) })
-                .to_string(),
+            details: ActionDetails {
+                channel: Some(submission.channel),
+                grid: grid.as_ref().map(ToString::to_string),
+                ..ActionDetails::default()
+            }
+            .to_json(),
         }];
         let (mut status, mut handler) = (Status::Reported, None);
         let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix_time(
@@ -569,12 +433,12 @@ impl CaseEngine {
         ))
         .to_string();
         let mut body = CaseBody {
-            category_version: self.categories().version(),
+            category_version: self.context.categories().version(),
             lon: submission.lon,
             lat: submission.lat,
             address,
             description,
-            reporter_sealed: reporter.as_ref().map(|r| self.vault()?.seal(r, &id)).transpose()?,
+            reporter_sealed: reporter.as_ref().map(|r| self.context.vault()?.seal(r, &id)).transpose()?,
             reporter_masked: reporter.as_ref().map(crate::personal::masked),
             follow_token_hash: submission.follow_token_hash.clone(),
             media_url: submission.media_url.as_deref().map(|url| checked_url("media_url", url)).transpose()?,
@@ -596,7 +460,8 @@ impl CaseEngine {
                 .into());
             }
             let result = text(Some(result), "result", MAX_DESCRIPTION)?;
-            entries.push(record(at, &worker, ActionKind::SettleOnSpot, Status::Resolved, json!({ "result": result })));
+            let details = ActionDetails { result: Some(result.clone()), ..ActionDetails::default() };
+            entries.push(record(at, &worker, ActionKind::SettleOnSpot, Status::Resolved, &details));
             status = Status::Resolved;
             // The worker answers for it: a verification that sends it back sends it to them.
             handler = Some(worker);
@@ -604,7 +469,8 @@ impl CaseEngine {
             body.resolved_at = Some(at);
         } else if staff_channel {
             // Staff have screened the report already; dispatch follows where a rule is clear.
-            entries.push(record(at, &centre, ActionKind::Accept, Status::Accepted, json!({ "automatic": true })));
+            let details = ActionDetails { automatic: Some(true), ..ActionDetails::default() };
+            entries.push(record(at, &centre, ActionKind::Accept, Status::Accepted, &details));
             status = Status::Accepted;
         }
 
@@ -631,7 +497,7 @@ impl CaseEngine {
             body,
         };
         let day = now.with_timezone(&china_standard_time()).date_naive();
-        let notify = self.subscribers(None, &row);
+        let notify = self.webhooks.concerned(None, &row);
         Ok(NewCase { row, day, entries, similar, notify })
     }
 
@@ -656,13 +522,19 @@ impl CaseEngine {
 
     /// The search for open cases of the same category in the same village, reported recently,
     /// within a box around `point` a little larger than the duplicate radius.
-    fn duplicate_search(&self, category: &str, village: &DivisionCode, at: i64, point: (f64, f64)) -> DuplicateSearch {
+    fn duplicate_search(
+        &self,
+        category: &str,
+        village: &DivisionCode,
+        at: Timestamp,
+        point: (f64, f64),
+    ) -> DuplicateSearch {
         let lat_span = self.settings.duplicate_radius_m / 111_320.0 * 1.01;
         let lon_span = lat_span / point.1.to_radians().cos().max(0.01);
         DuplicateSearch {
             category: category.to_owned(),
             village: village.to_string(),
-            reported_from: at - self.settings.duplicate_window_hours * 3_600_000,
+            reported_from: at.plus(chrono::Duration::hours(-self.settings.duplicate_window_hours)),
             west: point.0 - lon_span,
             east: point.0 + lon_span,
             south: point.1 - lat_span,
@@ -682,8 +554,8 @@ impl CaseEngine {
 
     pub async fn find(&self, case: &str) -> Result<CaseRow, AppError> {
         let found = match CaseNumber::parse(case) {
-            Ok(number) => self.store.case_by_number(&number).await?,
-            Err(_) => self.store.case_by_id(case).await?,
+            Ok(number) => self.context.store().case_by_number(&number).await?,
+            Err(_) => self.context.store().case_by_id(case).await?,
         };
         found.ok_or_else(|| AppError::CaseNotFound(case.to_owned()))
     }
@@ -713,13 +585,13 @@ impl CaseEngine {
     /// The cases of `filter` that `by` may see: the filter is always narrowed to their scope,
     /// whatever it asks for.
     pub async fn list_for(&self, by: &Principal, filter: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
-        Ok(self.store.list_cases(&CaseFilter { visible: Some(Scope::of(by).visibility()), ..filter }).await?)
+        Ok(self.context.store().list_cases(&CaseFilter { visible: Some(Scope::of(by).visibility()), ..filter }).await?)
     }
 
     /// Cases of `filter` that anyone may read (public matters only: see
     /// [`is_public_category`]).
     pub async fn list_public(&self, filter: CaseFilter) -> Result<Vec<CaseRow>, AppError> {
-        let book = self.categories();
+        let book = self.context.categories();
         let public: Vec<String> =
             book.leaves().into_iter().map(|c| c.code.clone()).filter(|c| is_public_category(c)).collect();
         let categories: Vec<String> = if filter.categories.is_empty() {
@@ -730,7 +602,7 @@ impl CaseEngine {
         if categories.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.store.list_cases(&CaseFilter { categories, visible: None, ..filter }).await?)
+        Ok(self.context.store().list_cases(&CaseFilter { categories, visible: None, ..filter }).await?)
     }
 
     /// The case `case` if anyone may read it; any other is "not found".
@@ -742,10 +614,10 @@ impl CaseEngine {
     /// How many cases of `filter` `by` may see.
     pub async fn count_for(&self, by: &Principal, filter: CaseFilter) -> Result<u64, AppError> {
         let visible = Scope::of(by).visibility();
-        if let Some(count) = crate::cases::counts::tallied_count(self.store.as_ref(), &visible, &filter).await? {
+        if let Some(count) = crate::cases::counts::tallied_count(self.context.store(), &visible, &filter).await? {
             return Ok(count);
         }
-        Ok(self.store.count_cases(&CaseFilter { visible: Some(visible), ..filter }).await?)
+        Ok(self.context.store().count_cases(&CaseFilter { visible: Some(visible), ..filter }).await?)
     }
 
     /// Applies one action; the case's row and history change together or not at all.
@@ -754,14 +626,14 @@ impl CaseEngine {
             Some(by) => self.find_for(by, &request.case).await?,
             None => self.find(&request.case).await?,
         };
-        crate::cases::photos::check_photos(self.store.as_ref(), &request.photos).await?;
+        crate::cases::photos::check_photos(self.context.store(), &request.photos).await?;
         if matches!(request.action, Some(ActionKind::Dispatch | ActionKind::Redispatch)) {
             // No target: the dispatch rules choose one. A named target must exist.
             let target = match request.target.take() {
                 Some(target) => target,
                 None => self.suggested_target(&case)?.ok_or(AppError::NoDispatchTarget)?,
             };
-            if !units::unit_exists(self.store.as_ref(), &target).await? {
+            if !units::unit_exists(self.context.store(), &target).await? {
                 return Err(AppError::UnknownUnit(target));
             }
             // A unit above the case's place (its county's department) or below it (a village's
@@ -780,13 +652,13 @@ impl CaseEngine {
             }),
             _ => None,
         };
-        let (entry, row) = self.plan_action(&case, &request, master.as_ref(), self.clock.now())?;
+        let (entry, row) = self.plan_action(&case, &request, master.as_ref(), self.context.now())?;
         let action = entry.action.clone();
-        let notify = self.subscribers(Some(&case), &row);
+        let notify = self.webhooks.concerned(Some(&case), &row);
         let queued = !notify.is_empty();
-        let updated = self.store.record_action(request.expected_version, entry, row, notify).await?;
+        let updated = self.context.store().record_action(request.expected_version, entry, row, notify).await?;
         if queued {
-            self.outbox.notify_waiters();
+            self.webhooks.queued();
         }
         self.publish(&action, &updated);
         Ok(updated)
@@ -817,7 +689,7 @@ impl CaseEngine {
         };
         let flags = Flags { extension_pending: case.body.extension_pending };
         let outcome = lifecycle::transition(case.status, flags, action, request.satisfaction, &held)?;
-        let at = millis(now);
+        let at = Timestamp::of(now);
         let mut row = case.clone();
         row.status = outcome.status;
         row.body.extension_pending = outcome.flags.extension_pending;
@@ -827,20 +699,20 @@ impl CaseEngine {
                 (value, _) => text(value, "reason", MAX_REASON).map(Some),
             }
         };
-        let mut details = json!({});
+        let mut details = ActionDetails::default();
         match action {
             ActionKind::Accept | ActionKind::Verify | ActionKind::Claim | ActionKind::Close | ActionKind::Note => {
-                details["note"] = json!(reason(action == ActionKind::Note)?);
+                details.note = reason(action == ActionKind::Note)?;
                 if action == ActionKind::Note && request.actor == Actor::DEADLINE_SWEEP {
                     // The sweep's notes: past the deadline, the parent level's centre is told;
                     // in warning, the handler is. An overdue case needs no warning any more.
                     if case.resolve_due.is_some_and(|due| at >= due) {
-                        details["overdue"] = json!(true);
-                        details["notify"] = json!(case.division.parent().map(|p| Unit::Centre(p).to_string()));
+                        details.overdue = true;
+                        details.notify = case.division.parent().map(|p| Unit::Centre(p).to_string());
                         row.body.overdue_noted = case.resolve_due;
                     } else {
-                        details["warning"] = json!(true);
-                        details["notify"] = json!(case.handler);
+                        details.warning = true;
+                        details.notify = case.handler.clone();
                     }
                     row.body.warning_noted = case.resolve_due;
                 }
@@ -852,7 +724,7 @@ impl CaseEngine {
                 }
             }
             ActionKind::Reject | ActionKind::SendBack => {
-                details["reason"] = json!(reason(true)?);
+                details.reason = reason(true)?;
                 if action == ActionKind::SendBack {
                     row.body.resolved_at = None;
                 }
@@ -862,67 +734,66 @@ impl CaseEngine {
                 if master.id == case.id {
                     return Err(AppError::MissingField("master (another case)"));
                 }
-                details["master"] = json!(master.number.as_ref().map(ToString::to_string));
+                details.master = master.number.as_ref().map(ToString::to_string);
                 row.body.master = Some(master.id.clone());
             }
             ActionKind::Dispatch | ActionKind::Redispatch => {
                 let target = checked_unit(request.target.as_deref().ok_or(AppError::MissingField("target"))?)?;
-                details["to"] = json!(target);
+                details.to = Some(target.clone());
                 row.handler = Some(target);
                 (row.claim_due, row.resolve_due) = self.deadlines(&case.category, case.priority, now);
                 row.body.dispatched_at = Some(at);
                 row.body.claimed_at = None;
             }
             ActionKind::Return => {
-                details["reason"] = json!(reason(true)?);
+                details.reason = reason(true)?;
                 row.handler = None;
                 (row.claim_due, row.resolve_due) = (None, None);
                 row.body.returns += 1;
             }
             ActionKind::Escalate => {
-                details["reason"] = json!(reason(true)?);
-                details["automatic"] = json!(request.actor == Actor::DEADLINE_SWEEP);
+                details.reason = reason(true)?;
+                details.automatic = Some(request.actor == Actor::DEADLINE_SWEEP);
                 row.division = case.division.parent().ok_or(AppError::CannotEscalate)?;
-                details["to"] = json!(Unit::Centre(row.division.clone()).to_string());
+                details.to = Some(Unit::Centre(row.division.clone()).to_string());
                 row.handler = None;
                 (row.claim_due, row.resolve_due) = (None, None);
                 row.body.escalations += 1;
             }
             ActionKind::RequestExtension => {
-                details["reason"] = json!(reason(true)?);
+                details.reason = reason(true)?;
                 let minutes =
                     request.extension_minutes.filter(|m| *m > 0).ok_or(AppError::MissingField("extension_minutes"))?;
-                details["minutes"] = json!(minutes);
+                details.minutes = Some(minutes);
                 row.body.extension_requested = Some(minutes);
             }
             ActionKind::ApproveExtension => {
                 let minutes = case.body.extension_requested.unwrap_or(0);
-                details["minutes"] = json!(minutes);
-                row.resolve_due = case.resolve_due.map(|due| millis(self.work.add(instant(due), minutes)));
+                details.minutes = Some(minutes);
+                row.resolve_due =
+                    case.resolve_due.map(|due| Timestamp::of(self.context.work_clock().add(due.instant(), minutes)));
                 row.body.extension_requested = None;
                 row.body.extensions += 1;
             }
             ActionKind::RefuseExtension => {
-                details["reason"] = json!(reason(true)?);
+                details.reason = reason(true)?;
                 row.body.extension_requested = None;
             }
             ActionKind::Supervise => {
-                details["note"] = json!(reason(true)?);
+                details.note = reason(true)?;
                 row.body.supervisions += 1;
             }
             ActionKind::Resolve | ActionKind::SettleOnSpot => {
                 let result = text(request.result.as_deref(), "result", MAX_DESCRIPTION)?;
-                details["result"] = json!(result);
-                if !request.photos.is_empty() {
-                    details["photos"] = json!(request.photos);
-                }
+                details.result = Some(result.clone());
+                details.photos = request.photos.clone();
                 row.body.result = Some(result);
                 row.body.result_photos = request.photos.clone();
                 row.body.resolved_at = Some(at);
             }
             ActionKind::CallBack => {
-                details["satisfaction"] = json!(request.satisfaction);
-                details["note"] = json!(reason(false)?);
+                details.satisfaction = request.satisfaction;
+                details.note = reason(false)?;
                 row.body.satisfaction = request.satisfaction;
                 if outcome.reopened {
                     row.body.reopenings += 1;
@@ -933,14 +804,14 @@ impl CaseEngine {
             }
         }
         if let Some(by) = &request.by {
-            details["by"] = json!(by.login);
+            details.by = Some(by.login.clone());
         }
         let entry = ActionRecord {
             at,
             actor: request.actor.to_string(),
             action: action.as_str().to_owned(),
             status_after: row.status,
-            details: details.to_string(),
+            details: details.to_json(),
         };
         self.settle_alert(&mut row);
         Ok((entry, row))
@@ -957,21 +828,16 @@ impl CaseEngine {
         row.alert_at = Some(if row.body.warning_noted == Some(due) {
             due
         } else {
-            let allowed = self.work.minutes_between(instant(dispatched), instant(due));
+            let allowed = self.context.work_clock().minutes_between(dispatched.instant(), due.instant());
             let warn_after = (allowed as f64 * self.settings.warn_at).ceil() as i64;
-            millis(self.work.add(instant(dispatched), warn_after)).min(due)
+            Timestamp::of(self.context.work_clock().add(dispatched.instant(), warn_after)).min(due)
         });
     }
 
     /// The unit the dispatch rules send `case` to; None when no unit fits (the centre chooses).
     pub fn suggested_target(&self, case: &CaseRow) -> Result<Option<String>, AppError> {
-        let category = self.category(&case.category)?;
-        Ok(self.dispatch_book().choose(&category, &case.division, case.grid.as_ref()))
-    }
-
-    /// The dispatch rules and departments in force.
-    pub fn dispatch_book(&self) -> Arc<units::DispatchBook> {
-        self.dispatch.load_full()
+        let category = self.context.category(&case.category)?;
+        Ok(self.context.dispatch_book().choose(&category, &case.division, case.grid.as_ref()))
     }
 
     /// Dispatches a new, accepted case at once where the rules name its unit.
@@ -986,10 +852,10 @@ impl CaseEngine {
 
     /// Appends the automatic dispatch of a new, accepted case to `target`.
     pub fn dispatch_new(&self, new: &mut NewCase, target: String, now: DateTime<Utc>) {
-        let at = millis(now);
+        let at = Timestamp::of(now);
         let centre = Unit::Centre(new.row.division.clone()).to_string();
-        let details = json!({ "to": target, "automatic": true });
-        new.entries.push(record(at, &centre, ActionKind::Dispatch, Status::Dispatched, details));
+        let details = ActionDetails { to: Some(target.clone()), automatic: Some(true), ..ActionDetails::default() };
+        new.entries.push(record(at, &centre, ActionKind::Dispatch, Status::Dispatched, &details));
         new.row.status = Status::Dispatched;
         (new.row.claim_due, new.row.resolve_due) = self.deadlines(&new.row.category, new.row.priority, now);
         new.row.handler = Some(target);
@@ -997,27 +863,9 @@ impl CaseEngine {
         self.settle_alert(&mut new.row);
     }
 
-    /// The category book in force.
-    pub fn categories(&self) -> Arc<CategoryBook> {
-        self.book.load_full()
-    }
-
-    pub fn work_clock(&self) -> &WorkClock {
-        &self.work
-    }
-
-    pub fn store(&self) -> &dyn Store {
-        self.store.as_ref()
-    }
-
-    /// The name of the storage engine (for the health check).
-    pub fn store_engine(&self) -> &'static str {
-        self.store.engine()
-    }
-
     /// The history of a case its reader may see, each entry hashed onto the one before.
     pub async fn history(&self, case: &CaseRow) -> Result<Vec<pingan_store::cases::StoredAction>, AppError> {
-        Ok(self.store.history(&case.id).await?)
+        Ok(self.context.store().history(&case.id).await?)
     }
 
     /// Stores an uploaded photo (checked, and counted against an anonymous address's quota).
@@ -1026,7 +874,7 @@ impl CaseEngine {
         bytes: Vec<u8>,
         uploader: photos::Uploader<'_>,
     ) -> Result<photos::StoredPhoto, AppError> {
-        photos::store_photo(self.store.as_ref(), bytes, millis(self.clock.now()), uploader).await
+        photos::store_photo(self.context.store(), bytes, self.context.timestamp(), uploader).await
     }
 
     /// A photo of a case its reader may see, by hash, with its media type: None for a hash that
@@ -1035,38 +883,38 @@ impl CaseEngine {
         if !case.body.photos.iter().chain(&case.body.result_photos).any(|named| named == hash) {
             return Ok(None);
         }
-        Ok(self.store.photo(hash).await?)
+        Ok(self.context.store().photo(hash).await?)
     }
 
     /// Removes the photos that no case named within a day of their upload; how many.
     pub async fn remove_unattached_photos(&self) -> Result<u64, AppError> {
-        photos::remove_unattached(self.store.as_ref(), millis(self.clock.now())).await
+        photos::remove_unattached(self.context.store(), self.context.timestamp()).await
     }
 
     /// The departments and providers cases may be dispatched to, of the divisions under `prefix`.
     pub async fn units(&self, prefix: &str) -> Result<Vec<pingan_store::units::UnitRow>, AppError> {
-        Ok(self.store.units(prefix).await?)
-    }
-
-    /// The engine's idea of now (its clock's).
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        Ok(self.context.store().units(prefix).await?)
     }
 
     /// The working-time deadline state of an open case's resolution, if it has a deadline.
     pub fn resolution_state(&self, case: &CaseRow) -> Option<pingan_core::calendar::DeadlineState> {
         let (due, dispatched) = (case.resolve_due?, case.body.dispatched_at?);
-        let allowed = self.work.minutes_between(instant(dispatched), instant(due));
-        Some(self.work.deadline_state(instant(dispatched), allowed, self.settings.warn_at, self.clock.now()))
+        let allowed = self.context.work_clock().minutes_between(dispatched.instant(), due.instant());
+        Some(self.context.work_clock().deadline_state(
+            dispatched.instant(),
+            allowed,
+            self.settings.warn_at,
+            self.context.now(),
+        ))
     }
 }
 
-fn record(at: i64, actor: &str, action: ActionKind, status: Status, details: serde_json::Value) -> ActionRecord {
+fn record(at: Timestamp, actor: &str, action: ActionKind, status: Status, details: &ActionDetails) -> ActionRecord {
     ActionRecord {
         at,
         actor: actor.to_owned(),
         action: action.as_str().to_owned(),
         status_after: status,
-        details: details.to_string(),
+        details: details.to_json(),
     }
 }

@@ -1,6 +1,8 @@
 //! Photos of reports and results: checked (JPEG, PNG or WebP, at most 5 MiB), stored once under the
 //! SHA-256 of their bytes, and named by that hash in cases.
 
+use chrono::TimeDelta;
+use pingan_core::Timestamp;
 use pingan_store::{NewPhoto, Store};
 use sha2::{Digest, Sha256};
 
@@ -33,8 +35,8 @@ pub fn media_type(bytes: &[u8]) -> Option<&'static str> {
 /// photos at their largest, a few times over.
 pub const ANONYMOUS_DAILY_BYTES: u64 = 200 * 1024 * 1024;
 /// How long a photo waits for a case to name it before it is removed.
-pub const UNATTACHED_KEPT_MS: i64 = 24 * 3600 * 1000;
-const DAY_MS: i64 = 24 * 3600 * 1000;
+pub const UNATTACHED_KEPT: TimeDelta = TimeDelta::days(1);
+const DAY: TimeDelta = TimeDelta::days(1);
 
 /// Who sends a photo.
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +60,7 @@ impl Uploader<'_> {
 pub async fn store_photo(
     store: &dyn Store,
     bytes: Vec<u8>,
-    now_ms: i64,
+    now: Timestamp,
     uploader: Uploader<'_>,
 ) -> Result<StoredPhoto, AppError> {
     if bytes.len() > MAX_PHOTO_BYTES {
@@ -69,22 +71,22 @@ pub async fn store_photo(
     let size = bytes.len();
     let name = uploader.name();
     if let Uploader::Anonymous(_) = uploader {
-        let stored = store.photo_bytes_since(&name, now_ms - DAY_MS).await?;
+        let stored = store.photo_bytes_since(&name, now.plus(-DAY)).await?;
         if stored + size as u64 > ANONYMOUS_DAILY_BYTES
             && store.missing_photos(std::slice::from_ref(&hash)).await?.len() == 1
         {
             return Err(AppError::PhotoQuotaReached { max: ANONYMOUS_DAILY_BYTES });
         }
     }
-    let photo = NewPhoto { hash: hash.clone(), mime: mime.to_owned(), bytes, at: now_ms, uploader: name };
+    let photo = NewPhoto { hash: hash.clone(), mime: mime.to_owned(), bytes, at: now, uploader: name };
     let new = store.put_photo(photo).await?;
     Ok(StoredPhoto { hash, mime, size, new })
 }
 
-/// Removes the photos stored more than [`UNATTACHED_KEPT_MS`] before `now_ms` that no case names;
+/// Removes the photos stored more than [`UNATTACHED_KEPT`] before `now` that no case names;
 /// how many.
-pub async fn remove_unattached(store: &dyn Store, now_ms: i64) -> Result<u64, AppError> {
-    Ok(store.remove_unattached_photos(now_ms - UNATTACHED_KEPT_MS).await?)
+pub async fn remove_unattached(store: &dyn Store, now: Timestamp) -> Result<u64, AppError> {
+    Ok(store.remove_unattached_photos(now.plus(-UNATTACHED_KEPT)).await?)
 }
 
 /// Checks that a report or result names at most [`MAX_PHOTOS`] photos, each one stored.

@@ -14,19 +14,26 @@
 //! Signature: `X-Pingan-Signature: sha256=HEX`, the HMAC-SHA256 under the secret of
 //! `TIMESTAMP.BODY`, with `TIMESTAMP` (Unix seconds) in `X-Pingan-Timestamp`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use pingan_core::Reason;
+use arc_swap::ArcSwap;
+use chrono::TimeDelta;
+use tokio::sync::Notify;
+
+use pingan_core::{Reason, Timestamp};
 
 use hmac::{Hmac, Mac};
 use pingan_core::access::Role;
 use pingan_core::unit::place_code_of;
+use pingan_store::cases::CaseRow;
 use pingan_store::webhooks::{Attempt, Delivery, DeliveryState, NewWebhook, WebhookRow};
 use sha2::Sha256;
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
-use crate::cases::CaseEngine;
+use crate::context::Context;
+use crate::targets::TargetPolicy;
 
 /// The most categories one subscription may name.
 const MAX_CATEGORIES: usize = 50;
@@ -70,7 +77,7 @@ impl DeliverySettings {
 
     /// The attempt to record for `delivery` sent at `at`: a 2xx answer delivers it; anything else
     /// is tried again after the back-off, or given up after the last attempt.
-    pub fn attempt(&self, delivery: &Delivery, at: i64, sent: Sent) -> Attempt {
+    pub fn attempt(&self, delivery: &Delivery, at: Timestamp, sent: Sent) -> Attempt {
         let (status, error) = match sent {
             Sent::Answered(status) if (200..300).contains(&status) => {
                 let status = Some(i64::from(status));
@@ -85,7 +92,7 @@ impl DeliverySettings {
             status,
             error: Some(error),
             state: if retry.is_some() { DeliveryState::Pending } else { DeliveryState::Failed },
-            next_attempt_at: at + retry.map_or(0, |wait| wait.as_millis() as i64),
+            next_attempt_at: at.plus(retry.and_then(|wait| TimeDelta::from_std(wait).ok()).unwrap_or_default()),
         }
     }
 }
@@ -107,80 +114,149 @@ fn check_manages(by: &Principal, unit: &str) -> Result<(), AppError> {
     }
 }
 
-/// Subscribes `request.url` to the cases of `request.unit`; answers the subscription with its
-/// secret, which is shown only here.
-pub async fn create(engine: &CaseEngine, by: &Principal, request: WebhookRequest) -> Result<WebhookRow, AppError> {
-    if !by.has(Role::Administrator) {
-        return Err(AccessError::Forbidden(Reason::new("管理订阅", "managing webhooks")).into());
+fn check_administrator(by: &Principal) -> Result<(), AppError> {
+    if by.has(Role::Administrator) {
+        Ok(())
+    } else {
+        Err(AccessError::Forbidden(Reason::new("管理订阅", "managing webhooks")).into())
     }
-    let url = crate::cases::checked_url("url", &request.url)?;
-    engine.webhook_targets().check_url(&url)?;
-    let unit = crate::cases::checked_unit(request.unit.trim())?;
-    check_manages(by, &unit)?;
-    if !crate::units::unit_exists(engine.store(), &unit).await? {
-        return Err(AppError::UnknownUnit(unit));
+}
+
+/// The subscriptions, their outbox and where deliveries may go.
+pub struct Webhooks {
+    context: Arc<Context>,
+    /// The active subscriptions, read again when they change and with [`Webhooks::reload`].
+    active: ArcSwap<Vec<WebhookRow>>,
+    /// Woken when a write queued deliveries.
+    outbox: Notify,
+    /// Where deliveries may go.
+    targets: TargetPolicy,
+}
+
+impl Webhooks {
+    /// Subscriptions kept in `context`'s store, delivered where `targets` allows (besides public
+    /// addresses). None is active until the first [`Webhooks::reload`].
+    pub fn new(context: Arc<Context>, targets: TargetPolicy) -> Webhooks {
+        Webhooks { context, active: ArcSwap::default(), outbox: Notify::new(), targets }
     }
-    if request.categories.len() > MAX_CATEGORIES {
-        return Err(AppError::InvalidField { field: "categories", reason: Reason::new("最多 50 个", "at most 50") });
+
+    /// The active subscriptions.
+    pub fn active(&self) -> Arc<Vec<WebhookRow>> {
+        self.active.load_full()
     }
-    let book = engine.categories();
-    for code in &request.categories {
-        let family = format!("{code}.");
-        if book.leaf(code).is_none() && !book.leaves().iter().any(|leaf| leaf.code.starts_with(&family)) {
-            return Err(AppError::UnknownCategory(code.clone()));
+
+    /// Reads the active subscriptions again.
+    pub async fn reload(&self) -> Result<(), AppError> {
+        let active: Vec<WebhookRow> = self.context.store().webhooks().await?.into_iter().filter(|w| w.active).collect();
+        self.active.store(Arc::new(active));
+        self.outbox.notify_waiters();
+        Ok(())
+    }
+
+    /// Where deliveries may go.
+    pub fn targets(&self) -> &TargetPolicy {
+        &self.targets
+    }
+
+    /// The subscriptions an action that took a case from `before` to `after` concerns: the
+    /// deliveries to queue with it.
+    pub fn concerned(&self, before: Option<&CaseRow>, after: &CaseRow) -> Vec<i64> {
+        self.active()
+            .iter()
+            .filter(|w| crate::access::concerns(w, after) || before.is_some_and(|b| crate::access::concerns(w, b)))
+            .map(|w| w.id)
+            .collect()
+    }
+
+    /// Says that a write queued deliveries.
+    pub fn queued(&self) {
+        self.outbox.notify_waiters();
+    }
+
+    /// Resolves when a write next queues deliveries (or the subscriptions change).
+    pub async fn outbox_filled(&self) {
+        self.outbox.notified().await;
+    }
+
+    /// Subscribes `request.url` to the cases of `request.unit`; answers the subscription with its
+    /// secret, which is shown only here.
+    pub async fn create(&self, by: &Principal, request: WebhookRequest) -> Result<WebhookRow, AppError> {
+        check_administrator(by)?;
+        let url = crate::fields::checked_url("url", &request.url)?;
+        self.targets.check_url(&url)?;
+        let unit = crate::fields::checked_unit(request.unit.trim())?;
+        check_manages(by, &unit)?;
+        if !crate::units::unit_exists(self.context.store(), &unit).await? {
+            return Err(AppError::UnknownUnit(unit));
         }
+        if request.categories.len() > MAX_CATEGORIES {
+            return Err(AppError::InvalidField {
+                field: "categories",
+                reason: Reason::new("最多 50 个", "at most 50"),
+            });
+        }
+        let book = self.context.categories();
+        for code in &request.categories {
+            let family = format!("{code}.");
+            if book.leaf(code).is_none() && !book.leaves().iter().any(|leaf| leaf.code.starts_with(&family)) {
+                return Err(AppError::UnknownCategory(code.clone()));
+            }
+        }
+        let new = NewWebhook {
+            unit,
+            url,
+            secret: crate::accounts::new_secret("whsec_"),
+            categories: request.categories,
+            created_by: by.login.clone(),
+            created_at: self.context.timestamp(),
+        };
+        let created = self.context.store().create_webhook(new).await?;
+        self.reload().await?;
+        Ok(created)
     }
-    let new = NewWebhook {
-        unit,
-        url,
-        secret: crate::accounts::new_secret("whsec_"),
-        categories: request.categories,
-        created_by: by.login.clone(),
-        created_at: engine.now().timestamp_millis(),
-    };
-    let created = engine.store().create_webhook(new).await?;
-    engine.reload_webhooks().await?;
-    Ok(created)
-}
 
-/// The active subscriptions of units in `by`'s subtree.
-pub fn list(engine: &CaseEngine, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
-    if !by.has(Role::Administrator) {
-        return Err(AccessError::Forbidden(Reason::new("管理订阅", "managing webhooks")).into());
+    /// The active subscriptions of units in `by`'s subtree.
+    pub fn list(&self, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
+        check_administrator(by)?;
+        Ok(self.active().iter().filter(|w| check_manages(by, &w.unit).is_ok()).cloned().collect())
     }
-    Ok(engine.webhooks().iter().filter(|w| check_manages(by, &w.unit).is_ok()).cloned().collect())
-}
 
-/// Subscription `id` if `by` manages it; any other is "not found".
-pub fn find(engine: &CaseEngine, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
-    list(engine, by)?.into_iter().find(|w| w.id == id).ok_or(AppError::UnknownWebhook(id))
-}
-
-/// Removes subscription `id`: nothing more is queued or sent for it, and it is "not found" from
-/// then on (its row and deliveries stay in the database for the record).
-pub async fn remove(engine: &CaseEngine, by: &Principal, id: i64) -> Result<(), AppError> {
-    find(engine, by, id)?;
-    if !engine.store().remove_webhook(id).await? {
-        // Removed meanwhile.
-        return Err(AppError::UnknownWebhook(id));
+    /// Subscription `id` if `by` manages it; any other is "not found".
+    pub fn find(&self, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
+        self.list(by)?.into_iter().find(|w| w.id == id).ok_or(AppError::UnknownWebhook(id))
     }
-    engine.reload_webhooks().await
-}
 
-/// The latest `limit` deliveries of subscription `id`, newest first.
-pub async fn deliveries(engine: &CaseEngine, by: &Principal, id: i64, limit: u32) -> Result<Vec<Delivery>, AppError> {
-    find(engine, by, id)?;
-    Ok(engine.store().deliveries(id, limit).await?)
-}
+    /// Removes subscription `id`: nothing more is queued or sent for it, and it is "not found"
+    /// from then on (its row and deliveries stay in the database for the record).
+    pub async fn remove(&self, by: &Principal, id: i64) -> Result<(), AppError> {
+        self.find(by, id)?;
+        if !self.context.store().remove_webhook(id).await? {
+            // Removed meanwhile.
+            return Err(AppError::UnknownWebhook(id));
+        }
+        self.reload().await
+    }
 
-/// Up to `limit` deliveries of `webhook` due now, oldest first, for the sender.
-pub async fn due(engine: &CaseEngine, webhook: i64, limit: u32) -> Result<Vec<Delivery>, AppError> {
-    Ok(engine.store().due_deliveries(webhook, engine.now().timestamp_millis(), limit).await?)
-}
+    /// The latest `limit` deliveries of subscription `id`, newest first.
+    pub async fn deliveries(&self, by: &Principal, id: i64, limit: u32) -> Result<Vec<Delivery>, AppError> {
+        self.find(by, id)?;
+        Ok(self.context.store().deliveries(id, limit).await?)
+    }
 
-/// Records an attempt at a delivery.
-pub async fn record(engine: &CaseEngine, delivery: i64, attempt: Attempt) -> Result<(), AppError> {
-    Ok(engine.store().record_attempt(delivery, attempt).await?)
+    /// Up to `limit` deliveries of `webhook` due now, oldest first, for the sender.
+    pub async fn due(&self, webhook: i64, limit: u32) -> Result<Vec<Delivery>, AppError> {
+        Ok(self.context.store().due_deliveries(webhook, self.context.timestamp(), limit).await?)
+    }
+
+    /// Records an attempt at a delivery.
+    pub async fn record(&self, delivery: i64, attempt: Attempt) -> Result<(), AppError> {
+        Ok(self.context.store().record_attempt(delivery, attempt).await?)
+    }
+
+    /// Now, by the context's clock (the sender stamps its attempts with it).
+    pub fn now(&self) -> Timestamp {
+        self.context.timestamp()
+    }
 }
 
 /// `sha256=HEX` of `timestamp.body` under `secret`.

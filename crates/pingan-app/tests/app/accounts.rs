@@ -10,8 +10,9 @@ use chrono::{Duration, TimeZone, Utc};
 use pingan_app::access::Principal;
 use pingan_app::accounts::{AccountSettings, Accounts, NewAccount};
 use pingan_app::clock::ManualClock;
+use pingan_app::context::Context;
 use pingan_core::access::Role;
-use pingan_core::{DivisionCode, Explain};
+use pingan_core::{DivisionCode, Explain, Timestamp};
 use pingan_store::accounts::CredentialKind;
 use pingan_store::units::{UnitKind, UnitRow};
 use pingan_store::{Division, Store};
@@ -50,7 +51,8 @@ async fn world() -> World {
         .await
         .unwrap();
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 2, 0, 0).unwrap()));
-    let accounts = Accounts::new(store.clone(), clock.clone(), AccountSettings::default());
+    let context = Context::standard(store.clone(), clock.clone()).unwrap();
+    let accounts = Accounts::new(Arc::new(context), AccountSettings::default());
     World { accounts, store, clock, _directory: directory }
 }
 
@@ -155,7 +157,7 @@ async fn failed_logins_slow_the_guesser_and_never_lock_out_the_owner() {
     }
     let throttled = w.accounts.login("liming", GOOD, Some(sprayer)).await.unwrap_err();
     assert_eq!(throttled.code(), "too_many_attempts");
-    let log = w.store.access_log("", 0, 200).await.unwrap();
+    let log = w.store.access_log("", Timestamp::default(), 200).await.unwrap();
     assert!(log.iter().any(|e| e.event == "login_throttled" && e.address.as_deref() == Some("198.51.100.9")));
     assert!(log.iter().any(|e| e.event == "login_slowed" && e.address.as_deref() == Some("192.0.2.7")));
     let failed = log.iter().filter(|e| e.event == "login_failed").count();
@@ -233,7 +235,7 @@ async fn tokens_expire_and_revoked_ones_are_refused_and_logged() {
         assert_eq!(refused.code(), "out_of_range", "{days} days");
     }
     let (kept, kept_secret) = w.accounts.issue(&account, CredentialKind::Token, "a year", Some(365)).await.unwrap();
-    assert_eq!(kept.expires_at - kept.created_at, 365 * 86_400_000, "the longest a token lives");
+    assert_eq!(kept.expires_at.millis_since(kept.created_at), 365 * 86_400_000, "the longest a token lives");
     assert!(short_secret.starts_with("pa_") && short_secret.len() > 40);
     let principal = Principal::of(&account);
     assert!(w.accounts.revoke(&principal, &kept.id).await.unwrap());
@@ -251,7 +253,7 @@ async fn tokens_expire_and_revoked_ones_are_refused_and_logged() {
         w.accounts.authenticate("pa_guessed", CredentialKind::Token, None).await.unwrap_err().code(),
         "not_authenticated"
     );
-    let log = w.store.access_log("", 0, 100).await.unwrap();
+    let log = w.store.access_log("", Timestamp::default(), 100).await.unwrap();
     let revoked = log.iter().find(|e| e.reason == "credential_revoked").expect("the revoked token's use is logged");
     assert_eq!(
         (revoked.account_id.as_deref(), revoked.address.as_deref()),

@@ -5,17 +5,23 @@
 
 use pingan_app::Silent;
 use pingan_app::cases::audit::verify_histories;
-use pingan_core::DivisionCode;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::Status;
+use pingan_core::{DivisionCode, Timestamp};
 use pingan_store::Division;
 use pingan_store::DivisionStore;
 use pingan_store::cases::{ActionRecord, CaseBody, CaseRow, CaseStore, Created, NewCase};
 use pingan_store_sqlite::SqliteStore;
 
 fn record(at: i64, action: &str, status: Status) -> ActionRecord {
-    ActionRecord { at, actor: "centre:3603".into(), action: action.into(), status_after: status, details: "{}".into() }
+    ActionRecord {
+        at: Timestamp::from_millis(at),
+        actor: "centre:3603".into(),
+        action: action.into(),
+        status_after: status,
+        details: "{}".into(),
+    }
 }
 
 #[tokio::test]
@@ -43,7 +49,7 @@ async fn tampering_is_found() {
             division: code("3603"),
             handler: None,
             grid: None,
-            reported_at: 1,
+            reported_at: Timestamp::from_millis(1),
             claim_due: None,
             resolve_due: None,
             alert_at: None,

@@ -9,14 +9,17 @@ use pingan_app::cases::audit::verify_histories;
 use pingan_app::cases::{ActionRequest, CaseEngine, EngineSettings, Submission};
 use pingan_app::categories::CategoryBook;
 use pingan_app::clock::ManualClock;
+use pingan_app::context::Context;
 use pingan_app::demo::load_jiangxi;
 use pingan_app::personal::{Resealed, Vault, check_keys, reseal};
+use pingan_app::targets::TargetPolicy;
+use pingan_app::webhooks::Webhooks;
 use pingan_app::{Atlas, Silent, jiangxi};
 use pingan_core::calendar::{OfficeHours, OfficialCalendar, WorkClock, china_standard_time};
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
-use pingan_core::{Actor, DivisionCode, Explain};
+use pingan_core::{Actor, DivisionCode, Explain, Timestamp};
 use pingan_store::Store;
 use pingan_store::cases::{CaseFilter, CaseRow, Reporter};
 use pingan_store_sqlite::SqliteStore;
@@ -40,20 +43,25 @@ struct World {
 }
 
 async fn world(start: &str) -> World {
+    world_sealing(start, None).await
+}
+
+/// A world whose engine seals personal data with `vault`.
+async fn world_sealing(start: &str, vault: Option<Vault>) -> World {
     let directory = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&directory.path().join("pingan.db")).unwrap());
     load_jiangxi(store.as_ref(), &DivisionCode::parse(jiangxi::PINGXIANG).unwrap(), &Silent).await.unwrap();
     let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
-    let calendar = OfficialCalendar::parse(pingan_app::cases::SHIPPED_CALENDAR).unwrap();
+    let calendar = OfficialCalendar::parse(pingan_app::context::SHIPPED_CALENDAR).unwrap();
     let clock = Arc::new(ManualClock::new(local(start)));
-    let engine = CaseEngine::new(
-        store.clone(),
-        atlas,
-        CategoryBook::shipped().unwrap(),
-        WorkClock::new(calendar, OfficeHours::default()),
-        clock.clone(),
-        EngineSettings::default(),
-    );
+    let work = WorkClock::new(calendar, OfficeHours::default());
+    let mut context = Context::new(store.clone(), clock.clone(), CategoryBook::shipped().unwrap(), work);
+    if let Some(vault) = vault {
+        context = context.with_vault(Arc::new(vault));
+    }
+    let context = Arc::new(context);
+    let webhooks = Arc::new(Webhooks::new(context.clone(), TargetPolicy::default()));
+    let engine = CaseEngine::new(context, atlas, webhooks, EngineSettings::default());
     engine.refresh().await.unwrap();
     World { engine, store, clock, _directory: directory }
 }
@@ -115,7 +123,7 @@ async fn a_resident_report_walks_the_whole_lifecycle() {
         .unwrap();
     assert_eq!(case.status, Status::Dispatched);
     // 8 working hours to claim from 09:00 Monday: 3 h to noon, 3.5 h in the afternoon, 1.5 h on Tuesday.
-    assert_eq!(case.claim_due, Some(local("2025-03-11 10:00").timestamp_millis()));
+    assert_eq!(case.claim_due, Some(Timestamp::of(local("2025-03-11 10:00"))));
     w.clock.set(local("2025-03-10 10:00"));
     let case = w.engine.act(act(&case, &village, ActionKind::Claim)).await.unwrap();
     let case = w
@@ -523,9 +531,9 @@ async fn deadlines_count_working_time_across_the_spring_festival() {
     // Friday 24 January 2025, 16:00: 1.5 h that day, then Sunday 26 January is a make-up working day.
     let w = world("2025-01-24 16:00").await;
     let case = w.engine.submit(report(Channel::Hotline, "hotline:1", "dispute.family")).await.unwrap().case;
-    assert_eq!(case.claim_due, Some(local("2025-01-26 17:00").timestamp_millis()));
+    assert_eq!(case.claim_due, Some(Timestamp::of(local("2025-01-26 17:00"))));
     // Resolution: 70 h. After the 26th (7 h) the festival runs 28 January to 4 February.
-    assert!(case.resolve_due.unwrap() > local("2025-02-05 08:30").timestamp_millis());
+    assert!(case.resolve_due.unwrap() > Timestamp::of(local("2025-02-05 08:30")));
     w.clock.set(local("2025-01-26 16:30"));
     assert_eq!(w.engine.resolution_state(&case), Some(pingan_core::calendar::DeadlineState::OnTime));
 }
@@ -554,7 +562,7 @@ async fn the_deadline_sweep_notifies_once_or_escalates() {
 
     // On the 25th of March both are overdue.
     w.clock.set(local("2025-03-25 09:00"));
-    assert!(noted.resolve_due.unwrap() < local("2025-03-25 09:00").timestamp_millis());
+    assert!(noted.resolve_due.unwrap() < Timestamp::of(local("2025-03-25 09:00")));
     let first = sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap();
     assert_eq!((first.overdue, first.notified, first.escalated), (2, 2, 0));
     let again = sweep_overdue(&w.engine, OverduePolicy::NotifyParent).await.unwrap();
@@ -598,7 +606,7 @@ async fn a_new_category_version_applies_to_new_cases_only() {
         "hazard.fire,hazard,消防隐患,Fire hazard,county,xfj,2,48,",
     );
     assert_ne!(slower, DEFAULT_CATEGORIES);
-    assert_eq!(import_categories(w.store.as_ref(), &slower, "slower.csv", 0).await.unwrap(), 2);
+    assert_eq!(import_categories(w.store.as_ref(), &slower, "slower.csv", Timestamp::default()).await.unwrap(), 2);
     assert!(w.engine.refresh().await.unwrap());
     assert!(!w.engine.refresh().await.unwrap(), "an unchanged book counted as new");
     let after = w.engine.submit(report(Channel::Hotline, "hotline:7", "hazard.fire")).await.unwrap().case;
@@ -609,19 +617,20 @@ async fn a_new_category_version_applies_to_new_cases_only() {
 
     // Dropping a category in use, or a malformed line, is refused whole.
     let dropped: String = slower.lines().filter(|l| !l.starts_with("hazard.fire,")).map(|l| format!("{l}\n")).collect();
-    let error = import_categories(w.store.as_ref(), &dropped, "dropped.csv", 0).await.unwrap_err();
+    let error = import_categories(w.store.as_ref(), &dropped, "dropped.csv", Timestamp::default()).await.unwrap_err();
     assert_eq!(error.code(), "category_dropped", "{error}");
     let malformed = format!("{slower}hazard.odd,hazard,怪,Odd,galaxy,,1,2,1,2,1,2\n");
-    let error = import_categories(w.store.as_ref(), &malformed, "malformed.csv", 0).await.unwrap_err();
+    let error =
+        import_categories(w.store.as_ref(), &malformed, "malformed.csv", Timestamp::default()).await.unwrap_err();
     assert_eq!(error.code(), "invalid_category", "{error}");
     assert_eq!(w.store.latest_categories().await.unwrap().unwrap().0, 2);
 }
 
 #[tokio::test]
 async fn resealing_under_a_new_key_retires_the_old_one() {
-    let World { engine, store, _directory, .. } = world("2026-03-02 09:00").await;
     let (first, second) = (Vault::generate("k1"), Vault::generate("k2"));
-    let engine = engine.with_vault(Arc::new(Vault::parse(&first).unwrap()));
+    let World { engine, store, _directory, .. } =
+        world_sealing("2026-03-02 09:00", Some(Vault::parse(&first).unwrap())).await;
     let reporter = Reporter { name: Some("张三丰".into()), phone: Some("13812345678".into()), id_number: None };
     let with_contact = Submission {
         reporter: Some(reporter.clone()),
@@ -650,26 +659,26 @@ async fn resealing_under_a_new_key_retires_the_old_one() {
 /// that key may go.
 #[tokio::test]
 async fn a_key_file_that_does_not_open_the_database_is_refused_at_start() {
-    let World { engine, store, _directory, .. } = world("2026-03-02 09:00").await;
     let first = Vault::generate("k1");
     let vault = Vault::parse(&first).unwrap();
     // A database made before keys were recorded: its newest sealed contacts are tried instead.
-    let engine = engine.with_vault(Arc::new(Vault::parse(&first).unwrap()));
+    let World { engine, store, _directory, .. } =
+        world_sealing("2026-03-02 09:00", Some(Vault::parse(&first).unwrap())).await;
     let with_contact = Submission {
         reporter: Some(Reporter { name: None, phone: Some("13812345678".into()), id_number: None }),
         ..report(Channel::Resident, "resident:anonymous", "dispute.neighbour")
     };
     engine.submit(with_contact).await.unwrap();
     let stray = Vault::parse(&Vault::generate("k1")).unwrap();
-    let refused = check_keys(store.as_ref(), &stray, 0).await.unwrap_err();
+    let refused = check_keys(store.as_ref(), &stray, Timestamp::default()).await.unwrap_err();
     assert_eq!(refused.code(), "data_keys_missing");
     assert!(refused.message_en().contains("key k1 in the key file is not the one"), "{}", refused.message_en());
     assert!(store.data_key_probes().await.unwrap().is_empty(), "a refused start recorded a key");
 
-    check_keys(store.as_ref(), &vault, 0).await.unwrap();
+    check_keys(store.as_ref(), &vault, Timestamp::default()).await.unwrap();
     assert_eq!(store.data_key_probes().await.unwrap().len(), 1);
     for wrong in [stray, Vault::parse(&Vault::generate("k7")).unwrap()] {
-        let refused = check_keys(store.as_ref(), &wrong, 0).await.unwrap_err();
+        let refused = check_keys(store.as_ref(), &wrong, Timestamp::default()).await.unwrap_err();
         assert_eq!(refused.code(), "data_keys_missing", "{wrong:?}");
         assert!(refused.message_zh().contains("k1"), "{}", refused.message_zh());
     }
@@ -677,12 +686,12 @@ async fn a_key_file_that_does_not_open_the_database_is_refused_at_start() {
     // Rotated: both keys are needed until every record is sealed again under the new one.
     let second = Vault::generate(&Vault::new_key_id());
     let rotated = Vault::parse(&format!("{second}{first}")).unwrap();
-    check_keys(store.as_ref(), &rotated, 0).await.unwrap();
+    check_keys(store.as_ref(), &rotated, Timestamp::default()).await.unwrap();
     assert_eq!(store.data_key_probes().await.unwrap().len(), 2);
     let newest_only = Vault::parse(&second).unwrap();
-    assert!(check_keys(store.as_ref(), &newest_only, 0).await.is_err(), "k1 still seals a record");
+    assert!(check_keys(store.as_ref(), &newest_only, Timestamp::default()).await.is_err(), "k1 still seals a record");
     reseal(store.as_ref(), &rotated, &Silent).await.unwrap();
-    check_keys(store.as_ref(), &newest_only, 0).await.unwrap();
+    check_keys(store.as_ref(), &newest_only, Timestamp::default()).await.unwrap();
     assert_eq!(store.data_key_probes().await.unwrap().len(), 1);
     assert!(newest_only.current_key().starts_with("k-") && newest_only.current_key().len() == 10);
 }
@@ -705,7 +714,7 @@ async fn anonymous_photos_have_a_daily_quota_per_address() {
     };
     let (one, other) =
         (Uploader::Anonymous(Some([127, 0, 0, 1].into())), Uploader::Anonymous(Some([127, 0, 0, 2].into())));
-    let now = 1_790_000_000_000;
+    let now = Timestamp::from_millis(1_790_000_000_000);
     let fits = u32::try_from(ANONYMOUS_DAILY_BYTES / MAX_PHOTO_BYTES as u64).unwrap();
     for n in 0..fits {
         store_photo(&store, photo(n), now, one).await.unwrap();
@@ -717,5 +726,7 @@ async fn anonymous_photos_have_a_daily_quota_per_address() {
     assert!(!store_photo(&store, photo(0), now, one).await.unwrap().new, "a photo already stored is no new bytes");
     store_photo(&store, photo(fits), now, other).await.unwrap();
     store_photo(&store, photo(fits + 1), now, Uploader::Account("a-1")).await.unwrap();
-    store_photo(&store, photo(fits + 2), now + 24 * 3600 * 1000 + 1, one).await.unwrap();
+    store_photo(&store, photo(fits + 2), now.plus(chrono::Duration::milliseconds(24 * 3600 * 1000 + 1)), one)
+        .await
+        .unwrap();
 }

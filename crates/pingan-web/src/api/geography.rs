@@ -187,7 +187,7 @@ pub struct CategoryBookView {
     responses((status = 200, body = CategoryBookView)))]
 /// The categories cases are filed under, in force now.
 pub async fn categories(State(state): State<AppState>) -> Json<CategoryBookView> {
-    let book = state.engine.categories();
+    let book = state.context.categories();
     let categories = book
         .leaves()
         .into_iter()

@@ -47,5 +47,5 @@ pub async fn read(
 ) -> Result<Json<IndicatorReport>, ApiError> {
     let q = query_params(query)?;
     let request = IndicatorRequest { division: q.division, unit: q.unit, from: q.from, to: q.to };
-    Ok(Json(pingan_app::indicators::indicators(&state.engine, &caller.principal, request).await?))
+    Ok(Json(pingan_app::indicators::indicators(&state.context, &caller.principal, request).await?))
 }

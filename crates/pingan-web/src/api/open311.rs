@@ -24,6 +24,7 @@ use pingan_app::AppError;
 use pingan_app::access::is_public_category;
 use pingan_app::cases::Submission;
 use pingan_core::Actor;
+use pingan_core::Timestamp;
 use pingan_core::calendar::china_standard_time;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -286,7 +287,7 @@ async fn list(
 
 fn services(state: &AppState, pairs: &Pairs, format: Format) -> Result<Response, Refusal> {
     jurisdiction(state, pairs)?;
-    let book = state.engine.categories();
+    let book = state.context.categories();
     let services = book
         .leaves()
         .into_iter()
@@ -314,7 +315,7 @@ async fn service_definition(
     let code = split(&file).map(|(stem, _)| stem.to_owned()).unwrap_or_default();
     in_format(&file, "", |format| async move {
         jurisdiction(&state, &query(parsed)?)?;
-        if state.engine.categories().leaf(&code).is_none() {
+        if state.context.categories().leaf(&code).is_none() {
             return Err(Refusal::new(StatusCode::NOT_FOUND, format!("no service {code:?}")));
         }
         let definition =
@@ -332,8 +333,9 @@ fn open311_status(status: Status) -> &'static str {
     }
 }
 
-fn w3c(ms: i64) -> Option<String> {
-    let time: DateTime<FixedOffset> = DateTime::from_timestamp_millis(ms)?.with_timezone(&china_standard_time());
+fn w3c(at: Timestamp) -> Option<String> {
+    let time: DateTime<FixedOffset> =
+        DateTime::from_timestamp_millis(at.millis())?.with_timezone(&china_standard_time());
     Some(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
 }
 
@@ -344,12 +346,12 @@ fn agency(state: &AppState, handler: &str) -> Option<String> {
             state.atlas.division_name(code.as_str()).map(|name| format!("{name}综治中心"))
         }
         Ok(pingan_core::Unit::Grid(grid)) => state.atlas.grid(&grid).map(|routed| routed.grid.name),
-        _ => state.engine.dispatch_book().unit_name(handler).map(str::to_owned),
+        _ => state.context.dispatch_book().unit_name(handler).map(str::to_owned),
     }
 }
 
 fn request_node(state: &AppState, case: CaseRow) -> Node {
-    let book = state.engine.categories();
+    let book = state.context.categories();
     let service_name = book.leaf(&case.category).map(|c| c.name_zh.clone());
     let body = &case.body;
     let updated = [Some(case.reported_at), body.dispatched_at, body.claimed_at, body.resolved_at, body.closed_at]
@@ -402,7 +404,7 @@ async fn requests(state: &AppState, pairs: &Pairs, format: Format) -> Result<Res
         }
         found
     } else {
-        let now = state.engine.now().timestamp_millis();
+        let now = state.context.timestamp().millis();
         let end = parameter(pairs, "end_date").map(|v| parse_w3c("end_date", v)).transpose()?;
         let start = parameter(pairs, "start_date").map(|v| parse_w3c("start_date", v)).transpose()?;
         let span = Duration::days(MAX_SPAN_DAYS).num_milliseconds();
@@ -418,8 +420,8 @@ async fn requests(state: &AppState, pairs: &Pairs, format: Format) -> Result<Res
         }
         let mut filter = CaseFilter {
             division: within.clone(),
-            reported_from: Some(start),
-            reported_before: Some(end.saturating_add(1)),
+            reported_from: Some(Timestamp::from_millis(start)),
+            reported_before: Some(Timestamp::from_millis(end.saturating_add(1))),
             limit: MAX_REQUESTS,
             ..CaseFilter::default()
         };
@@ -498,7 +500,7 @@ async fn create(
         }
         let service_code = parameter(&pairs, "service_code")
             .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "service_code is missing"))?;
-        if state.engine.categories().leaf(service_code).is_none() {
+        if state.context.categories().leaf(service_code).is_none() {
             return Err(Refusal::new(StatusCode::NOT_FOUND, format!("no service {service_code:?}")));
         }
         let coordinate = |name: &str| {

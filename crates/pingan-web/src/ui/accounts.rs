@@ -159,7 +159,7 @@ pub async fn submit(
     };
     match issued {
         Ok((session, secret)) => {
-            let max_age = (session.expires_at - session.created_at) / 1000;
+            let max_age = session.expires_at.millis_since(session.created_at) / 1000;
             let spent = HeaderValue::from_static("__Host-pingan_form_csrf=; Path=/; Secure; Max-Age=0");
             see_other("/login", vec![session_cookie(&secret, max_age), spent])
         }

@@ -7,6 +7,7 @@
 
 use pingan_app::accounts::NewAccount;
 use pingan_app::demo::DEMO_PASSWORD;
+use pingan_core::Timestamp;
 use pingan_core::access::Role;
 use pingan_core::case::CaseNumber;
 use pingan_store::units::UnitKind;
@@ -143,7 +144,7 @@ fn check_matrix(served: &Served) {
 
     // Every refusal to show a case was logged, with the account that asked (residents' and
     // anonymous attempts have no place in the tree: the province-wide log holds them).
-    let log = served.runtime.block_on(served.store.access_log("", 0, 10_000)).unwrap();
+    let log = served.runtime.block_on(served.store.access_log("", Timestamp::from_millis(0), 10_000)).unwrap();
     let refusals = |account: Option<&str>| {
         let id =
             account.map(|login| served.runtime.block_on(served.store.account_by_login(login)).unwrap().unwrap().id);

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pingan_core::Timestamp;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -704,7 +705,7 @@ fn check_photo_api(served: &Served) {
         &[("authorization", "Bearer pa_forged"), ("x-forwarded-for", "198.51.100.77, 127.0.0.1")],
     );
     assert_eq!(status, 401);
-    let log = served.runtime.block_on(served.store.access_log("", 0, 100_000)).unwrap();
+    let log = served.runtime.block_on(served.store.access_log("", Timestamp::from_millis(0), 100_000)).unwrap();
     assert!(log.iter().any(|e| e.address.as_deref() == Some("198.51.100.77")), "the client, not the proxy, is logged");
     let (status, _) = post(served, "/api/v1/cases", &as_grid, &report(serde_json::json!([hash])));
     assert_eq!(status, 201, "an account is not limited");
@@ -720,7 +721,7 @@ fn check_photo_api(served: &Served) {
         .collect();
     assert_eq!(guesses.iter().filter(|&&s| s == 404).count(), 100, "{guesses:?}");
     assert!(guesses[100..].iter().all(|&s| s == 429), "{guesses:?}");
-    let log = served.runtime.block_on(served.store.access_log("", 0, 100_000)).unwrap();
+    let log = served.runtime.block_on(served.store.access_log("", Timestamp::from_millis(0), 100_000)).unwrap();
     let logged = log.iter().filter(|e| e.event == "refused_case" && e.address.as_deref() == Some(guesser)).count();
     assert_eq!(logged, 100);
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pingan_core::Timestamp;
 use pingan_test_support::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -73,14 +74,17 @@ fn check_idempotency(served: &Served) -> String {
 
     // A request still being answered holds its key.
     let admin_id = served.runtime.block_on(served.store.account_by_login("admin")).unwrap().unwrap().id;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = Timestamp::of(std::time::SystemTime::now().into());
     let disable = json!({});
     let path = "/api/v1/accounts/idem-worker/disable";
     // The request's fingerprint: SHA-256 of method, path and body.
     let fingerprint: String =
         Sha256::digest(format!("POST {path}\n{disable}")).iter().map(|b| format!("{b:02x}")).collect();
     for (key, print) in [("busy-1", fingerprint.as_str()), ("busy-2", "another request")] {
-        let claimed = served.runtime.block_on(served.store.claim_key(&admin_id, key, print, now, 0, 0)).unwrap();
+        let claimed = served
+            .runtime
+            .block_on(served.store.claim_key(&admin_id, key, print, now, Timestamp::default(), Timestamp::default()))
+            .unwrap();
         assert_eq!(claimed, None);
     }
     let (status, _, busy) = keyed(served, path, &admin, "busy-1", &disable);

@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pingan_core::Timestamp;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -92,9 +93,10 @@ impl Query {
                 .as_ref()
                 .is_none_or(|g| case.grid.as_ref().is_some_and(|own| own.as_str().starts_with(g.as_str())))
             && self.handler.as_ref().is_none_or(|h| case.handler.as_ref() == Some(h))
-            && self.from.is_none_or(|t| case.reported_at >= t)
-            && self.to.is_none_or(|t| case.reported_at < t)
-            && (!self.overdue || (Status::OPEN.contains(&case.status) && case.resolve_due.is_some_and(|due| due < now)))
+            && self.from.is_none_or(|t| case.reported_at.millis() >= t)
+            && self.to.is_none_or(|t| case.reported_at.millis() < t)
+            && (!self.overdue
+                || (Status::OPEN.contains(&case.status) && case.resolve_due.is_some_and(|due| due.millis() < now)))
             && self.q.as_ref().is_none_or(|q| text.contains(&q.to_ascii_lowercase()))
     }
 }
@@ -131,7 +133,7 @@ impl Choices {
             handlers.extend(case.handler.clone());
             let characters: Vec<char> = case.body.description.chars().collect();
             if characters.len() >= 3 {
-                let at = (case.reported_at as usize) % (characters.len() - 2);
+                let at = (case.reported_at.millis() as usize) % (characters.len() - 2);
                 texts.insert(characters[at..at + 2].iter().collect::<String>());
                 texts.insert(characters[at..at + 3].iter().collect::<String>());
             }
@@ -142,7 +144,7 @@ impl Choices {
             divisions: divisions.into_iter().collect(),
             grids: grids.into_iter().collect(),
             handlers: handlers.into_iter().collect(),
-            times: cases.iter().map(|c| c.reported_at).collect(),
+            times: cases.iter().map(|c| c.reported_at.millis()).collect(),
             texts: texts.into_iter().collect(),
         }
     }
@@ -194,8 +196,8 @@ fn aim(rng: &mut fastrand::Rng, query: &mut Query, name: &str, case: &CaseRow) {
                 case.grid.as_ref().map(|g| if rng.bool() { g.to_string() } else { g.as_str()[..12].to_owned() })
         }
         "handler" => query.handler = case.handler.clone(),
-        "from" => query.from = Some(case.reported_at),
-        "to" => query.to = Some(case.reported_at + 1),
+        "from" => query.from = Some(case.reported_at.millis()),
+        "to" => query.to = Some(case.reported_at.millis() + 1),
         "overdue" => query.overdue = true,
         "q" => {
             let characters: Vec<char> = case.body.description.chars().collect();
@@ -422,9 +424,9 @@ fn check_scope_invariant(served: &Served) {
         }
         // Counts the indicator tallies answer: of every case, the open or the closed ones, of a
         // place, over whole months.
-        let this_month = Month::of_instant(now_ms());
-        let month_starts = [None, Some(this_month.previous().start_ms()), Some(this_month.start_ms())];
-        let month_ends = [None, Some(this_month.start_ms()), Some(this_month.next().start_ms())];
+        let this_month = Month::of_instant(Timestamp::from_millis(now_ms()));
+        let month_starts = [None, Some(this_month.previous().start().millis()), Some(this_month.start().millis())];
+        let month_ends = [None, Some(this_month.start().millis()), Some(this_month.next().start().millis())];
         for statuses in [Vec::new(), Status::OPEN.to_vec(), vec![Status::Closed]] {
             let places = [
                 None,

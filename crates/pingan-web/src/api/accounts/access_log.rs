@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use pingan_core::Timestamp;
 use pingan_store::accounts::AccessEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -41,7 +42,7 @@ struct AccessEntryView {
 impl From<AccessEntry> for AccessEntryView {
     fn from(e: AccessEntry) -> AccessEntryView {
         AccessEntryView {
-            at: e.at,
+            at: e.at.millis(),
             account_id: e.account_id,
             unit: e.unit,
             event: e.event,
@@ -72,7 +73,7 @@ pub async fn read(
     if from < 0 {
         return Err(ApiError::invalid_parameter("from", &from.to_string()));
     }
-    let entries = state.accounts.access_log(&caller.principal, from, limit).await?;
+    let entries = state.accounts.access_log(&caller.principal, Timestamp::from_millis(from), limit).await?;
     let views: Vec<AccessEntryView> = entries.into_iter().map(AccessEntryView::from).collect();
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(views).into_response()),

@@ -2,6 +2,7 @@
 //! request must also carry the session's CSRF token in `X-CSRF-Token`); and the endpoints that log
 //! in, change passwords and manage tokens.
 
+use pingan_core::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
@@ -139,7 +140,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
 /// Whether a request without an account from `address` may write now (counted against the
 /// address's allowance; one whose address is unknown has none to count against, and may).
 pub fn public_write_allowed(state: &AppState, address: Option<IpAddr>) -> bool {
-    let now = state.engine.now().timestamp_millis();
+    let now = state.context.timestamp().millis();
     address.is_none_or(|address| state.public_writes.attempt(address, now) == Admission::Allowed)
 }
 
@@ -206,9 +207,9 @@ pub async fn login(
     let body = LoggedIn {
         account: Me::from(&Principal::of(&account)),
         csrf_token: session.csrf.clone().unwrap_or_default(),
-        expires_at: session.expires_at,
+        expires_at: session.expires_at.millis(),
     };
-    let max_age = (session.expires_at - session.created_at) / 1000;
+    let max_age = session.expires_at.millis_since(session.created_at) / 1000;
     Ok(([(SET_COOKIE, session_cookie(&secret, max_age))], Json(body)).into_response())
 }
 
@@ -270,9 +271,9 @@ impl TokenView {
         TokenView {
             id: row.id,
             label: row.label,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            revoked_at: row.revoked_at,
+            created_at: row.created_at.millis(),
+            expires_at: row.expires_at.millis(),
+            revoked_at: row.revoked_at.map(Timestamp::millis),
             token,
         }
     }

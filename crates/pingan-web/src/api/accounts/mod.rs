@@ -9,6 +9,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pingan_app::accounts::NewAccount;
+use pingan_core::Timestamp;
 use pingan_core::access::Role;
 use pingan_store::accounts::AccountRow;
 use serde::{Deserialize, Serialize};
@@ -41,9 +42,9 @@ impl From<AccountRow> for AccountView {
             unit: a.unit,
             roles: a.roles,
             must_change_password: a.must_change_password,
-            slowed_until: a.slowed_until,
+            slowed_until: a.slowed_until.map(Timestamp::millis),
             disabled: a.disabled,
-            created_at: a.created_at,
+            created_at: a.created_at.millis(),
         }
     }
 }

@@ -42,7 +42,7 @@ impl From<&CaseEvent> for CaseEventView {
             id: case.id.clone(),
             number: case.number.as_ref().map(|n| n.to_string()),
             action: event.action.clone(),
-            at: event.at,
+            at: event.at.millis(),
             status: case.status,
             category: case.category.clone(),
             division: case.division.to_string(),

@@ -6,6 +6,7 @@
 //! is an error, never silently ignored (a mistyped `stauts=closed` must not list every case).
 
 use pingan_core::Reason;
+use pingan_core::Timestamp;
 use std::collections::HashSet;
 
 use axum::Json;
@@ -14,7 +15,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::DateTime;
+
 use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_app::accounts::AccessEvent;
@@ -122,10 +123,14 @@ fn documented<T: IntoParams>() -> Vec<Parameter> {
     T::into_params(|| Some(ParameterIn::Query))
 }
 
-fn millis(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+fn instant(name: &str, value: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     value
         .map(|text| {
-            text.parse::<i64>().ok().filter(|&ms| ms >= 0).ok_or_else(|| ApiError::invalid_parameter(name, text))
+            text.parse::<i64>()
+                .ok()
+                .filter(|&ms| ms >= 0)
+                .map(Timestamp::from_millis)
+                .ok_or_else(|| ApiError::invalid_parameter(name, text))
         })
         .transpose()
 }
@@ -144,7 +149,7 @@ impl Filters {
                 .collect::<Result<_, _>>()?;
         }
         if let Some(category) = self.category.as_deref() {
-            if state.engine.categories().leaf(category).is_none() {
+            if state.context.categories().leaf(category).is_none() {
                 return Err(AppError::UnknownCategory(category.to_owned()).into());
             }
             filter.categories = vec![category.to_owned()];
@@ -167,11 +172,11 @@ impl Filters {
             filter.grid_prefix = Some(prefix.ok_or_else(|| ApiError::invalid_parameter("grid", code))?);
         }
         filter.handler = self.handler.clone();
-        filter.reported_from = millis("from", self.from.as_deref())?;
-        filter.reported_before = millis("to", self.to.as_deref())?;
+        filter.reported_from = instant("from", self.from.as_deref())?;
+        filter.reported_before = instant("to", self.to.as_deref())?;
         match self.overdue.as_deref() {
             None | Some("false") => {}
-            Some("true") => filter.overdue_at = Some(state.engine.now().timestamp_millis()),
+            Some("true") => filter.overdue_at = Some(state.context.timestamp()),
             Some(other) => return Err(ApiError::invalid_choice("overdue", other, &["true", "false"])),
         }
         if let Some(text) = self.q.as_deref().map(str::trim) {
@@ -187,10 +192,10 @@ impl Filters {
 
 /// Where a page ends: the last case's report time and id, opaque to clients.
 fn encode_cursor(case: &CaseRow) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}.{}", case.reported_at, case.id))
+    URL_SAFE_NO_PAD.encode(format!("{}.{}", case.reported_at.millis(), case.id))
 }
 
-fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
+fn decode_cursor(text: &str) -> Result<(Timestamp, String), ApiError> {
     let invalid = || ApiError::invalid_cursor();
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
@@ -200,7 +205,7 @@ fn decode_cursor(text: &str) -> Result<(i64, String), ApiError> {
     if !id_is_plain || at < 0 {
         return Err(invalid());
     }
-    Ok((at, id.to_owned()))
+    Ok((Timestamp::from_millis(at), id.to_owned()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -369,8 +374,8 @@ fn export_record(engine: &CaseEngine, case: &CaseRow, personal: bool) -> Vec<Str
 
 /// A case's columns for a spreadsheet: times in China Standard Time, free text made inert.
 fn row(case: &CaseRow) -> Vec<String> {
-    let time = |ms: Option<i64>| {
-        ms.and_then(DateTime::from_timestamp_millis)
+    let time = |at: Option<Timestamp>| {
+        at.map(Timestamp::instant)
             .map(|t| t.with_timezone(&china_standard_time()).format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default()
     };

@@ -22,6 +22,7 @@ use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
 use pingan_app::cases::{ActionRequest, Submission};
 use pingan_core::Actor;
 use pingan_core::Reason;
+use pingan_core::Timestamp;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
@@ -168,9 +169,9 @@ impl From<CaseRow> for CaseView {
             id: case.id,
             category: case.category,
             handler: case.handler,
-            reported_at: case.reported_at,
-            claim_due: case.claim_due,
-            resolve_due: case.resolve_due,
+            reported_at: case.reported_at.millis(),
+            claim_due: case.claim_due.map(Timestamp::millis),
+            resolve_due: case.resolve_due.map(Timestamp::millis),
             version: case.version,
         }
     }
@@ -493,7 +494,7 @@ pub async fn case_history(
                 }
                 HistoryEntry {
                     sequence: entry.sequence,
-                    at: entry.record.at,
+                    at: entry.record.at.millis(),
                     actor: entry.record.actor,
                     action: entry.record.action,
                     status_after: entry.record.status_after,

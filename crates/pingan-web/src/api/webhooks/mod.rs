@@ -9,6 +9,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use pingan_app::webhooks::WebhookRequest;
+use pingan_core::Timestamp;
 use pingan_store::webhooks::{Delivery, WebhookRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -51,7 +52,7 @@ impl From<WebhookRow> for WebhookView {
             url: w.url,
             categories: w.categories,
             created_by: w.created_by,
-            created_at: w.created_at,
+            created_at: w.created_at.millis(),
         }
     }
 }
@@ -85,13 +86,13 @@ impl From<Delivery> for DeliveryView {
         DeliveryView {
             id: d.id,
             event_id: format!("{}:{}", d.case_id, d.sequence),
-            created_at: d.created_at,
+            created_at: d.created_at.millis(),
             state: d.state.as_str(),
             attempts: d.attempts,
-            next_attempt_at: pending.then_some(d.next_attempt_at),
+            next_attempt_at: pending.then_some(d.next_attempt_at.millis()),
             last_status: d.last_status,
             last_error: d.last_error,
-            delivered_at: d.delivered_at,
+            delivered_at: d.delivered_at.map(Timestamp::millis),
         }
     }
 }
@@ -114,7 +115,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<WebhookCreated>), ApiError> {
     let request: CreateWebhook = json_body(payload)?;
     let request = WebhookRequest { url: request.url, unit: request.unit, categories: request.categories };
-    let created = pingan_app::webhooks::create(&state.engine, &caller.principal, request).await?;
+    let created = state.webhooks.create(&caller.principal, request).await?;
     let secret = created.secret.clone();
     Ok((StatusCode::CREATED, Json(WebhookCreated { webhook: created.into(), secret })))
 }
@@ -123,7 +124,7 @@ pub async fn create(
     responses((status = 200, body = Vec<WebhookView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// The subscriptions of the units the caller administers.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<WebhookView>>, ApiError> {
-    let rows = pingan_app::webhooks::list(&state.engine, &caller.principal)?;
+    let rows = state.webhooks.list(&caller.principal)?;
     Ok(Json(rows.into_iter().map(WebhookView::from).collect()))
 }
 
@@ -136,7 +137,7 @@ pub async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    pingan_app::webhooks::remove(&state.engine, &caller.principal, webhook_id(&id)?).await?;
+    state.webhooks.remove(&caller.principal, webhook_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,6 +165,6 @@ pub async fn deliveries(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid_parameter("limit", &limit.to_string()));
     }
-    let rows = pingan_app::webhooks::deliveries(&state.engine, &caller.principal, webhook_id(&id)?, limit).await?;
+    let rows = state.webhooks.deliveries(&caller.principal, webhook_id(&id)?, limit).await?;
     Ok(Json(rows.into_iter().map(DeliveryView::from).collect()))
 }

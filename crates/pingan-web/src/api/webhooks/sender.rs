@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use pingan_app::cases::CaseEngine;
 use pingan_app::targets::TargetPolicy;
-use pingan_app::webhooks::{DeliverySettings, Sent, signature};
+use pingan_app::webhooks::{DeliverySettings, Sent, Webhooks, signature};
 use pingan_store::webhooks::{Delivery, WebhookRow};
 use ureq::config::Config;
 use ureq::http::Uri;
@@ -58,7 +57,7 @@ impl Resolver for Guarded {
 
 /// Sends the outbox for ever. `names` resolves receivers' names (the system's resolver, or a
 /// test's own).
-pub async fn keep_delivering(engine: Arc<CaseEngine>, settings: DeliverySettings, names: Box<dyn Resolver>) {
+pub async fn keep_delivering(webhooks: Arc<Webhooks>, settings: DeliverySettings, names: Box<dyn Resolver>) {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(settings.timeout))
         .http_status_as_error(false)
@@ -67,11 +66,11 @@ pub async fn keep_delivering(engine: Arc<CaseEngine>, settings: DeliverySettings
         // Straight to the receiver: through a proxy, the addresses checked would be the proxy's.
         .proxy(None)
         .build();
-    let resolver = Guarded { policy: engine.webhook_targets().clone(), names };
+    let resolver = Guarded { policy: webhooks.targets().clone(), names };
     let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), resolver);
     let mut running: HashMap<i64, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
-        let active = engine.webhooks();
+        let active = webhooks.active();
         running.retain(|id, task| {
             let keep = active.iter().any(|w| w.id == *id) && !task.is_finished();
             if !keep {
@@ -80,18 +79,18 @@ pub async fn keep_delivering(engine: Arc<CaseEngine>, settings: DeliverySettings
             keep
         });
         for webhook in active.iter() {
-            running
-                .entry(webhook.id)
-                .or_insert_with(|| tokio::spawn(deliver_for(engine.clone(), webhook.clone(), agent.clone(), settings)));
+            running.entry(webhook.id).or_insert_with(|| {
+                tokio::spawn(deliver_for(webhooks.clone(), webhook.clone(), agent.clone(), settings))
+            });
         }
-        let _ = tokio::time::timeout(settings.poll, engine.outbox_filled()).await;
+        let _ = tokio::time::timeout(settings.poll, webhooks.outbox_filled()).await;
     }
 }
 
 /// Works off one subscription's due deliveries, then waits for more.
-async fn deliver_for(engine: Arc<CaseEngine>, webhook: WebhookRow, agent: ureq::Agent, settings: DeliverySettings) {
+async fn deliver_for(webhooks: Arc<Webhooks>, webhook: WebhookRow, agent: ureq::Agent, settings: DeliverySettings) {
     loop {
-        let due = match pingan_app::webhooks::due(&engine, webhook.id, BATCH).await {
+        let due = match webhooks.due(webhook.id, BATCH).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(webhook = webhook.id, %error, "webhook outbox unreadable");
@@ -99,13 +98,13 @@ async fn deliver_for(engine: Arc<CaseEngine>, webhook: WebhookRow, agent: ureq::
             }
         };
         if due.is_empty() {
-            let _ = tokio::time::timeout(settings.poll, engine.outbox_filled()).await;
+            let _ = tokio::time::timeout(settings.poll, webhooks.outbox_filled()).await;
             continue;
         }
         for delivery in due {
-            let sent = send(&webhook, &agent, engine.now().timestamp(), &delivery).await;
-            let attempt = settings.attempt(&delivery, engine.now().timestamp_millis(), sent);
-            if let Err(error) = pingan_app::webhooks::record(&engine, delivery.id, attempt).await {
+            let sent = send(&webhook, &agent, webhooks.now().seconds(), &delivery).await;
+            let attempt = settings.attempt(&delivery, webhooks.now(), sent);
+            if let Err(error) = webhooks.record(delivery.id, attempt).await {
                 tracing::warn!(webhook = webhook.id, delivery = delivery.id, %error, "webhook attempt not recorded");
             }
         }
