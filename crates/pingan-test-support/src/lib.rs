@@ -21,12 +21,8 @@ use pingan_core::DivisionCode;
 use pingan_core::access::Role;
 use pingan_store::Store;
 use pingan_web::AppState;
-use pingan_web::api::webhooks::sender::DefaultResolver;
+use pingan_web::api::webhooks::sender::{Addrs, Name, Resolve, Resolving, SystemNames};
 use serde_json::Value;
-use ureq::config::Config;
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::NextTimeout;
 
 pub struct Served {
     pub base: String,
@@ -181,7 +177,7 @@ fn serve_with(
         let engine = CaseEngine::new(context.clone(), atlas.clone(), webhooks.clone(), EngineSettings::default());
         engine.refresh().await.unwrap();
         let engine = Arc::new(engine);
-        let names = Box::new(TestNames);
+        let names = Arc::new(TestNames);
         tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(webhooks.clone(), QUICK_DELIVERIES, names));
         tokio::spawn(atlas.clone().keep_fresh(store.clone(), Duration::from_millis(50)));
         // The tests connect from loopback and play a proxy's part with X-Forwarded-For.
@@ -208,17 +204,15 @@ pub const TEST_NAMES: [(&str, &str); 5] = [
     ("other-loopback.test", "127.0.0.2"),
 ];
 
-impl Resolver for TestNames {
-    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let host = uri.host().unwrap_or_default();
-        match TEST_NAMES.iter().find(|(name, _)| *name == host) {
+impl Resolve for TestNames {
+    fn resolve(&self, name: Name) -> Resolving {
+        match TEST_NAMES.iter().find(|(test_name, _)| *test_name == name.as_str()) {
             Some((_, address)) => {
-                let mut resolved = self.empty();
-                let port = uri.port_u16().unwrap_or(80);
-                resolved.push(SocketAddr::new(address.parse().unwrap(), port));
-                Ok(resolved)
+                // The client puts the URL's port in.
+                let resolved = vec![SocketAddr::new(address.parse().unwrap(), 0)];
+                Box::pin(async move { Ok(Box::new(resolved.into_iter()) as Addrs) })
             }
-            None => DefaultResolver::default().resolve(uri, config, timeout),
+            None => SystemNames.resolve(name),
         }
     }
 }

@@ -464,7 +464,7 @@ async fn serve(
     engine.refresh().await.map_err(|e| explained(&e))?;
     let engine = Arc::new(engine);
     tokio::spawn(keep_sweeping(engine.clone(), overdue, DEADLINE_SWEEP_INTERVAL));
-    let names = Box::new(pingan_web::api::webhooks::sender::DefaultResolver::default());
+    let names = Arc::new(pingan_web::api::webhooks::sender::SystemNames);
     tokio::spawn(pingan_web::api::webhooks::sender::keep_delivering(
         webhooks.clone(),
         DeliverySettings::default(),
