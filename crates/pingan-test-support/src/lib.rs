@@ -24,6 +24,8 @@ use pingan_web::AppState;
 use pingan_web::api::webhooks::sender::{Addrs, Name, Resolve, Resolving, SystemNames};
 use serde_json::Value;
 
+mod templates;
+
 pub struct Served {
     pub base: String,
     pub grids: usize,
@@ -42,11 +44,12 @@ pub enum Engine {
     Postgres,
 }
 
-/// A test's own database, removed when it is dropped: an SQLite file in a temporary directory, or
-/// a schema of the test PostgreSQL server.
+/// A test's own database, removed when it is dropped: an SQLite file in a temporary directory, a
+/// schema of the test PostgreSQL server, or a database of its own there (a copy of the demo data).
 pub enum TestDatabase {
     Sqlite(tempfile::TempDir),
     Postgres(PostgresSchema),
+    PostgresCopy(PostgresDatabase),
 }
 
 impl TestDatabase {
@@ -65,19 +68,67 @@ impl TestDatabase {
         }
     }
 
+    /// A database holding the demo data (see [`fill_demo`]) on `engine`, and its store: a copy of
+    /// a template made once per test binary.
+    pub fn demo(engine: Engine, runtime: &tokio::runtime::Runtime) -> (Arc<dyn Store>, TestDatabase) {
+        match engine {
+            Engine::Sqlite => {
+                let template = templates::sqlite_template(runtime);
+                let directory = tempfile::tempdir().unwrap();
+                std::fs::copy(template, directory.path().join("pingan.db")).unwrap();
+                let store = pingan_store_sqlite::SqliteStore::open(&directory.path().join("pingan.db")).unwrap();
+                (Arc::new(store), TestDatabase::Sqlite(directory))
+            }
+            Engine::Postgres => runtime.block_on(async {
+                let name = templates::postgres_copy().await;
+                let database = PostgresDatabase { name };
+                let store = pingan_store_postgres::PostgresStore::connect(
+                    &templates::url_of(&database.name),
+                    Some(templates::POSTGRES_SCHEMA),
+                )
+                .await
+                .unwrap();
+                (Arc::new(store) as Arc<dyn Store>, TestDatabase::PostgresCopy(database))
+            }),
+        }
+    }
+
     /// The SQLite database's directory (its files, the write-ahead log too).
     pub fn sqlite_directory(&self) -> Option<&std::path::Path> {
         match self {
             TestDatabase::Sqlite(directory) => Some(directory.path()),
-            TestDatabase::Postgres(_) => None,
+            TestDatabase::Postgres(_) | TestDatabase::PostgresCopy(_) => None,
         }
     }
 
-    /// The PostgreSQL schema's name.
-    pub fn postgres_schema(&self) -> Option<&str> {
+    /// Where the PostgreSQL tables are: the database's URL and the schema's name.
+    pub fn postgres_location(&self) -> Option<(String, String)> {
         match self {
             TestDatabase::Sqlite(_) => None,
-            TestDatabase::Postgres(schema) => Some(&schema.name),
+            TestDatabase::Postgres(schema) => Some((postgres_url(), schema.name.clone())),
+            TestDatabase::PostgresCopy(database) => {
+                Some((templates::url_of(&database.name), templates::POSTGRES_SCHEMA.to_owned()))
+            }
+        }
+    }
+}
+
+/// A database of its own on the test PostgreSQL server, dropped when this is.
+pub struct PostgresDatabase {
+    name: String,
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        // On a thread of its own: the drop may come inside a runtime, which cannot block on another.
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(templates::drop_database(&name))
+        })
+        .join();
+        if !std::thread::panicking() {
+            dropped.expect("dropping the test database");
         }
     }
 }
@@ -122,8 +173,30 @@ pub fn served(engine: Engine) -> Served {
 /// [`served`] with caps on connections of the test's choosing.
 pub fn served_with(engine: Engine, limits: pingan_web::ConnectionLimits) -> Served {
     let runtime = runtime();
-    let (store, database) = TestDatabase::new(engine, &runtime);
+    let (store, database) = TestDatabase::demo(engine, &runtime);
     serve_with(store, runtime, database, limits)
+}
+
+/// The demo data: Pingxiang's division tree, departments and grids, the demo's accounts, and two
+/// village centres' dispatchers side by side (`village` and `sibling`), for what one may do to the
+/// other's cases.
+pub async fn fill_demo(store: Arc<dyn Store>) {
+    let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
+    load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
+    let context = Arc::new(Context::standard(store.clone(), Arc::new(SystemClock)).unwrap());
+    let accounts = Accounts::new(context, AccountSettings::default());
+    create_demo_accounts(store.as_ref(), &accounts).await.unwrap();
+    for (login, unit) in [("village", "centre:360302008205"), ("sibling", "centre:360302008201")] {
+        let new = NewAccount {
+            login: login.into(),
+            name: format!("{login} 调度员"),
+            unit: Some(unit.into()),
+            roles: vec![Role::CentreDispatcher],
+            password: Some(DEMO_PASSWORD.into()),
+            password_is_own: true,
+        };
+        accounts.create(new).await.unwrap();
+    }
 }
 
 /// Waits up to 20 s for `check` to hold, looking every 20 ms.
@@ -156,21 +229,8 @@ fn serve_with(
     let context = Arc::new(Context::standard(store.clone(), Arc::new(SystemClock)).unwrap().with_vault(vault));
     let accounts = Arc::new(Accounts::new(context.clone(), AccountSettings::default()));
     let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
-        let load = load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
-        create_demo_accounts(store.as_ref(), &accounts).await.unwrap();
-        // Two village centres side by side, for what one may do to the other's cases.
-        for (login, unit) in [("village", "centre:360302008205"), ("sibling", "centre:360302008201")] {
-            let new = NewAccount {
-                login: login.into(),
-                name: format!("{login} 调度员"),
-                unit: Some(unit.into()),
-                roles: vec![Role::CentreDispatcher],
-                password: Some(DEMO_PASSWORD.into()),
-                password_is_own: true,
-            };
-            accounts.create(new).await.unwrap();
-        }
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
+        let grids = atlas.grid_count();
         // The tests' receivers listen on 127.0.0.1, which a server refuses unless allowed.
         let targets = TargetPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
         let webhooks = Arc::new(Webhooks::new(context.clone(), targets));
@@ -184,7 +244,7 @@ fn serve_with(
         let proxies = vec!["127.0.0.1".parse().unwrap()];
         let state = AppState::new(atlas, engine, accounts.clone(), proxies, city);
         let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, limits).await.unwrap();
-        (address, load.grids)
+        (address, grids)
     });
     Served { base: format!("http://{address}"), grids, store, accounts, runtime, database }
 }

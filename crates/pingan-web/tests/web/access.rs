@@ -181,10 +181,10 @@ fn access_matrix_on_sqlite() {
 fn access_matrix_on_postgres() {
     let served = served(Engine::Postgres);
     check_matrix(&served);
-    let schema = served.database.postgres_schema().unwrap();
+    let (url, schema) = served.database.postgres_location().unwrap();
     // Every text and bytea column of the schema, read raw: none holds the phone number in the clear.
     served.runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls).await.unwrap();
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(connection);
         let columns = client
             .query(
