@@ -24,6 +24,7 @@ use pingan_web::AppState;
 use pingan_web::api::webhooks::sender::{Addrs, Name, Resolve, Resolving, SystemNames};
 use serde_json::Value;
 
+pub mod browser;
 mod templates;
 
 pub struct Served {

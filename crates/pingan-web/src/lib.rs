@@ -75,6 +75,18 @@ impl AppState {
             home_city,
         }
     }
+
+    /// A unit by name: a centre as its division's 综治中心, a grid by its name, a department or
+    /// provider as the dispatch book names it.
+    pub fn unit_name(&self, unit: &str) -> Option<String> {
+        match pingan_core::Unit::parse(unit) {
+            Ok(pingan_core::Unit::Centre(code)) => {
+                self.atlas.division_name(code.as_str()).map(|name| format!("{name}综治中心"))
+            }
+            Ok(pingan_core::Unit::Grid(grid)) => self.atlas.grid(&grid).map(|routed| routed.grid.name),
+            _ => self.context.dispatch_book().unit_name(unit).map(str::to_owned),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -85,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(ui::accounts::page).post(ui::accounts::submit))
         .route("/logout", post(ui::accounts::logout))
         .route("/password", get(ui::accounts::password_page).post(ui::accounts::change_password))
+        .route("/lang", get(ui::shell::switch_lang))
+        .route("/work", get(ui::cases::queue))
+        .route("/work/cases/{case}", get(ui::cases::show))
+        .route("/work/cases/{case}/act", post(ui::cases::act))
         .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), api::idempotency::keyed)))
         .merge(api::open311::routes())
         .layer(axum::middleware::map_response(security_headers))

@@ -896,6 +896,21 @@ impl CaseEngine {
         Ok(self.context.store().units(prefix).await?)
     }
 
+    /// The actions `by` may take on `case` now, as the rules stand (an action may still be refused
+    /// for what it carries: a missing reason, a target elsewhere).
+    pub fn actions_for(&self, by: &Principal, case: &CaseRow) -> Vec<ActionKind> {
+        let flags = Flags { extension_pending: case.body.extension_pending };
+        ActionKind::ALL
+            .into_iter()
+            .filter(|&action| {
+                let held = by.capacities(case, action);
+                // A call-back's outcome does not decide whether one may be made.
+                let rated = (action == ActionKind::CallBack).then_some(Satisfaction::Satisfied);
+                !held.is_empty() && lifecycle::transition(case.status, flags, action, rated, &held).is_ok()
+            })
+            .collect()
+    }
+
     /// The working-time deadline state of an open case's resolution, if it has a deadline.
     pub fn resolution_state(&self, case: &CaseRow) -> Option<pingan_core::calendar::DeadlineState> {
         let (due, dispatched) = (case.resolve_due?, case.body.dispatched_at?);

@@ -339,17 +339,6 @@ fn w3c(at: Timestamp) -> Option<String> {
     Some(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
 }
 
-/// The unit handling a case, by name.
-fn agency(state: &AppState, handler: &str) -> Option<String> {
-    match pingan_core::Unit::parse(handler) {
-        Ok(pingan_core::Unit::Centre(code)) => {
-            state.atlas.division_name(code.as_str()).map(|name| format!("{name}综治中心"))
-        }
-        Ok(pingan_core::Unit::Grid(grid)) => state.atlas.grid(&grid).map(|routed| routed.grid.name),
-        _ => state.context.dispatch_book().unit_name(handler).map(str::to_owned),
-    }
-}
-
 fn request_node(state: &AppState, case: CaseRow) -> Node {
     let book = state.context.categories();
     let service_name = book.leaf(&case.category).map(|c| c.name_zh.clone());
@@ -367,7 +356,7 @@ fn request_node(state: &AppState, case: CaseRow) -> Node {
         ("service_name", Node::Text(service_name)),
         ("service_code", text(case.category)),
         ("description", text(body.description.clone())),
-        ("agency_responsible", Node::Text(case.handler.as_deref().and_then(|h| agency(state, h)))),
+        ("agency_responsible", Node::Text(case.handler.as_deref().and_then(|h| state.unit_name(h)))),
         ("service_notice", Node::Text(None)),
         ("requested_datetime", Node::Text(w3c(case.reported_at))),
         ("updated_datetime", Node::Text(w3c(updated))),

@@ -5,8 +5,8 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
 use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::api::accounts::auth::{ClientAddress, SESSION_COOKIE, cookie, same_secret, session_cookie};
 use crate::ui::geography::Problem;
+use crate::ui::shell::local_path;
 use crate::{ApiError, AppState};
 
 /// The cookie holding a form's pre-session CSRF token (`__Host-`, like the session's).
@@ -35,6 +36,8 @@ struct LoginPage {
     person: Option<Person>,
     csrf: String,
     problem: Option<Problem>,
+    /// Where to go once signed in (a path of this site).
+    next: String,
 }
 
 fn render(page: impl Template, status: StatusCode, cookies: Vec<HeaderValue>) -> Response {
@@ -86,9 +89,9 @@ async fn check_form_token(
     Err(if expected.is_empty() { AccessError::CookieRefused } else { AccessError::CsrfFailed })
 }
 
-fn login_form(problem: Option<Problem>, status: StatusCode) -> Response {
+fn login_form(problem: Option<Problem>, status: StatusCode, next: String) -> Response {
     let (csrf, cookies) = form_token();
-    render(LoginPage { person: None, csrf, problem }, status, cookies)
+    render(LoginPage { person: None, csrf, problem, next }, status, cookies)
 }
 
 fn password_form(problem: Option<Problem>, status: StatusCode) -> Response {
@@ -96,7 +99,7 @@ fn password_form(problem: Option<Problem>, status: StatusCode) -> Response {
     render(PasswordPage { changed: false, csrf, problem }, status, cookies)
 }
 
-fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
+fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response();
     for value in cookies {
         response.headers_mut().append(SET_COOKIE, value);
@@ -104,20 +107,27 @@ fn see_other(to: &'static str, cookies: Vec<HeaderValue>) -> Response {
     response
 }
 
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
 /// GET /login — the form, or who is signed in with a logout form.
 pub async fn page(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
 ) -> Response {
+    let next = local_path(query.next.as_deref());
     if let Some(secret) = cookie(&headers, SESSION_COOKIE)
         && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
     {
         let person = Person { login: principal.login, name: principal.name };
-        let page = LoginPage { person: Some(person), csrf: session.csrf.unwrap_or_default(), problem: None };
+        let page = LoginPage { person: Some(person), csrf: session.csrf.unwrap_or_default(), problem: None, next };
         return render(page, StatusCode::OK, Vec::new());
     }
-    login_form(None, StatusCode::OK)
+    login_form(None, StatusCode::OK, next)
 }
 
 #[derive(Deserialize)]
@@ -125,6 +135,7 @@ pub struct LoginForm {
     csrf: String,
     login: String,
     password: String,
+    next: Option<String>,
 }
 
 fn problem(error: AppError) -> (Problem, StatusCode) {
@@ -143,11 +154,12 @@ pub async fn submit(
 ) -> Response {
     let Ok(Form(form)) = form else {
         let (shown, status) = problem(AppError::MissingField("login, password"));
-        return login_form(Some(shown), status);
+        return login_form(Some(shown), status, local_path(None));
     };
+    let next = local_path(form.next.as_deref());
     if let Err(refused) = check_form_token(&state, &headers, &form.csrf, "/login", address).await {
         let (shown, status) = problem(refused.into());
-        return login_form(Some(shown), status);
+        return login_form(Some(shown), status, next);
     }
     let account = match state.accounts.login(&form.login, &form.password, address).await {
         Ok(account) if account.must_change_password => Err(AccessError::PasswordChangeRequired.into()),
@@ -161,11 +173,11 @@ pub async fn submit(
         Ok((session, secret)) => {
             let max_age = session.expires_at.millis_since(session.created_at) / 1000;
             let spent = HeaderValue::from_static("__Host-pingan_form_csrf=; Path=/; Secure; Max-Age=0");
-            see_other("/login", vec![session_cookie(&secret, max_age), spent])
+            see_other(&next, vec![session_cookie(&secret, max_age), spent])
         }
         Err(error) => {
             let (shown, status) = problem(error);
-            login_form(Some(shown), status)
+            login_form(Some(shown), status, next)
         }
     }
 }
@@ -193,6 +205,7 @@ pub async fn logout(
                 person: Some(Person { login: principal.login, name: principal.name }),
                 csrf: session.csrf.unwrap_or_default(),
                 problem: Some(shown),
+                next: local_path(None),
             };
             return render(page, status, Vec::new());
         }

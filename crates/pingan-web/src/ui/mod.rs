@@ -1,5 +1,8 @@
-//! Server-rendered pages, in Chinese with English alongside; no script, no CDN.
+//! Server-rendered pages: the workbench's frame (`shell`), then one module per domain. Chinese by
+//! default, English from the switch on every page; no CDN.
 
 pub mod accounts;
+pub mod cases;
 pub mod geography;
 pub mod map;
+pub mod shell;

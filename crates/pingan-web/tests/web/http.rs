@@ -575,10 +575,29 @@ fn check_login_page(served: &Served) {
     assert!(status == 403 && page.contains(r#"data-code="csrf_failed""#), "a forged token");
     let (status, _, _, page) = form("/login", &pre_session, credentials("wrong-password", &csrf));
     assert!(status == 401 && page.contains(r#"data-code="bad_credentials""#), "{status}");
+    // Signed in, the person goes where they were sent from, if that is a page of this site.
+    let to = |next: &str| format!("{}&next={next}", credentials(DEMO_PASSWORD, &csrf));
+    for (next, expected) in [
+        ("%2Fwork%3Fmine%3D1", "/work?mine=1"),
+        ("%2F%2Fevil.example%2F", "/work"),
+        ("https%3A%2F%2Fevil.example", "/work"),
+    ] {
+        let (status, _, location, _) = form("/login", &pre_session, to(next));
+        assert_eq!((status, location.as_deref()), (303, Some(expected)), "next={next}");
+    }
     let (status, cookies, location, _) = form("/login", &pre_session, credentials(DEMO_PASSWORD, &csrf));
-    assert_eq!((status, location.as_deref()), (303, Some("/login")));
+    assert_eq!((status, location.as_deref()), (303, Some("/work")), "to the workbench by default");
     let session =
         cookies.iter().find(|c| c.starts_with("__Host-pingan_session=")).unwrap().split(';').next().unwrap().to_owned();
+    // Without a session, a workbench page sends the person to log in, and back after.
+    let response = agent.get(&format!("{}/work/cases/3603-20260101-000001?x=1", served.base)).call().unwrap();
+    let location = response.headers().get("location").map(|v| v.to_str().unwrap());
+    assert_eq!(
+        (response.status().as_u16(), location),
+        (303, Some("/login?next=%2Fwork%2Fcases%2F3603-20260101-000001%3Fx%3D1"))
+    );
+    let (status, _, page) = get_with(served, "/work", &[("cookie", &session)]);
+    assert!(status == 200 && page.contains(r#"id="queue""#) && page.contains("我的案件"), "{status} {page}");
 
     let (status, _, page) = get_with(served, "/login", &[("cookie", &session)]);
     assert!(status == 200 && page.contains(r#"data-login="village""#), "{page}");

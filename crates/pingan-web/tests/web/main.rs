@@ -9,3 +9,4 @@ mod indicators;
 mod open311;
 mod scope;
 mod webhooks;
+mod workbench;

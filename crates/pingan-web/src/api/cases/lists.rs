@@ -191,11 +191,11 @@ impl Filters {
 }
 
 /// Where a page ends: the last case's report time and id, opaque to clients.
-fn encode_cursor(case: &CaseRow) -> String {
+pub(crate) fn encode_cursor(case: &CaseRow) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}.{}", case.reported_at.millis(), case.id))
 }
 
-fn decode_cursor(text: &str) -> Result<(Timestamp, String), ApiError> {
+pub(crate) fn decode_cursor(text: &str) -> Result<(Timestamp, String), ApiError> {
     let invalid = || ApiError::invalid_cursor();
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;

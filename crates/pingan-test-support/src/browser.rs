@@ -1,0 +1,145 @@
+//! A real headless Chromium driven through WebDriver (Debian's `chromedriver`), for tests that
+//! click and type as people do. Each browser is its own profile: its cookies are its own.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A headless Chromium and the driver that drives it, both ended when this is dropped.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    base: String,
+}
+
+/// Where screenshots of the pages tests visit are kept (under the target directory).
+pub fn screenshot_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test binary>
+    let target = exe.ancestors().nth(3).map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+    let directory = target.join("browser-screenshots");
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+impl Browser {
+    /// A fresh browser for the server at `base` (`http://127.0.0.1:PORT`).
+    pub async fn start(base: &str) -> Browser {
+        let chromium = std::env::var("PINGAN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let chromedriver = std::env::var("PINGAN_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("chromedriver ({chromedriver}) is needed for this test: {e}"));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,1000", "--lang=zh-CN"]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+                Ok(client) => break client,
+                Err(error) => {
+                    assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        Browser { client, driver, base: base.to_owned() }
+    }
+
+    /// Opens `path` of the server.
+    pub async fn goto(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    /// The path and query of the page shown.
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Types `text` into the field `css` finds, after emptying it.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    /// Clicks what `css` finds.
+    pub async fn click(&self, css: &str) {
+        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        element.click().await.unwrap();
+    }
+
+    /// The text of what `css` finds.
+    pub async fn text(&self, css: &str) -> String {
+        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        element.text().await.unwrap()
+    }
+
+    /// Waits (up to 10 s) for `css` to find something: a form's answer arrives after the click.
+    pub async fn wait_for(&self, css: &str) {
+        let found = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await;
+        if let Err(error) = found {
+            let page = self.source().await;
+            panic!("waiting for {css}: {error}\n{page}");
+        }
+    }
+
+    /// Whether `css` finds anything on the page.
+    pub async fn has(&self, css: &str) -> bool {
+        !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty()
+    }
+
+    /// The page's whole HTML.
+    pub async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    /// Logs in as `login` with `password` through the login form, from wherever it was sent.
+    pub async fn log_in(&self, login: &str, password: &str) {
+        if !self.path().await.starts_with("/login") {
+            self.goto("/login").await;
+        }
+        self.fill("#login-form input[name=login]", login).await;
+        self.fill("#login-form input[name=password]", password).await;
+        self.click("#login-form button[type=submit]").await;
+        self.wait_for("#signed-in").await;
+    }
+
+    /// Keeps a screenshot of the page as `name`.png among the test artefacts.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Ends the browser session.
+    pub async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

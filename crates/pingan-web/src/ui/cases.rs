@@ -1,0 +1,387 @@
+//! The cases on the workbench: a unit's queue of cases with its filters, and a case's page with
+//! its history and the actions the person may take now, each a small form. Lists go through the
+//! same scope as the API: a case outside it is "not found".
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::{IntoResponse, Response};
+use pingan_app::AppError;
+use pingan_app::accounts::{AccessEvent, Who};
+use pingan_app::cases::ActionRequest;
+use pingan_core::Timestamp;
+use pingan_core::calendar::{DeadlineState, china_standard_time};
+use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
+use pingan_store::StoreError;
+use pingan_store::cases::{CaseFilter, CaseRow, search_grams};
+use serde::Deserialize;
+
+use crate::api::accounts::auth::same_secret;
+use crate::api::cases::lists::{decode_cursor, encode_cursor};
+use crate::ui::shell::{Shell, Signed, problem_page, render};
+use crate::{ApiError, AppState};
+
+/// Cases per page of a queue.
+const PAGE: usize = 50;
+
+/// A time as the offices read it: China Standard Time, to the minute.
+fn local(at: Timestamp) -> String {
+    at.instant().with_timezone(&china_standard_time()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A case as a list row or a page heading shows it.
+pub struct CaseLine {
+    pub number: String,
+    pub category: String,
+    pub status_zh: &'static str,
+    pub status_en: String,
+    pub place: String,
+    pub handler: String,
+    pub reported: String,
+    pub due: String,
+    /// `overdue`, `warning` or empty.
+    pub deadline: &'static str,
+    pub description: String,
+}
+
+impl CaseLine {
+    fn of(state: &AppState, shell: &Shell, case: &CaseRow) -> CaseLine {
+        let book = state.context.categories();
+        let category =
+            book.leaf(&case.category).map_or(case.category.clone(), |c| shell.t(&c.name_zh, &c.name_en).to_owned());
+        let deadline = match Status::OPEN.contains(&case.status).then(|| state.engine.resolution_state(case)).flatten()
+        {
+            Some(DeadlineState::Overdue) => "overdue",
+            Some(DeadlineState::Warning) => "warning",
+            _ => "",
+        };
+        CaseLine {
+            number: case.number.as_ref().map_or(case.id.clone(), ToString::to_string),
+            category,
+            status_zh: case.status.name_zh(),
+            status_en: case.status.as_str().replace('_', " "),
+            place: state.atlas.division_name(case.division.as_str()).unwrap_or_else(|| case.division.to_string()),
+            handler: case
+                .handler
+                .as_deref()
+                .map(|h| state.unit_name(h).unwrap_or_else(|| h.to_owned()))
+                .unwrap_or_default(),
+            reported: local(case.reported_at),
+            due: case.resolve_due.map(local).unwrap_or_default(),
+            deadline,
+            description: case.body.description.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    /// `open` (the default), `all` or one status.
+    status: Option<String>,
+    category: Option<String>,
+    q: Option<String>,
+    /// `1`: only the cases handled by the person's own unit.
+    mine: Option<String>,
+    after: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "work/queue.html")]
+struct QueuePage {
+    shell: Shell,
+    cases: Vec<CaseLine>,
+    statuses: Vec<(&'static str, &'static str, String)>,
+    status: String,
+    category: String,
+    q: String,
+    mine: bool,
+    next: Option<String>,
+    problem: Option<String>,
+}
+
+/// The filter a queue's query asks for; a value that names nothing is refused.
+fn queue_filter(state: &AppState, signed: &Signed, query: &QueueQuery) -> Result<CaseFilter, ApiError> {
+    let mut filter = CaseFilter { limit: PAGE as u32 + 1, ..CaseFilter::default() };
+    filter.statuses = match query.status.as_deref().unwrap_or("open") {
+        "open" | "" => Status::OPEN.to_vec(),
+        "all" => Vec::new(),
+        other => vec![Status::parse(other).ok_or_else(|| ApiError::invalid_parameter("status", other))?],
+    };
+    if let Some(category) = query.category.as_deref().filter(|c| !c.is_empty()) {
+        if state.context.categories().leaf(category).is_none() {
+            return Err(AppError::UnknownCategory(category.to_owned()).into());
+        }
+        filter.categories = vec![category.to_owned()];
+    }
+    if let Some(text) = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if search_grams(text).is_empty() {
+            return Err(ApiError::invalid_parameter("q", text));
+        }
+        filter.text = Some(text.to_owned());
+    }
+    if query.mine.as_deref() == Some("1") {
+        filter.handler = signed.principal.unit.clone();
+    }
+    filter.after = query.after.as_deref().filter(|a| !a.is_empty()).map(decode_cursor).transpose()?;
+    Ok(filter)
+}
+
+/// GET /work — the cases the person's unit works on, newest first, fifty a page.
+pub async fn queue(State(state): State<AppState>, signed: Signed, Query(query): Query<QueueQuery>) -> Response {
+    let shell = signed.shell(&state, "/work");
+    let listed = match queue_filter(&state, &signed, &query) {
+        Ok(filter) => state.engine.list_for(&signed.principal, filter).await.map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    let (mut rows, problem) = match listed {
+        Ok(rows) => (rows, None),
+        Err(error) => (Vec::new(), Some(shell.t(&error.message_zh, &error.message_en).to_owned())),
+    };
+    let next = (rows.len() > PAGE).then(|| {
+        rows.truncate(PAGE);
+        rows.last().map(encode_cursor).unwrap_or_default()
+    });
+    let statuses = Status::ALL.iter().map(|s| (s.as_str(), s.name_zh(), s.as_str().replace('_', " "))).collect();
+    let page = QueuePage {
+        cases: rows.iter().map(|case| CaseLine::of(&state, &shell, case)).collect(),
+        statuses,
+        status: query.status.clone().unwrap_or_else(|| "open".into()),
+        category: query.category.clone().unwrap_or_default(),
+        q: query.q.clone().unwrap_or_default(),
+        mine: query.mine.as_deref() == Some("1"),
+        next,
+        problem,
+        shell,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// One action the person may take, as its form asks for it.
+pub struct ActionForm {
+    pub action: &'static str,
+    pub name_zh: &'static str,
+    pub name_en: String,
+    pub reason: bool,
+    pub reason_required: bool,
+    pub target: bool,
+    pub result: bool,
+    pub satisfaction: bool,
+    /// An extension asks for working hours.
+    pub hours: bool,
+    pub master: bool,
+}
+
+impl ActionForm {
+    fn of(action: ActionKind) -> ActionForm {
+        use ActionKind::*;
+        ActionForm {
+            action: action.as_str(),
+            name_zh: action.name_zh(),
+            name_en: action.as_str().replace('_', " "),
+            reason: !matches!(action, Merge | Dispatch | Redispatch | ApproveExtension | Resolve | SettleOnSpot),
+            reason_required: matches!(
+                action,
+                Reject | SendBack | Return | Escalate | RequestExtension | RefuseExtension | Supervise | Note
+            ),
+            target: matches!(action, Dispatch | Redispatch),
+            result: matches!(action, Resolve | SettleOnSpot),
+            satisfaction: action == CallBack,
+            hours: action == RequestExtension,
+            master: action == Merge,
+        }
+    }
+}
+
+/// A history entry as the timeline shows it.
+pub struct Entry {
+    pub at: String,
+    pub actor: String,
+    pub action_zh: String,
+    pub action_en: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "work/case.html")]
+struct CasePage {
+    shell: Shell,
+    case: CaseLine,
+    version: i64,
+    address: String,
+    result: String,
+    history: Vec<Entry>,
+    actions: Vec<ActionForm>,
+    suggested_target: String,
+    done: Option<String>,
+    problem: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CaseQuery {
+    /// The action just taken, to say so.
+    done: Option<String>,
+}
+
+/// The details of a history entry in a line: its fields joined, the login of who acted left out
+/// (the actor column names their unit).
+fn details_line(details: &str) -> String {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(details) else {
+        return String::new();
+    };
+    fields
+        .iter()
+        .filter(|(key, _)| key.as_str() != "by")
+        .map(|(key, value)| match value {
+            serde_json::Value::String(text) => format!("{key}: {text}"),
+            other => format!("{key}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The page of `case` for `signed`, saying `problem` if an action failed.
+async fn case_page(
+    state: &AppState,
+    signed: &Signed,
+    case: &str,
+    done: Option<String>,
+    problem: Option<(StatusCode, String)>,
+) -> Response {
+    let mut shell = signed.shell(state, "");
+    // Also when an action's form was posted: the language switch comes back to the case.
+    shell.here = format!("/work/cases/{case}");
+    let found = match state.engine.find_for(&signed.principal, case).await {
+        Ok(found) => found,
+        Err(error) => {
+            if matches!(error, AppError::CaseNotFound(_)) {
+                let who = Some(Who::from(&signed.principal));
+                state.accounts.log(who, None, AccessEvent::RefusedCase, case, signed.address).await;
+            }
+            return problem_page(&shell, error.into());
+        }
+    };
+    let history = match state.engine.history(&found).await {
+        Ok(entries) => entries,
+        Err(error) => return problem_page(&shell, error.into()),
+    };
+    let history = history
+        .into_iter()
+        .map(|entry| {
+            let action_zh = match ActionKind::parse(&entry.record.action) {
+                Some(action) => action.name_zh().to_owned(),
+                None if entry.record.action == "report" => "上报".to_owned(),
+                None => entry.record.action.clone(),
+            };
+            Entry {
+                at: local(entry.record.at),
+                actor: state.unit_name(&entry.record.actor).unwrap_or_else(|| entry.record.actor.clone()),
+                action_zh,
+                action_en: entry.record.action.replace('_', " "),
+                details: details_line(&entry.record.details),
+            }
+        })
+        .collect();
+    let actions = state.engine.actions_for(&signed.principal, &found).into_iter().map(ActionForm::of).collect();
+    let suggested_target = state.engine.suggested_target(&found).ok().flatten().unwrap_or_default();
+    let (status, problem) = problem.map_or((StatusCode::OK, None), |(status, text)| (status, Some(text)));
+    let page = CasePage {
+        case: CaseLine::of(state, &shell, &found),
+        version: found.version,
+        address: found.body.address.clone().unwrap_or_default(),
+        result: found.body.result.clone().unwrap_or_default(),
+        history,
+        actions,
+        suggested_target,
+        done,
+        problem,
+        shell,
+    };
+    render(&page, status)
+}
+
+/// GET /work/cases/{case} — a case: what it is, where it stands, its history, what one may do.
+pub async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(case): Path<String>,
+    Query(query): Query<CaseQuery>,
+) -> Response {
+    let done = query.done.as_deref().and_then(ActionKind::parse).map(|a| a.as_str().to_owned());
+    case_page(&state, &signed, &case, done, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    csrf: String,
+    action: String,
+    version: i64,
+    reason: Option<String>,
+    target: Option<String>,
+    result: Option<String>,
+    satisfaction: Option<String>,
+    hours: Option<String>,
+    master: Option<String>,
+}
+
+/// Empty form fields are fields not given.
+fn given(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// POST /work/cases/{case}/act — takes one action at the version the person saw, then shows the
+/// case again (a reload does not act twice). Someone who acted first is said plainly, with the
+/// case as it is now.
+pub async fn act(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(case): Path<String>,
+    form: Result<Form<ActForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        let problem = signed.lang.pick("表单不完整", "the form is incomplete").to_owned();
+        return case_page(&state, &signed, &case, None, Some((StatusCode::BAD_REQUEST, problem))).await;
+    };
+    if !same_secret(&signed.csrf, &form.csrf) {
+        let who = Some(Who::from(&signed.principal));
+        state.accounts.log(who, None, AccessEvent::RefusedCsrf, &case, signed.address).await;
+        let error = ApiError::from(AppError::from(pingan_app::access::AccessError::CsrfFailed));
+        return problem_page(&signed.shell(&state, ""), error);
+    }
+    let Some(action) = ActionKind::parse(&form.action) else {
+        let error = ApiError::invalid_parameter("action", &form.action);
+        return problem_page(&signed.shell(&state, ""), error);
+    };
+    let satisfaction = given(form.satisfaction).and_then(|s| serde_json::from_value::<Satisfaction>(s.into()).ok());
+    let hours = given(form.hours).and_then(|h| h.parse::<i64>().ok());
+    let request = ActionRequest {
+        reason: given(form.reason),
+        target: given(form.target),
+        result: given(form.result),
+        satisfaction,
+        extension_minutes: hours.map(|hours| hours * 60),
+        master: given(form.master),
+        by: Some(signed.principal.clone()),
+        ..ActionRequest::new(case.clone(), signed.principal.actor(), action, form.version)
+    };
+    match state.engine.act(request).await {
+        Ok(_) => {
+            let location = format!("/work/cases/{case}?done={}", action.as_str());
+            (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response()
+        }
+        Err(AppError::Store(StoreError::Conflict { .. })) => {
+            let problem = signed.lang.pick(
+                "有人已先处理了这个案件：下面是它现在的样子，请再看一下再操作。",
+                "Someone acted on this case first: here it is as it stands now; look again before acting.",
+            );
+            case_page(&state, &signed, &case, None, Some((StatusCode::CONFLICT, problem.to_owned()))).await
+        }
+        Err(error) => {
+            let error = ApiError::from(error);
+            let problem = signed.lang.pick(&error.message_zh, &error.message_en).to_owned();
+            case_page(&state, &signed, &case, None, Some((error.status, problem))).await
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The officials' workbench in a real headless Chromium, clicking and typing as people do: a
+//! county centre accepts and dispatches a resident's report, a department claims and resolves it,
+//! the centre verifies it; someone acting first is said plainly; a case outside one's scope is
+//! "not found"; the language switch works. Screenshots of each page are kept as artefacts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fantoccini::Locator;
+use pingan_app::demo::DEMO_PASSWORD;
+use pingan_core::access::Role;
+use pingan_test_support::browser::Browser;
+use pingan_test_support::{Engine, JSON, Served, get_json_with, post, served, token};
+
+fn check_workbench(served: &Served, engine: &str) {
+    let report = serde_json::json!({
+        "channel": "resident", "category": "livelihood.road_repair", "lon": 113.8543, "lat": 27.6229,
+        "description": "公园路路面塌陷，过往车辆颠簸"
+    });
+    let (status, created) = post(served, "/api/v1/cases", &[JSON], &report.to_string());
+    assert_eq!(status, 201, "{created}");
+    let number = created["case"]["number"].as_str().unwrap().to_owned();
+    let page = format!("/work/cases/{number}");
+    let city = token(served, "city");
+
+    // The county's dispatcher, sent to log in first, comes back to the queue.
+    let handler = served.runtime.block_on(async {
+        let county = Browser::start(&served.base).await;
+        county.goto("/work").await;
+        assert!(county.path().await.starts_with("/login?next="), "{}", county.path().await);
+        county.log_in("county", DEMO_PASSWORD).await;
+        assert_eq!(county.path().await, "/work");
+        assert!(county.text("#signed-in").await.contains("安源区综治中心"));
+        county.screenshot(&format!("{engine}-queue")).await;
+        county.click(&format!("tr[data-case='{number}'] a")).await;
+        assert_eq!(county.path().await, page);
+        county.screenshot(&format!("{engine}-case-reported")).await;
+        assert!(!county.has("form[data-action=claim]").await, "a centre does not claim");
+        county.click("form[data-action=accept] button").await;
+        county.wait_for("#case-done[data-action=accept]").await;
+        assert_eq!(county.path().await, format!("{page}?done=accept"), "after the action, a reload does not repeat it");
+        county.click("form[data-action=dispatch] button").await;
+        county.wait_for("#case-done[data-action=dispatch]").await;
+        let handler = county.text("#case-handler").await;
+        assert!(!handler.is_empty(), "dispatched to the suggested department");
+
+        // Someone else acts first: the centre's form still carries the version it saw.
+        let version: i64 = county
+            .client
+            .find(Locator::Css("#case"))
+            .await
+            .unwrap()
+            .attr("data-version")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let supervise = serde_json::json!({ "action": "supervise", "expected_version": version, "reason": "请加快" });
+        let (status, acted) = post(
+            served,
+            &format!("/api/v1/cases/{number}/actions"),
+            &[JSON, ("authorization", &city)],
+            &supervise.to_string(),
+        );
+        assert_eq!(status, 200, "{acted}");
+        county.fill("form[data-action=note] input[name=reason]", "已电话联系承办单位").await;
+        county.click("form[data-action=note] button").await;
+        county.wait_for("#case-problem").await;
+        assert!(county.text("#case-problem").await.contains("有人已先处理"), "{}", county.source().await);
+        let fresh = county.client.find(Locator::Css("#case")).await.unwrap().attr("data-version").await.unwrap();
+        assert_eq!(fresh, Some((version + 1).to_string()), "the case as it stands now");
+        county.screenshot(&format!("{engine}-case-conflict")).await;
+
+        // The language switch, and back.
+        county.click("#lang-switch").await;
+        county.wait_for("html[lang=en]").await;
+        assert!(county.text("#actions h2").await.contains("What you may do"));
+        assert_eq!(county.path().await, page, "back on the same page");
+        county.click("#lang-switch").await;
+        county.wait_for("html[lang=zh-CN]").await;
+        assert!(county.text("#actions h2").await.contains("可以进行的操作"));
+        county.close().await;
+        handler
+    });
+
+    // The department's handler: the case's handler is a unit of 安源区; an account of it claims
+    // and resolves.
+    let (_, case) = get_json_with(served, &format!("/api/v1/cases/{number}"), &[("authorization", &city)]);
+    let unit = case["handler"].as_str().unwrap().to_owned();
+    assert!(unit.starts_with("department:360302:"), "{unit} ({handler})");
+    served.account("road-handler", Some(&unit), &[Role::DepartmentHandler]);
+    served.runtime.block_on(async {
+        let department = Browser::start(&served.base).await;
+        department.goto(&page).await;
+        department.log_in("road-handler", DEMO_PASSWORD).await;
+        assert_eq!(department.path().await, page, "back to the case after logging in");
+        department.click("form[data-action=claim] button").await;
+        department.wait_for("#case-done[data-action=claim]").await;
+        department.fill("form[data-action=resolve] input[name=result]", "已修补路面").await;
+        department.click("form[data-action=resolve] button").await;
+        department.wait_for("#case-done[data-action=resolve]").await;
+        department.screenshot(&format!("{engine}-case-resolved")).await;
+        // Its queue of open cases no longer holds it; all its cases do.
+        department.goto("/work?mine=1").await;
+        department.wait_for("#queue").await;
+        assert!(!department.has(&format!("tr[data-case='{number}']")).await);
+        department.goto("/work?status=all&mine=1").await;
+        department.wait_for("#queue").await;
+        assert!(department.has(&format!("tr[data-case='{number}']")).await);
+        department.close().await;
+
+        // The centre verifies it; the history shows every step.
+        let county = Browser::start(&served.base).await;
+        county.goto(&page).await;
+        county.log_in("county", DEMO_PASSWORD).await;
+        county.click("form[data-action=verify] button").await;
+        county.wait_for("#case-done[data-action=verify]").await;
+        let history = county.text("#history").await;
+        for step in ["上报", "受理", "派单", "督办", "签收", "办结", "核查通过"] {
+            assert!(history.contains(step), "{step} in {history}");
+        }
+        county.close().await;
+
+        // A village's dispatcher may not see a county's case: "not found", never its content.
+        let village = Browser::start(&served.base).await;
+        village.goto(&page).await;
+        village.log_in("village", DEMO_PASSWORD).await;
+        assert_eq!(
+            village.client.find(Locator::Css("#problem")).await.unwrap().attr("data-status").await.unwrap(),
+            Some("404".into())
+        );
+        assert!(!village.source().await.contains("公园路路面塌陷"));
+        village.screenshot(&format!("{engine}-not-found")).await;
+        village.close().await;
+    });
+}
+
+#[test]
+fn workbench_in_chromium_on_sqlite() {
+    check_workbench(&served(Engine::Sqlite), "sqlite");
+}
+
+#[test]
+fn workbench_in_chromium_on_postgres() {
+    check_workbench(&served(Engine::Postgres), "postgres");
+}
