@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/work", get(ui::cases::queue))
         .route("/work/cases/{case}", get(ui::cases::show))
         .route("/work/cases/{case}/act", post(ui::cases::act))
+        .route("/work/cases/{case}/reveal", post(ui::cases::reveal))
         .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), api::idempotency::keyed)))
         .merge(api::open311::routes())
         .layer(axum::middleware::map_response(security_headers))

@@ -274,6 +274,30 @@ impl CaseEngine {
         &self.webhooks
     }
 
+    /// The reporter's contact of `case` (one `by` may see) in the clear, for someone whose role
+    /// may read it and who says why (two characters at least): the reading is written to the
+    /// access log first, and a failure to log refuses it.
+    pub async fn reveal_reporter(
+        &self,
+        accounts: &crate::accounts::Accounts,
+        by: &Principal,
+        case: &CaseRow,
+        reason: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<Option<Reporter>, AppError> {
+        if !by.may_reveal() {
+            let reason = Reason::new("查看报告人个人信息", "reading reporters' personal data");
+            return Err(crate::access::AccessError::Forbidden(reason).into());
+        }
+        let reason = reason.trim();
+        if reason.chars().count() < 2 {
+            return Err(crate::access::AccessError::ReasonRequired.into());
+        }
+        let who = Some(crate::accounts::Who::from(by));
+        accounts.record(who, Some(&case.id), crate::accounts::AccessEvent::RevealReporter, reason, address).await?;
+        self.open_reporter(case)
+    }
+
     /// A case's reporter contact in the clear: only for a reveal that access control allowed and
     /// logged.
     pub fn open_reporter(&self, case: &CaseRow) -> Result<Option<Reporter>, AppError> {

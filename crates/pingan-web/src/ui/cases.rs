@@ -16,7 +16,7 @@ use pingan_core::Timestamp;
 use pingan_core::calendar::{DeadlineState, china_standard_time};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
 use pingan_store::StoreError;
-use pingan_store::cases::{CaseFilter, CaseRow, search_grams};
+use pingan_store::cases::{CaseFilter, CaseRow, Reporter, search_grams};
 use serde::Deserialize;
 
 use crate::api::accounts::auth::same_secret;
@@ -215,6 +215,11 @@ struct CasePage {
     history: Vec<Entry>,
     actions: Vec<ActionForm>,
     suggested_target: String,
+    /// The reporter's contact as lists show it (masked), if the report gave one.
+    reporter_masked: Option<String>,
+    /// The contact in the clear, right after a logged reveal.
+    reporter: Option<String>,
+    may_reveal: bool,
     done: Option<String>,
     problem: Option<String>,
 }
@@ -242,14 +247,27 @@ fn details_line(details: &str) -> String {
         .join(" · ")
 }
 
-/// The page of `case` for `signed`, saying `problem` if an action failed.
-async fn case_page(
-    state: &AppState,
-    signed: &Signed,
-    case: &str,
+/// A reporter's contact in a line.
+fn contact_line(reporter: &Reporter) -> String {
+    [&reporter.name, &reporter.phone, &reporter.id_number]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// What a case page says besides the case: the action just taken, a problem, a revealed contact.
+#[derive(Default)]
+struct Said {
     done: Option<String>,
     problem: Option<(StatusCode, String)>,
-) -> Response {
+    reporter: Option<String>,
+}
+
+/// The page of `case` for `signed`, with what is to be `said`.
+async fn case_page(state: &AppState, signed: &Signed, case: &str, said: Said) -> Response {
+    let Said { done, problem, reporter } = said;
     let mut shell = signed.shell(state, "");
     // Also when an action's form was posted: the language switch comes back to the case.
     shell.here = format!("/work/cases/{case}");
@@ -295,6 +313,9 @@ async fn case_page(
         history,
         actions,
         suggested_target,
+        reporter_masked: found.body.reporter_masked.as_ref().map(contact_line),
+        reporter,
+        may_reveal: signed.principal.may_reveal(),
         done,
         problem,
         shell,
@@ -310,7 +331,58 @@ pub async fn show(
     Query(query): Query<CaseQuery>,
 ) -> Response {
     let done = query.done.as_deref().and_then(ActionKind::parse).map(|a| a.as_str().to_owned());
-    case_page(&state, &signed, &case, done, None).await
+    case_page(&state, &signed, &case, Said { done, ..Said::default() }).await
+}
+
+#[derive(Deserialize)]
+pub struct RevealForm {
+    csrf: String,
+    reason: String,
+}
+
+/// POST /work/cases/{case}/reveal — the reporter's contact in the clear, for a role that may read
+/// it and a reason, written to the access log first. Shown on this answer only, never in a link.
+pub async fn reveal(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(case): Path<String>,
+    form: Result<Form<RevealForm>, FormRejection>,
+) -> Response {
+    let form = match form {
+        Ok(Form(form)) if same_secret(&signed.csrf, &form.csrf) => form,
+        _ => return refused_form(&state, &signed, &case).await,
+    };
+    let found = match state.engine.find_for(&signed.principal, &case).await {
+        Ok(found) => found,
+        Err(error) => return problem_page(&signed.shell(&state, ""), error.into()),
+    };
+    let revealed =
+        state.engine.reveal_reporter(&state.accounts, &signed.principal, &found, &form.reason, signed.address).await;
+    let said = match revealed {
+        Ok(reporter) => {
+            let shown = reporter
+                .as_ref()
+                .map(contact_line)
+                .unwrap_or_else(|| signed.lang.pick("未留联系方式", "no contact given").to_owned());
+            Said { reporter: Some(shown), ..Said::default() }
+        }
+        Err(error) => {
+            let error = ApiError::from(error);
+            Said {
+                problem: Some((error.status, signed.lang.pick(&error.message_zh, &error.message_en).to_owned())),
+                ..Said::default()
+            }
+        }
+    };
+    case_page(&state, &signed, &case, said).await
+}
+
+/// A form without the session's CSRF token: logged, and refused with a page that says so.
+async fn refused_form(state: &AppState, signed: &Signed, case: &str) -> Response {
+    let who = Some(Who::from(&signed.principal));
+    state.accounts.log(who, None, AccessEvent::RefusedCsrf, case, signed.address).await;
+    let error = ApiError::from(AppError::from(pingan_app::access::AccessError::CsrfFailed));
+    problem_page(&signed.shell(state, ""), error)
 }
 
 #[derive(Deserialize)]
@@ -342,13 +414,11 @@ pub async fn act(
 ) -> Response {
     let Ok(Form(form)) = form else {
         let problem = signed.lang.pick("表单不完整", "the form is incomplete").to_owned();
-        return case_page(&state, &signed, &case, None, Some((StatusCode::BAD_REQUEST, problem))).await;
+        let said = Said { problem: Some((StatusCode::BAD_REQUEST, problem)), ..Said::default() };
+        return case_page(&state, &signed, &case, said).await;
     };
     if !same_secret(&signed.csrf, &form.csrf) {
-        let who = Some(Who::from(&signed.principal));
-        state.accounts.log(who, None, AccessEvent::RefusedCsrf, &case, signed.address).await;
-        let error = ApiError::from(AppError::from(pingan_app::access::AccessError::CsrfFailed));
-        return problem_page(&signed.shell(&state, ""), error);
+        return refused_form(&state, &signed, &case).await;
     }
     let Some(action) = ActionKind::parse(&form.action) else {
         let error = ApiError::invalid_parameter("action", &form.action);
@@ -376,12 +446,13 @@ pub async fn act(
                 "有人已先处理了这个案件：下面是它现在的样子，请再看一下再操作。",
                 "Someone acted on this case first: here it is as it stands now; look again before acting.",
             );
-            case_page(&state, &signed, &case, None, Some((StatusCode::CONFLICT, problem.to_owned()))).await
+            let said = Said { problem: Some((StatusCode::CONFLICT, problem.to_owned())), ..Said::default() };
+            case_page(&state, &signed, &case, said).await
         }
         Err(error) => {
             let error = ApiError::from(error);
             let problem = signed.lang.pick(&error.message_zh, &error.message_en).to_owned();
-            case_page(&state, &signed, &case, None, Some((error.status, problem))).await
+            case_page(&state, &signed, &case, Said { problem: Some((error.status, problem)), ..Said::default() }).await
         }
     }
 }

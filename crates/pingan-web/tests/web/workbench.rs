@@ -14,7 +14,7 @@ use pingan_test_support::{Engine, JSON, Served, get_json_with, post, served, tok
 fn check_workbench(served: &Served, engine: &str) {
     let report = serde_json::json!({
         "channel": "resident", "category": "livelihood.road_repair", "lon": 113.8543, "lat": 27.6229,
-        "description": "公园路路面塌陷，过往车辆颠簸"
+        "description": "公园路路面塌陷，过往车辆颠簸", "reporter_name": "李四光", "reporter_phone": "13912345678"
     });
     let (status, created) = post(served, "/api/v1/cases", &[JSON], &report.to_string());
     assert_eq!(status, 201, "{created}");
@@ -34,6 +34,14 @@ fn check_workbench(served: &Served, engine: &str) {
         county.click(&format!("tr[data-case='{number}'] a")).await;
         assert_eq!(county.path().await, page);
         county.screenshot(&format!("{engine}-case-reported")).await;
+        // The reporter's contact is masked until a reason is given, and the reading is logged.
+        assert!(county.text("#reporter").await.contains("139****5678"));
+        assert!(!county.source().await.contains("13912345678"));
+        county.fill("#reveal-form input[name=reason]", "回访核实路面位置").await;
+        county.click("#reveal-form button").await;
+        county.wait_for("#reporter-clear").await;
+        assert!(county.text("#reporter-clear").await.contains("13912345678"));
+        assert_eq!(county.path().await, format!("{page}/reveal"), "never in a link");
         assert!(!county.has("form[data-action=claim]").await, "a centre does not claim");
         county.click("form[data-action=accept] button").await;
         county.wait_for("#case-done[data-action=accept]").await;
@@ -120,6 +128,15 @@ fn check_workbench(served: &Served, engine: &str) {
             assert!(history.contains(step), "{step} in {history}");
         }
         county.close().await;
+
+        let admin = token(served, "admin");
+        let (_, log) = get_json_with(served, "/api/v1/access-log", &[("authorization", &admin)]);
+        let reveals = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "reveal_reporter" && e["reason"] == "回访核实路面位置");
+        assert_eq!(reveals.count(), 1, "{log}");
 
         // A village's dispatcher may not see a county's case: "not found", never its content.
         let village = Browser::start(&served.base).await;

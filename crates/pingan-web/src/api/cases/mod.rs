@@ -21,7 +21,6 @@ use pingan_app::accounts::AccessEvent;
 use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
 use pingan_app::cases::{ActionRequest, Submission};
 use pingan_core::Actor;
-use pingan_core::Reason;
 use pingan_core::Timestamp;
 use pingan_core::case::Channel;
 use pingan_core::category::Priority;
@@ -449,22 +448,10 @@ pub async fn reveal_reporter(
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<Revealed>, ApiError> {
     let request: RevealRequest = json_body(payload)?;
-    if !caller.principal.may_reveal() {
-        return Err(AppError::from(AccessError::Forbidden(Reason::new(
-            "查看报告人个人信息",
-            "reading reporters' personal data",
-        )))
-        .into());
-    }
-    let reason = request.reason.trim();
-    if reason.chars().count() < 2 {
-        return Err(AppError::from(AccessError::ReasonRequired).into());
-    }
     let who = MaybeCaller { caller: Some(caller.clone()), address: caller.address };
     let row = visible_case(&state, &who, &headers, &case).await?;
-    let who = Some(Who::from(&caller.principal));
-    state.accounts.record(who, Some(&row.id), AccessEvent::RevealReporter, reason, caller.address).await?;
-    let reporter = state.engine.open_reporter(&row)?;
+    let reporter =
+        state.engine.reveal_reporter(&state.accounts, &caller.principal, &row, &request.reason, caller.address).await?;
     Ok(Json(Revealed { case: row.number.map(|n| n.to_string()).unwrap_or(row.id), reporter }))
 }
 
