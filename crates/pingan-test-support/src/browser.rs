@@ -26,6 +26,13 @@ pub fn screenshot_dir() -> std::path::PathBuf {
 impl Browser {
     /// A fresh browser for the server at `base` (`http://127.0.0.1:PORT`).
     pub async fn start(base: &str) -> Browser {
+        Browser::start_with(base, &[]).await
+    }
+
+    /// A fresh browser for `base` with more command-line switches (such as
+    /// `--host-resolver-rules=MAP name 127.0.0.1`, to reach the server by a name that the browser
+    /// does not take for this computer, without any name being looked up).
+    pub async fn start_with(base: &str, switches: &[&str]) -> Browser {
         let chromium = std::env::var("PINGAN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let chromedriver = std::env::var("PINGAN_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -35,15 +42,23 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("chromedriver ({chromedriver}) is needed for this test: {e}"));
+        // Nothing but the server under test: no updates, sync or other background requests.
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--no-first-run",
+            "--window-size=1280,1000",
+            "--lang=zh-CN",
+        ];
+        args.extend_from_slice(switches);
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,1000", "--lang=zh-CN"]
-            }),
-        );
+        capabilities.insert("goog:chromeOptions".into(), serde_json::json!({ "binary": chromium, "args": args }));
         let url = format!("http://127.0.0.1:{port}");
         let started = std::time::Instant::now();
         let client = loop {

@@ -21,6 +21,7 @@ use pingan_core::DivisionCode;
 use pingan_core::access::Role;
 use pingan_store::Store;
 use pingan_web::AppState;
+use pingan_web::api::accounts::cookies::Cookies;
 use pingan_web::api::webhooks::sender::{Addrs, Name, Resolve, Resolving, SystemNames};
 use serde_json::Value;
 
@@ -175,7 +176,14 @@ pub fn served(engine: Engine) -> Served {
 pub fn served_with(engine: Engine, limits: pingan_web::ConnectionLimits) -> Served {
     let runtime = runtime();
     let (store, database) = TestDatabase::demo(engine, &runtime);
-    serve_with(store, runtime, database, limits)
+    serve_with(store, runtime, database, limits, Cookies::default())
+}
+
+/// [`served`] with the sign-in cookies of `pingan serve --plain-http`.
+pub fn served_over_plain_http(engine: Engine) -> Served {
+    let runtime = runtime();
+    let (store, database) = TestDatabase::demo(engine, &runtime);
+    serve_with(store, runtime, database, pingan_web::ConnectionLimits::default(), Cookies::PLAIN_HTTP)
 }
 
 /// The demo data: Pingxiang's division tree, departments and grids, the demo's accounts, and two
@@ -224,6 +232,7 @@ fn serve_with(
     runtime: tokio::runtime::Runtime,
     database: TestDatabase,
     limits: pingan_web::ConnectionLimits,
+    cookies: Cookies,
 ) -> Served {
     let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
     let vault = Arc::new(Vault::parse(&Vault::generate("k1")).unwrap());
@@ -243,7 +252,7 @@ fn serve_with(
         tokio::spawn(atlas.clone().keep_fresh(store.clone(), Duration::from_millis(50)));
         // The tests connect from loopback and play a proxy's part with X-Forwarded-For.
         let proxies = vec!["127.0.0.1".parse().unwrap()];
-        let state = AppState::new(atlas, engine, accounts.clone(), proxies, city);
+        let state = AppState { cookies, ..AppState::new(atlas, engine, accounts.clone(), proxies, city) };
         let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, limits).await.unwrap();
         (address, grids)
     });

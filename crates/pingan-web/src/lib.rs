@@ -49,6 +49,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// The city the home page shows.
     pub home_city: DivisionCode,
+    /// How sign-in cookies are marked: for HTTPS unless the operator chose plain HTTP.
+    pub cookies: api::accounts::cookies::Cookies,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             public_writes: Arc::new(pingan_app::address_windows::AddressWindows::new(100, 10 * 60 * 1000)),
             trusted_proxies: Arc::new(trusted_proxies),
             home_city,
+            cookies: api::accounts::cookies::Cookies::default(),
         }
     }
 

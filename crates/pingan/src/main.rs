@@ -31,6 +31,7 @@ use pingan_core::{DivisionCode, Explain, Timestamp};
 use pingan_geo::geojson_io::InvalidAreas;
 use pingan_geo::tessellate::Settings;
 use pingan_store::Store;
+use pingan_web::api::accounts::cookies::Cookies;
 use pingan_web::{AppState, ConnectionLimits};
 
 use crate::progress::Bars;
@@ -102,6 +103,11 @@ enum Command {
         /// The most connections open at once from one address (trusted proxies are exempt).
         #[arg(long, default_value_t = ConnectionLimits::default().per_address)]
         max_connections_per_address: usize,
+        /// Serve browsers over plain HTTP (an intranet without TLS): sign-in cookies go without
+        /// `Secure`, which browsers otherwise refuse over HTTP to any host but this computer, and
+        /// anyone on the network path can read them. Prefer HTTPS, from a TLS proxy in front.
+        #[arg(long, env = "PINGAN_PLAIN_HTTP")]
+        plain_http: bool,
     },
     /// Create a fresh demo database (Jiangxi, with 萍乡 fully gridded) and serve it.
     Demo {
@@ -112,6 +118,11 @@ enum Command {
         /// Non-public networks webhooks may be delivered to, as for `serve`.
         #[arg(long = "webhook-allow", env = "PINGAN_WEBHOOK_ALLOW", value_delimiter = ',')]
         webhook_allow: Vec<ipnet::IpNet>,
+        /// Serve browsers over plain HTTP (an intranet without TLS): sign-in cookies go without
+        /// `Secure`, which browsers otherwise refuse over HTTP to any host but this computer, and
+        /// anyone on the network path can read them. Prefer HTTPS, from a TLS proxy in front.
+        #[arg(long, env = "PINGAN_PLAIN_HTTP")]
+        plain_http: bool,
     },
     /// Import divisions, boundaries or grids.
     #[command(subcommand)]
@@ -403,6 +414,8 @@ struct Serving {
     trusted_proxies: Vec<std::net::IpAddr>,
     limits: ConnectionLimits,
     webhook_targets: TargetPolicy,
+    /// Sign-in cookies for plain HTTP.
+    plain_http: bool,
 }
 
 /// The personal-data key file `key_file`, or `data-keys` in `data_dir`, checked against what
@@ -419,7 +432,7 @@ async fn open_vault(store: &dyn Store, key_file: Option<&Path>, data_dir: &Path)
 async fn serve(
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
-    Serving { listen, city, overdue, trusted_proxies, limits, webhook_targets }: Serving,
+    Serving { listen, city, overdue, trusted_proxies, limits, webhook_targets, plain_http }: Serving,
     demo: Option<Scenario>,
     started: Instant,
 ) -> Result<()> {
@@ -489,7 +502,14 @@ async fn serve(
         });
     }
     tokio::spawn(atlas.clone().keep_fresh(store.clone(), Atlas::CHECK_INTERVAL));
-    let state = AppState::new(atlas, engine, accounts, trusted_proxies, city);
+    let mut state = AppState::new(atlas, engine, accounts, trusted_proxies, city);
+    if plain_http {
+        state.cookies = Cookies::PLAIN_HTTP;
+        tracing::warn!(
+            "--plain-http: sign-in cookies are sent without Secure; anyone on the network path can read \
+             them and act as the person signed in. Serve over HTTPS (a TLS proxy in front) where you can."
+        );
+    }
     let limits = match open_file_limit() {
         Some(open_files) => limits.within(open_files),
         None => limits,
@@ -539,6 +559,7 @@ async fn run() -> Result<()> {
             max_connections,
             max_connections_per_address,
             webhook_allow,
+            plain_http,
         } => {
             let store = database.open().await?;
             let vault = open_vault(store.as_ref(), data_key_file.as_deref(), &database.data_dir).await?;
@@ -554,10 +575,11 @@ async fn run() -> Result<()> {
                 trusted_proxies,
                 limits,
                 webhook_targets: TargetPolicy::allowing(webhook_allow),
+                plain_http,
             };
             serve(store, vault, serving, None, started).await
         }
-        Command::Demo { data_dir, listen, webhook_allow } => {
+        Command::Demo { data_dir, listen, webhook_allow, plain_http } => {
             let path = data_dir.join("demo.db");
             for suffix in ["", "-wal", "-shm"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -582,6 +604,7 @@ async fn run() -> Result<()> {
                 trusted_proxies: Vec::new(),
                 limits: ConnectionLimits::default(),
                 webhook_targets: TargetPolicy::allowing(webhook_allow),
+                plain_http,
             };
             serve(store, vault, serving, Some(year), started).await
         }

@@ -17,13 +17,10 @@ use pingan_app::accounts::{Who, new_secret};
 use pingan_store::accounts::CredentialKind;
 use serde::Deserialize;
 
-use crate::api::accounts::auth::{ClientAddress, SESSION_COOKIE, cookie, same_secret, session_cookie};
+use crate::api::accounts::auth::{ClientAddress, cookie, same_secret};
 use crate::ui::geography::Problem;
 use crate::ui::shell::local_path;
 use crate::{ApiError, AppState};
-
-/// The cookie holding a form's pre-session CSRF token (`__Host-`, like the session's).
-const FORM_CSRF_COOKIE: &str = "__Host-pingan_form_csrf";
 
 pub struct Person {
     pub login: String,
@@ -64,11 +61,11 @@ struct PasswordPage {
     problem: Option<Problem>,
 }
 
-/// A fresh pre-session CSRF token for a form, and the cookie that carries its twin.
-fn form_token() -> (String, Vec<HeaderValue>) {
+/// A fresh pre-session CSRF token for a form, and the cookie that carries its twin (an hour).
+fn form_token(state: &AppState) -> (String, Vec<HeaderValue>) {
     let csrf = new_secret("");
-    let value = format!("{FORM_CSRF_COOKIE}={csrf}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=3600");
-    (csrf.clone(), HeaderValue::from_str(&value).into_iter().collect())
+    let cookie = state.cookies.set(state.cookies.form_name(), &csrf, 3600);
+    (csrf, vec![cookie])
 }
 
 /// Checks that a form posted to `path` carries the token its cookie holds; a mismatch is logged.
@@ -81,7 +78,7 @@ async fn check_form_token(
     path: &str,
     address: Option<std::net::IpAddr>,
 ) -> Result<(), AccessError> {
-    let expected = cookie(headers, FORM_CSRF_COOKIE).unwrap_or("");
+    let expected = cookie(headers, state.cookies.form_name()).unwrap_or("");
     if !expected.is_empty() && same_secret(expected, sent) {
         return Ok(());
     }
@@ -89,13 +86,13 @@ async fn check_form_token(
     Err(if expected.is_empty() { AccessError::CookieRefused } else { AccessError::CsrfFailed })
 }
 
-fn login_form(problem: Option<Problem>, status: StatusCode, next: String) -> Response {
-    let (csrf, cookies) = form_token();
+fn login_form(state: &AppState, problem: Option<Problem>, status: StatusCode, next: String) -> Response {
+    let (csrf, cookies) = form_token(state);
     render(LoginPage { person: None, csrf, problem, next }, status, cookies)
 }
 
-fn password_form(problem: Option<Problem>, status: StatusCode) -> Response {
-    let (csrf, cookies) = form_token();
+fn password_form(state: &AppState, problem: Option<Problem>, status: StatusCode) -> Response {
+    let (csrf, cookies) = form_token(state);
     render(PasswordPage { changed: false, csrf, problem }, status, cookies)
 }
 
@@ -120,14 +117,14 @@ pub async fn page(
     Query(query): Query<LoginQuery>,
 ) -> Response {
     let next = local_path(query.next.as_deref());
-    if let Some(secret) = cookie(&headers, SESSION_COOKIE)
+    if let Some(secret) = cookie(&headers, state.cookies.session_name())
         && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
     {
         let person = Person { login: principal.login, name: principal.name };
         let page = LoginPage { person: Some(person), csrf: session.csrf.unwrap_or_default(), problem: None, next };
         return render(page, StatusCode::OK, Vec::new());
     }
-    login_form(None, StatusCode::OK, next)
+    login_form(&state, None, StatusCode::OK, next)
 }
 
 #[derive(Deserialize)]
@@ -154,12 +151,12 @@ pub async fn submit(
 ) -> Response {
     let Ok(Form(form)) = form else {
         let (shown, status) = problem(AppError::MissingField("login, password"));
-        return login_form(Some(shown), status, local_path(None));
+        return login_form(&state, Some(shown), status, local_path(None));
     };
     let next = local_path(form.next.as_deref());
     if let Err(refused) = check_form_token(&state, &headers, &form.csrf, "/login", address).await {
         let (shown, status) = problem(refused.into());
-        return login_form(Some(shown), status, next);
+        return login_form(&state, Some(shown), status, next);
     }
     let account = match state.accounts.login(&form.login, &form.password, address).await {
         Ok(account) if account.must_change_password => Err(AccessError::PasswordChangeRequired.into()),
@@ -172,12 +169,12 @@ pub async fn submit(
     match issued {
         Ok((session, secret)) => {
             let max_age = session.expires_at.millis_since(session.created_at) / 1000;
-            let spent = HeaderValue::from_static("__Host-pingan_form_csrf=; Path=/; Secure; Max-Age=0");
-            see_other(&next, vec![session_cookie(&secret, max_age), spent])
+            let spent = state.cookies.set(state.cookies.form_name(), "", 0);
+            see_other(&next, vec![state.cookies.session(&secret, max_age), spent])
         }
         Err(error) => {
             let (shown, status) = problem(error);
-            login_form(Some(shown), status, next)
+            login_form(&state, Some(shown), status, next)
         }
     }
 }
@@ -195,7 +192,7 @@ pub async fn logout(
     form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Response {
     let sent = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Some(secret) = cookie(&headers, SESSION_COOKIE)
+    if let Some(secret) = cookie(&headers, state.cookies.session_name())
         && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
     {
         if !session.csrf.as_deref().is_some_and(|expected| same_secret(expected, &sent)) {
@@ -213,12 +210,12 @@ pub async fn logout(
             tracing::error!(%error, "a session could not be ended");
         }
     }
-    see_other("/login", vec![session_cookie("", 0)])
+    see_other("/login", vec![state.cookies.session("", 0)])
 }
 
 /// GET /password — the form to change one's password.
-pub async fn password_page() -> Response {
-    password_form(None, StatusCode::OK)
+pub async fn password_page(State(state): State<AppState>) -> Response {
+    password_form(&state, None, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -238,11 +235,11 @@ pub async fn change_password(
 ) -> Response {
     let Ok(Form(form)) = form else {
         let (shown, status) = problem(AppError::MissingField("login, old_password, new_password"));
-        return password_form(Some(shown), status);
+        return password_form(&state, Some(shown), status);
     };
     if let Err(refused) = check_form_token(&state, &headers, &form.csrf, "/password", address).await {
         let (shown, status) = problem(refused.into());
-        return password_form(Some(shown), status);
+        return password_form(&state, Some(shown), status);
     }
     match state.accounts.change_password(&form.login, &form.old_password, &form.new_password, address).await {
         Ok(()) => {
@@ -250,7 +247,7 @@ pub async fn change_password(
         }
         Err(error) => {
             let (shown, status) = problem(error);
-            password_form(Some(shown), status)
+            password_form(&state, Some(shown), status)
         }
     }
 }

@@ -13,7 +13,7 @@ use pingan_core::access::Role;
 use pingan_store::accounts::CredentialKind;
 use serde::Deserialize;
 
-use crate::api::accounts::auth::{SESSION_COOKIE, client_address, cookie};
+use crate::api::accounts::auth::{client_address, cookie};
 use crate::{ApiError, AppState};
 
 /// The cookie that keeps the chosen language (not a secret: readable by the page, no expiry
@@ -126,7 +126,7 @@ impl FromRequestParts<AppState> for Signed {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Signed, Response> {
         let address = client_address(parts, &state.trusted_proxies);
         let here = parts.uri.path_and_query().map_or("/work", |p| p.as_str()).to_owned();
-        let secret = cookie(&parts.headers, SESSION_COOKIE).unwrap_or("");
+        let secret = cookie(&parts.headers, state.cookies.session_name()).unwrap_or("");
         match state.accounts.authenticate(secret, CredentialKind::Session, address).await {
             Ok((principal, session)) => Ok(Signed {
                 principal,

@@ -9,7 +9,7 @@ use fantoccini::Locator;
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_core::access::Role;
 use pingan_test_support::browser::Browser;
-use pingan_test_support::{Engine, JSON, Served, get_json_with, post, served, token};
+use pingan_test_support::{Engine, JSON, Served, get_json_with, post, served, served_over_plain_http, token};
 
 fn check_workbench(served: &Served, engine: &str) {
     let report = serde_json::json!({
@@ -160,4 +160,35 @@ fn workbench_in_chromium_on_sqlite() {
 #[test]
 fn workbench_in_chromium_on_postgres() {
     check_workbench(&served(Engine::Postgres), "postgres");
+}
+
+/// Signing in at a name the browser does not take for this computer, over plain HTTP: refused
+/// with the reason shown when the server sets HTTPS cookies, working when the operator chose
+/// `--plain-http`. The name is mapped to 127.0.0.1 inside the browser; nothing is looked up.
+fn check_sign_in_at_an_intranet_name(engine: Engine) {
+    let resolve = "--host-resolver-rules=MAP pingan.intranet 127.0.0.1";
+    let secure = served(engine);
+    secure.runtime.block_on(async {
+        let browser = Browser::start_with(&secure.base.replace("127.0.0.1", "pingan.intranet"), &[resolve]).await;
+        browser.goto("/login").await;
+        browser.fill("#login-form input[name=login]", "county").await;
+        browser.fill("#login-form input[name=password]", DEMO_PASSWORD).await;
+        browser.click("#login-form button[type=submit]").await;
+        browser.wait_for("#form-problem[data-code=cookie_refused]").await;
+        browser.close().await;
+    });
+    let plain = served_over_plain_http(engine);
+    plain.runtime.block_on(async {
+        let browser = Browser::start_with(&plain.base.replace("127.0.0.1", "pingan.intranet"), &[resolve]).await;
+        browser.goto("/work").await;
+        browser.log_in("county", DEMO_PASSWORD).await;
+        assert_eq!(browser.path().await, "/work");
+        assert!(browser.has("#queue").await);
+        browser.close().await;
+    });
+}
+
+#[test]
+fn sign_in_at_an_intranet_name_in_chromium_on_sqlite() {
+    check_sign_in_at_an_intranet_name(Engine::Sqlite);
 }

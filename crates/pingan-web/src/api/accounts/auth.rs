@@ -10,7 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::access::{AccessError, Principal};
@@ -26,9 +26,6 @@ use crate::error::ErrorBody;
 use crate::error::json_body;
 use crate::{ApiError, AppState};
 
-/// `__Host-`: only this host, over HTTPS (or localhost), for the whole site — a sibling
-/// subdomain cannot plant or overwrite it.
-pub const SESSION_COOKIE: &str = "__Host-pingan_session";
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// An authenticated request.
@@ -102,7 +99,7 @@ pub(crate) async fn identify(parts: &Parts, state: &AppState) -> Result<Option<C
         let (principal, credential) = state.accounts.authenticate(secret, CredentialKind::Token, address).await?;
         return Ok(Some(Caller { principal, credential, address }));
     }
-    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(secret) = cookie(&parts.headers, state.cookies.session_name()) else { return Ok(None) };
     let (principal, credential) = state.accounts.authenticate(secret, CredentialKind::Session, address).await?;
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
@@ -183,12 +180,6 @@ pub struct LoggedIn {
     expires_at: i64,
 }
 
-pub(crate) fn session_cookie(secret: &str, max_age_s: i64) -> HeaderValue {
-    let value = format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}");
-    HeaderValue::from_str(&value)
-        .unwrap_or_else(|_| HeaderValue::from_static("__Host-pingan_session=; Path=/; Secure; Max-Age=0"))
-}
-
 #[utoipa::path(post, operation_id = "log_in", path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, description = "A session: its cookie is set", body = LoggedIn), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "Disabled, or a first password to change", body = ErrorBody), (status = 429, description = "Locked or throttled", body = ErrorBody)))]
@@ -210,7 +201,7 @@ pub async fn login(
         expires_at: session.expires_at.millis(),
     };
     let max_age = session.expires_at.millis_since(session.created_at) / 1000;
-    Ok(([(SET_COOKIE, session_cookie(&secret, max_age))], Json(body)).into_response())
+    Ok(([(SET_COOKIE, state.cookies.session(&secret, max_age))], Json(body)).into_response())
 }
 
 #[utoipa::path(post, operation_id = "log_out", path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
@@ -218,7 +209,7 @@ pub async fn login(
 /// Ends the session (or revokes the token) the request came with.
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     state.accounts.revoke(&caller.principal, &caller.credential.id).await?;
-    Ok(([(SET_COOKIE, session_cookie("", 0))], StatusCode::NO_CONTENT).into_response())
+    Ok(([(SET_COOKIE, state.cookies.session("", 0))], StatusCode::NO_CONTENT).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod cookies;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
