@@ -174,16 +174,28 @@ pub fn served(engine: Engine) -> Served {
 
 /// [`served`] with caps on connections of the test's choosing.
 pub fn served_with(engine: Engine, limits: pingan_web::ConnectionLimits) -> Served {
-    let runtime = runtime();
-    let (store, database) = TestDatabase::demo(engine, &runtime);
-    serve_with(store, runtime, database, limits, Cookies::default())
+    served_as(engine, Serving { limits, ..Serving::default() })
 }
 
 /// [`served`] with the sign-in cookies of `pingan serve --plain-http`.
 pub fn served_over_plain_http(engine: Engine) -> Served {
+    served_as(engine, Serving { cookies: Cookies::PLAIN_HTTP, ..Serving::default() })
+}
+
+/// How a test server serves.
+#[derive(Default)]
+pub struct Serving {
+    pub limits: pingan_web::ConnectionLimits,
+    pub cookies: Cookies,
+    /// HTTPS with this acceptor (`Served::base` is then `https://…`).
+    pub tls: Option<pingan_web::tls::TlsAcceptor>,
+}
+
+/// [`served`], serving as `serving` says.
+pub fn served_as(engine: Engine, serving: Serving) -> Served {
     let runtime = runtime();
     let (store, database) = TestDatabase::demo(engine, &runtime);
-    serve_with(store, runtime, database, pingan_web::ConnectionLimits::default(), Cookies::PLAIN_HTTP)
+    serve_with(store, runtime, database, serving)
 }
 
 /// The demo data: Pingxiang's division tree, departments and grids, the demo's accounts, and two
@@ -231,13 +243,13 @@ fn serve_with(
     store: Arc<dyn Store>,
     runtime: tokio::runtime::Runtime,
     database: TestDatabase,
-    limits: pingan_web::ConnectionLimits,
-    cookies: Cookies,
+    Serving { limits, cookies, tls }: Serving,
 ) -> Served {
     let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
     let vault = Arc::new(Vault::parse(&Vault::generate("k1")).unwrap());
     let context = Arc::new(Context::standard(store.clone(), Arc::new(SystemClock)).unwrap().with_vault(vault));
     let accounts = Arc::new(Accounts::new(context.clone(), AccountSettings::default()));
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let (address, grids): (SocketAddr, usize) = runtime.block_on(async {
         let atlas = Arc::new(Atlas::load(store.as_ref()).await.unwrap());
         let grids = atlas.grid_count();
@@ -253,10 +265,10 @@ fn serve_with(
         // The tests connect from loopback and play a proxy's part with X-Forwarded-For.
         let proxies = vec!["127.0.0.1".parse().unwrap()];
         let state = AppState { cookies, ..AppState::new(atlas, engine, accounts.clone(), proxies, city) };
-        let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, limits).await.unwrap();
+        let address = pingan_web::spawn("127.0.0.1:0".parse().unwrap(), state, limits, tls).await.unwrap();
         (address, grids)
     });
-    Served { base: format!("http://{address}"), grids, store, accounts, runtime, database }
+    Served { base: format!("{scheme}://{address}"), grids, store, accounts, runtime, database }
 }
 
 /// Names the tests' webhooks use, each standing for an address no test may send to (or one on

@@ -224,6 +224,7 @@ pub async fn serve(
     router: Router,
     limits: ConnectionLimits,
     exempt: Arc<Vec<IpAddr>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let registry = Arc::new(Registry { limits, exempt, open: Mutex::default() });
@@ -248,7 +249,22 @@ pub async fn serve(
         };
         match registry.admit(peer.ip()) {
             Some(admitted) => {
-                tokio::spawn(serve_connection(stream, peer, router.clone(), admitted, limits, stopping.clone()));
+                let _ = stream.set_nodelay(true);
+                let (router, stopping) = (router.clone(), stopping.clone());
+                match tls.clone() {
+                    None => {
+                        tokio::spawn(serve_connection(stream, peer, router, admitted, limits, stopping));
+                    }
+                    Some(acceptor) => {
+                        tokio::spawn(async move {
+                            // A client that does not finish its handshake in time is dropped.
+                            let handshake = tokio::time::timeout(limits.idle, acceptor.accept(stream)).await;
+                            if let Ok(Ok(stream)) = handshake {
+                                serve_connection(stream, peer, router, admitted, limits, stopping).await;
+                            }
+                        });
+                    }
+                }
             }
             None => refuse(stream),
         }
@@ -260,15 +276,16 @@ pub async fn serve(
     }
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<S>(
+    stream: S,
     peer: SocketAddr,
     router: Router,
     admitted: Admitted,
     limits: ConnectionLimits,
     mut stopping: watch::Receiver<bool>,
-) {
-    let _ = stream.set_nodelay(true);
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (registry, id) = (admitted.registry.clone(), admitted.id);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let busy = registry.busy(id);

@@ -9,6 +9,7 @@ pub mod api;
 mod connections;
 mod csv_export;
 mod error;
+pub mod tls;
 mod ui;
 
 use std::net::SocketAddr;
@@ -136,19 +137,30 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 /// Serves until the process is told to stop (Ctrl-C or SIGTERM). The caller keeps the atlas fresh
 /// (`Atlas::keep_fresh`).
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, limits: ConnectionLimits) {
+/// With `tls`, every connection is HTTPS.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    tls: Option<tls::TlsAcceptor>,
+) {
     tokio::spawn(keep_tidy(state.clone()));
     let exempt = state.trusted_proxies.clone();
-    connections::serve(listener, router(state), limits, exempt, shutdown_signal()).await
+    connections::serve(listener, router(state), limits, exempt, tls, shutdown_signal()).await
 }
 
 /// Binds `address` and serves in the background; returns the bound address (for tests: port 0).
-pub async fn spawn(address: SocketAddr, state: AppState, limits: ConnectionLimits) -> std::io::Result<SocketAddr> {
+pub async fn spawn(
+    address: SocketAddr,
+    state: AppState,
+    limits: ConnectionLimits,
+    tls: Option<tls::TlsAcceptor>,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(keep_tidy(state.clone()));
     let exempt = state.trusted_proxies.clone();
-    tokio::spawn(connections::serve(listener, router(state), limits, exempt, std::future::pending()));
+    tokio::spawn(connections::serve(listener, router(state), limits, exempt, tls, std::future::pending()));
     Ok(bound)
 }
 

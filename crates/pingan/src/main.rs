@@ -108,6 +108,12 @@ enum Command {
         /// anyone on the network path can read them. Prefer HTTPS, from a TLS proxy in front.
         #[arg(long, env = "PINGAN_PLAIN_HTTP")]
         plain_http: bool,
+        /// Serve HTTPS with this certificate chain (PEM), for an office without a TLS proxy.
+        #[arg(long, env = "PINGAN_TLS_CERT", requires = "tls_key", conflicts_with = "plain_http")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "PINGAN_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Create a fresh demo database (Jiangxi, with 萍乡 fully gridded) and serve it.
     Demo {
@@ -123,6 +129,12 @@ enum Command {
         /// anyone on the network path can read them. Prefer HTTPS, from a TLS proxy in front.
         #[arg(long, env = "PINGAN_PLAIN_HTTP")]
         plain_http: bool,
+        /// Serve HTTPS with this certificate chain (PEM), for an office without a TLS proxy.
+        #[arg(long, env = "PINGAN_TLS_CERT", requires = "tls_key", conflicts_with = "plain_http")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "PINGAN_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Import divisions, boundaries or grids.
     #[command(subcommand)]
@@ -416,6 +428,16 @@ struct Serving {
     webhook_targets: TargetPolicy,
     /// Sign-in cookies for plain HTTP.
     plain_http: bool,
+    /// HTTPS served by Pingan itself.
+    tls: Option<pingan_web::tls::TlsAcceptor>,
+}
+
+/// The acceptor for `--tls-cert` and `--tls-key`, if given (clap requires both or neither).
+fn tls_acceptor(certificate: Option<&Path>, key: Option<&Path>) -> Result<Option<pingan_web::tls::TlsAcceptor>> {
+    match certificate.zip(key) {
+        Some((certificate, key)) => Ok(Some(pingan_web::tls::acceptor(certificate, key).map_err(|e| explained(&e))?)),
+        None => Ok(None),
+    }
 }
 
 /// The personal-data key file `key_file`, or `data-keys` in `data_dir`, checked against what
@@ -432,7 +454,7 @@ async fn open_vault(store: &dyn Store, key_file: Option<&Path>, data_dir: &Path)
 async fn serve(
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
-    Serving { listen, city, overdue, trusted_proxies, limits, webhook_targets, plain_http }: Serving,
+    Serving { listen, city, overdue, trusted_proxies, limits, webhook_targets, plain_http, tls }: Serving,
     demo: Option<Scenario>,
     started: Instant,
 ) -> Result<()> {
@@ -440,12 +462,14 @@ async fn serve(
     let grids = atlas.grid_count();
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Written once and errors ignored: a server whose output is closed keeps serving.
     let banner = format!(
         "Pingan is serving {grids} grids ({} engine), ready in {:.2?}\n  \
-         map and division tree: http://{address}/\n  \
-         route a point:         http://{address}/api/v1/route?lon=113.8543&lat=27.6229\n  \
-         health:                http://{address}/healthz\n",
+         map and division tree: {scheme}://{address}/\n  \
+         workbench:             {scheme}://{address}/work\n  \
+         route a point:         {scheme}://{address}/api/v1/route?lon=113.8543&lat=27.6229\n  \
+         health:                {scheme}://{address}/healthz\n",
         store.engine(),
         started.elapsed()
     );
@@ -467,8 +491,8 @@ async fn serve(
         let (_, key) =
             accounts.create_api_client("open311-demo", "Open311 演示应用", &unit).await.map_err(|e| explained(&e))?;
         banner.push_str(&format!(
-            "  Open311 GeoReport v2: http://{address}/open311/v2/services.json (discovery: \
-             http://{address}/open311/discovery.json)\n    api_key {key}\n"
+            "  Open311 GeoReport v2: {scheme}://{address}/open311/v2/services.json (discovery: \
+             {scheme}://{address}/open311/discovery.json)\n    api_key {key}\n"
         ));
     }
     let _ = std::io::Write::write_all(&mut std::io::stdout(), banner.as_bytes());
@@ -514,7 +538,7 @@ async fn serve(
         Some(open_files) => limits.within(open_files),
         None => limits,
     };
-    pingan_web::serve(listener, state, limits).await;
+    pingan_web::serve(listener, state, limits, tls).await;
     Ok(())
 }
 
@@ -560,6 +584,8 @@ async fn run() -> Result<()> {
             max_connections_per_address,
             webhook_allow,
             plain_http,
+            tls_cert,
+            tls_key,
         } => {
             let store = database.open().await?;
             let vault = open_vault(store.as_ref(), data_key_file.as_deref(), &database.data_dir).await?;
@@ -576,10 +602,12 @@ async fn run() -> Result<()> {
                 limits,
                 webhook_targets: TargetPolicy::allowing(webhook_allow),
                 plain_http,
+                tls: tls_acceptor(tls_cert.as_deref(), tls_key.as_deref())?,
             };
             serve(store, vault, serving, None, started).await
         }
-        Command::Demo { data_dir, listen, webhook_allow, plain_http } => {
+        Command::Demo { data_dir, listen, webhook_allow, plain_http, tls_cert, tls_key } => {
+            let tls = tls_acceptor(tls_cert.as_deref(), tls_key.as_deref())?;
             let path = data_dir.join("demo.db");
             for suffix in ["", "-wal", "-shm"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -605,6 +633,7 @@ async fn run() -> Result<()> {
                 limits: ConnectionLimits::default(),
                 webhook_targets: TargetPolicy::allowing(webhook_allow),
                 plain_http,
+                tls,
             };
             serve(store, vault, serving, Some(year), started).await
         }

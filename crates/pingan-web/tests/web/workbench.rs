@@ -9,7 +9,9 @@ use fantoccini::Locator;
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_core::access::Role;
 use pingan_test_support::browser::Browser;
-use pingan_test_support::{Engine, JSON, Served, get_json_with, post, served, served_over_plain_http, token};
+use pingan_test_support::{
+    Engine, JSON, Served, Serving, get_json_with, post, served, served_as, served_over_plain_http, token,
+};
 
 fn check_workbench(served: &Served, engine: &str) {
     let report = serde_json::json!({
@@ -191,4 +193,42 @@ fn check_sign_in_at_an_intranet_name(engine: Engine) {
 #[test]
 fn sign_in_at_an_intranet_name_in_chromium_on_sqlite() {
     check_sign_in_at_an_intranet_name(Engine::Sqlite);
+}
+
+/// HTTPS served by Pingan itself (`--tls-cert`, `--tls-key`): signing in works with the secure
+/// cookies at a name the browser does not take for this computer. The certificate is made for the
+/// test; the browser is told to accept it.
+#[test]
+fn sign_in_over_pingans_own_https_in_chromium() {
+    let directory = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["pingan.intranet".to_owned()]).unwrap();
+    let (certificate, key) = (directory.path().join("cert.pem"), directory.path().join("key.pem"));
+    std::fs::write(&certificate, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let tls = pingan_web::tls::acceptor(&certificate, &key).unwrap();
+    let secure = served_as(Engine::Sqlite, Serving { tls: Some(tls), ..Serving::default() });
+    assert!(secure.base.starts_with("https://"));
+    secure.runtime.block_on(async {
+        let switches = ["--host-resolver-rules=MAP pingan.intranet 127.0.0.1", "--ignore-certificate-errors"];
+        let browser = Browser::start_with(&secure.base.replace("127.0.0.1", "pingan.intranet"), &switches).await;
+        browser.goto("/work").await;
+        browser.log_in("county", DEMO_PASSWORD).await;
+        assert_eq!(browser.path().await, "/work");
+        assert!(browser.has("#queue").await);
+        browser.close().await;
+    });
+
+    // Files that are not a certificate and its key are refused at start, saying which and why.
+    let other = rcgen::generate_simple_self_signed(vec!["other".to_owned()]).unwrap();
+    let other_key = directory.path().join("other-key.pem");
+    std::fs::write(&other_key, other.signing_key.serialize_pem()).unwrap();
+    for (certificate, key, says) in [
+        (directory.path().join("missing.pem"), key.clone(), "missing.pem"),
+        (key.clone(), key.clone(), "no certificate"),
+        (certificate.clone(), other_key, "do not go together"),
+    ] {
+        let refused = pingan_web::tls::acceptor(&certificate, &key).err().expect("refused");
+        assert_eq!(pingan_core::Explain::code(&refused), "invalid_file");
+        assert!(refused.to_string().contains(says), "{refused}");
+    }
 }
