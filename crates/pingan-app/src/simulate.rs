@@ -7,7 +7,7 @@
 //! Deterministic for a seed: case `i` draws from its own generator, so the same scenario gives
 //! the same cases, histories and hashes whatever the batch size.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use pingan_core::calendar::china_standard_time;
@@ -307,6 +307,44 @@ fn report_instants(engine: &CaseEngine, scenario: &Scenario) -> Vec<DateTime<Utc
     instants
 }
 
+/// What the simulated reports of each category say.
+const DESCRIPTIONS: &str = include_str!("../../../data/demo/descriptions.csv");
+
+/// The ways each category's matters are told, by category code (`data/demo/descriptions.csv`).
+pub struct Tellings(HashMap<String, Vec<String>>);
+
+impl Tellings {
+    pub fn shipped() -> Result<Tellings, AppError> {
+        let mut tellings: HashMap<String, Vec<String>> = HashMap::new();
+        for row in pingan_core::csv_rows(DESCRIPTIONS, "category") {
+            let bad = |line: usize, reason: String| AppError::BadFile {
+                file: format!("data/demo/descriptions.csv, line {line}"),
+                reason,
+            };
+            let (line, record) = row.map_err(|(line, reason)| bad(line, reason))?;
+            match (record.get(0), record.get(1)) {
+                (Some(category), Some(text)) if !text.is_empty() => {
+                    tellings.entry(category.to_owned()).or_default().push(text.to_owned())
+                }
+                _ => return Err(bad(line, "expected category,description".into())),
+            }
+        }
+        Ok(Tellings(tellings))
+    }
+
+    /// What report `index` of `category` from `village` says: one of the category's tellings,
+    /// chosen by the index, so the simulation's draws stay as they are.
+    fn tell(&self, category: &Category, village: &str, index: u64) -> String {
+        let spread = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33;
+        match self.0.get(&category.code).filter(|ways| !ways.is_empty()) {
+            Some(ways) => ways[(spread % ways.len() as u64) as usize]
+                .replace("{village}", village)
+                .replace("{n}", &(spread % 29 + 1).to_string()),
+            None => format!("{}：{village}", category.name_zh),
+        }
+    }
+}
+
 fn pick<T: Copy>(rng: &mut fastrand::Rng, shares: &[(T, u32)]) -> T {
     let total: u32 = shares.iter().map(|(_, share)| share).sum();
     let mut draw = rng.u32(0..total.max(1));
@@ -334,6 +372,7 @@ pub async fn simulate(
     let categories = book.leaves();
     engine.refresh().await?;
     let dispatch = engine.context().dispatch_book();
+    let tellings = Tellings::shipped()?;
     let instants = report_instants(engine, scenario);
     progress.stage("simulated cases", instants.len() as u64);
     let mut summary = Summary::default();
@@ -344,7 +383,10 @@ pub async fn simulate(
             let mut rng = fastrand::Rng::with_seed(scenario.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let (grid, _, region) = &grids[rng.usize(0..grids.len())];
             let category = categories[rng.usize(0..categories.len())];
-            let case = play_case(engine, &dispatch, scenario, &mut rng, *reported, (grid, region), category)?;
+            let village = atlas.division_name(grid.village().as_str()).unwrap_or_default();
+            let description = tellings.tell(category, &village, index);
+            let case =
+                play_case(engine, &dispatch, scenario, &mut rng, *reported, (grid, region), (category, description))?;
             let closed = case.row.status == Status::Closed;
             let counts = summary.by_channel.entry(case.row.channel.as_str()).or_default();
             counts.0 += 1;
@@ -370,7 +412,7 @@ fn play_case(
     rng: &mut fastrand::Rng,
     reported: DateTime<Utc>,
     (grid, region): (&GridCode, &pingan_geo::region::Region),
-    category: &Category,
+    (category, description): (&Category, String),
 ) -> Result<NewCase, AppError> {
     let channel = pick(rng, &CHANNEL_SHARES);
     let priority = pick(rng, &[(Priority::Normal, 850), (Priority::Urgent, 120), (Priority::Critical, 30)]);
@@ -394,7 +436,7 @@ fn play_case(
         lat: point.map(|p| p.1),
         grid: point.is_none().then(|| grid.to_string()),
         address: None,
-        description: format!("{}：{}", category.name_zh, grid),
+        description,
         reporter: None,
         idempotency_key: None,
         settled_on_spot: settled.then(|| "网格员现场调解处置".to_owned()),
@@ -426,4 +468,27 @@ fn play_case(
     life.play(category)?;
     // A played year is history, not news: webhooks hear only of live actions.
     Ok(NewCase { row: life.row, day: new.day, entries: life.entries, similar: None, notify: Vec::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_category_is_told_in_words_with_its_place() {
+        let tellings = Tellings::shipped().unwrap();
+        let book = crate::categories::CategoryBook::shipped().unwrap();
+        for category in book.leaves() {
+            assert!(tellings.0.contains_key(&category.code), "{} has no telling", category.code);
+            let told: Vec<String> = (0..8).map(|index| tellings.tell(category, "凤凰社区", index)).collect();
+            assert!(
+                told.iter().all(|text| text.contains("凤凰社区") && !text.contains('{')),
+                "{}: {told:?}",
+                category.code
+            );
+            assert!(told.iter().all(|text| !text.contains(&category.code)), "words, not codes: {told:?}");
+        }
+        let unknown: Vec<&String> = tellings.0.keys().filter(|code| book.leaf(code).is_none()).collect();
+        assert!(unknown.is_empty(), "tellings of no category: {unknown:?}");
+    }
 }

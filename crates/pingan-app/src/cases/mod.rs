@@ -285,6 +285,15 @@ impl CaseEngine {
         reason: &str,
         address: Option<std::net::IpAddr>,
     ) -> Result<Option<Reporter>, AppError> {
+        let reason = Self::check_reveal(by, reason)?;
+        let who = Some(crate::accounts::Who::from(by));
+        accounts.record(who, Some(&case.id), crate::accounts::AccessEvent::RevealReporter, reason, address).await?;
+        self.open_reporter(case)
+    }
+
+    /// Refuses a reveal by someone whose roles may not read reporters' contacts, or without a
+    /// reason (two characters at least), whatever the case: answers the reason trimmed.
+    pub fn check_reveal<'a>(by: &Principal, reason: &'a str) -> Result<&'a str, AppError> {
         if !by.may_reveal() {
             let reason = Reason::new("查看报告人个人信息", "reading reporters' personal data");
             return Err(crate::access::AccessError::Forbidden(reason).into());
@@ -293,9 +302,7 @@ impl CaseEngine {
         if reason.chars().count() < 2 {
             return Err(crate::access::AccessError::ReasonRequired.into());
         }
-        let who = Some(crate::accounts::Who::from(by));
-        accounts.record(who, Some(&case.id), crate::accounts::AccessEvent::RevealReporter, reason, address).await?;
-        self.open_reporter(case)
+        Ok(reason)
     }
 
     /// A case's reporter contact in the clear: only for a reveal that access control allowed and

@@ -19,7 +19,7 @@ use pingan_app::AppError;
 use pingan_app::access::AccessError;
 use pingan_app::accounts::AccessEvent;
 use pingan_app::accounts::{Who, new_secret, secret_hash_hex};
-use pingan_app::cases::{ActionRequest, Submission};
+use pingan_app::cases::{ActionRequest, CaseEngine, Submission};
 use pingan_core::Actor;
 use pingan_core::Timestamp;
 use pingan_core::case::Channel;
@@ -448,6 +448,8 @@ pub async fn reveal_reporter(
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<Revealed>, ApiError> {
     let request: RevealRequest = json_body(payload)?;
+    // Who may not reveal, or gives no reason, is refused before the case is looked at.
+    CaseEngine::check_reveal(&caller.principal, &request.reason)?;
     let who = MaybeCaller { caller: Some(caller.clone()), address: caller.address };
     let row = visible_case(&state, &who, &headers, &case).await?;
     let reporter =
