@@ -76,6 +76,17 @@ impl ApiError {
         }
     }
 
+    /// No page or endpoint at `path`.
+    pub fn no_such_path(path: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "no_such_path",
+            message_zh: format!("没有这个页面：{path}"),
+            message_en: format!("there is nothing at {path}"),
+            details: None,
+        }
+    }
+
     pub fn invalid_cursor() -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,

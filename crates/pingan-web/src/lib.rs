@@ -95,6 +95,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .fallback(ui::shell::no_such_path)
         .route("/", get(ui::geography::home))
         .route("/healthz", get(health))
         .route("/api/docs", get(api::docs::show))

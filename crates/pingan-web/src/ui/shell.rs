@@ -172,6 +172,39 @@ pub async fn switch_lang(axum::extract::Query(query): axum::extract::Query<LangQ
     response
 }
 
+/// Any path nothing else answers: a JSON error under `/api/`, else a page that says so (with the
+/// frame around it for someone signed in).
+pub async fn no_such_path(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let error = ApiError::no_such_path(uri.path());
+    if uri.path().starts_with("/api/") {
+        return error.into_response();
+    }
+    let secret = cookie(&headers, state.cookies.session_name()).unwrap_or("");
+    let signed_in = state.accounts.authenticate(secret, CredentialKind::Session, None).await.ok();
+    let lang = Lang::of(&headers);
+    let shell = match signed_in {
+        Some((principal, session)) => {
+            let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+            let signed = Signed { principal, csrf: session.csrf.unwrap_or_default(), lang, here, address: None };
+            signed.shell(&state, "")
+        }
+        None => Shell {
+            lang,
+            login: String::new(),
+            name: String::new(),
+            unit_name: String::new(),
+            nav: Vec::new(),
+            csrf: String::new(),
+            here: "/".into(),
+        },
+    };
+    problem_page(&shell, error)
+}
+
 #[derive(Template)]
 #[template(path = "work/problem.html")]
 struct ProblemPage<'a> {

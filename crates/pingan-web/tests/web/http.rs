@@ -598,6 +598,14 @@ fn check_login_page(served: &Served) {
     );
     let (status, _, page) = get_with(served, "/work", &[("cookie", &session)]);
     assert!(status == 200 && page.contains(r#"id="queue""#) && page.contains("我的案件"), "{status} {page}");
+    // A path nothing answers: a page that says so (in the frame, for someone signed in), or JSON
+    // under /api/.
+    let (status, _, page) = get_with(served, "/work/nothing-here", &[("cookie", &session)]);
+    assert!(status == 404 && page.contains(r#"data-code="no_such_path""#) && page.contains(r#"id="signed-in""#));
+    let (status, _, page) = get_with(served, "/nothing-here", &[]);
+    assert!(status == 404 && page.contains(r#"data-code="no_such_path""#) && !page.contains(r#"id="signed-in""#));
+    let (status, answer) = get_json(served, "/api/v1/nothing-here");
+    assert_eq!((status, &answer["error"]["code"]), (404, &"no_such_path".into()), "{answer}");
 
     let (status, _, page) = get_with(served, "/login", &[("cookie", &session)]);
     assert!(status == 200 && page.contains(r#"data-login="village""#), "{page}");
