@@ -35,6 +35,36 @@ impl CategoryBook {
         self.by_code.get(code).filter(|c| c.parent.is_some())
     }
 
+    /// The categories cases can be filed under that `code` names: itself if cases can be filed
+    /// under it, a family's members if it is a family (`dispute`); None if it names neither.
+    pub fn codes_under(&self, code: &str) -> Option<Vec<String>> {
+        if self.leaf(code).is_some() {
+            return Some(vec![code.to_owned()]);
+        }
+        let members: Vec<String> = self
+            .leaves()
+            .into_iter()
+            .filter(|leaf| leaf.parent.as_deref() == Some(code))
+            .map(|leaf| leaf.code.clone())
+            .collect();
+        (!members.is_empty()).then_some(members)
+    }
+
+    /// The families, ordered by code, each followed by its members: the order a chooser shows.
+    pub fn grouped(&self) -> Vec<&Category> {
+        let mut families: Vec<&Category> = self.by_code.values().filter(|c| c.parent.is_none()).collect();
+        families.sort_by(|a, b| a.code.cmp(&b.code));
+        let leaves = self.leaves();
+        families
+            .into_iter()
+            .flat_map(|family| {
+                let members =
+                    leaves.iter().copied().filter(|leaf| leaf.parent.as_deref() == Some(family.code.as_str()));
+                std::iter::once(family).chain(members.collect::<Vec<_>>())
+            })
+            .collect()
+    }
+
     /// Every category cases can be filed under, ordered by code.
     pub fn leaves(&self) -> Vec<&Category> {
         let mut leaves: Vec<&Category> = self.by_code.values().filter(|c| c.parent.is_some()).collect();

@@ -196,11 +196,8 @@ impl Webhooks {
             });
         }
         let book = self.context.categories();
-        for code in &request.categories {
-            let family = format!("{code}.");
-            if book.leaf(code).is_none() && !book.leaves().iter().any(|leaf| leaf.code.starts_with(&family)) {
-                return Err(AppError::UnknownCategory(code.clone()));
-            }
+        if let Some(unknown) = request.categories.iter().find(|code| book.codes_under(code).is_none()) {
+            return Err(AppError::UnknownCategory(unknown.clone()));
         }
         let new = NewWebhook {
             unit,

@@ -94,6 +94,8 @@ struct QueuePage {
     shell: Shell,
     cases: Vec<CaseLine>,
     statuses: Vec<(&'static str, &'static str, String)>,
+    /// Every family, then its categories: (code, name, is a family).
+    categories: Vec<(String, String, bool)>,
     status: String,
     category: String,
     q: String,
@@ -111,10 +113,8 @@ fn queue_filter(state: &AppState, signed: &Signed, query: &QueueQuery) -> Result
         other => vec![Status::parse(other).ok_or_else(|| ApiError::invalid_parameter("status", other))?],
     };
     if let Some(category) = query.category.as_deref().filter(|c| !c.is_empty()) {
-        if state.context.categories().leaf(category).is_none() {
-            return Err(AppError::UnknownCategory(category.to_owned()).into());
-        }
-        filter.categories = vec![category.to_owned()];
+        let book = state.context.categories();
+        filter.categories = book.codes_under(category).ok_or_else(|| AppError::UnknownCategory(category.to_owned()))?;
     }
     if let Some(text) = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         if search_grams(text).is_empty() {
@@ -145,9 +145,16 @@ pub async fn queue(State(state): State<AppState>, signed: Signed, Query(query): 
         rows.last().map(encode_cursor).unwrap_or_default()
     });
     let statuses = Status::ALL.iter().map(|s| (s.as_str(), s.name_zh(), s.as_str().replace('_', " "))).collect();
+    let book = state.context.categories();
+    let categories = book
+        .grouped()
+        .into_iter()
+        .map(|c| (c.code.clone(), shell.t(&c.name_zh, &c.name_en).to_owned(), c.parent.is_none()))
+        .collect();
     let page = QueuePage {
         cases: rows.iter().map(|case| CaseLine::of(&state, &shell, case)).collect(),
         statuses,
+        categories,
         status: query.status.clone().unwrap_or_else(|| "open".into()),
         category: query.category.clone().unwrap_or_default(),
         q: query.q.clone().unwrap_or_default(),

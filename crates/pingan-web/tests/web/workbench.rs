@@ -33,6 +33,18 @@ fn check_workbench(served: &Served, engine: &str) {
         assert_eq!(county.path().await, "/work");
         assert!(county.text("#signed-in").await.contains("安源区综治中心"));
         county.screenshot(&format!("{engine}-queue")).await;
+        // A family of categories filters as its members do; the API's lists take one too.
+        for (family, listed) in [("livelihood", true), ("dispute", false)] {
+            county.goto(&format!("/work?category={family}")).await;
+            county.wait_for("#queue").await;
+            assert_eq!(county.has(&format!("tr[data-case='{number}']")).await, listed, "{family}");
+            let (status, list) =
+                get_json_with(served, &format!("/api/v1/cases?category={family}"), &[("authorization", &city)]);
+            let found = list["cases"].as_array().unwrap().iter().any(|c| c["number"] == number.as_str());
+            assert_eq!((status, found), (200, listed), "{family}: {list}");
+        }
+        county.goto("/work").await;
+        county.wait_for("#queue").await;
         county.click(&format!("tr[data-case='{number}'] a")).await;
         assert_eq!(county.path().await, page);
         county.screenshot(&format!("{engine}-case-reported")).await;

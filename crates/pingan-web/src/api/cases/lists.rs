@@ -54,7 +54,7 @@ type Pairs = Vec<(String, String)>;
 pub struct Filters {
     /// Statuses, comma-separated: `dispatched,in_progress`.
     status: Option<String>,
-    /// A category code (`dispute.neighbour`).
+    /// A category code (`dispute.neighbour`), or a family's (`dispute`: all of its categories).
     category: Option<String>,
     #[param(value_type = Option<Channel>)]
     channel: Option<String>,
@@ -149,10 +149,11 @@ impl Filters {
                 .collect::<Result<_, _>>()?;
         }
         if let Some(category) = self.category.as_deref() {
-            if state.context.categories().leaf(category).is_none() {
-                return Err(AppError::UnknownCategory(category.to_owned()).into());
-            }
-            filter.categories = vec![category.to_owned()];
+            filter.categories = state
+                .context
+                .categories()
+                .codes_under(category)
+                .ok_or_else(|| AppError::UnknownCategory(category.to_owned()))?;
         }
         if let Some(channel) = self.channel.as_deref() {
             filter.channel = Some(
