@@ -1,9 +1,10 @@
 //! The case lifecycle: which action may be taken in which status, by whom, and where it leads.
 //!
 //! reported 上报 → accepted 受理 (or rejected 不予受理 / merged 合并) → dispatched 派单 → in progress
-//! 办理 (claimed 签收) → resolved 办结 → verified 核查 → called back 回访 → closed 归档; with return 退回,
-//! re-dispatch 改派, escalation 上报上级, extension 延期, supervision 督办, send-back, reopening 重办
-//! after an unsatisfied call-back, and a grid worker's settlement on the spot 自办结.
+//! 办理 (claimed 签收) → resolved 处置完毕 → verified 核查 → called back 回访 → closed 办结 (归档);
+//! with return 退回, re-dispatch 改派, escalation 上报上级, extension 延期, supervision 督办,
+//! send-back, reopening 重办 after an unsatisfied call-back, and a grid worker's settlement on the
+//! spot 自办结.
 //!
 //! Who may act is a matter of the actor's *capacity* towards the case, which the engine works out
 //! from the actor's unit and the case (see [`Capacity`]); this module only applies the rules.
@@ -65,10 +66,10 @@ impl Status {
             Status::Accepted => "已受理",
             Status::Dispatched => "已派单",
             Status::InProgress => "办理中",
-            Status::Resolved => "已办结",
+            Status::Resolved => "已处置",
             Status::Verified => "已核查",
             Status::CalledBack => "已回访",
-            Status::Closed => "已归档",
+            Status::Closed => "已办结",
             Status::Rejected => "不予受理",
             Status::Merged => "已合并",
         }
@@ -164,12 +165,13 @@ impl ActionKind {
             ActionKind::ApproveExtension => "批准延期",
             ActionKind::RefuseExtension => "驳回延期",
             ActionKind::Supervise => "督办",
-            ActionKind::Resolve => "办结",
+            // 办结 is reserved for closing, as the source counts 办结率 (closed ÷ reported).
+            ActionKind::Resolve => "处置完毕",
             ActionKind::SettleOnSpot => "自办结",
             ActionKind::Verify => "核查通过",
             ActionKind::SendBack => "核查退回",
             ActionKind::CallBack => "回访",
-            ActionKind::Close => "归档",
+            ActionKind::Close => "办结归档",
             ActionKind::Note => "备注",
         }
     }

@@ -52,7 +52,7 @@ fn check_indicators(served: &Served) {
         (total["reported"].as_i64(), total["accepted"].as_i64(), total["open"].as_i64()),
         (Some(3), Some(1), Some(2))
     );
-    assert_eq!(total["closure_rate"], json!(0.0), "none of the one accepted is closed");
+    assert_eq!(total["closure_rate"], json!(0.0), "none of the three reported is closed");
     assert_eq!(total["satisfaction_rate"], Value::Null, "nobody was called back");
     assert_eq!(district["own_level"]["reported"], 0);
     let children = district["children"].as_array().unwrap();

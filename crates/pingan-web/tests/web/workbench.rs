@@ -138,7 +138,7 @@ fn check_workbench(served: &Served, engine: &str) {
         county.click("form[data-action=verify] button").await;
         county.wait_for("#case-done[data-action=verify]").await;
         let history = county.text("#history").await;
-        for step in ["上报", "受理", "派单", "督办", "签收", "办结", "核查通过"] {
+        for step in ["上报", "受理", "派单", "督办", "签收", "处置完毕", "核查通过"] {
             assert!(history.contains(step), "{step} in {history}");
         }
         county.close().await;
