@@ -86,7 +86,18 @@ impl Role {
         match capacity {
             Capacity::Centre => match self {
                 CentreDispatcher | CentreLeader => true,
-                HotlineOperator => matches!(action, ActionKind::CallBack | ActionKind::Note),
+                // A hotline desk takes and dispatches orders (接单派单, as Guixi's 3651890 does), and
+                // calls back; verifying, closing and extensions stay with the dispatchers.
+                HotlineOperator => matches!(
+                    action,
+                    ActionKind::Accept
+                        | ActionKind::Reject
+                        | ActionKind::Merge
+                        | ActionKind::Dispatch
+                        | ActionKind::Redispatch
+                        | ActionKind::CallBack
+                        | ActionKind::Note
+                ),
                 _ => false,
             },
             Capacity::HigherCentre => matches!(self, CentreDispatcher | CentreLeader),
@@ -144,9 +155,14 @@ mod tests {
     }
 
     #[test]
-    fn a_hotline_operator_calls_back_but_does_not_dispatch() {
-        assert!(Role::HotlineOperator.may_act(Capacity::Centre, ActionKind::CallBack));
-        assert!(!Role::HotlineOperator.may_act(Capacity::Centre, ActionKind::Dispatch));
+    fn a_hotline_operator_takes_dispatches_and_calls_back_but_does_not_verify_or_close() {
+        for action in [ActionKind::Accept, ActionKind::Dispatch, ActionKind::Redispatch, ActionKind::CallBack] {
+            assert!(Role::HotlineOperator.may_act(Capacity::Centre, action), "{action:?}");
+        }
+        for action in [ActionKind::Verify, ActionKind::Close, ActionKind::ApproveExtension, ActionKind::Supervise] {
+            assert!(!Role::HotlineOperator.may_act(Capacity::Centre, action), "{action:?}");
+        }
+        assert!(!Role::HotlineOperator.may_act(Capacity::HigherCentre, ActionKind::Supervise));
         assert!(!Role::Volunteer.may_act(Capacity::GridWorker, ActionKind::SettleOnSpot));
         assert!(Role::GridWorker.may_act(Capacity::GridWorker, ActionKind::SettleOnSpot));
         assert!(!Role::Administrator.may_act(Capacity::Centre, ActionKind::Close));
