@@ -49,6 +49,35 @@ struct Cli {
     command: Command,
 }
 
+/// How browsers reach the server: through a TLS proxy (the default), over Pingan's own HTTPS, or
+/// over plain HTTP on an intranet.
+#[derive(Args, Clone)]
+struct TransportOptions {
+    /// Serve browsers over plain HTTP (an intranet without TLS): sign-in cookies go without
+    /// `Secure`, which browsers otherwise refuse over HTTP to any host but this computer, and
+    /// anyone on the network path can read them. Prefer HTTPS, from a TLS proxy in front.
+    #[arg(long, env = "PINGAN_PLAIN_HTTP")]
+    plain_http: bool,
+    /// Serve HTTPS with this certificate chain (PEM), for an office without a TLS proxy.
+    #[arg(long, env = "PINGAN_TLS_CERT", requires = "tls_key", conflicts_with = "plain_http")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "PINGAN_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl TransportOptions {
+    /// The acceptor for `--tls-cert` and `--tls-key`, if given (clap requires both or neither).
+    fn tls(&self) -> Result<Option<pingan_web::tls::TlsAcceptor>> {
+        match self.tls_cert.as_deref().zip(self.tls_key.as_deref()) {
+            Some((certificate, key)) => {
+                Ok(Some(pingan_web::tls::acceptor(certificate, key).map_err(|e| explained(&e))?))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
 #[derive(Args, Clone)]
 struct DatabaseOptions {
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: sqlite in --data-dir.
@@ -103,17 +132,8 @@ enum Command {
         /// The most connections open at once from one address (trusted proxies are exempt).
         #[arg(long, default_value_t = ConnectionLimits::default().per_address)]
         max_connections_per_address: usize,
-        /// Serve browsers over plain HTTP (an intranet without TLS): sign-in cookies go without
-        /// `Secure`, which browsers otherwise refuse over HTTP to any host but this computer, and
-        /// anyone on the network path can read them. Prefer HTTPS, from a TLS proxy in front.
-        #[arg(long, env = "PINGAN_PLAIN_HTTP")]
-        plain_http: bool,
-        /// Serve HTTPS with this certificate chain (PEM), for an office without a TLS proxy.
-        #[arg(long, env = "PINGAN_TLS_CERT", requires = "tls_key", conflicts_with = "plain_http")]
-        tls_cert: Option<PathBuf>,
-        /// The certificate's private key (PEM).
-        #[arg(long, env = "PINGAN_TLS_KEY", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        transport: TransportOptions,
     },
     /// Create a fresh demo database (Jiangxi, with 萍乡 fully gridded) and serve it.
     Demo {
@@ -124,17 +144,8 @@ enum Command {
         /// Non-public networks webhooks may be delivered to, as for `serve`.
         #[arg(long = "webhook-allow", env = "PINGAN_WEBHOOK_ALLOW", value_delimiter = ',')]
         webhook_allow: Vec<ipnet::IpNet>,
-        /// Serve browsers over plain HTTP (an intranet without TLS): sign-in cookies go without
-        /// `Secure`, which browsers otherwise refuse over HTTP to any host but this computer, and
-        /// anyone on the network path can read them. Prefer HTTPS, from a TLS proxy in front.
-        #[arg(long, env = "PINGAN_PLAIN_HTTP")]
-        plain_http: bool,
-        /// Serve HTTPS with this certificate chain (PEM), for an office without a TLS proxy.
-        #[arg(long, env = "PINGAN_TLS_CERT", requires = "tls_key", conflicts_with = "plain_http")]
-        tls_cert: Option<PathBuf>,
-        /// The certificate's private key (PEM).
-        #[arg(long, env = "PINGAN_TLS_KEY", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        transport: TransportOptions,
     },
     /// Import divisions, boundaries or grids.
     #[command(subcommand)]
@@ -432,14 +443,6 @@ struct Serving {
     tls: Option<pingan_web::tls::TlsAcceptor>,
 }
 
-/// The acceptor for `--tls-cert` and `--tls-key`, if given (clap requires both or neither).
-fn tls_acceptor(certificate: Option<&Path>, key: Option<&Path>) -> Result<Option<pingan_web::tls::TlsAcceptor>> {
-    match certificate.zip(key) {
-        Some((certificate, key)) => Ok(Some(pingan_web::tls::acceptor(certificate, key).map_err(|e| explained(&e))?)),
-        None => Ok(None),
-    }
-}
-
 /// The personal-data key file `key_file`, or `data-keys` in `data_dir`, checked against what
 /// `store` holds sealed (created with a fresh key where missing, if the database needs no key yet;
 /// keep it with the database's backups, apart from them).
@@ -583,9 +586,7 @@ async fn run() -> Result<()> {
             max_connections,
             max_connections_per_address,
             webhook_allow,
-            plain_http,
-            tls_cert,
-            tls_key,
+            transport,
         } => {
             let store = database.open().await?;
             let vault = open_vault(store.as_ref(), data_key_file.as_deref(), &database.data_dir).await?;
@@ -601,13 +602,13 @@ async fn run() -> Result<()> {
                 trusted_proxies,
                 limits,
                 webhook_targets: TargetPolicy::allowing(webhook_allow),
-                plain_http,
-                tls: tls_acceptor(tls_cert.as_deref(), tls_key.as_deref())?,
+                plain_http: transport.plain_http,
+                tls: transport.tls()?,
             };
             serve(store, vault, serving, None, started).await
         }
-        Command::Demo { data_dir, listen, webhook_allow, plain_http, tls_cert, tls_key } => {
-            let tls = tls_acceptor(tls_cert.as_deref(), tls_key.as_deref())?;
+        Command::Demo { data_dir, listen, webhook_allow, transport } => {
+            let tls = transport.tls()?;
             let path = data_dir.join("demo.db");
             for suffix in ["", "-wal", "-shm"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -632,7 +633,7 @@ async fn run() -> Result<()> {
                 trusted_proxies: Vec::new(),
                 limits: ConnectionLimits::default(),
                 webhook_targets: TargetPolicy::allowing(webhook_allow),
-                plain_http,
+                plain_http: transport.plain_http,
                 tls,
             };
             serve(store, vault, serving, Some(year), started).await
