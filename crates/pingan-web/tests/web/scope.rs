@@ -345,6 +345,36 @@ fn exported(served: &Served, auth: &[(&str, &str)], query: &str, personal: bool)
     reader.records().map(|r| r.unwrap()[0].to_owned()).collect()
 }
 
+/// A web session of `login` (its cookie), if the account may open one.
+fn session(served: &Served, login: &str) -> Option<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let body = serde_json::json!({ "login": login, "password": DEMO_PASSWORD }).to_string();
+    let response = agent
+        .post(&format!("{}/api/v1/auth/login", served.base))
+        .header("content-type", "application/json")
+        .send(&body)
+        .unwrap();
+    (response.status().as_u16() == 200).then(|| {
+        let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    })
+}
+
+/// The numbers the workbench's queue at `path` shows, page after page.
+fn queued(served: &Served, cookie: &str, path: &str) -> Vec<String> {
+    let mut numbers = Vec::new();
+    let mut next = Some(path.to_owned());
+    while let Some(path) = next {
+        let (status, _, page) = get_with(served, &path, &[("cookie", cookie)]);
+        assert_eq!(status, 200, "{path}: {page}");
+        numbers.extend(page.split("<tr data-case=\"").skip(1).map(|row| row.split('"').next().unwrap().to_owned()));
+        next = page
+            .split_once(r#"id="next-page" href=""#)
+            .map(|(_, rest)| rest.split('"').next().unwrap().replace("&amp;", "&"));
+    }
+    numbers
+}
+
 fn check_scope_invariant(served: &Served) {
     let seed = std::env::var("PINGAN_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
     println!("PINGAN_TEST_SEED={seed}");
@@ -390,7 +420,7 @@ fn check_scope_invariant(served: &Served) {
     }
     positions.extend(reporters().into_iter().map(|(account, _)| account));
 
-    let mut tried = 0;
+    let (mut tried, mut queues) = (0, 0);
     for account in &positions {
         let row = served.runtime.block_on(served.store.account_by_login(&account.login)).unwrap().unwrap();
         let scope = Scope::of(&Principal::of(&row));
@@ -489,6 +519,14 @@ fn check_scope_invariant(served: &Served) {
             }
             tried += 1;
         }
+        // The workbench's queue, all of it and its open cases, shows what the API's list shows.
+        if let Some(cookie) = session(served, &account.login) {
+            let all = listed(served, &auth, "");
+            assert_eq!(queued(served, &cookie, "/work?status=all"), all, "{}: the whole queue", account.login);
+            let open = listed(served, &auth, "status=reported,accepted,dispatched,in_progress");
+            assert_eq!(queued(served, &cookie, "/work"), open, "{}: the open cases", account.login);
+            queues += 1;
+        }
         // The scope function agrees with single reads: a sample of the cases it hides are refused.
         for case in cases.iter().filter(|c| !scope.allows(c)).take(20) {
             let n = case.number.as_ref().unwrap().to_string();
@@ -504,6 +542,7 @@ fn check_scope_invariant(served: &Served) {
         );
     }
     assert!(tried >= 500, "{tried} queries");
+    assert!(queues >= 10, "the workbench's queue of {queues} accounts compared");
 }
 
 #[test]
