@@ -126,7 +126,10 @@ impl FromRequestParts<AppState> for Signed {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Signed, Response> {
         let address = client_address(parts, &state.trusted_proxies);
         let here = parts.uri.path_and_query().map_or("/work", |p| p.as_str()).to_owned();
-        let secret = cookie(&parts.headers, state.cookies.session_name()).unwrap_or("");
+        // No cookie is no session: nothing to check, and nothing for the access log.
+        let Some(secret) = cookie(&parts.headers, state.cookies.session_name()) else {
+            return Err(to_login(&here));
+        };
         match state.accounts.authenticate(secret, CredentialKind::Session, address).await {
             Ok((principal, session)) => Ok(Signed {
                 principal,
@@ -183,8 +186,10 @@ pub async fn no_such_path(
     if uri.path().starts_with("/api/") {
         return error.into_response();
     }
-    let secret = cookie(&headers, state.cookies.session_name()).unwrap_or("");
-    let signed_in = state.accounts.authenticate(secret, CredentialKind::Session, None).await.ok();
+    let signed_in = match cookie(&headers, state.cookies.session_name()) {
+        Some(secret) => state.accounts.authenticate(secret, CredentialKind::Session, None).await.ok(),
+        None => None,
+    };
     let lang = Lang::of(&headers);
     let shell = match signed_in {
         Some((principal, session)) => {

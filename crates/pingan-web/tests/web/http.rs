@@ -589,8 +589,13 @@ fn check_login_page(served: &Served) {
     assert_eq!((status, location.as_deref()), (303, Some("/work")), "to the workbench by default");
     let session =
         cookies.iter().find(|c| c.starts_with("__Host-pingan_session=")).unwrap().split(';').next().unwrap().to_owned();
-    // Without a session, a workbench page sends the person to log in, and back after.
+    // Without a session, a workbench page sends the person to log in, and back after; no cookie
+    // is no refused credential, so the access log is not written.
+    let log_length =
+        || served.runtime.block_on(served.store.access_log("", Timestamp::from_millis(0), 100_000)).unwrap().len();
+    let logged = log_length();
     let response = agent.get(&format!("{}/work/cases/3603-20260101-000001?x=1", served.base)).call().unwrap();
+    assert_eq!(log_length(), logged, "a visit without a cookie is not a refused credential");
     let location = response.headers().get("location").map(|v| v.to_str().unwrap());
     assert_eq!(
         (response.status().as_u16(), location),
