@@ -72,6 +72,11 @@ impl CategoryBook {
         leaves
     }
 
+    /// The family of the category `code` (None for a code this book does not hold).
+    pub fn family_of(&self, code: &str) -> Option<&Category> {
+        self.leaf(code).and_then(|leaf| self.by_code.get(leaf.parent.as_deref()?))
+    }
+
     /// The name of a category's family.
     pub fn family_name(&self, category: &Category) -> Option<&str> {
         category.parent.as_ref().and_then(|p| self.by_code.get(p)).map(|f| f.name_zh.as_str())

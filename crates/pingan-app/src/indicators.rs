@@ -3,14 +3,22 @@
 //! overdue cases and the mean times to claim and to close, with the same figures for each child
 //! division, so a level can compare (and rank) the levels below it.
 //!
+//! A division's figures also come month by month, by channel, by category and by category family.
+//!
 //! Every figure concerns the cases reported in the months asked for (China Standard Time), as
 //! they stand now: a case reported in March and closed in April counts as closed for March. The
 //! figures come from the store's tallies (see [`pingan_store::indicators`]); only the overdue
 //! count, which depends on the hour, is counted from the open cases.
 
+use std::collections::BTreeMap;
+
 use pingan_core::Reason;
+use pingan_core::case::Channel;
 use pingan_core::{DivisionCode, Month, Timestamp, Unit};
-use pingan_store::indicators::{OverdueQuery, Scope, Tally, TallyQuery, keeps_subtree};
+use pingan_store::indicators::{
+    Facet, GridWorkload, GridWorkloadQuery, OverdueCount, OverdueQuery, Scope, Tally, TallyQuery, TallyRow,
+    keeps_subtree,
+};
 
 use crate::AppError;
 use crate::access::{AccessError, Principal};
@@ -27,6 +35,8 @@ pub struct IndicatorRequest {
     pub unit: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Leaves the child divisions' figures out (a page that shows none spares reading them).
+    pub without_children: bool,
 }
 
 /// The figures of one set of cases.
@@ -105,6 +115,26 @@ pub struct DivisionIndicators {
     pub indicators: Indicators,
 }
 
+/// The figures of one month.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct MonthIndicators {
+    /// `YYYY-MM`.
+    pub month: String,
+    #[serde(flatten)]
+    pub indicators: Indicators,
+}
+
+/// The figures of the cases of one channel, category or category family.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct PartIndicators {
+    /// The channel's or the category's code.
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    #[serde(flatten)]
+    pub indicators: Indicators,
+}
+
 #[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct IndicatorReport {
     /// The division asked for (a unit's division when a unit was asked for).
@@ -123,6 +153,16 @@ pub struct IndicatorReport {
     pub own_level: Option<Indicators>,
     /// Each child division's subtree, by code (none for a unit).
     pub children: Vec<DivisionIndicators>,
+    /// The total month by month, from the first month to the last.
+    pub months: Vec<MonthIndicators>,
+    /// The total by the channel the cases came in through, for the channels that brought any (none
+    /// for a unit).
+    pub channels: Vec<PartIndicators>,
+    /// The total by category family, in the category book's order (none for a unit); a category
+    /// the book no longer holds is a family of its own.
+    pub families: Vec<PartIndicators>,
+    /// The total by category, by code (none for a unit).
+    pub categories: Vec<PartIndicators>,
 }
 
 /// Staff see the figures of their centre's subtree and of the units in it, or of their own unit;
@@ -218,6 +258,7 @@ pub async fn indicators(
 
     let children = match unit {
         Some(_) => Vec::new(),
+        None if request.without_children => Vec::new(),
         None => store.children(&division).await?,
     };
     // A province's, city's or county's figures are one tally; a township's or village's, the sum
@@ -227,33 +268,49 @@ pub async fn indicators(
         false => Scope::Own(code.clone()),
     };
     let query = match &unit {
-        Some(unit) => TallyQuery { scopes: Some(vec![Scope::Unit(unit.clone())]), own_under: None, from, to },
+        Some(unit) => {
+            TallyQuery { scopes: Some(vec![Scope::Unit(unit.clone())]), own_under: None, facets_of: None, from, to }
+        }
         None => {
             let mut scopes = vec![place(&division), Scope::Own(division.clone())];
             scopes.extend(children.iter().map(|child| place(&child.code)));
             let below_county =
                 !keeps_subtree(division.level()) || children.iter().any(|c| !keeps_subtree(c.code.level()));
-            TallyQuery { scopes: Some(scopes), own_under: below_county.then(|| division.clone()), from, to }
+            let own_under = below_county.then(|| division.clone());
+            TallyQuery { scopes: Some(scopes), own_under, facets_of: Some(division.clone()), from, to }
         }
     };
     let tallies = store.tallies(&query).await?;
     let overdue_query =
         OverdueQuery { subtree: unit.is_none().then(|| division.clone()), handler: unit.clone(), from, to, now };
     let overdue = store.overdue_counts(&overdue_query).await?;
-    // The figures of the rows `counts` takes and the overdue cases of the divisions `inside` takes.
-    let figures = |counts: &dyn Fn(&str) -> bool, inside: &dyn Fn(&str) -> bool| {
+    // The figures of the tallies `counts` takes and of the overdue cases `late` takes.
+    let figures = |counts: &dyn Fn(&TallyRow) -> bool, late: &dyn Fn(&OverdueCount) -> bool| {
         let mut tally = Tally::default();
-        for row in tallies.iter().filter(|r| counts(&r.key.scope)) {
+        for row in tallies.iter().filter(|r| counts(r)) {
             tally.add(&row.tally);
         }
-        Indicators::of(&tally, overdue.iter().filter(|o| inside(&o.division)).map(|o| o.cases).sum())
+        Indicators::of(&tally, overdue.iter().filter(|o| late(o)).map(|o| o.cases).sum())
     };
     // The rows that make up the subtree of `code`: its own tally, or its divisions' own levels
     // (the rows whose scope starts with its own level's).
     let subtree_rows = |code: &DivisionCode| {
         let (key, exact) = (place(code).key(), keeps_subtree(code.level()));
-        move |scope: &str| if exact { scope == key } else { scope.starts_with(&key) }
+        move |row: &TallyRow| if exact { row.key.scope == key } else { row.key.scope.starts_with(&key) }
     };
+    let total_rows: Box<dyn Fn(&TallyRow) -> bool> = match &unit {
+        Some(unit) => {
+            let key = Scope::Unit(unit.clone()).key();
+            Box::new(move |row: &TallyRow| row.key.scope == key)
+        }
+        None => Box::new(subtree_rows(&division)),
+    };
+    let months = std::iter::successors(Some(from), |m| (*m < to).then(|| m.next()))
+        .map(|month| MonthIndicators {
+            month: month.to_string(),
+            indicators: figures(&|row| row.key.month == month && total_rows(row), &|o| o.month == month),
+        })
+        .collect();
     let mut report = IndicatorReport {
         division: division.to_string(),
         division_name: named.name,
@@ -261,22 +318,100 @@ pub async fn indicators(
         from: from.to_string(),
         to: to.to_string(),
         as_of: now,
-        total: match &unit {
-            Some(unit) => figures(&|scope| scope == Scope::Unit(unit.clone()).key(), &|_| true),
-            None => figures(&subtree_rows(&division), &|_| true),
-        },
+        total: figures(&total_rows, &|_| true),
         own_level: None,
         children: Vec::new(),
+        months,
+        channels: Vec::new(),
+        families: Vec::new(),
+        categories: Vec::new(),
     };
     if unit.is_none() {
         let own = Scope::Own(division.clone()).key();
-        report.own_level = Some(figures(&|scope| scope == own, &|d| d == division.as_str()));
+        report.own_level = Some(figures(&|row| row.key.scope == own, &|o| o.division == division.as_str()));
         for child in children {
-            let indicators = figures(&subtree_rows(&child.code), &|d| d.starts_with(child.code.as_str()));
+            let inside = |o: &OverdueCount| o.division.starts_with(child.code.as_str());
+            let indicators = figures(&subtree_rows(&child.code), &inside);
             report.children.push(DivisionIndicators { code: child.code.to_string(), name: child.name, indicators });
+        }
+        // Each facet's tally, summed once over its rows.
+        let mut by_facet: BTreeMap<Facet, Tally> = BTreeMap::new();
+        for row in &tallies {
+            if let Some((_, facet)) = Facet::of_key(&row.key.scope) {
+                by_facet.entry(facet).or_default().add(&row.tally);
+            }
+        }
+        let late = |keep: &dyn Fn(&OverdueCount) -> bool| overdue.iter().filter(|o| keep(o)).map(|o| o.cases).sum();
+        for channel in Channel::ALL {
+            let tally = by_facet.get(&Facet::Channel(channel)).copied().unwrap_or_default();
+            let indicators = Indicators::of(&tally, late(&|o| o.channel == channel));
+            if indicators.reported > 0 || indicators.overdue > 0 {
+                let (code, name_zh, name_en) =
+                    (channel.as_str().into(), channel.name_zh().into(), channel.name_en().into());
+                report.channels.push(PartIndicators { code, name_zh, name_en, indicators });
+            }
+        }
+        let book = context.categories();
+        let mut codes: Vec<String> = by_facet
+            .keys()
+            .filter_map(|facet| match facet {
+                Facet::Category(code) => Some(code.clone()),
+                Facet::Channel(_) => None,
+            })
+            .chain(overdue.iter().map(|o| o.category.clone()))
+            .collect();
+        codes.sort();
+        codes.dedup();
+        let of_categories = |members: &[&String]| {
+            let mut tally = Tally::default();
+            for code in members {
+                if let Some(part) = by_facet.get(&Facet::Category((*code).clone())) {
+                    tally.add(part);
+                }
+            }
+            Indicators::of(&tally, late(&|o| members.contains(&&o.category)))
+        };
+        for code in &codes {
+            let (name_zh, name_en) = match book.leaf(code) {
+                Some(leaf) => (leaf.name_zh.clone(), leaf.name_en.clone()),
+                None => (code.clone(), code.clone()),
+            };
+            report.categories.push(PartIndicators {
+                code: code.clone(),
+                name_zh,
+                name_en,
+                indicators: of_categories(&[code]),
+            });
+        }
+        // A category's family as (code, Chinese, English): itself for a code the book lacks.
+        let family_of = |code: &str| match book.family_of(code) {
+            Some(family) => (family.code.clone(), family.name_zh.clone(), family.name_en.clone()),
+            None => (code.to_owned(), code.to_owned(), code.to_owned()),
+        };
+        let order: Vec<String> = book.grouped().iter().map(|c| c.code.clone()).collect();
+        let mut families: Vec<(String, String, String)> = codes.iter().map(|code| family_of(code)).collect();
+        families.sort_by_key(|(code, _, _)| (order.iter().position(|c| c == code).unwrap_or(usize::MAX), code.clone()));
+        families.dedup();
+        for (code, name_zh, name_en) in families {
+            let members: Vec<&String> = codes.iter().filter(|c| family_of(c).0 == code).collect();
+            let indicators = of_categories(&members);
+            report.families.push(PartIndicators { code, name_zh, name_en, indicators });
         }
     }
     Ok(report)
+}
+
+/// The open cases of a division's subtree by the grid they lie in, with how many are overdue now:
+/// what its command centre's map shows. Read as the indicators are (the responsible division in
+/// the subtree), by the staff who may read its indicators.
+pub async fn grid_workloads(
+    context: &Context,
+    by: &Principal,
+    division: &DivisionCode,
+) -> Result<Vec<GridWorkload>, AppError> {
+    check_may_read(by, division, None)?;
+    let query = GridWorkloadQuery { subtree: division.clone(), now: context.timestamp() };
+    Ok(context.store().grid_workloads(&query).await?)
 }
 
 #[cfg(test)]

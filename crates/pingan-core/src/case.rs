@@ -92,7 +92,7 @@ impl fmt::Debug for CaseNumber {
 }
 
 /// How a report reached Pingan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// A resident, on the web or the mobile app.
@@ -135,6 +135,32 @@ impl Channel {
 
     pub fn parse(text: &str) -> Option<Channel> {
         Channel::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Channel::Resident => "群众上报",
+            Channel::Volunteer => "志愿者上报",
+            Channel::GridPatrol => "网格员巡查",
+            Channel::Hotline => "热线",
+            Channel::Reception => "接待点",
+            Channel::Survey => "走访排查",
+            Channel::BatchImport => "批量导入",
+            Channel::Open311 => "Open311",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Channel::Resident => "Residents",
+            Channel::Volunteer => "Volunteers",
+            Channel::GridPatrol => "Grid patrols",
+            Channel::Hotline => "Hotline",
+            Channel::Reception => "Reception desks",
+            Channel::Survey => "Surveys",
+            Channel::BatchImport => "Batch imports",
+            Channel::Open311 => "Open311",
+        }
     }
 }
 

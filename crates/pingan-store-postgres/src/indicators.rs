@@ -9,8 +9,8 @@ use futures_util::TryStreamExt;
 use pingan_store::StoreResult;
 use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
 use pingan_store::indicators::{
-    COUNTERS, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally, TallyKey, TallyQuery, TallyRow,
-    add_on_conflict, add_sql, contributions, insert_into, stored_month, values_clause,
+    COUNTERS, GridWorkload, GridWorkloadQuery, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally,
+    TallyKey, TallyQuery, TallyRow, add_on_conflict, add_sql, contributions, insert_into, stored_month, values_clause,
 };
 use tokio_postgres::types::ToSql;
 
@@ -80,9 +80,22 @@ impl IndicatorStore for PostgresStore {
         let (sql, values) = query.to_sql(Dialect::Postgres);
         let client = self.client().await?;
         let rows = statements::query(&client, &sql, values, true).await?;
+        rows.iter()
+            .map(|row| OverdueCount::of_row(query, row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+            .collect()
+    }
+
+    async fn grid_workloads(&self, query: &GridWorkloadQuery) -> StoreResult<Vec<GridWorkload>> {
+        let (sql, values) = query.to_sql(Dialect::Postgres);
+        let client = self.client().await?;
+        let rows = statements::query(&client, &sql, values, true).await?;
         Ok(rows
             .iter()
-            .map(|row| OverdueCount { division: row.get(0), cases: row.get::<_, i64>(1).unsigned_abs() })
+            .map(|row| GridWorkload {
+                grid: row.get(0),
+                open: row.get::<_, i64>(1).unsigned_abs(),
+                overdue: row.get::<_, i64>(2).unsigned_abs(),
+            })
             .collect())
     }
 

@@ -124,7 +124,7 @@ impl PostgresStore {
             if id == migrations::CASE_TEXT {
                 cases::fill_search_grams(&transaction).await?;
             }
-            if id == migrations::CASE_TALLIES {
+            if migrations::RECOUNT_TALLIES.contains(&id) {
                 indicators::fill_case_tallies(&transaction).await?;
             }
             transaction

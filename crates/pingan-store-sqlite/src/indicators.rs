@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use pingan_store::StoreResult;
 use pingan_store::cases::{CASE_COLUMNS, CaseRow, Dialect};
 use pingan_store::indicators::{
-    COUNTERS, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally, TallyKey, TallyQuery, TallyRow,
-    add_sql, contributions, stored_month,
+    COUNTERS, GridWorkload, GridWorkloadQuery, IndicatorStore, OverdueCount, OverdueQuery, PendingChanges, Tally,
+    TallyKey, TallyQuery, TallyRow, add_sql, contributions, stored_month,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -65,10 +65,29 @@ impl IndicatorStore for SqliteStore {
 
     async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>> {
         let (sql, values) = query.to_sql(Dialect::Sqlite);
+        let rows: Vec<(String, i64, String, String, i64)> = self
+            .read(move |connection| {
+                let mut statement = connection.prepare_cached(&sql)?;
+                let rows = statement.query_map(params_from_iter(bound(values)), |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                })?;
+                rows.collect()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(division, month, channel, category, cases)| {
+                OverdueCount::of_row(query, division, month, &channel, category, cases)
+            })
+            .collect()
+    }
+
+    async fn grid_workloads(&self, query: &GridWorkloadQuery) -> StoreResult<Vec<GridWorkload>> {
+        let (sql, values) = query.to_sql(Dialect::Sqlite);
         self.read(move |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             let rows = statement.query_map(params_from_iter(bound(values)), |row| {
-                Ok(OverdueCount { division: row.get(0)?, cases: row.get::<_, i64>(1)?.unsigned_abs() })
+                let (open, overdue): (i64, i64) = (row.get(1)?, row.get(2)?);
+                Ok(GridWorkload { grid: row.get(0)?, open: open.unsigned_abs(), overdue: overdue.unsigned_abs() })
             })?;
             rows.collect()
         })

@@ -127,7 +127,7 @@ fn migrate(connection: &mut Connection) -> StoreResult<()> {
         if id == migrations::CASE_TEXT {
             cases::fill_case_text(&transaction)?;
         }
-        if id == migrations::CASE_TALLIES {
+        if migrations::RECOUNT_TALLIES.contains(&id) {
             indicators::fill_case_tallies(&transaction)?;
         }
         transaction

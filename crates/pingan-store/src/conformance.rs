@@ -7,7 +7,9 @@ use pingan_core::{DivisionCode, GridCode, Level, Month, Timestamp};
 use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
 use crate::idempotency::KeptAnswer;
-use crate::indicators::{OverdueCount, OverdueQuery, Scope, Tally, TallyKey, TallyQuery, TallyRow, contributions};
+use crate::indicators::{
+    Facet, GridWorkloadQuery, OverdueCount, OverdueQuery, Scope, Tally, TallyKey, TallyQuery, TallyRow, contributions,
+};
 use crate::webhooks::{Attempt, DeliveryState, NewWebhook};
 use crate::{BoundaryRow, Division, GridRow, NewPhoto, Store, StoreError};
 use pingan_core::access::Role;
@@ -1034,7 +1036,13 @@ pub async fn the_remade_tallies_equal_a_recount(store: &dyn Store) {
 
 /// The tallies of `scopes` for November 2026, by scope.
 async fn november(store: &dyn Store, scopes: &[Scope]) -> Vec<Tally> {
-    let query = TallyQuery { scopes: Some(scopes.to_vec()), own_under: None, from: the_month(), to: the_month() };
+    let query = TallyQuery {
+        scopes: Some(scopes.to_vec()),
+        own_under: None,
+        facets_of: None,
+        from: the_month(),
+        to: the_month(),
+    };
     let rows = store.tallies(&query).await.expect("tallies");
     scopes
         .iter()
@@ -1124,6 +1132,7 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     let own_under = |code: DivisionCode| TallyQuery {
         scopes: Some(Vec::new()),
         own_under: Some(code),
+        facets_of: None,
         from: the_month(),
         to: the_month(),
     };
@@ -1132,6 +1141,39 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
     scopes.sort();
     assert_eq!(scopes, ["own:360313", "own:360313101"]);
     assert!(store.tallies(&own_under(code("360313102"))).await.expect("tallies").is_empty(), "y3 is October's");
+
+    // The breakdowns by channel and category: of a county's subtree tally, and below a county of
+    // its divisions' own levels; never the scopes' own rows.
+    let facets_of = |code: DivisionCode| TallyQuery {
+        scopes: Some(Vec::new()),
+        own_under: None,
+        facets_of: Some(code),
+        from: the_month(),
+        to: the_month(),
+    };
+    let facet_rows = |rows: Vec<TallyRow>| {
+        let mut found: Vec<(String, Facet, i64)> = rows
+            .iter()
+            .map(|r| {
+                let (scope, facet) = Facet::of_key(&r.key.scope).expect("a facet's key");
+                (scope.to_owned(), facet, r.tally.reported)
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let county_facets = facet_rows(store.tallies(&facets_of(code("360313"))).await.expect("tallies"));
+    let neighbour = Facet::Category("dispute.neighbour".into());
+    assert_eq!(
+        county_facets,
+        [
+            ("subtree:360313".to_owned(), Facet::Channel(Channel::Resident), 2),
+            ("subtree:360313".to_owned(), neighbour.clone(), 2),
+        ]
+    );
+    let village_facets = facet_rows(store.tallies(&facets_of(code("360313101"))).await.expect("tallies"));
+    assert_eq!(village_facets.iter().map(|f| f.2).collect::<Vec<_>>(), [1, 1], "y1, now that y2 is the county's");
+    assert!(village_facets.iter().all(|f| f.0 == "own:360313101"));
 
     // Folding the changes an engine keeps apart changes no figure.
     store.fold_tallies().await.expect("fold");
@@ -1146,11 +1188,43 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
         now: ms(now),
     };
     let late = store.overdue_counts(&overdue(november_10 + 5000)).await.expect("overdue");
-    assert_eq!(late, [OverdueCount { division: "360313".into(), cases: 1 }], "y2 only: y1 is closed, y3 of October");
+    let y2_overdue = OverdueCount {
+        division: "360313".into(),
+        month: the_month(),
+        channel: Channel::Resident,
+        category: "dispute.neighbour".into(),
+        cases: 1,
+    };
+    assert_eq!(late, std::slice::from_ref(&y2_overdue), "y2 only: y1 is closed, y3 of October");
+    // Over several months, each count says its month: y3 is October's.
+    let two_months = OverdueQuery { from: the_month().previous(), ..overdue(november_10 + 5000) };
+    let mut both = store.overdue_counts(&two_months).await.expect("overdue");
+    both.sort_by(|a, b| a.division.cmp(&b.division));
+    let y3_overdue = OverdueCount { division: "360313102".into(), month: the_month().previous(), ..y2_overdue.clone() };
+    assert_eq!(both, [y2_overdue, y3_overdue]);
     let early = store.overdue_counts(&overdue(first_of_november + 500)).await.expect("overdue");
     assert!(early.is_empty(), "nothing is due yet: {early:?}");
     let handled = OverdueQuery { subtree: None, handler: Some(handler), ..overdue(november_10 + 5000) };
     assert!(store.overdue_counts(&handled).await.expect("overdue").is_empty(), "y1 is closed");
+
+    // The open cases by grid: y2 (now the county's) and y3, once a note places each in a grid;
+    // y1 is closed.
+    for (id, grid) in [("y2", "360313101001001"), ("y3", "360313102001001")] {
+        let case = store.case_by_id(id).await.expect("read").expect("stored");
+        let (record, mut row) = step(&case, november_10 + 4000, "note", case.status);
+        row.grid = Some(GridCode::parse(grid).expect("grid"));
+        store.record_action(case.version, record, row, Vec::new()).await.expect("note");
+    }
+    assert_eq!(every_tally(store).await, before, "where a case lies is not in the tallies");
+    let workloads = |now: i64| GridWorkloadQuery { subtree: code("360313"), now: ms(now) };
+    let mut found = store.grid_workloads(&workloads(november_10 + 5000)).await.expect("workloads");
+    found.sort_by(|a, b| a.grid.cmp(&b.grid));
+    let grids: Vec<(&str, u64, u64)> = found.iter().map(|w| (w.grid.as_str(), w.open, w.overdue)).collect();
+    assert_eq!(grids, [("360313101001001", 1, 1), ("360313102001001", 1, 1)], "both open and past their due");
+    let early = store.grid_workloads(&workloads(october - 1)).await.expect("workloads");
+    assert!(early.iter().all(|w| w.overdue == 0) && early.iter().map(|w| w.open).sum::<u64>() == 2, "{early:?}");
+    let elsewhere = GridWorkloadQuery { subtree: code("360102"), now: ms(november_10) };
+    assert!(store.grid_workloads(&elsewhere).await.expect("workloads").is_empty(), "y4 lies in no grid");
 
     // One more case makes two in October, for the upgrade check.
     created(store.create_case(new_case("y5", "360102", october, None)).await.expect("create"));

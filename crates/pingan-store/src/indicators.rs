@@ -7,10 +7,15 @@
 //! the cases (`pingan audit verify` checks that they do). Subtrees below a county are not kept:
 //! each would be one more row to change with every report, for little saved when reading.
 //!
+//! The subtrees and own levels also keep their figures broken down by the channel a case came in
+//! through and by its category (a [`Facet`]), so that a command centre sees which channels and
+//! which kinds of matter make up its figures without counting cases.
+//!
 //! What a case contributes depends only on its row, so the same function serves the writes, the
 //! filling of the tallies when they are made, and the recount.
 
 use async_trait::async_trait;
+use pingan_core::case::Channel;
 use pingan_core::lifecycle::{Satisfaction, Status};
 use pingan_core::{DivisionCode, Level, Month, Timestamp};
 
@@ -187,6 +192,47 @@ impl Scope {
     }
 }
 
+/// A part of a scope's cases, with a tally of its own beside the scope's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Facet {
+    /// The cases that came in through the channel.
+    Channel(Channel),
+    /// The cases of the (leaf) category, by code.
+    Category(String),
+}
+
+impl Facet {
+    /// The key of `scope`'s tally of this facet: `facet:own:360302:channel:hotline`. It sorts
+    /// apart from the scopes' own keys, so that a range of those never takes a facet's row.
+    pub fn key(&self, scope: &Scope) -> String {
+        match self {
+            Facet::Channel(channel) => format!("facet:{}:channel:{}", scope.key(), channel.as_str()),
+            Facet::Category(code) => format!("facet:{}:category:{code}", scope.key()),
+        }
+    }
+
+    /// The scope's key and the facet of a stored facet key; None for any other key.
+    pub fn of_key(key: &str) -> Option<(&str, Facet)> {
+        let mut parts = key.strip_prefix("facet:")?.rsplitn(3, ':');
+        let (value, kind, scope) = (parts.next()?, parts.next()?, parts.next()?);
+        let facet = match kind {
+            "channel" => Facet::Channel(Channel::parse(value)?),
+            "category" => Facet::Category(value.to_owned()),
+            _ => return None,
+        };
+        Some((scope, facet))
+    }
+
+    /// The first key of the facets of the subtree of `code`: those of its subtree tally where it
+    /// keeps one, else those of the own levels of every division in it.
+    fn subtree_prefix(code: &DivisionCode) -> String {
+        match keeps_subtree(code.level()) {
+            true => format!("facet:{}:", Scope::Subtree(code.clone()).key()),
+            false => format!("facet:{}", Scope::Own(code.clone()).key()),
+        }
+    }
+}
+
 /// The levels whose subtrees have tallies of their own.
 pub fn keeps_subtree(level: Level) -> bool {
     level <= Level::County
@@ -198,10 +244,13 @@ pub fn contributions(case: &CaseRow) -> Vec<(TallyKey, Tally)> {
     let mut scopes: Vec<Scope> =
         case.division.lineage().into_iter().filter(|d| keeps_subtree(d.level())).map(Scope::Subtree).collect();
     scopes.push(Scope::Own(case.division.clone()));
+    let facets = [Facet::Channel(case.channel), Facet::Category(case.category.clone())];
+    let mut keys: Vec<String> = scopes.iter().flat_map(|scope| facets.iter().map(|facet| facet.key(scope))).collect();
+    keys.extend(scopes.iter().map(Scope::key));
     if let Some(unit) = &case.handler {
-        scopes.push(Scope::Unit(unit.clone()));
+        keys.push(Scope::Unit(unit.clone()).key());
     }
-    scopes.into_iter().map(|scope| (TallyKey { scope: scope.key(), month }, tally)).collect()
+    keys.into_iter().map(|scope| (TallyKey { scope, month }, tally)).collect()
 }
 
 /// The change a write makes to the tallies: what `before` contributed is taken away and what
@@ -250,12 +299,14 @@ pub fn stored_month(yyyymm: i64) -> StoreResult<Month> {
         .ok_or_else(|| crate::StoreError::Corrupt(format!("tally month {yyyymm}")))
 }
 
-/// The tallies asked for: those of the scopes (every scope when None), and the own levels of every
-/// division in the subtree `own_under`, for the months `from..=to`.
+/// The tallies asked for: those of the scopes (every scope when None), the own levels of every
+/// division in the subtree `own_under`, and the facets of the subtree `facets_of`, for the months
+/// `from..=to`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TallyQuery {
     pub scopes: Option<Vec<Scope>>,
     pub own_under: Option<DivisionCode>,
+    pub facets_of: Option<DivisionCode>,
     pub from: Month,
     pub to: Month,
 }
@@ -270,7 +321,7 @@ pub struct TallyRow {
 impl TallyQuery {
     /// Every tally, of every scope and month.
     pub fn everything() -> TallyQuery {
-        TallyQuery { scopes: None, own_under: None, from: Month::FIRST, to: Month::LAST }
+        TallyQuery { scopes: None, own_under: None, facets_of: None, from: Month::FIRST, to: Month::LAST }
     }
 
     /// `SELECT scope, month, counters…` summed over every table in `tables` (which have the
@@ -289,6 +340,10 @@ impl TallyQuery {
             let mut wanted = format!("scope IN ({})", listed.join(", "));
             if let Some(code) = &self.own_under {
                 let (first, past) = sql.bind_prefix(&Scope::Own(code.clone()).key());
+                wanted = format!("{wanted} OR (scope >= {first} AND scope < {past})");
+            }
+            if let Some(code) = &self.facets_of {
+                let (first, past) = sql.bind_text_prefix(&Facet::subtree_prefix(code));
                 wanted = format!("{wanted} OR (scope >= {first} AND scope < {past})");
             }
             condition.push_str(&format!(" AND ({wanted})"));
@@ -320,7 +375,8 @@ pub struct OverdueQuery {
 }
 
 impl OverdueQuery {
-    /// `SELECT division_code, count` of the cases asked for, with the values to bind.
+    /// `SELECT division_code, month, channel, category, count` of the cases asked for, with the
+    /// values to bind; `month` is the number of months after `from` the case was reported in.
     pub fn to_sql(&self, dialect: Dialect) -> (String, Vec<SqlValue>) {
         let mut sql = Sql::new(dialect);
         let open: Vec<String> = Status::OPEN.iter().map(|s| format!("'{}'", s.as_str())).collect();
@@ -337,12 +393,58 @@ impl OverdueQuery {
         if let Some(handler) = &self.handler {
             conditions.push(format!("handler = {}", sql.bind(SqlValue::Text(handler.clone()))));
         }
+        // The month of the report, as its distance from `from`: the first month whose end lies
+        // after the report.
+        let mut month = String::from("CASE");
+        let (mut index, mut current) = (0, self.from);
+        while current < self.to {
+            let end = sql.bind(SqlValue::Integer(current.next().start().millis()));
+            month.push_str(&format!(" WHEN reported_at < {end} THEN {index}"));
+            (index, current) = (index + 1, current.next());
+        }
+        month = match index {
+            0 => "0".to_owned(),
+            _ => format!("{month} ELSE {index} END"),
+        };
         let select = format!(
-            "SELECT division_code, COUNT(*) FROM cases WHERE {} GROUP BY division_code",
+            "SELECT division_code, CAST({month} AS BIGINT) AS month_index, channel, category, COUNT(*) FROM cases WHERE {} \
+             GROUP BY division_code, month_index, channel, category",
             conditions.join(" AND ")
         );
         (select, sql.values)
     }
+}
+
+/// The open cases whose responsible division lies in `subtree`, by the grid they lie in, with how
+/// many are past their resolution deadline at `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GridWorkloadQuery {
+    pub subtree: DivisionCode,
+    pub now: Timestamp,
+}
+
+impl GridWorkloadQuery {
+    /// `SELECT grid_code, open, overdue` with the values to bind.
+    pub fn to_sql(&self, dialect: Dialect) -> (String, Vec<SqlValue>) {
+        let mut sql = Sql::new(dialect);
+        let now = sql.bind(SqlValue::Integer(self.now.millis()));
+        let (first, past) = sql.bind_prefix(self.subtree.as_str());
+        let select = format!(
+            "SELECT grid_code, COUNT(*), CAST(SUM(CASE WHEN resolve_due < {now} THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM cases WHERE {} AND division_code >= {first} AND division_code < {past} \
+             AND grid_code IS NOT NULL GROUP BY grid_code",
+            crate::cases::open_status_test()
+        );
+        (select, sql.values)
+    }
+}
+
+/// A grid's open cases, and how many of them are overdue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GridWorkload {
+    pub grid: String,
+    pub open: u64,
+    pub overdue: u64,
 }
 
 /// `INSERT INTO table (scope, month, counters…) VALUES …` adding to the row of the same key if
@@ -368,11 +470,35 @@ pub fn add_on_conflict(table: &str) -> String {
     format!("ON CONFLICT (scope, month) DO UPDATE SET {}", updates.join(", "))
 }
 
-/// Open cases past their deadline in one responsible division.
+/// Open cases past their deadline in one responsible division, reported in one month, through one
+/// channel, of one category.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverdueCount {
     pub division: String,
+    pub month: Month,
+    pub channel: Channel,
+    pub category: String,
     pub cases: u64,
+}
+
+impl OverdueCount {
+    /// A row of [`OverdueQuery::to_sql`]'s answer to `query`.
+    pub fn of_row(
+        query: &OverdueQuery,
+        division: String,
+        month_index: i64,
+        channel: &str,
+        category: String,
+        cases: i64,
+    ) -> StoreResult<OverdueCount> {
+        let mut month = query.from;
+        for _ in 0..month_index.clamp(0, i64::from(query.from.months_through(query.to)) - 1) {
+            month = month.next();
+        }
+        let channel =
+            Channel::parse(channel).ok_or_else(|| crate::StoreError::Corrupt(format!("channel {channel}")))?;
+        Ok(OverdueCount { division, month, channel, category, cases: cases.unsigned_abs() })
+    }
 }
 
 #[async_trait]
@@ -383,6 +509,9 @@ pub trait IndicatorStore: Send + Sync {
     /// The open cases past their resolution deadline the query asks for, by responsible division
     /// (this depends on the hour, so it is counted, from an index of the open cases).
     async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>>;
+
+    /// The open cases by grid the query asks for (counted, from the open cases).
+    async fn grid_workloads(&self, query: &GridWorkloadQuery) -> StoreResult<Vec<GridWorkload>>;
 
     /// Folds changes an engine keeps apart (to spare concurrent writers a shared row) into the
     /// tallies; a no-op where every change is folded as it is written.

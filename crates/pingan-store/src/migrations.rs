@@ -53,8 +53,10 @@ macro_rules! script {
 /// The step that adds the text index; the engine then enters the cases already stored in it.
 pub const CASE_TEXT: &str = "20261129121510_case_text";
 
-/// The step that adds the indicator tallies; the engine then counts the cases already stored in.
-pub const CASE_TALLIES: &str = "20261129143417_case_tallies";
+/// The steps that make or empty the indicator tallies; the engine then counts the cases already
+/// stored in.
+pub const RECOUNT_TALLIES: [&str; 2] =
+    ["20261129143417_case_tallies", "20261207213000_tallies_by_channel_and_category"];
 
 pub const HISTORY: &[Migration] = &[
     migration!("20261128233527_divisions_and_grids", both),
@@ -84,6 +86,7 @@ pub const HISTORY: &[Migration] = &[
     migration!("20261207130512_data_key_probes", both),
     migration!("20261207130513_photo_uploaders", both),
     migration!("20261207130514_login_slowdown", both),
+    migration!("20261207213000_tallies_by_channel_and_category", both),
 ];
 
 /// The steps an engine runs, in order.

@@ -103,18 +103,24 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(ui::accounts::logout))
         .route("/password", get(ui::accounts::password_page).post(ui::accounts::change_password))
         .route("/lang", get(ui::shell::switch_lang))
+        .route("/assets/{file}", get(ui::assets::serve))
         .route("/work", get(ui::cases::queue))
+        .route("/work/centre", get(ui::centre::show))
         .route("/work/cases/{case}", get(ui::cases::show))
         .route("/work/cases/{case}/act", post(ui::cases::act))
         .route("/work/cases/{case}/reveal", post(ui::cases::reveal))
         .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), api::idempotency::keyed)))
         .merge(api::open311::routes())
         .layer(axum::middleware::map_response(security_headers))
+        // Pages, maps and JSON go out gzipped to clients that accept it (the event stream, which
+        // must flow as written, never is).
+        .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .with_state(state)
 }
 
-/// Headers every answer carries: no sniffing, no framing, no referrer, no script at all (the pages
-/// have none), and only this origin's resources (the pages inline their own style).
+/// Headers every answer carries: no sniffing, no framing, no referrer, script only from the files
+/// the binary serves (never inline), and only this origin's resources (the pages inline their own
+/// style).
 async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
     let headers = response.headers_mut();
     for (name, value) in [
@@ -124,7 +130,7 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         ("cross-origin-opener-policy", "same-origin"),
         (
             "content-security-policy",
-            "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; \
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ),
     ] {

@@ -63,8 +63,10 @@ pub(crate) async fn tallied_count(
         _ => (subtree, true),
     };
     let query = match keeps_subtree(area.level()) {
-        true => TallyQuery { scopes: Some(vec![Scope::Subtree(area.clone())]), own_under: None, from, to },
-        false => TallyQuery { scopes: Some(Vec::new()), own_under: Some(area.clone()), from, to },
+        true => {
+            TallyQuery { scopes: Some(vec![Scope::Subtree(area.clone())]), own_under: None, facets_of: None, from, to }
+        }
+        false => TallyQuery { scopes: Some(Vec::new()), own_under: Some(area.clone()), facets_of: None, from, to },
     };
     let tallied: i64 = store.tallies(&query).await?.iter().map(|row| counter(&row.tally)).sum();
     let mut count = u64::try_from(tallied).unwrap_or(0);

@@ -497,6 +497,15 @@ impl Sql {
     pub(crate) fn bind_prefix(&mut self, prefix: &str) -> (String, String) {
         (self.bind(SqlValue::Text(prefix.to_owned())), self.bind(SqlValue::Text(format!("{prefix}:"))))
     }
+
+    /// Binds the bounds of every text that starts with `prefix`, whatever follows: `prefix` itself
+    /// and `prefix` with its last character's successor, for `column >= first AND column < past`.
+    pub(crate) fn bind_text_prefix(&mut self, prefix: &str) -> (String, String) {
+        let mut past: Vec<char> = prefix.chars().collect();
+        let successor = past.pop().and_then(|last| char::from_u32(u32::from(last) + 1));
+        let past: String = past.into_iter().chain(successor).collect();
+        (self.bind(SqlValue::Text(prefix.to_owned())), self.bind(SqlValue::Text(past)))
+    }
 }
 
 /// One part of a [`Visibility`].

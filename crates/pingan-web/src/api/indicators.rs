@@ -46,6 +46,7 @@ pub async fn read(
     query: Result<Query<IndicatorQuery>, QueryRejection>,
 ) -> Result<Json<IndicatorReport>, ApiError> {
     let q = query_params(query)?;
-    let request = IndicatorRequest { division: q.division, unit: q.unit, from: q.from, to: q.to };
+    let request =
+        IndicatorRequest { division: q.division, unit: q.unit, from: q.from, to: q.to, without_children: false };
     Ok(Json(pingan_app::indicators::indicators(&state.context, &caller.principal, request).await?))
 }

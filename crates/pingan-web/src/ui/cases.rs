@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::accounts::{AccessEvent, Who};
 use pingan_app::cases::ActionRequest;
-use pingan_core::Timestamp;
 use pingan_core::calendar::{DeadlineState, china_standard_time};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
+use pingan_core::{GridCode, Timestamp};
 use pingan_store::StoreError;
 use pingan_store::cases::{CaseFilter, CaseRow, Reporter, search_grams};
 use serde::Deserialize;
@@ -85,6 +85,8 @@ pub struct QueueQuery {
     q: Option<String>,
     /// `1`: only the cases handled by the person's own unit.
     mine: Option<String>,
+    /// Only the cases that lie in this grid (the command centre's map leads here).
+    grid: Option<String>,
     after: Option<String>,
 }
 
@@ -100,6 +102,7 @@ struct QueuePage {
     category: String,
     q: String,
     mine: bool,
+    grid: String,
     next: Option<String>,
     problem: Option<String>,
 }
@@ -124,6 +127,10 @@ fn queue_filter(state: &AppState, signed: &Signed, query: &QueueQuery) -> Result
     }
     if query.mine.as_deref() == Some("1") {
         filter.handler = signed.principal.unit.clone();
+    }
+    if let Some(grid) = query.grid.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+        filter.grid_prefix =
+            Some(GridCode::parse(grid).map_err(|_| ApiError::invalid_parameter("grid", grid))?.to_string());
     }
     filter.after = query.after.as_deref().filter(|a| !a.is_empty()).map(decode_cursor).transpose()?;
     Ok(filter)
@@ -159,6 +166,7 @@ pub async fn queue(State(state): State<AppState>, signed: Signed, Query(query): 
         category: query.category.clone().unwrap_or_default(),
         q: query.q.clone().unwrap_or_default(),
         mine: query.mine.as_deref() == Some("1"),
+        grid: query.grid.clone().unwrap_or_default(),
         next,
         problem,
         shell,

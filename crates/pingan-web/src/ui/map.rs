@@ -1,5 +1,6 @@
-//! A server-rendered SVG map: grids filled by village, county borders on top, an optional marker.
-//! Pure: regions in, SVG text out.
+//! Server-rendered SVG maps: the grid map (grids filled by village, county borders on top, an
+//! optional marker) and the workload map of a command centre (grids or divisions filled by their
+//! open and overdue cases). Pure: regions in, SVG text out.
 
 use std::fmt::Write;
 
@@ -7,6 +8,8 @@ use pingan_core::{DivisionCode, GridCode};
 use pingan_geo::{FixedPoint, Region};
 
 const WIDTH: f64 = 960.0;
+
+const NO_GRIDS: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 960 80" role="img"><text x="20" y="45">尚无网格 · no grids loaded</text></svg>"#;
 
 pub struct MapLayers<'a> {
     pub grids: &'a [(GridCode, String, Region)],
@@ -24,6 +27,20 @@ struct Projection {
 }
 
 impl Projection {
+    /// The projection that fits `extent` into the map's width, and the map's height.
+    fn fitting(extent: pingan_geo::Bbox) -> (Projection, f64) {
+        let middle_latitude = (extent.min.lat() + extent.max.lat()) / 2.0;
+        let span_x = (extent.max.lon() - extent.min.lon()) * middle_latitude.to_radians().cos();
+        let scale_y = WIDTH / span_x.max(1e-9);
+        let projection = Projection {
+            min_lon: extent.min.lon(),
+            max_lat: extent.max.lat(),
+            scale_x: scale_y * middle_latitude.to_radians().cos(),
+            scale_y,
+        };
+        (projection, ((extent.max.lat() - extent.min.lat()) * scale_y).ceil())
+    }
+
     /// Map coordinates in half-pixels, so that rounding keeps shapes crisp at any zoom a browser offers.
     fn half_pixels(&self, p: FixedPoint) -> (i64, i64) {
         (
@@ -77,19 +94,8 @@ pub fn render_svg(layers: &MapLayers<'_>) -> String {
         .map(|(_, _, region)| region.bbox())
         .chain(layers.boundaries.iter().map(|(_, region)| region.bbox()))
         .reduce(|a, b| a.union(b));
-    let Some(extent) = extent else {
-        return r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 960 80" role="img"><text x="20" y="45">尚无网格 · no grids loaded</text></svg>"#.into();
-    };
-    let middle_latitude = (extent.min.lat() + extent.max.lat()) / 2.0;
-    let span_x = (extent.max.lon() - extent.min.lon()) * middle_latitude.to_radians().cos();
-    let scale_y = WIDTH / span_x.max(1e-9);
-    let projection = Projection {
-        min_lon: extent.min.lon(),
-        max_lat: extent.max.lat(),
-        scale_x: scale_y * middle_latitude.to_radians().cos(),
-        scale_y,
-    };
-    let height = ((extent.max.lat() - extent.min.lat()) * scale_y).ceil();
+    let Some(extent) = extent else { return NO_GRIDS.into() };
+    let (projection, height) = Projection::fitting(extent);
     let mut svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" id="grid-map" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="网格地图 grid map"><g class="grids" stroke="#fff" stroke-width="0.4" fill-rule="evenodd">"##
     );
@@ -119,6 +125,67 @@ pub fn render_svg(layers: &MapLayers<'_>) -> String {
         );
     }
     svg.push_str("</svg>");
+    svg
+}
+
+/// The cases open in a place, and how many of them are past their resolution deadline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Workload {
+    pub open: u64,
+    pub overdue: u64,
+}
+
+impl Workload {
+    /// The fill of a place: reds for overdue cases, yellows for open ones, a pale green for none.
+    /// The legend of the command centre's page names the same steps.
+    pub fn fill(self) -> &'static str {
+        match (self.overdue, self.open) {
+            (5.., _) => "#c92a2a",
+            (2.., _) => "#f03e3e",
+            (1, _) => "#ffa8a8",
+            (0, 10..) => "#fd7e14",
+            (0, 3..) => "#ffc078",
+            (0, 1..) => "#ffec99",
+            (0, 0) => "#ebfbee",
+        }
+    }
+}
+
+/// A place on the workload map: a grid or a division, what it holds, and where a click on it leads.
+pub struct Place<'a> {
+    pub label: String,
+    pub region: &'a Region,
+    pub workload: Workload,
+    pub href: String,
+}
+
+/// The workload map: each place filled by its open and overdue cases and titled with them, the
+/// outlines on top. A click on a place follows its `data-href` (the page's script); the page
+/// lists the same figures in a table for those who do not use the map.
+pub fn render_workload_svg(places: &[Place<'_>], outlines: &[(DivisionCode, Region)], caption: &str) -> String {
+    let extent = places
+        .iter()
+        .map(|place| place.region.bbox())
+        .chain(outlines.iter().map(|(_, region)| region.bbox()))
+        .reduce(|a, b| a.union(b));
+    let Some(extent) = extent else { return NO_GRIDS.into() };
+    let (projection, height) = Projection::fitting(extent);
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="workload-map" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}"><g stroke="#868e96" stroke-width="0.3" fill-rule="evenodd">"##,
+        escape(caption)
+    );
+    for place in places {
+        let _ = write!(svg, r#"<path data-href="{}" fill="{}" d=""#, escape(&place.href), place.workload.fill());
+        write_path(&mut svg, place.region, &projection);
+        let _ = write!(svg, r#""><title>{}</title></path>"#, escape(&place.label));
+    }
+    svg.push_str(r##"</g><g fill="none" stroke="#343a40" stroke-width="1.2" fill-rule="evenodd">"##);
+    for (_, region) in outlines {
+        svg.push_str(r#"<path d=""#);
+        write_path(&mut svg, region, &projection);
+        svg.push_str(r#""/>"#);
+    }
+    svg.push_str("</g></svg>");
     svg
 }
 

@@ -2,7 +2,9 @@
 //! default, English from the switch on every page; no CDN.
 
 pub mod accounts;
+pub mod assets;
 pub mod cases;
+pub mod centre;
 pub mod geography;
 pub mod map;
 pub mod shell;

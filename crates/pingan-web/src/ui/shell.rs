@@ -82,8 +82,11 @@ impl Shell {
 }
 
 /// The pages of the workbench, each with the roles that may use it (none: every staff role).
-const PAGES: [(&str, &str, &str, &[Role]); 2] =
-    [("/work", "我的案件", "My cases", &[]), ("/", "网格地图", "Grid map", &[])];
+const PAGES: [(&str, &str, &str, &[Role]); 3] = [
+    ("/work/centre", "指挥中心", "Command centre", &[Role::CentreDispatcher, Role::CentreLeader]),
+    ("/work", "我的案件", "My cases", &[]),
+    ("/", "网格地图", "Grid map", &[]),
+];
 
 /// A page request from a signed-in person. Anyone else is sent to log in, and brought back here
 /// after.

@@ -64,6 +64,36 @@ fn check_indicators(served: &Served) {
     let sum: i64 = children.iter().map(|c| c["reported"].as_i64().unwrap()).sum();
     assert_eq!(sum, 3, "the children add up to the total");
 
+    // The breakdowns: month by month, by channel, by category and by family; each adds up to the
+    // total, and a resident's reports are the residents' channel's.
+    let months_reported: Vec<i64> =
+        district["months"].as_array().unwrap().iter().map(|m| m["reported"].as_i64().unwrap()).collect();
+    assert_eq!(months_reported.len(), 2, "{}", district["months"]);
+    assert_eq!(months_reported.iter().sum::<i64>(), 3);
+    let parts = |name: &str| -> Vec<(String, i64, i64)> {
+        district[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (p["code"].as_str().unwrap().to_owned(), p["reported"].as_i64().unwrap(), p["open"].as_i64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(parts("channels"), [("resident".to_owned(), 3, 2)]);
+    assert_eq!(district["channels"][0]["name_zh"], "群众上报");
+    assert_eq!(parts("categories"), [("dispute.neighbour".to_owned(), 3, 2)]);
+    assert_eq!(parts("families"), [("dispute".to_owned(), 3, 2)]);
+    assert_eq!(
+        (&district["families"][0]["name_zh"], &district["families"][0]["name_en"]),
+        (&json!("矛盾纠纷"), &json!("Disputes"))
+    );
+    // Below a county, the breakdowns come from the villages' own levels.
+    let (status, township) = indicators(served, &county, &format!("{months}&division=360302008"));
+    assert_eq!(status, 200, "{township}");
+    assert_eq!(township["channels"], district["channels"], "the township holds every case of the district");
+    assert_eq!(township["families"], district["families"]);
+
     // The village's centre: its own place by default, no children below a village.
     let (status, own) = indicators(served, &village, &months);
     assert_eq!(
@@ -88,6 +118,7 @@ fn check_indicators(served: &Served) {
         (status, &theirs["unit"], &theirs["division"]),
         (200, &json!("grid:360302008205001"), &json!("360302008205"))
     );
+    assert_eq!((&theirs["channels"], &theirs["families"]), (&json!([]), &json!([])), "a unit has no breakdowns");
     let (status, asked) = indicators(served, &village, &format!("{months}&unit=grid:360302008205001"));
     assert_eq!((status, &asked["total"]), (200, &theirs["total"]), "the village's centre reads its grid's: {asked}");
 

@@ -1,0 +1,4 @@
+-- The tallies gain rows for each channel and each category of the subtrees and own levels (keys
+-- `facet:SCOPE:channel:CHANNEL` and `facet:SCOPE:category:CODE`). The tallies are emptied here and
+-- the engine counts every stored case in again, facets included.
+DELETE FROM case_tallies;
