@@ -265,7 +265,9 @@ fn role_fits_unit(role: Role, unit: Option<&str>) -> bool {
         Role::Administrator | Role::CentreDispatcher | Role::CentreLeader | Role::HotlineOperator => {
             matches!(parsed, Some(Ok(Unit::Centre(_))))
         }
-        Role::DepartmentHandler => matches!(parsed, Some(Ok(Unit::Department { .. } | Unit::Provider { .. }))),
+        Role::DepartmentHandler => {
+            matches!(parsed, Some(Ok(Unit::Department { .. } | Unit::Provider { .. } | Unit::Leader { .. })))
+        }
         Role::GridLeader | Role::GridWorker => matches!(parsed, Some(Ok(Unit::Grid(_)))),
         Role::Volunteer => matches!(parsed, Some(Ok(Unit::Grid(_) | Unit::Centre(_)))),
         // Files for the centre whose area it serves.

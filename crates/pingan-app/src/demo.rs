@@ -1,6 +1,7 @@
 //! Loading the shipped Jiangxi data into a store: the whole division tree, every county boundary
-//! reconciled to today's codes, a department of every kind for every county and city, and
-//! generated grids, with made-up staff, for one city.
+//! reconciled to today's codes, a department of every kind for every county and city, and for one
+//! city generated grids with made-up staff, service providers for the 生活 matters, and the posts
+//! of the townships' leaders in charge and the villages' liaison leaders.
 
 use pingan_core::{DivisionCode, GridCode, Level, Unit};
 use pingan_geo::geojson_io::InvalidAreas;
@@ -9,7 +10,7 @@ use pingan_store::Store;
 
 use crate::geography::divisions::{DivisionImportReport, import_divisions};
 use crate::geography::{generate_grids, import_boundaries};
-use crate::units::{create_departments, shipped_department_kinds, staff_grids};
+use crate::units::{create_departments, create_leader_posts, shipped_department_kinds, staff_grids};
 use crate::{AppError, Progress, jiangxi};
 
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +20,8 @@ pub struct JiangxiLoad {
     pub departments: usize,
     pub grids: usize,
     pub grid_staff: usize,
+    pub providers: usize,
+    pub leader_posts: usize,
 }
 
 pub async fn load_jiangxi(
@@ -41,7 +44,34 @@ pub async fn load_jiangxi(
     let departments = create_departments(store, &province, &shipped_department_kinds()?).await?;
     let grids = generate_grids(store, gridded, Settings::default(), progress).await?;
     let grid_staff = staff_grids(store, gridded).await?;
-    Ok(JiangxiLoad { divisions, boundaries, departments, grids, grid_staff })
+    let providers = create_demo_providers(store, gridded).await?;
+    let leader_posts = create_leader_posts(store, gridded).await?;
+    Ok(JiangxiLoad { divisions, boundaries, departments, grids, grid_staff, providers, leader_posts })
+}
+
+/// The merchants and skilled people (商家、技能服务型人才) that serve 生活 matters: for every
+/// county under `under`, one provider for each life-service category.
+const DEMO_PROVIDERS: [(&str, &str, &str); 4] = [
+    ("repair", "安居家电维修部", "life.repair life.plumbing"),
+    ("housekeeping", "好帮手家政服务社", "life.housekeeping"),
+    ("elderly-care", "夕阳红助老服务队", "life.elderly_care"),
+    ("errand", "邻里跑腿服务站", "life.errand"),
+];
+
+async fn create_demo_providers(store: &dyn Store, under: &DivisionCode) -> Result<usize, AppError> {
+    let counties = store
+        .division_names()
+        .await?
+        .into_iter()
+        .filter(|d| d.level() == Level::County && d.code.as_str().starts_with(under.as_str()));
+    let mut lines = String::from("id,name,categories\n");
+    for county in counties {
+        for (name, title, categories) in DEMO_PROVIDERS {
+            lines.push_str(&format!("provider:{}:{name},{}{title},{categories}\n", county.code, county.name));
+        }
+    }
+    let book = crate::categories::CategoryBook::shipped()?;
+    crate::units::import_units(store, &lines, "demo providers", &book, &shipped_department_kinds()?).await
 }
 
 /// The password of every demo account: a demo is for trying things, not for real data.
@@ -61,18 +91,26 @@ pub async fn create_demo_accounts(
         .into_iter()
         .find(|u| u.kind == pingan_store::units::UnitKind::Department)
         .ok_or_else(|| AppError::UnknownUnit(format!("department:{DEMO_COUNTY}:…")))?;
-    let people: [(&str, &str, Option<String>, &[Role]); 7] = [
+    let grid = GridCode::parse(DEMO_GRID).ok().map(|grid| Unit::Grid(grid).to_string());
+    let people: [(&str, &str, Option<String>, &[Role]); 14] = [
         ("admin", "萍乡市系统管理员", centre(jiangxi::PINGXIANG), &[Role::Administrator]),
         ("city", "萍乡市综治中心", centre(jiangxi::PINGXIANG), &[Role::CentreDispatcher, Role::CentreLeader]),
         ("hotline", "12345 热线话务员", centre(jiangxi::PINGXIANG), &[Role::HotlineOperator]),
         ("county", "安源区综治中心调度员", centre(DEMO_COUNTY), &[Role::CentreDispatcher]),
+        ("township", "光丰街道综治中心调度员", centre(DEMO_TOWNSHIP), &[Role::CentreDispatcher]),
+        ("village", "上柳源村综治中心调度员", centre(DEMO_VILLAGE), &[Role::CentreDispatcher]),
         ("department", &department.name, Some(department.id.clone()), &[Role::DepartmentHandler]),
         (
-            "grid",
-            "上柳源村网格员",
-            GridCode::parse(DEMO_GRID).ok().map(|grid| Unit::Grid(grid).to_string()),
-            &[Role::GridWorker],
+            "provider",
+            "安源区安居家电维修部",
+            Some(format!("provider:{DEMO_COUNTY}:repair")),
+            &[Role::DepartmentHandler],
         ),
+        ("deputy", "光丰街道分管领导", Some(format!("leader:{DEMO_TOWNSHIP}:in_charge")), &[Role::DepartmentHandler]),
+        ("liaison", "上柳源村包村领导", Some(format!("leader:{DEMO_VILLAGE}:liaison")), &[Role::DepartmentHandler]),
+        ("gridleader", "上柳源村网格长", grid.clone(), &[Role::GridLeader]),
+        ("grid", "上柳源村网格员", grid.clone(), &[Role::GridWorker]),
+        ("volunteer", "上柳源村平安志愿者", grid, &[Role::Volunteer]),
         ("resident", "居民", None, &[Role::Resident]),
     ];
     let mut created = Vec::new();
@@ -93,8 +131,10 @@ pub async fn create_demo_accounts(
     Ok(created)
 }
 
-/// 安源区, the demo's county.
+/// 安源区, the demo's county, with 光丰街道 and its 上柳源村.
 const DEMO_COUNTY: &str = "360302";
+const DEMO_TOWNSHIP: &str = "360302008";
+const DEMO_VILLAGE: &str = "360302008205";
 
 /// The unit of the centre of division `code` (one of the constants above).
 fn centre(code: &str) -> Option<String> {

@@ -33,6 +33,32 @@ const CHANNEL_SHARES: [(Channel, u32); 7] = [
     (Channel::Open311, 20),
 ];
 
+/// What each channel reports, by category family (per mille): volunteers and grid workers find
+/// 民生 matters and hazards, residents bring their daily needs and quarrels, reception desks
+/// disputes and petitions. Families the category book lacks are skipped.
+fn family_shares(channel: Channel) -> &'static [(&'static str, u32)] {
+    match channel {
+        Channel::Volunteer => &[("life", 200), ("livelihood", 450), ("safety", 200), ("dispute", 80), ("hazard", 70)],
+        Channel::GridPatrol => {
+            &[("life", 120), ("livelihood", 280), ("safety", 200), ("dispute", 150), ("hazard", 250)]
+        }
+        Channel::Reception => &[("life", 50), ("livelihood", 250), ("dispute", 400), ("petition", 300)],
+        Channel::Hotline => &[("life", 450), ("livelihood", 400), ("dispute", 90), ("petition", 40), ("hazard", 20)],
+        _ => &[("life", 300), ("livelihood", 300), ("safety", 60), ("dispute", 150), ("petition", 90), ("hazard", 100)],
+    }
+}
+
+/// Of every 461 hotline orders, 16 are 平安 matters: 贵溪文坊镇's 3651890 branch took 461 orders, 16
+/// of them safety services ("3.4%").
+const HOTLINE_SAFETY: (u64, u64) = (16, 461);
+
+/// Whether the hotline's order `n` (from 0) is a safety matter: spread evenly, so that of the
+/// first `k` orders exactly ⌊k × 16 / 461⌋ are.
+fn hotline_safety(n: u64) -> bool {
+    let (safety, orders) = HOTLINE_SAFETY;
+    (n + 1) * safety / orders > n * safety / orders
+}
+
 /// Relative reports per hour of the day (China Standard Time).
 const HOURLY: [u32; 24] = [1, 1, 1, 1, 1, 2, 4, 8, 14, 16, 15, 12, 8, 9, 13, 15, 14, 11, 8, 7, 6, 4, 2, 1];
 
@@ -66,6 +92,8 @@ pub struct Summary {
     pub actions: usize,
     /// Per channel: (reported, closed).
     pub by_channel: BTreeMap<&'static str, (usize, usize)>,
+    /// Per channel, per category family: reported.
+    pub by_channel_and_family: BTreeMap<(&'static str, String), usize>,
     /// Cases by their status at the end.
     pub by_status: BTreeMap<&'static str, usize>,
 }
@@ -370,23 +398,58 @@ pub async fn simulate(
     }
     let book = engine.context().categories();
     let categories = book.leaves();
+    let members = |family: &str| -> Vec<&Category> {
+        categories.iter().copied().filter(|c| c.parent.as_deref() == Some(family)).collect()
+    };
+    let families: HashMap<&str, Vec<&Category>> = ["life", "livelihood", "safety", "dispute", "petition", "hazard"]
+        .into_iter()
+        .map(|f| (f, members(f)))
+        .collect();
     engine.refresh().await?;
     let dispatch = engine.context().dispatch_book();
     let tellings = Tellings::shipped()?;
     let instants = report_instants(engine, scenario);
     progress.stage("simulated cases", instants.len() as u64);
     let mut summary = Summary::default();
+    let mut hotline_orders = 0;
     for (chunk_index, chunk) in instants.chunks(BATCH).enumerate() {
         let mut batch = Vec::with_capacity(chunk.len());
         for (offset, reported) in chunk.iter().enumerate() {
             let index = (chunk_index * BATCH + offset) as u64;
             let mut rng = fastrand::Rng::with_seed(scenario.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let (grid, _, region) = &grids[rng.usize(0..grids.len())];
-            let category = categories[rng.usize(0..categories.len())];
+            let channel = pick(&mut rng, &CHANNEL_SHARES);
+            let shares: Vec<(&str, u32)> = family_shares(channel)
+                .iter()
+                .copied()
+                .filter(|(family, _)| families.get(family).is_some_and(|m| !m.is_empty()))
+                .collect();
+            let drawn = (!shares.is_empty()).then(|| pick(&mut rng, &shares));
+            let family = match channel {
+                Channel::Hotline => {
+                    hotline_orders += 1;
+                    if hotline_safety(hotline_orders - 1) { Some("safety") } else { drawn }
+                }
+                _ => drawn,
+            };
+            let category = match family.and_then(|f| families.get(f)).filter(|m| !m.is_empty()) {
+                Some(members) => members[rng.usize(0..members.len())],
+                // A book without the shipped families: any of its categories.
+                None => categories[rng.usize(0..categories.len())],
+            };
             let village = atlas.division_name(grid.village().as_str()).unwrap_or_default();
             let description = tellings.tell(category, &village, index);
-            let case =
-                play_case(engine, &dispatch, scenario, &mut rng, *reported, (grid, region), (category, description))?;
+            let case = play_case(
+                engine,
+                &dispatch,
+                scenario,
+                &mut rng,
+                *reported,
+                (grid, region),
+                (channel, category, description),
+            )?;
+            let family = category.parent.clone().unwrap_or_default();
+            *summary.by_channel_and_family.entry((case.row.channel.as_str(), family)).or_default() += 1;
             let closed = case.row.status == Status::Closed;
             let counts = summary.by_channel.entry(case.row.channel.as_str()).or_default();
             counts.0 += 1;
@@ -412,9 +475,8 @@ fn play_case(
     rng: &mut fastrand::Rng,
     reported: DateTime<Utc>,
     (grid, region): (&GridCode, &pingan_geo::region::Region),
-    (category, description): (&Category, String),
+    (channel, category, description): (Channel, &Category, String),
 ) -> Result<NewCase, AppError> {
-    let channel = pick(rng, &CHANNEL_SHARES);
     let priority = pick(rng, &[(Priority::Normal, 850), (Priority::Urgent, 120), (Priority::Critical, 30)]);
     let point = region.random_point(rng).map(|p| (p.lon(), p.lat()));
     let reporter = |channel: Channel, id: String| Actor::Reporter { channel: channel.as_str().to_owned(), id };
@@ -490,5 +552,13 @@ mod tests {
         }
         let unknown: Vec<&String> = tellings.0.keys().filter(|code| book.leaf(code).is_none()).collect();
         assert!(unknown.is_empty(), "tellings of no category: {unknown:?}");
+    }
+
+    #[test]
+    fn sixteen_of_every_461_hotline_orders_are_safety_matters() {
+        let safety = |orders: u64| (0..orders).filter(|&n| hotline_safety(n)).count();
+        assert_eq!(safety(461), 16, "the source's 16 of 461 (3.47%, printed as 3.4%)");
+        assert_eq!(safety(922), 32);
+        assert_eq!(safety(100), 3, "spread evenly, not bunched at the start");
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use pingan_core::category::{Category, HandlingLevel};
-use pingan_core::{DivisionCode, GridCode, Level, Unit};
+use pingan_core::{DivisionCode, GridCode, LeaderPost, Level, Unit};
 use pingan_store::Store;
 use pingan_store::units::{DispatchRule, GridMember, GridRole, UnitKind, UnitRow};
 use serde::Deserialize;
@@ -102,9 +102,35 @@ struct UnitLine {
     categories: String,
 }
 
-/// Imports departments and service providers from CSV (`id,name,categories`): ids are
-/// `department:COUNTY:KIND` or `provider:COUNTY:NAME`; a provider lists the categories it serves,
-/// separated by spaces. Every row is checked before anything is written.
+/// Sets up the posts the source's township hotline branch sends matters to, for every township
+/// (分管领导, `leader:TOWNSHIP:in_charge`) and village (包村领导, `leader:VILLAGE:liaison`) under
+/// `under`; existing ones are renamed, nothing else changes.
+pub async fn create_leader_posts(store: &dyn Store, under: &DivisionCode) -> Result<usize, AppError> {
+    let divisions = store.division_names().await?;
+    let units: Vec<UnitRow> = divisions
+        .iter()
+        .filter(|d| d.code.as_str().starts_with(under.as_str()))
+        .filter_map(|d| {
+            let post = [LeaderPost::InCharge, LeaderPost::Liaison].into_iter().find(|p| p.level() == d.level())?;
+            Some(UnitRow {
+                id: Unit::Leader { place: d.code.clone(), post }.to_string(),
+                kind: UnitKind::Leader,
+                division: d.code.clone(),
+                name: format!("{}{}", d.name, post.name_zh()),
+                department_kind: None,
+                categories: Vec::new(),
+            })
+        })
+        .collect();
+    let count = units.len();
+    store.put_units(units).await?;
+    Ok(count)
+}
+
+/// Imports departments, service providers and leaders' posts from CSV (`id,name,categories`): ids
+/// are `department:COUNTY:KIND`, `provider:COUNTY:NAME`, `leader:TOWNSHIP:in_charge` or
+/// `leader:VILLAGE:liaison`; a provider lists the categories it serves, separated by spaces. Every
+/// row is checked before anything is written.
 pub async fn import_units(
     store: &dyn Store,
     text: &str,
@@ -119,9 +145,10 @@ pub async fn import_units(
         let (kind, division, tail) = match Unit::parse(&line.id) {
             Ok(Unit::Department { place, kind }) => (UnitKind::Department, place, kind),
             Ok(Unit::Provider { place, name }) => (UnitKind::Provider, place, name),
+            Ok(Unit::Leader { place, post }) => (UnitKind::Leader, place, post.as_str().to_owned()),
             _ => {
                 return Err(bad(format!(
-                    "{:?}: use department:COUNTY:KIND or provider:COUNTY:NAME (a city's or county's code; lower-case letters, digits and '-')",
+                    "{:?}: use department:COUNTY:KIND, provider:COUNTY:NAME (a city's or county's code; lower-case letters, digits and '-'), leader:TOWNSHIP:in_charge or leader:VILLAGE:liaison",
                     line.id
                 )));
             }
@@ -223,7 +250,7 @@ pub async fn import_dispatch_rules(
 pub async fn unit_exists(store: &dyn Store, name: &str) -> Result<bool, AppError> {
     Ok(match Unit::parse(name) {
         Ok(Unit::Centre(code)) => store.division(&code).await?.is_some(),
-        Ok(Unit::Department { .. } | Unit::Provider { .. }) => store.unit(name).await?.is_some(),
+        Ok(Unit::Department { .. } | Unit::Provider { .. } | Unit::Leader { .. }) => store.unit(name).await?.is_some(),
         Ok(Unit::Grid(grid)) => !store.grids(grid.as_str()).await?.is_empty(),
         Err(_) => false,
     })
@@ -238,6 +265,8 @@ pub struct DispatchBook {
     departments: HashSet<String>,
     /// Providers by the county (or city) they serve and the category.
     providers: HashMap<(String, String), Vec<String>>,
+    /// The leaders' posts set up.
+    leaders: HashSet<String>,
     /// Departments' and providers' names by id.
     names: HashMap<String, String>,
 }
@@ -252,12 +281,16 @@ impl DispatchBook {
             }
         }
         let (mut departments, mut providers) = (HashSet::new(), HashMap::<_, Vec<String>>::new());
+        let mut leaders = HashSet::new();
         let mut names = HashMap::new();
         for unit in store.units("").await? {
             names.insert(unit.id.clone(), unit.name.clone());
             match unit.kind {
                 UnitKind::Department => {
                     departments.insert(unit.id);
+                }
+                UnitKind::Leader => {
+                    leaders.insert(unit.id);
                 }
                 UnitKind::Provider => {
                     for category in &unit.categories {
@@ -269,7 +302,7 @@ impl DispatchBook {
                 }
             }
         }
-        Ok(DispatchBook { rules, departments, providers, names })
+        Ok(DispatchBook { rules, departments, providers, leaders, names })
     }
 
     /// A department's or provider's name.
@@ -278,10 +311,12 @@ impl DispatchBook {
     }
 
     /// Where a case of `category` at this place goes: the most specific dispatch rule for its place;
-    /// else the department of the category's kind of its county (or else its city); else, for a
-    /// matter no department handles, the one service provider of its county (or else its city)
-    /// registered for the category, its grid (grid-level matters) or the responsible centre. None:
-    /// no unit fits, or several providers do, and the case waits in the centre's dispatch queue.
+    /// else, for a matter handled at township level or below whose category names a post
+    /// (`served_by`), that post of its township or village where one is set up; else the
+    /// department of the category's kind of its county (or else its city); else, for a matter no
+    /// department handles, the one service provider of its county (or else its city) registered
+    /// for the category, its grid (grid-level matters) or the responsible centre. None: no unit
+    /// fits, or several providers do, and the case waits in the centre's dispatch queue.
     pub fn choose(&self, category: &Category, division: &DivisionCode, grid: Option<&GridCode>) -> Option<String> {
         let place = grid.map_or_else(|| division.clone(), GridCode::village);
         let rule = self
@@ -293,6 +328,14 @@ impl DispatchBook {
             .max_by_key(|r| r.division.as_str().len());
         if let Some(rule) = rule {
             return Some(rule.unit.clone());
+        }
+        if let Some(post) = category.served_by.filter(|_| category.level <= HandlingLevel::Township)
+            && let Some(place) = place.ancestor(post.level())
+        {
+            let leader = Unit::Leader { place, post }.to_string();
+            if self.leaders.contains(&leader) {
+                return Some(leader);
+            }
         }
         let county_then_city = || [Level::County, Level::City].into_iter().filter_map(|level| place.ancestor(level));
         if let Some(kind) = &category.department {

@@ -14,7 +14,8 @@ pub enum Role {
     CentreDispatcher,
     /// 综治中心领导: what a dispatcher does, and supervises lower levels.
     CentreLeader,
-    /// 部门承办人: handles the cases dispatched to its department or provider.
+    /// 部门承办人: handles the cases dispatched to its unit: a department, a service provider, or
+    /// an official's post (分管领导, 包村领导).
     DepartmentHandler,
     /// 网格长
     GridLeader,

@@ -57,7 +57,7 @@ impl Explain for BadActor {
 }
 
 /// The kinds a unit is written with: a text of one of them that is no unit is no actor either.
-const UNIT_KINDS: [&str; 4] = ["centre", "department", "provider", "grid"];
+const UNIT_KINDS: [&str; 5] = ["centre", "department", "provider", "grid", "leader"];
 
 impl Actor {
     /// The deadline sweep.

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::Explain;
+use crate::unit::LeaderPost;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -87,6 +88,9 @@ pub struct Category {
     pub department: Option<String>,
     /// Per priority (normal, urgent, critical); families have none.
     pub deadlines: Option<[Deadlines; 3]>,
+    /// The official's post that serves the category's matters handled at township level or below,
+    /// where the place has one; a category takes its family's unless it names its own.
+    pub served_by: Option<LeaderPost>,
 }
 
 impl Category {
@@ -125,8 +129,9 @@ pub fn parse_categories(text: &str, department_kinds: &HashSet<String>) -> Resul
         let (line, record) = row.map_err(|(line, reason)| CategoryError { line, reason })?;
         let bad = |reason: String| CategoryError { line, reason };
         let fields: Vec<&str> = record.iter().collect();
-        if fields.len() != 12 {
-            return Err(bad(format!("has {} fields, not 12", fields.len())));
+        // The twelfth column onwards: a book written before `served_by` has none.
+        if !(12..=13).contains(&fields.len()) {
+            return Err(bad(format!("has {} fields, not 13", fields.len())));
         }
         let code = fields[0].to_owned();
         let valid_code = !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
@@ -169,6 +174,12 @@ pub fn parse_categories(text: &str, department_kinds: &HashSet<String>) -> Resul
             }
             Some(per_priority)
         };
+        let served_by = match fields.get(12).copied().unwrap_or_default() {
+            "" => parent.as_ref().and_then(|p| categories.iter().find(|c| &c.code == p)).and_then(|f| f.served_by),
+            "in_charge" => Some(LeaderPost::InCharge),
+            "liaison" => Some(LeaderPost::Liaison),
+            other => return Err(bad(format!("served_by {other:?} is neither in_charge nor liaison"))),
+        };
         if seen.insert(code.clone(), parent.is_none()).is_some() {
             return Err(bad(format!("code {code} appears twice")));
         }
@@ -180,6 +191,7 @@ pub fn parse_categories(text: &str, department_kinds: &HashSet<String>) -> Resul
             level,
             department,
             deadlines,
+            served_by,
         });
     }
     Ok(categories)
@@ -214,6 +226,25 @@ mod tests {
         for kind in ["neighbour", "family", "land", "labour", "property"] {
             assert!(categories.iter().any(|c| c.code == format!("dispute.{kind}")), "{kind}");
         }
+        // The source's families: 民生 to the leader in charge, 平安 to the village's liaison leader,
+        // each category taking its family's post.
+        let served = |code: &str| categories.iter().find(|c| c.code == code).unwrap().served_by;
+        assert_eq!(served("livelihood.sanitation"), Some(LeaderPost::InCharge));
+        assert_eq!(served("safety.patrol"), Some(LeaderPost::Liaison));
+        assert_eq!((served("life.repair"), served("dispute.neighbour")), (None, None));
+    }
+
+    #[test]
+    fn a_category_may_name_its_own_post_and_a_book_without_the_column_still_reads() {
+        let kinds: HashSet<String> = HashSet::new();
+        let text = "f,,家,Family,village,,,,,,,,liaison\nf.a,f,甲,A,village,,1,2,1,2,1,2,\nf.b,f,乙,B,village,,1,2,1,2,1,2,in_charge\n";
+        let posts: Vec<Option<LeaderPost>> =
+            parse_categories(text, &kinds).unwrap().iter().map(|c| c.served_by).collect();
+        assert_eq!(posts, [Some(LeaderPost::Liaison), Some(LeaderPost::Liaison), Some(LeaderPost::InCharge)]);
+        let old = "f,,家,Family,village,,,,,,,\nf.a,f,甲,A,village,,1,2,1,2,1,2\n";
+        assert!(parse_categories(old, &kinds).unwrap().iter().all(|c| c.served_by.is_none()));
+        let error = parse_categories("f,,家,Family,village,,,,,,,,mayor\n", &kinds).unwrap_err();
+        assert!(error.to_string().contains("served_by"), "{error}");
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub use division::{DivisionCode, GridCode, Level};
 pub use month::Month;
 pub use problem::{Explain, Reason};
 pub use timestamp::Timestamp;
-pub use unit::Unit;
+pub use unit::{LeaderPost, Unit};
 
 /// The rows of a data file in CSV (RFC 4180 quoting, `#` comment lines, fields trimmed), each with
 /// its line number; a row whose first field is `header` is the header, and left out. A row the

@@ -87,6 +87,7 @@ pub const HISTORY: &[Migration] = &[
     migration!("20261207130513_photo_uploaders", both),
     migration!("20261207130514_login_slowdown", both),
     migration!("20261207213000_tallies_by_channel_and_category", both),
+    migration!("20261207221500_leader_posts", both),
 ];
 
 /// The steps an engine runs, in order.
@@ -165,8 +166,8 @@ mod tests {
             let all: Vec<_> = steps(engine).collect();
             assert_eq!(pending(engine, &[]).unwrap(), all);
         }
-        assert_eq!(steps(Engine::Sqlite).count(), 26);
-        assert_eq!(steps(Engine::Postgres).count(), 21);
+        assert_eq!(steps(Engine::Sqlite).count(), 28);
+        assert_eq!(steps(Engine::Postgres).count(), 23);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum UnitKind {
     Department,
     /// A company or organisation registered for life-service matters.
     Provider,
+    /// An official's post (分管领导 of a township, 包村领导 of a village).
+    Leader,
 }
 
 impl UnitKind {
@@ -24,11 +26,12 @@ impl UnitKind {
         match self {
             UnitKind::Department => "department",
             UnitKind::Provider => "provider",
+            UnitKind::Leader => "leader",
         }
     }
 
     pub fn parse(text: &str) -> Option<UnitKind> {
-        [UnitKind::Department, UnitKind::Provider].into_iter().find(|k| k.as_str() == text)
+        [UnitKind::Department, UnitKind::Provider, UnitKind::Leader].into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -36,7 +39,7 @@ impl UnitKind {
 pub struct UnitRow {
     pub id: String,
     pub kind: UnitKind,
-    /// The county or city it belongs to.
+    /// The county or city it belongs to (a leader's post: its township or village).
     pub division: DivisionCode,
     pub name: String,
     /// A department's kind (a code of the department kinds).

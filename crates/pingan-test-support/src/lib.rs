@@ -198,26 +198,24 @@ pub fn served_as(engine: Engine, serving: Serving) -> Served {
     serve_with(store, runtime, database, serving)
 }
 
-/// The demo data: Pingxiang's division tree, departments and grids, the demo's accounts, and two
-/// village centres' dispatchers side by side (`village` and `sibling`), for what one may do to the
-/// other's cases.
+/// The demo data: Pingxiang's division tree, departments and grids, the demo's accounts, and a
+/// second village centre's dispatcher (`sibling`) beside the demo's `village`, for what one may do
+/// to the other's cases.
 pub async fn fill_demo(store: Arc<dyn Store>) {
     let city = DivisionCode::parse(jiangxi::PINGXIANG).unwrap();
     load_jiangxi(store.as_ref(), &city, &Silent).await.unwrap();
     let context = Arc::new(Context::standard(store.clone(), Arc::new(SystemClock)).unwrap());
     let accounts = Accounts::new(context, AccountSettings::default());
     create_demo_accounts(store.as_ref(), &accounts).await.unwrap();
-    for (login, unit) in [("village", "centre:360302008205"), ("sibling", "centre:360302008201")] {
-        let new = NewAccount {
-            login: login.into(),
-            name: format!("{login} 调度员"),
-            unit: Some(unit.into()),
-            roles: vec![Role::CentreDispatcher],
-            password: Some(DEMO_PASSWORD.into()),
-            password_is_own: true,
-        };
-        accounts.create(new).await.unwrap();
-    }
+    let sibling = NewAccount {
+        login: "sibling".into(),
+        name: "sibling 调度员".into(),
+        unit: Some("centre:360302008201".into()),
+        roles: vec![Role::CentreDispatcher],
+        password: Some(DEMO_PASSWORD.into()),
+        password_is_own: true,
+    };
+    accounts.create(sibling).await.unwrap();
 }
 
 /// Waits up to 20 s for `check` to hold, looking every 20 ms.

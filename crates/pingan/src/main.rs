@@ -379,14 +379,17 @@ fn division_files(paths: &[PathBuf]) -> Result<Vec<DivisionFile>> {
 
 fn describe_load(load: &pingan_app::demo::JiangxiLoad, gridded: &str) -> String {
     format!(
-        "{} divisions ({} new, {} renamed), {} county boundaries, {} departments, {} grids under {gridded} with {} staff",
+        "{} divisions ({} new, {} renamed), {} county boundaries, {} departments, {} grids under {gridded} with {} staff, \
+         {} service providers and {} leaders' posts",
         load.divisions.read,
         load.divisions.inserted,
         load.divisions.renamed,
         load.boundaries,
         load.departments,
         load.grids,
-        load.grid_staff
+        load.grid_staff,
+        load.providers,
+        load.leader_posts
     )
 }
 

@@ -419,8 +419,11 @@ async fn dispatch_rules_choose_the_unit_and_counties_override_their_city() {
     assert_eq!(dispatched.handler.as_deref(), Some("department:360302:yj"));
     assert_eq!(w.store.history(&fire.id).await.unwrap().len(), 3, "refused dispatches were recorded");
 
-    // Life services go to the one provider registered for them in the county; with two, the
-    // centre chooses.
+    // Life services go to the one provider registered for them in the county (the demo's
+    // merchants and skilled people); with two, the centre chooses; with none, the village centre
+    // handles it.
+    let home = w.engine.submit(report(Channel::Hotline, "hotline:7", "life.housekeeping")).await.unwrap().case;
+    assert_eq!(home.handler.as_deref(), Some("provider:360302:housekeeping"));
     let provider = |id: &str| pingan_store::units::UnitRow {
         id: id.into(),
         kind: pingan_store::units::UnitKind::Provider,
@@ -432,13 +435,26 @@ async fn dispatch_rules_choose_the_unit_and_counties_override_their_city() {
     w.store.put_units(vec![provider("provider:360302:anju")]).await.unwrap();
     w.engine.refresh().await.unwrap();
     let home = w.engine.submit(report(Channel::Hotline, "hotline:7", "life.housekeeping")).await.unwrap().case;
-    assert_eq!(home.handler.as_deref(), Some("provider:360302:anju"));
-    w.store.put_units(vec![provider("provider:360302:jiajia")]).await.unwrap();
-    w.engine.refresh().await.unwrap();
-    let home = w.engine.submit(report(Channel::Hotline, "hotline:7", "life.housekeeping")).await.unwrap().case;
     assert_eq!((home.status, home.handler.as_deref()), (Status::Accepted, None));
+    assert!(w.store.remove_unit("provider:360302:repair").await.unwrap());
+    w.engine.refresh().await.unwrap();
     let repair = w.engine.submit(report(Channel::Hotline, "hotline:7", "life.repair")).await.unwrap().case;
     assert_eq!(repair.handler, Some(centre(VILLAGE)), "no provider: the village centre handles it");
+
+    // The source's other two families: 民生 matters of the township go to its leader in charge,
+    // 平安 matters to the village's liaison leader; a county-level matter stays with the county's
+    // department, and where no post is set up the department takes it.
+    let sanitation =
+        w.engine.submit(report(Channel::Hotline, "hotline:7", "livelihood.sanitation")).await.unwrap().case;
+    assert_eq!(sanitation.handler, Some(format!("leader:{TOWNSHIP}:in_charge")));
+    let patrol = w.engine.submit(report(Channel::Hotline, "hotline:7", "safety.patrol")).await.unwrap().case;
+    assert_eq!(patrol.handler, Some(format!("leader:{VILLAGE}:liaison")));
+    let drugs = w.engine.submit(report(Channel::Hotline, "hotline:7", "safety.drugs")).await.unwrap().case;
+    assert_eq!(drugs.handler.as_deref(), Some("department:360302:ga"));
+    assert!(w.store.remove_unit(&format!("leader:{VILLAGE}:liaison")).await.unwrap());
+    w.engine.refresh().await.unwrap();
+    let patrol = w.engine.submit(report(Channel::Hotline, "hotline:7", "safety.patrol")).await.unwrap().case;
+    assert_eq!(patrol.handler.as_deref(), Some("department:360302:ga"));
 
     // A dispatch that names no unit follows the rules.
     let road = w.engine.submit(report(Channel::Resident, "resident:1", "hazard.road")).await.unwrap().case;

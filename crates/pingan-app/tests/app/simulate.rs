@@ -61,6 +61,28 @@ async fn a_simulated_season_is_deterministic_and_its_histories_hold() {
         assert!((150..250).contains(&channels["volunteer"]), "volunteers: {channels:?}");
         assert!(channels.len() >= 6, "channels: {channels:?}");
 
+        // Each channel files what it files in life: of the hotline's orders, 16 in every 461 are
+        // safety matters (贵溪文坊镇's branch, "3.4%"); volunteers report 民生 matters most and no
+        // petitions; petitions come to the reception desks.
+        let filed = |channel: &str, family: &str| {
+            summary.by_channel_and_family.get(&(channel, family.to_owned())).copied().unwrap_or(0)
+        };
+        let hotline: usize =
+            summary.by_channel_and_family.iter().filter(|((c, _), _)| *c == "hotline").map(|(_, n)| n).sum();
+        assert!(hotline > 200, "{:?}", summary.by_channel_and_family);
+        let expected_safety = hotline * 16 / 461;
+        assert_eq!(filed("hotline", "safety"), expected_safety, "{hotline} orders");
+        let volunteer_families: BTreeMap<&str, usize> = summary
+            .by_channel_and_family
+            .iter()
+            .filter(|((c, _), _)| *c == "volunteer")
+            .map(|((_, f), n)| (f.as_str(), *n))
+            .collect();
+        let most = volunteer_families.iter().max_by_key(|(_, n)| **n).map(|(f, _)| *f);
+        assert_eq!(most, Some("livelihood"), "{volunteer_families:?}");
+        assert_eq!(filed("volunteer", "petition"), 0);
+        assert!(filed("reception", "petition") > 0);
+
         // Most cases closed (60 days: the last two weeks are still being worked on); the life of a case shows every kind of step.
         let closed = summary.by_status.get("closed").copied().unwrap_or(0);
         assert!(closed > 2200, "closed: {:?}", summary.by_status);

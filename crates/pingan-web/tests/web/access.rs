@@ -80,7 +80,7 @@ fn check_matrix(served: &Served) {
     let (dispatched_to, other_department) = (departments[0].clone(), departments[1].clone());
     let grids = served.runtime.block_on(served.store.grids(VILLAGE)).unwrap();
     assert!(grids.len() >= 2, "the village has several grids");
-    person(served, "township", Some("centre:360302008".into()), &[Role::CentreDispatcher]);
+    // The demo's `township` is 光丰街道's dispatcher (centre:360302008).
     person(served, "other-county", Some("centre:360313".into()), &[Role::CentreDispatcher]);
     person(served, "grid-next", Some(format!("grid:{}", grids[1].code)), &[Role::GridWorker]);
     person(served, "department-b", Some(other_department.clone()), &[Role::DepartmentHandler]);
