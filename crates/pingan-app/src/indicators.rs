@@ -167,7 +167,7 @@ pub struct IndicatorReport {
 
 /// Staff see the figures of their centre's subtree and of the units in it, or of their own unit;
 /// residents, volunteers and other systems see none.
-fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -> Result<(), AppError> {
+pub(crate) fn check_may_read(by: &Principal, division: &DivisionCode, unit: Option<&str>) -> Result<(), AppError> {
     let refused = || {
         AppError::from(AccessError::Forbidden(Reason::new(
             "查看该区划或单位的考核指标",

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod indicators;
 pub mod personal;
 pub mod progress;
+pub mod rankings;
 pub mod simulate;
 pub mod targets;
 pub mod units;

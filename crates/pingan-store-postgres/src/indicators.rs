@@ -81,7 +81,9 @@ impl IndicatorStore for PostgresStore {
         let client = self.client().await?;
         let rows = statements::query(&client, &sql, values, true).await?;
         rows.iter()
-            .map(|row| OverdueCount::of_row(query, row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+            .map(|row| {
+                OverdueCount::of_row(query, (row.get(0), row.get(1), row.get(2)), (row.get(3), row.get(4), row.get(5)))
+            })
             .collect()
     }
 

@@ -65,19 +65,18 @@ impl IndicatorStore for SqliteStore {
 
     async fn overdue_counts(&self, query: &OverdueQuery) -> StoreResult<Vec<OverdueCount>> {
         let (sql, values) = query.to_sql(Dialect::Sqlite);
-        let rows: Vec<(String, i64, String, String, i64)> = self
+        type Row = ((String, i64, String), (String, Option<String>, i64));
+        let rows: Vec<Row> = self
             .read(move |connection| {
                 let mut statement = connection.prepare_cached(&sql)?;
                 let rows = statement.query_map(params_from_iter(bound(values)), |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                    Ok(((row.get(0)?, row.get(1)?, row.get(2)?), (row.get(3)?, row.get(4)?, row.get(5)?)))
                 })?;
                 rows.collect()
             })
             .await?;
         rows.into_iter()
-            .map(|(division, month, channel, category, cases)| {
-                OverdueCount::of_row(query, division, month, &channel, category, cases)
-            })
+            .map(|((division, month, channel), rest)| OverdueCount::of_row(query, (division, month, &channel), rest))
             .collect()
     }
 

@@ -1193,6 +1193,7 @@ pub async fn tallies_follow_every_write_and_equal_a_recount(store: &dyn Store) {
         month: the_month(),
         channel: Channel::Resident,
         category: "dispute.neighbour".into(),
+        handler: None,
         cases: 1,
     };
     assert_eq!(late, std::slice::from_ref(&y2_overdue), "y2 only: y1 is closed, y3 of October");

@@ -375,7 +375,7 @@ pub struct OverdueQuery {
 }
 
 impl OverdueQuery {
-    /// `SELECT division_code, month, channel, category, count` of the cases asked for, with the
+    /// `SELECT division_code, month, channel, category, handler, count` of the cases asked for, with the
     /// values to bind; `month` is the number of months after `from` the case was reported in.
     pub fn to_sql(&self, dialect: Dialect) -> (String, Vec<SqlValue>) {
         let mut sql = Sql::new(dialect);
@@ -407,8 +407,8 @@ impl OverdueQuery {
             _ => format!("{month} ELSE {index} END"),
         };
         let select = format!(
-            "SELECT division_code, CAST({month} AS BIGINT) AS month_index, channel, category, COUNT(*) FROM cases WHERE {} \
-             GROUP BY division_code, month_index, channel, category",
+            "SELECT division_code, CAST({month} AS BIGINT) AS month_index, channel, category, handler, COUNT(*) \
+             FROM cases WHERE {} GROUP BY division_code, month_index, channel, category, handler",
             conditions.join(" AND ")
         );
         (select, sql.values)
@@ -471,13 +471,14 @@ pub fn add_on_conflict(table: &str) -> String {
 }
 
 /// Open cases past their deadline in one responsible division, reported in one month, through one
-/// channel, of one category.
+/// channel, of one category, dispatched to one unit (or to none).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OverdueCount {
     pub division: String,
     pub month: Month,
     pub channel: Channel,
     pub category: String,
+    pub handler: Option<String>,
     pub cases: u64,
 }
 
@@ -485,11 +486,8 @@ impl OverdueCount {
     /// A row of [`OverdueQuery::to_sql`]'s answer to `query`.
     pub fn of_row(
         query: &OverdueQuery,
-        division: String,
-        month_index: i64,
-        channel: &str,
-        category: String,
-        cases: i64,
+        (division, month_index, channel): (String, i64, &str),
+        (category, handler, cases): (String, Option<String>, i64),
     ) -> StoreResult<OverdueCount> {
         let mut month = query.from;
         for _ in 0..month_index.clamp(0, i64::from(query.from.months_through(query.to)) - 1) {
@@ -497,7 +495,7 @@ impl OverdueCount {
         }
         let channel =
             Channel::parse(channel).ok_or_else(|| crate::StoreError::Corrupt(format!("channel {channel}")))?;
-        Ok(OverdueCount { division, month, channel, category, cases: cases.unsigned_abs() })
+        Ok(OverdueCount { division, month, channel, category, handler, cases: cases.unsigned_abs() })
     }
 }
 

@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod idempotency;
 pub mod indicators;
 pub mod migrations;
+pub mod rankings;
 pub mod sql;
 pub mod units;
 pub mod webhooks;
@@ -241,6 +242,7 @@ pub trait Store:
     + webhooks::WebhookStore
     + idempotency::IdempotencyStore
     + indicators::IndicatorStore
+    + rankings::RankingStore
     + DataKeyStore
 {
     /// `sqlite` or `postgres`, for logs and the health endpoint.

@@ -88,6 +88,7 @@ pub const HISTORY: &[Migration] = &[
     migration!("20261207130514_login_slowdown", both),
     migration!("20261207213000_tallies_by_channel_and_category", both),
     migration!("20261207221500_leader_posts", both),
+    migration!("20261207230000_ranking_weights", both),
 ];
 
 /// The steps an engine runs, in order.
@@ -166,8 +167,8 @@ mod tests {
             let all: Vec<_> = steps(engine).collect();
             assert_eq!(pending(engine, &[]).unwrap(), all);
         }
-        assert_eq!(steps(Engine::Sqlite).count(), 28);
-        assert_eq!(steps(Engine::Postgres).count(), 23);
+        assert_eq!(steps(Engine::Sqlite).count(), 29);
+        assert_eq!(steps(Engine::Postgres).count(), 24);
     }
 
     #[test]

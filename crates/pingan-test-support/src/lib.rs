@@ -354,6 +354,31 @@ pub fn post_raw(served: &Served, path: &str, headers: &[(&str, &str)], body: &st
     (status, response.body_mut().read_to_string().unwrap())
 }
 
+/// Status and JSON answer of a PUT.
+pub fn put(served: &Served, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut request = agent.put(&format!("{}{path}", served.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}")))
+}
+
+/// Status, headers and bytes of a GET (a download).
+pub fn get_bytes(served: &Served, path: &str, headers: &[(&str, &str)]) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut request = agent.get(&format!("{}{path}", served.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.call().unwrap();
+    let (status, head) = (response.status().as_u16(), response.headers().clone());
+    (status, head, response.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap())
+}
+
 pub const JSON: (&str, &str) = ("content-type", "application/json");
 
 /// A bearer token for a demo account, made over the API.

@@ -11,6 +11,7 @@ mod csv_export;
 mod error;
 pub mod tls;
 mod ui;
+pub mod xlsx_export;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use api::openapi;
 pub use connections::ConnectionLimits;
 pub use error::ApiError;
 use error::ErrorBody;
+pub use ui::rankings::printable as printable_bulletin;
 
 /// What every handler can reach: the use cases, never the store itself.
 #[derive(Clone)]
@@ -106,6 +108,8 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{file}", get(ui::assets::serve))
         .route("/work", get(ui::cases::queue))
         .route("/work/centre", get(ui::centre::show))
+        .route("/work/bulletin", get(ui::rankings::show))
+        .route("/work/bulletin/weights", post(ui::rankings::set_weights))
         .route("/work/cases/{case}", get(ui::cases::show))
         .route("/work/cases/{case}/act", post(ui::cases::act))
         .route("/work/cases/{case}/reveal", post(ui::cases::reveal))

@@ -185,11 +185,36 @@ enum Command {
     /// Check the tamper-evident case histories.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Reports for the offices.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Manage accounts (run by the server's operator, on the server).
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Print the OpenAPI document of the JSON API (what the server serves at /api/v1/openapi.json).
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The monthly ranking bulletin (排名通报) of a centre: writes it as XLSX and as a page to print
+    /// (bulletin-CODE-MONTH.xlsx and .html).
+    Bulletin {
+        #[command(flatten)]
+        database: DatabaseOptions,
+        /// The centre's division code.
+        #[arg(long)]
+        centre: String,
+        /// YYYY-MM; this month if not given.
+        #[arg(long)]
+        month: Option<String>,
+        /// What to rank: divisions (the default), grids or departments.
+        #[arg(long, default_value = "divisions")]
+        of: String,
+        /// Where to write the two files.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -824,6 +849,37 @@ async fn run() -> Result<()> {
             } else {
                 println!("Cases changed while they were read: run it again before removing older keys");
             }
+            Ok(())
+        }
+        Command::Report(ReportCommand::Bulletin { database, centre, month, of, out }) => {
+            let store = database.open().await?;
+            let context = standard_context(store)?;
+            context.refresh_catalog().await.map_err(|e| explained(&e))?;
+            let code = DivisionCode::parse(&centre).map_err(|e| explained(&e))?;
+            // The server's operator reads as the centre's administrator would.
+            let operator = pingan_app::access::Principal {
+                account_id: "operator".into(),
+                login: "operator".into(),
+                name: "operator".into(),
+                unit: Some(pingan_core::Unit::Centre(code).to_string()),
+                roles: vec![pingan_core::access::Role::Administrator],
+            };
+            let request =
+                pingan_app::rankings::BulletinRequest { division: Some(centre.clone()), month, ranked: Some(of) };
+            let bulletin =
+                pingan_app::rankings::bulletin(&context, &operator, request).await.map_err(|e| explained(&e))?;
+            let stem = out.join(format!("bulletin-{}-{}", bulletin.division, bulletin.month));
+            let workbook = pingan_web::xlsx_export::bulletin_workbook(&bulletin)?;
+            std::fs::write(stem.with_extension("xlsx"), workbook)?;
+            let laggards = bulletin.laggards().count();
+            let (ranked, listed) =
+                (bulletin.entries.iter().filter(|e| e.rank.is_some()).count(), bulletin.entries.len());
+            std::fs::write(stem.with_extension("html"), pingan_web::printable_bulletin(bulletin)?)?;
+            println!(
+                "{}.xlsx and {}.html: {ranked} of {listed} ranked, {laggards} to summon",
+                stem.display(),
+                stem.display()
+            );
             Ok(())
         }
         Command::Openapi => {

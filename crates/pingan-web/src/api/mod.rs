@@ -22,6 +22,7 @@ pub mod geography;
 pub mod idempotency;
 pub mod indicators;
 pub mod open311;
+pub mod rankings;
 pub mod webhooks;
 
 use accounts::{access_log, auth};
@@ -163,6 +164,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::remove))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(indicators::read))
+        .routes(routes!(rankings::read))
+        .routes(routes!(rankings::set_weights))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Photos and imports have their own, larger limits.
         .routes(routes!(photos::upload).layer(DefaultBodyLimit::max(pingan_app::cases::photos::MAX_PHOTO_BYTES)))

@@ -189,6 +189,6 @@ pub fn render_workload_svg(places: &[Place<'_>], outlines: &[(DivisionCode, Regi
     svg
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

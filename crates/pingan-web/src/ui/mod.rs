@@ -7,4 +7,5 @@ pub mod cases;
 pub mod centre;
 pub mod geography;
 pub mod map;
+pub mod rankings;
 pub mod shell;

@@ -8,6 +8,7 @@ mod http;
 mod idempotency;
 mod indicators;
 mod open311;
+mod rankings;
 mod scope;
 mod webhooks;
 mod workbench;
