@@ -167,7 +167,8 @@ impl Bulletin {
 }
 
 /// What is asked: a division (the asker's centre's when None), a month (`YYYY-MM`, this month
-/// when None) and what to rank (`divisions` when None).
+/// when None) and what to rank (`divisions` when None). An empty text is refused like any other
+/// that names nothing.
 #[derive(Clone, Debug, Default)]
 pub struct BulletinRequest {
     pub division: Option<String>,
@@ -177,7 +178,7 @@ pub struct BulletinRequest {
 
 /// The division asked for, or the asker's centre's.
 fn asked_division(by: &Principal, asked: Option<&str>) -> Result<DivisionCode, AppError> {
-    match asked.map(str::trim).filter(|d| !d.is_empty()) {
+    match asked.map(str::trim) {
         Some(code) => DivisionCode::parse(code).map_err(|_| AppError::UnknownDivision(code.to_owned())),
         None => match by.unit.as_deref().map(Unit::parse) {
             Some(Ok(Unit::Centre(code))) => Ok(code),
@@ -237,14 +238,14 @@ pub async fn set_weights(
 /// The bulletin asked for, read with the asker's rights (those of the indicators).
 pub async fn bulletin(context: &Context, by: &Principal, request: BulletinRequest) -> Result<Bulletin, AppError> {
     let division = asked_division(by, request.division.as_deref())?;
-    let month = match request.month.as_deref().filter(|m| !m.is_empty()) {
+    let month = match request.month.as_deref() {
         Some(text) => Month::parse(text).map_err(|_| AppError::InvalidField {
             field: "month",
             reason: Reason::new("月份须为 YYYY-MM", "a month as YYYY-MM"),
         })?,
         None => Month::of_instant(context.timestamp()),
     };
-    let ranked = match request.ranked.as_deref().filter(|r| !r.is_empty()) {
+    let ranked = match request.ranked.as_deref() {
         Some(text) => Ranked::parse(text).ok_or(AppError::InvalidField {
             field: "of",
             reason: Reason::new("可排名：divisions、grids 或 departments", "rank divisions, grids or departments"),

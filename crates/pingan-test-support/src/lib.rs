@@ -381,6 +381,49 @@ pub fn get_bytes(served: &Served, path: &str, headers: &[(&str, &str)]) -> (u16,
 
 pub const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// Acts on a case through the API as `token`'s account; answers the case's new version.
+pub fn act(served: &Served, token: &str, number: &str, body: Value) -> i64 {
+    let path = format!("/api/v1/cases/{number}/actions");
+    let (status, answer) = post(served, &path, &[JSON, ("authorization", token)], &body.to_string());
+    assert_eq!(status, 200, "{body}: {answer}");
+    answer["version"].as_i64().unwrap()
+}
+
+/// Reports each description as a resident's neighbour dispute at the demo's grid (上柳源村,
+/// 光丰街道, 安源区); answers the case numbers.
+pub fn report_neighbour_disputes(served: &Served, descriptions: &[&str]) -> Vec<String> {
+    descriptions
+        .iter()
+        .map(|description| {
+            let report = serde_json::json!({ "channel": "resident", "category": "dispute.neighbour",
+                                             "lon": 113.8543, "lat": 27.6229, "description": description });
+            let (status, created) = post(served, "/api/v1/cases", &[JSON], &report.to_string());
+            assert_eq!(status, 201, "{created}");
+            created["case"]["number"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Takes a report of the demo's village, not yet accepted, to its close: the village centre
+/// accepts it and dispatches it to its grid, whose worker claims and resolves it; the centre
+/// verifies and closes.
+pub fn close_through_the_grid(served: &Served, number: &str) {
+    let (village, grid) = (token(served, "village"), token(served, "grid"));
+    let (_, case) = get_json_with(served, &format!("/api/v1/cases/{number}"), &[("authorization", &village)]);
+    let mut version = case["version"].as_i64().unwrap();
+    for (who, mut body) in [
+        (&village, serde_json::json!({ "action": "accept" })),
+        (&village, serde_json::json!({ "action": "dispatch", "target": "grid:360302008205001" })),
+        (&grid, serde_json::json!({ "action": "claim" })),
+        (&grid, serde_json::json!({ "action": "resolve", "result": "已协调处置" })),
+        (&village, serde_json::json!({ "action": "verify" })),
+        (&village, serde_json::json!({ "action": "close" })),
+    ] {
+        body["expected_version"] = serde_json::json!(version);
+        version = act(served, who, number, body);
+    }
+}
+
 /// A bearer token for a demo account, made over the API.
 pub fn token(served: &Served, login: &str) -> String {
     let body = serde_json::json!({ "login": login, "password": DEMO_PASSWORD, "label": "http test" }).to_string();

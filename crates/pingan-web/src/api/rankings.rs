@@ -27,8 +27,10 @@ pub struct BulletinQuery {
     #[param(example = "2026-11", pattern = r"^\d{4}-(0[1-9]|1[0-2])$")]
     month: Option<String>,
     /// What to rank: `divisions` (the default), `grids` or `departments`.
+    #[param(pattern = "^(divisions|grids|departments)$")]
     of: Option<String>,
-    /// `xlsx` for the workbook (排名, 约谈名单, 权重); JSON otherwise.
+    /// `xlsx` for the workbook (排名, 约谈名单, 权重); `json` (the default) otherwise.
+    #[param(pattern = "^(json|xlsx)$")]
     format: Option<String>,
 }
 
@@ -58,7 +60,8 @@ pub fn workbook_response(bulletin: &Bulletin) -> Result<Response, ApiError> {
 }
 
 #[utoipa::path(get, operation_id = "rankings", path = "/api/v1/rankings", tag = "indicators", params(BulletinQuery), security(("bearer" = [])),
-    responses((status = 200, body = Bulletin, description = "the bulletin; with format=xlsx, the workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)"),
+    responses((status = 200, description = "the bulletin; with format=xlsx, the workbook",
+            content((Bulletin = "application/json"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 /// 排名通报: a centre's sub-units ranked for a month by a weighted score of their indicators, with
 /// the laggards to summon (约谈).

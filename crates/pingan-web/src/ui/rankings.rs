@@ -94,8 +94,10 @@ struct BulletinPage {
 /// GET /work/bulletin — a centre's monthly ranking bulletin.
 pub async fn show(State(state): State<AppState>, signed: Signed, Query(query): Query<BulletinQuery>) -> Response {
     let shell = signed.shell(&state, "/work/bulletin");
+    // A form's empty field asks for the default.
+    let given = |field: &Option<String>| field.clone().filter(|text| !text.trim().is_empty());
     let request =
-        BulletinRequest { division: query.division.clone(), month: query.month.clone(), ranked: query.of.clone() };
+        BulletinRequest { division: given(&query.division), month: given(&query.month), ranked: given(&query.of) };
     let bulletin = match pingan_app::rankings::bulletin(&state.context, &signed.principal, request).await {
         Ok(bulletin) => bulletin,
         Err(error) => return problem_page(&shell, ApiError::from(error)),
@@ -142,16 +144,7 @@ fn bulletin_page(bulletin: Bulletin, shell: Shell, may_set_weights: bool, weight
 /// The bulletin as a page to print, in Chinese, outside any session (what `pingan report
 /// bulletin` writes beside the workbook).
 pub fn printable(bulletin: Bulletin) -> Result<String, askama::Error> {
-    let shell = Shell {
-        lang: crate::ui::shell::Lang::Zh,
-        login: String::new(),
-        name: String::new(),
-        unit_name: String::new(),
-        nav: Vec::new(),
-        csrf: String::new(),
-        here: "/".into(),
-    };
-    bulletin_page(bulletin, shell, false, false).render()
+    bulletin_page(bulletin, Shell::anonymous(crate::ui::shell::Lang::Zh), false, false).render()
 }
 
 #[derive(Deserialize)]

@@ -67,6 +67,19 @@ pub struct Shell {
 }
 
 impl Shell {
+    /// The frame of a page for nobody signed in.
+    pub fn anonymous(lang: Lang) -> Shell {
+        Shell {
+            lang,
+            login: String::new(),
+            name: String::new(),
+            unit_name: String::new(),
+            nav: Vec::new(),
+            csrf: String::new(),
+            here: "/".into(),
+        }
+    }
+
     /// `zh` or `en`, as the person reads.
     pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         self.lang.pick(zh, en)
@@ -201,15 +214,7 @@ pub async fn no_such_path(
             let signed = Signed { principal, csrf: session.csrf.unwrap_or_default(), lang, here, address: None };
             signed.shell(&state, "")
         }
-        None => Shell {
-            lang,
-            login: String::new(),
-            name: String::new(),
-            unit_name: String::new(),
-            nav: Vec::new(),
-            csrf: String::new(),
-            here: "/".into(),
-        },
+        None => Shell::anonymous(lang),
     };
     problem_page(&shell, error)
 }

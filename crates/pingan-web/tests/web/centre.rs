@@ -8,16 +8,8 @@
 use fantoccini::Locator;
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_test_support::browser::Browser;
-use pingan_test_support::{Engine, JSON, Served, post, served, token};
-use serde_json::{Value, json};
-
-/// Acts on a case through the API, as `token`'s account, and answers the case's new version.
-fn act(served: &Served, token: &str, number: &str, body: Value) -> i64 {
-    let (status, answer) =
-        post(served, &format!("/api/v1/cases/{number}/actions"), &[JSON, ("authorization", token)], &body.to_string());
-    assert_eq!(status, 200, "{body}: {answer}");
-    answer["version"].as_i64().unwrap()
-}
+use pingan_test_support::{Engine, Served, act, close_through_the_grid, report_neighbour_disputes, served, token};
+use serde_json::json;
 
 /// The figure `figure` of the key-figures table, for the month.
 async fn month_figure(browser: &Browser, figure: &str) -> String {
@@ -25,15 +17,8 @@ async fn month_figure(browser: &Browser, figure: &str) -> String {
 }
 
 fn check_command_centre(served: &Served, engine: &str) {
-    let (village, grid) = (token(served, "village"), token(served, "grid"));
-    let mut numbers = Vec::new();
-    for description in ["楼上漏水，天花板渗水", "楼道堆放杂物堵塞通道"] {
-        let report = json!({ "channel": "resident", "category": "dispute.neighbour", "lon": 113.8543, "lat": 27.6229,
-                             "description": description });
-        let (status, created) = post(served, "/api/v1/cases", &[JSON], &report.to_string());
-        assert_eq!(status, 201, "{created}");
-        numbers.push(created["case"]["number"].as_str().unwrap().to_owned());
-    }
+    let village = token(served, "village");
+    let numbers = report_neighbour_disputes(served, &["楼上漏水，天花板渗水", "楼道堆放杂物堵塞通道"]);
 
     served.runtime.block_on(async {
         let county = Browser::start(&served.base).await;
@@ -72,21 +57,10 @@ fn check_command_centre(served: &Served, engine: &str) {
         county.goto("/work/centre").await;
         county.wait_for("#feed-state").await;
         let number = &numbers[0];
-        let mut version = act(served, &village, number, json!({ "action": "accept", "expected_version": 1 }));
+        act(served, &village, number, json!({ "action": "note", "expected_version": 1, "reason": "已电话联系居民" }));
         county.wait_for(&format!("#feed a[href='/work/cases/{number}']")).await;
-        assert!(county.text("#feed").await.contains("accept"));
-        let target = "grid:360302008205001";
-        for (who, body) in [
-            (&village, json!({ "action": "dispatch", "target": target })),
-            (&grid, json!({ "action": "claim" })),
-            (&grid, json!({ "action": "resolve", "result": "已协调楼上住户修复水管" })),
-            (&village, json!({ "action": "verify" })),
-            (&village, json!({ "action": "close" })),
-        ] {
-            let mut body = body;
-            body["expected_version"] = json!(version);
-            version = act(served, who, number, body);
-        }
+        assert!(county.text("#feed").await.contains("note"));
+        close_through_the_grid(served, number);
         county.goto("/work/centre").await;
         assert_eq!(month_figure(&county, "closed").await, "1");
         assert_eq!(month_figure(&county, "closure-rate").await, "50.00%");

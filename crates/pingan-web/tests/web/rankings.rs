@@ -5,15 +5,11 @@
 
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_test_support::browser::Browser;
-use pingan_test_support::{Engine, JSON, Served, get_bytes, get_json_with, post, put, served, token};
+use pingan_test_support::{
+    Engine, JSON, Served, close_through_the_grid, get_bytes, get_json_with, put, report_neighbour_disputes, served,
+    token,
+};
 use serde_json::{Value, json};
-
-fn act(served: &Served, token: &str, number: &str, body: Value) -> i64 {
-    let (status, answer) =
-        post(served, &format!("/api/v1/cases/{number}/actions"), &[JSON, ("authorization", token)], &body.to_string());
-    assert_eq!(status, 200, "{body}: {answer}");
-    answer["version"].as_i64().unwrap()
-}
 
 /// Whether LibreOffice renders the workbook as a PDF of at least one page.
 fn renders_in_libreoffice(workbook: &[u8]) -> bool {
@@ -35,28 +31,10 @@ fn renders_in_libreoffice(workbook: &[u8]) -> bool {
 }
 
 fn check_bulletin(served: &Served, engine: &str) {
-    let (county, village, grid) = (token(served, "county"), token(served, "village"), token(served, "grid"));
-    let mut numbers = Vec::new();
-    for description in ["楼上漏水", "楼道堆物", "噪音扰民"] {
-        let report = json!({ "channel": "resident", "category": "dispute.neighbour", "lon": 113.8543, "lat": 27.6229,
-                             "description": description });
-        let (status, created) = post(served, "/api/v1/cases", &[JSON], &report.to_string());
-        assert_eq!(status, 201, "{created}");
-        numbers.push(created["case"]["number"].as_str().unwrap().to_owned());
-    }
+    let county = token(served, "county");
+    let numbers = report_neighbour_disputes(served, &["楼上漏水", "楼道堆物", "噪音扰民"]);
     // One is taken to its close through the village's grid.
-    let mut version = act(served, &village, &numbers[0], json!({ "action": "accept", "expected_version": 1 }));
-    for (who, body) in [
-        (&village, json!({ "action": "dispatch", "target": "grid:360302008205001" })),
-        (&grid, json!({ "action": "claim" })),
-        (&grid, json!({ "action": "resolve", "result": "已调解" })),
-        (&village, json!({ "action": "verify" })),
-        (&village, json!({ "action": "close" })),
-    ] {
-        let mut body = body;
-        body["expected_version"] = json!(version);
-        version = act(served, who, &numbers[0], body);
-    }
+    close_through_the_grid(served, &numbers[0]);
 
     // The district's townships: 光丰街道 ranked with its score, the others, with nothing
     // reported, not ranked and to be summoned.
@@ -99,7 +77,9 @@ fn check_bulletin(served: &Served, engine: &str) {
     assert_eq!(reweighted["weights_set_at"], "360302");
 
     // Refusals, each with its code.
-    let refusals: [(&str, &str, &str, u16, &str); 4] = [
+    let refusals: [(&str, &str, &str, u16, &str); 6] = [
+        ("an empty month", "county", "/api/v1/rankings?month=", 400, "invalid_field"),
+        ("an empty division", "county", "/api/v1/rankings?division=", 400, "unknown_division"),
         ("a resident", "resident", "/api/v1/rankings", 403, "forbidden"),
         ("above one's place", "county", "/api/v1/rankings?division=3603", 403, "forbidden"),
         ("nothing to rank by that name", "county", "/api/v1/rankings?of=streets", 400, "invalid_field"),
