@@ -201,7 +201,18 @@ impl From<AppError> for ApiError {
         if status.is_server_error() {
             tracing::error!(%error, "request failed");
         }
-        ApiError::from_explained(status, &error)
+        let answer = ApiError::from_explained(status, &error);
+        // What broke inside (a statement, a stored row) is for the log, not for whoever asked.
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            return ApiError {
+                message_zh: "服务器内部错误，已记入日志；请稍后重试，或告知系统管理员".into(),
+                message_en:
+                    "an internal error, written to the server's log; try again later, or tell the administrator".into(),
+                details: None,
+                ..answer
+            };
+        }
+        answer
     }
 }
 
@@ -288,4 +299,27 @@ pub(crate) fn json_body<T: DeserializeOwned>(payload: Result<Json<Value>, JsonRe
         return Err(malformed("the body must be a JSON object".into()));
     }
     serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use pingan_store::StoreError;
+
+    use super::*;
+
+    #[test]
+    fn an_internal_error_keeps_its_code_and_tells_nothing_of_the_inside() {
+        let inside = StoreError::Database("near \"ELSE\": syntax error in SELECT secret FROM cases".into());
+        let answer = ApiError::from(AppError::Store(inside));
+        assert_eq!((answer.status, answer.code), (StatusCode::INTERNAL_SERVER_ERROR, "database_error"));
+        for message in [&answer.message_zh, &answer.message_en] {
+            assert!(!message.contains("SELECT") && !message.contains("secret"), "{message}");
+        }
+        assert!(answer.details.is_none());
+        // Errors the asker can act on still say what is wrong.
+        let refused = ApiError::from(AppError::UnknownDivision("3699".into()));
+        assert!(refused.message_en.contains("3699"), "{}", refused.message_en);
+    }
 }
