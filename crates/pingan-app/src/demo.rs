@@ -92,10 +92,12 @@ pub async fn create_demo_accounts(
         .find(|u| u.kind == pingan_store::units::UnitKind::Department)
         .ok_or_else(|| AppError::UnknownUnit(format!("department:{DEMO_COUNTY}:…")))?;
     let grid = GridCode::parse(DEMO_GRID).ok().map(|grid| Unit::Grid(grid).to_string());
-    let people: [(&str, &str, Option<String>, &[Role]); 14] = [
+    let people: [(&str, &str, Option<String>, &[Role]); 15] = [
         ("admin", "萍乡市系统管理员", centre(jiangxi::PINGXIANG), &[Role::Administrator]),
         ("city", "萍乡市综治中心", centre(jiangxi::PINGXIANG), &[Role::CentreDispatcher, Role::CentreLeader]),
         ("hotline", "12345 热线话务员", centre(jiangxi::PINGXIANG), &[Role::HotlineOperator]),
+        // A district's own hotline desk takes and dispatches its calls (接单派单).
+        ("operator", "安源区热线接单派单员", centre(DEMO_COUNTY), &[Role::HotlineOperator]),
         ("county", "安源区综治中心调度员", centre(DEMO_COUNTY), &[Role::CentreDispatcher]),
         ("township", "光丰街道综治中心调度员", centre(DEMO_TOWNSHIP), &[Role::CentreDispatcher]),
         ("village", "上柳源村综治中心调度员", centre(DEMO_VILLAGE), &[Role::CentreDispatcher]),

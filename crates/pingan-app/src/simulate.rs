@@ -507,6 +507,7 @@ fn play_case(
         follow_token_hash: None,
         media_url: None,
         within: None,
+        held_for_dispatch: false,
     };
     let mut new = engine.plan_submission(&submission, reported, false)?;
     if new.row.status == Status::Accepted {

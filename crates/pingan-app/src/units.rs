@@ -352,4 +352,40 @@ impl DispatchBook {
             (None, _) => Some(Unit::Centre(division.clone()).to_string()),
         }
     }
+
+    /// The units a desk may dispatch a case of `category` at this place to, what the rules choose
+    /// first: its grid, the centres below the responsible one, the village's 包村领导 and the
+    /// township's 分管领导 where set up, its county's (or city's) departments, and the providers
+    /// of its county (or city) registered for the category.
+    pub fn targets(&self, category: &Category, division: &DivisionCode, grid: Option<&GridCode>) -> Vec<String> {
+        let place = grid.map_or_else(|| division.clone(), GridCode::village);
+        let mut targets: Vec<String> = self.choose(category, division, grid).into_iter().collect();
+        targets.extend(grid.map(|grid| Unit::Grid(grid.clone()).to_string()));
+        for level in [Level::Village, Level::Township] {
+            if let Some(below) = place.ancestor(level).filter(|below| below != division && division.contains(below)) {
+                targets.push(Unit::Centre(below).to_string());
+            }
+        }
+        for post in [LeaderPost::Liaison, LeaderPost::InCharge] {
+            if let Some(place) = place.ancestor(post.level()) {
+                targets.push(Unit::Leader { place, post }.to_string());
+            }
+        }
+        targets.retain(|unit| !unit.starts_with("leader:") || self.leaders.contains(unit));
+        let places: Vec<String> =
+            [Level::County, Level::City].into_iter().filter_map(|level| place.ancestor(level)).map(String::from).collect();
+        let mut departments: Vec<&String> = self
+            .departments
+            .iter()
+            .filter(|id| pingan_core::unit::place_code_of(id).is_some_and(|at| places.contains(&at)))
+            .collect();
+        departments.sort();
+        targets.extend(departments.into_iter().cloned());
+        for place in &places {
+            targets.extend(self.providers.get(&(place.clone(), category.code.clone())).into_iter().flatten().cloned());
+        }
+        let mut seen = HashSet::new();
+        targets.retain(|unit| seen.insert(unit.clone()));
+        targets
+    }
 }

@@ -31,6 +31,14 @@ impl Priority {
     pub fn parse(text: &str) -> Option<Priority> {
         Priority::ALL.into_iter().find(|p| p.as_str() == text)
     }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Priority::Normal => "一般",
+            Priority::Urgent => "紧急",
+            Priority::Critical => "特急",
+        }
+    }
 }
 
 /// Where a case of a category starts: "small matters stay in the village, big ones in the township".

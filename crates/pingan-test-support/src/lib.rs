@@ -297,6 +297,34 @@ impl Resolve for TestNames {
     }
 }
 
+/// `workbook` (XLSX) converted by LibreOffice to `format` (`pdf`, `csv`): what an office's
+/// spreadsheet program makes of it.
+pub fn converted_by_libreoffice(workbook: &[u8], format: &str) -> Vec<u8> {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("workbook.xlsx");
+    std::fs::write(&file, workbook).unwrap();
+    let converted = std::process::Command::new("libreoffice")
+        .args(["--headless", "--norestore", "--convert-to", format, "--outdir"])
+        .arg(directory.path())
+        .arg(&file)
+        // A profile of its own, so that runs side by side do not wait on each other's lock.
+        .env("HOME", directory.path())
+        .output()
+        .expect("libreoffice is installed (.ci/run installs it)");
+    assert!(converted.status.success(), "{}", String::from_utf8_lossy(&converted.stderr));
+    std::fs::read(directory.path().join(format!("workbook.{format}"))).unwrap_or_default()
+}
+
+/// A real PNG of 4×4 orange pixels, which a browser shows: a photo of a result, in a test.
+pub fn tiny_png() -> Vec<u8> {
+    vec![
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+        0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x26, 0x93, 0x09, 0x29, 0x00, 0x00, 0x00, 0x10, 0x49,
+        0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xb8, 0xe9, 0xc1, 0x0f, 0x47, 0x0c, 0xc4, 0x71, 0x00, 0xfa, 0xe3, 0x13, 0x01,
+        0xe1, 0x0f, 0x17, 0x84, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ]
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }

@@ -1,57 +1,6 @@
-// The command centre's two live parts: the workload map (pan by dragging, zoom with the wheel or
-// the buttons, a click on a place opens it) and the feed of case actions (server-sent events from
-// /api/v1/events, which keeps to what the person may see).
+// The command centre's live feed of case actions (server-sent events from /api/v1/events, which
+// keeps to what the person may see). Its map moves with map.js.
 "use strict";
-
-(function map() {
-  const box = document.getElementById("map");
-  const svg = box && box.querySelector("svg");
-  if (!svg) return;
-  const base = svg.viewBox.baseVal;
-  const home = { x: base.x, y: base.y, width: base.width, height: base.height };
-  let view = { ...home };
-  const show = () => svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.width} ${view.height}`);
-  // Zoom by `factor` about a point given as fractions of the map's width and height.
-  const zoom = (factor, fx = 0.5, fy = 0.5) => {
-    const width = Math.min(home.width, Math.max(home.width / 64, view.width * factor));
-    const height = width * home.height / home.width;
-    view = { x: view.x + (view.width - width) * fx, y: view.y + (view.height - height) * fy, width, height };
-    show();
-  };
-  box.addEventListener("wheel", (event) => {
-    event.preventDefault();
-    const rect = svg.getBoundingClientRect();
-    zoom(event.deltaY < 0 ? 0.8 : 1.25, (event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height);
-  }, { passive: false });
-  let drag = null;
-  box.addEventListener("pointerdown", (event) => {
-    drag = { x: event.clientX, y: event.clientY, moved: false };
-  });
-  box.addEventListener("pointermove", (event) => {
-    if (!drag) return;
-    const rect = svg.getBoundingClientRect();
-    const dx = event.clientX - drag.x, dy = event.clientY - drag.y;
-    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
-    view.x -= dx * view.width / rect.width;
-    view.y -= dy * view.height / rect.height;
-    drag.x = event.clientX;
-    drag.y = event.clientY;
-    show();
-  });
-  box.addEventListener("pointerup", (event) => {
-    const place = event.target.closest("[data-href]");
-    if (drag && !drag.moved && place) window.location.assign(place.dataset.href);
-    drag = null;
-  });
-  box.addEventListener("pointerleave", () => { drag = null; });
-  for (const button of document.querySelectorAll("[data-zoom]")) {
-    button.addEventListener("click", () => {
-      if (button.dataset.zoom === "in") zoom(0.5);
-      else if (button.dataset.zoom === "out") zoom(2);
-      else { view = { ...home }; show(); }
-    });
-  }
-})();
 
 (function feed() {
   const list = document.getElementById("feed");

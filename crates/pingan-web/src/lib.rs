@@ -108,10 +108,16 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{file}", get(ui::assets::serve))
         .route("/work", get(ui::cases::queue))
         .route("/work/centre", get(ui::centre::show))
+        .route("/work/desk", get(ui::desk::show).post(ui::desk::take))
+        .route("/work/desk/similar", get(ui::desk::similar))
+        .route("/work/desk/places", get(ui::desk::places))
         .route("/work/bulletin", get(ui::rankings::show))
         .route("/work/bulletin/weights", post(ui::rankings::set_weights))
         .route("/work/cases/{case}", get(ui::cases::show))
-        .route("/work/cases/{case}/act", post(ui::cases::act))
+        .route(
+            "/work/cases/{case}/act",
+            post(ui::cases::act).layer(axum::extract::DefaultBodyLimit::max(ui::cases::MAX_ACT_BODY)),
+        )
         .route("/work/cases/{case}/reveal", post(ui::cases::reveal))
         .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), api::idempotency::keyed)))
         .merge(api::open311::routes())

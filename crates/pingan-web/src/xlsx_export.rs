@@ -1,6 +1,6 @@
 //! Workbooks for the offices: the monthly ranking bulletin as XLSX, one sheet per table, Chinese
-//! headers, the header row frozen, rates as percentages. Every text goes in as text, never as a
-//! formula, whatever somebody typed.
+//! headers, the header row frozen, rates as percentages; and any table of text (an export of
+//! cases) as one sheet. Every text goes in as text, never as a formula, whatever somebody typed.
 
 use pingan_app::rankings::Bulletin;
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
@@ -93,4 +93,22 @@ fn heading(sheet: &mut Worksheet, title: &str, columns: &[(&str, f64)], header: 
     }
     sheet.set_freeze_panes(2, 0)?;
     Ok(())
+}
+
+/// A table as a one-sheet workbook named `sheet`: the header row bold and frozen, every cell text.
+pub fn table_workbook(sheet: &str, header: &[&str], records: &[Vec<String>]) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold().set_background_color(0xF1F3F5);
+    let table = workbook.add_worksheet().set_name(sheet)?;
+    for (column, name) in (0u16..).zip(header) {
+        table.write_string_with_format(0, column, *name, &bold)?;
+        table.set_column_width(column, 14.0)?;
+    }
+    for (row, record) in (1u32..).zip(records) {
+        for (column, value) in (0u16..).zip(record) {
+            table.write_string(row, column, value)?;
+        }
+    }
+    table.set_freeze_panes(1, 0)?;
+    workbook.save_to_buffer()
 }

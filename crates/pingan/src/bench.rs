@@ -317,6 +317,7 @@ async fn submit(cases: usize, postgres: Option<String>, load: Load) -> Result<()
         follow_token_hash: None,
         media_url: None,
         within: None,
+        held_for_dispatch: false,
     };
     // Each worker takes every `workers`-th unit of work: one submission, or one batch of them.
     let (workers, unit_size) = match load {

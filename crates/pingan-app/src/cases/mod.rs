@@ -8,6 +8,7 @@
 pub mod audit;
 mod counts;
 pub mod deadlines;
+pub mod desk;
 pub mod photos;
 
 use pingan_core::Reason;
@@ -135,6 +136,9 @@ pub struct Submission {
     /// The area the filer files for (another system's API key serves one): a report placed
     /// outside it is refused.
     pub within: Option<DivisionCode>,
+    /// The desk that takes the call dispatches it itself (接单派单): the rules do not dispatch it
+    /// on filing, and it waits, accepted, in the desk's dispatch queue.
+    pub held_for_dispatch: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -340,7 +344,9 @@ impl CaseEngine {
         crate::cases::photos::check_photos(self.context.store(), &submission.photos).await?;
         let now = self.context.now();
         let mut planned = self.plan_submission(&submission, now, true)?;
-        self.dispatch_if_clear(&mut planned, now).await?;
+        if !submission.held_for_dispatch {
+            self.dispatch_if_clear(&mut planned, now).await?;
+        }
         let point = submission.lon.zip(submission.lat);
         let queued = !planned.notify.is_empty();
         let created = self.context.store().create_case(planned).await?;
@@ -365,7 +371,9 @@ impl CaseEngine {
             let in_batch = |error| AppError::InBatch { index, error: Box::new(error) };
             crate::cases::photos::check_photos(self.context.store(), &submission.photos).await.map_err(in_batch)?;
             let mut new = self.plan_submission(submission, now, true).map_err(in_batch)?;
-            self.dispatch_if_clear(&mut new, now).await.map_err(in_batch)?;
+            if !submission.held_for_dispatch {
+                self.dispatch_if_clear(&mut new, now).await.map_err(in_batch)?;
+            }
             planned.push(new);
         }
         let queued = planned.iter().any(|new| !new.notify.is_empty());

@@ -272,6 +272,28 @@ impl Atlas {
         }
     }
 
+    /// Townships and villages under `prefix` whose name holds `text`, at most `limit`, each by its
+    /// full name (which [`Atlas::place_address`] places back there): a desk's suggestions as an
+    /// operator types a place.
+    pub fn places_named(&self, prefix: &str, text: &str, limit: usize) -> Vec<(DivisionCode, String)> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let snapshot = self.current();
+        let mut found: Vec<DivisionCode> = snapshot
+            .division_names
+            .iter()
+            .filter(|(code, name)| code.starts_with(prefix) && name.contains(text))
+            .filter_map(|(code, _)| DivisionCode::parse(code).ok())
+            .filter(|code| code.level() >= Level::Township)
+            .collect();
+        // Shallower first (a township before its villages), then by code.
+        found.sort_by(|a, b| (a.level(), a.as_str()).cmp(&(b.level(), b.as_str())));
+        found.truncate(limit);
+        found.into_iter().map(|code| (code.clone(), self.full_name(&snapshot, &code))).collect()
+    }
+
     /// A division's name after its county's and township's (上栗县赤山镇上埠村委会), to tell
     /// namesakes apart.
     fn full_name(&self, snapshot: &Snapshot, code: &DivisionCode) -> String {

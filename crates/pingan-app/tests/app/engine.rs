@@ -85,6 +85,7 @@ fn report(channel: Channel, actor: &str, category: &str) -> Submission {
         follow_token_hash: None,
         media_url: None,
         within: None,
+        held_for_dispatch: false,
     }
 }
 

@@ -547,6 +547,7 @@ async fn create(
                 follow_token_hash: None,
                 media_url: parameter(&pairs, "media_url").map(str::to_owned),
                 within: Some(area),
+                held_for_dispatch: false,
             })
             .await?;
         let case = submitted.case;

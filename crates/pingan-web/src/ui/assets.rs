@@ -9,7 +9,11 @@ use axum::response::{IntoResponse, Response};
 use crate::ApiError;
 
 /// Every asset, by file name.
-const ASSETS: [(&str, &str); 1] = [("centre.js", include_str!("../../assets/centre.js"))];
+const ASSETS: [(&str, &str); 3] = [
+    ("map.js", include_str!("../../assets/map.js")),
+    ("centre.js", include_str!("../../assets/centre.js")),
+    ("desk.js", include_str!("../../assets/desk.js")),
+];
 
 /// GET /assets/{file}
 pub async fn serve(Path(file): Path<String>) -> Response {

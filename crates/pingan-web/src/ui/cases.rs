@@ -5,13 +5,14 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::LOCATION;
+use axum::http::header::{CONTENT_TYPE, LOCATION};
 use axum::response::{IntoResponse, Response};
 use pingan_app::AppError;
 use pingan_app::accounts::{AccessEvent, Who};
 use pingan_app::cases::ActionRequest;
+use pingan_app::cases::photos::Uploader;
 use pingan_core::calendar::{DeadlineState, china_standard_time};
 use pingan_core::lifecycle::{ActionKind, Satisfaction, Status};
 use pingan_core::{GridCode, Timestamp};
@@ -21,7 +22,8 @@ use serde::Deserialize;
 
 use crate::api::accounts::auth::same_secret;
 use crate::api::cases::lists::{decode_cursor, encode_cursor};
-use crate::ui::shell::{Shell, Signed, problem_page, render};
+use crate::ui::map::{MapLayers, render_svg};
+use crate::ui::shell::{Shell, Signed, local_path, problem_page, render};
 use crate::{ApiError, AppState};
 
 /// Cases per page of a queue.
@@ -48,7 +50,7 @@ pub struct CaseLine {
 }
 
 impl CaseLine {
-    fn of(state: &AppState, shell: &Shell, case: &CaseRow) -> CaseLine {
+    pub(crate) fn of(state: &AppState, shell: &Shell, case: &CaseRow) -> CaseLine {
         let book = state.context.categories();
         let category =
             book.leaf(&case.category).map_or(case.category.clone(), |c| shell.t(&c.name_zh, &c.name_en).to_owned());
@@ -87,6 +89,8 @@ pub struct QueueQuery {
     mine: Option<String>,
     /// Only the cases that lie in this grid (the command centre's map leads here).
     grid: Option<String>,
+    /// `overdue`: only the open cases past their resolution deadline.
+    deadline: Option<String>,
     after: Option<String>,
 }
 
@@ -103,6 +107,9 @@ struct QueuePage {
     q: String,
     mine: bool,
     grid: String,
+    overdue: bool,
+    /// The same filter as the export's query (`/api/v1/cases/export?…`).
+    export_query: String,
     next: Option<String>,
     problem: Option<String>,
 }
@@ -132,14 +139,44 @@ fn queue_filter(state: &AppState, signed: &Signed, query: &QueueQuery) -> Result
         filter.grid_prefix =
             Some(GridCode::parse(grid).map_err(|_| ApiError::invalid_parameter("grid", grid))?.to_string());
     }
+    match query.deadline.as_deref().unwrap_or("") {
+        "" => {}
+        "overdue" => filter.overdue_at = Some(state.context.timestamp()),
+        other => return Err(ApiError::invalid_choice("deadline", other, &["overdue"])),
+    }
     filter.after = query.after.as_deref().filter(|a| !a.is_empty()).map(decode_cursor).transpose()?;
     Ok(filter)
+}
+
+/// The export's query for the cases `filter` lists (the API's own filters: the export goes
+/// through the same scope as the list).
+fn export_query(filter: &CaseFilter) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if !filter.statuses.is_empty() {
+        query.append_pair("status", &filter.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
+    }
+    // A family's categories are named by the family; one category by itself.
+    if let Some(first) = filter.categories.first() {
+        let family = first.split('.').next().unwrap_or(first);
+        query.append_pair("category", if filter.categories.len() > 1 { family } else { first });
+    }
+    for (name, value) in [("q", &filter.text), ("grid", &filter.grid_prefix), ("handler", &filter.handler)] {
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    if filter.overdue_at.is_some() {
+        query.append_pair("overdue", "true");
+    }
+    query.finish()
 }
 
 /// GET /work — the cases the person's unit works on, newest first, fifty a page.
 pub async fn queue(State(state): State<AppState>, signed: Signed, Query(query): Query<QueueQuery>) -> Response {
     let shell = signed.shell(&state, "/work");
-    let listed = match queue_filter(&state, &signed, &query) {
+    let filter = queue_filter(&state, &signed, &query);
+    let export = filter.as_ref().map(export_query).unwrap_or_default();
+    let listed = match filter {
         Ok(filter) => state.engine.list_for(&signed.principal, filter).await.map_err(ApiError::from),
         Err(error) => Err(error),
     };
@@ -167,6 +204,8 @@ pub async fn queue(State(state): State<AppState>, signed: Signed, Query(query): 
         q: query.q.clone().unwrap_or_default(),
         mine: query.mine.as_deref() == Some("1"),
         grid: query.grid.clone().unwrap_or_default(),
+        overdue: query.deadline.as_deref() == Some("overdue"),
+        export_query: export,
         next,
         problem,
         shell,
@@ -235,8 +274,26 @@ struct CasePage {
     /// The contact in the clear, right after a logged reveal.
     reporter: Option<String>,
     may_reveal: bool,
+    /// Hashes of the report's photos and of the latest result's.
+    photos: Vec<String>,
+    result_photos: Vec<String>,
+    /// The case's spot on a map of its village's grids, if it has a point or a grid.
+    map_svg: Option<String>,
     done: Option<String>,
     problem: Option<String>,
+}
+
+/// The map of a case's village, its grid marked, and its point if it has one.
+fn case_map(state: &AppState, case: &CaseRow) -> Option<String> {
+    let grid = case.grid.as_ref()?;
+    let grids = state.atlas.grids_in(grid.village().as_str());
+    let layers = MapLayers {
+        grids: &grids,
+        boundaries: &[],
+        marker: case.body.lon.zip(case.body.lat),
+        highlight: Some(grid.as_str()),
+    };
+    Some(render_svg(&layers))
 }
 
 #[derive(Deserialize, Default)]
@@ -331,6 +388,9 @@ async fn case_page(state: &AppState, signed: &Signed, case: &str, said: Said) ->
         reporter_masked: found.body.reporter_masked.as_ref().map(contact_line),
         reporter,
         may_reveal: signed.principal.may_reveal(),
+        photos: found.body.photos.clone(),
+        result_photos: found.body.result_photos.clone(),
+        map_svg: case_map(state, &found),
         done,
         problem,
         shell,
@@ -392,8 +452,9 @@ pub async fn reveal(
     case_page(&state, &signed, &case, said).await
 }
 
-/// A form without the session's CSRF token: logged, and refused with a page that says so.
-async fn refused_form(state: &AppState, signed: &Signed, case: &str) -> Response {
+/// A form without the session's CSRF token: logged (naming what it was for), and refused with a
+/// page that says so.
+pub(crate) async fn refused_form(state: &AppState, signed: &Signed, case: &str) -> Response {
     let who = Some(Who::from(&signed.principal));
     state.accounts.log(who, None, AccessEvent::RefusedCsrf, case, signed.address).await;
     let error = ApiError::from(AppError::from(pingan_app::access::AccessError::CsrfFailed));
@@ -404,33 +465,68 @@ async fn refused_form(state: &AppState, signed: &Signed, case: &str) -> Response
 pub struct ActForm {
     csrf: String,
     action: String,
-    version: i64,
+    version: String,
     reason: Option<String>,
     target: Option<String>,
     result: Option<String>,
     satisfaction: Option<String>,
     hours: Option<String>,
     master: Option<String>,
+    /// The page to go back to once done (a path of this site), instead of the case's.
+    back: Option<String>,
+}
+
+/// The largest action form: a result with a few photos.
+pub const MAX_ACT_BODY: usize = 4 * pingan_app::cases::photos::MAX_PHOTO_BYTES;
+
+/// An action's form as sent: URL-encoded, or multipart when it carries photos (each `photo`
+/// field's file). None when it cannot be read.
+async fn read_act_form(state: &AppState, request: Request) -> Option<(ActForm, Vec<Vec<u8>>)> {
+    let multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<ActForm>::from_request(request, state).await.ok()?;
+        return Some((form, Vec::new()));
+    }
+    let mut parts = Multipart::from_request(request, state).await.ok()?;
+    let (mut fields, mut photos) = (serde_json::Map::new(), Vec::new());
+    while let Some(part) = parts.next_field().await.ok()? {
+        let name = part.name().unwrap_or_default().to_owned();
+        if name == "photo" {
+            let bytes = part.bytes().await.ok()?;
+            // A file input left empty still sends a part, with nothing in it.
+            if !bytes.is_empty() {
+                photos.push(bytes.to_vec());
+            }
+        } else {
+            fields.insert(name, part.text().await.ok()?.into());
+        }
+    }
+    Some((serde_json::from_value(fields.into()).ok()?, photos))
 }
 
 /// Empty form fields are fields not given.
-fn given(value: Option<String>) -> Option<String> {
+pub(crate) fn given(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// POST /work/cases/{case}/act — takes one action at the version the person saw, then shows the
 /// case again (a reload does not act twice). Someone who acted first is said plainly, with the
 /// case as it is now.
-pub async fn act(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(case): Path<String>,
-    form: Result<Form<ActForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        let problem = signed.lang.pick("表单不完整", "the form is incomplete").to_owned();
-        let said = Said { problem: Some((StatusCode::BAD_REQUEST, problem)), ..Said::default() };
-        return case_page(&state, &signed, &case, said).await;
+pub async fn act(State(state): State<AppState>, signed: Signed, Path(case): Path<String>, request: Request) -> Response {
+    let (form, photos, version) = match read_act_form(&state, request).await {
+        Some((form, photos)) => match form.version.trim().parse::<i64>() {
+            Ok(version) => (form, photos, version),
+            Err(_) => return problem_page(&signed.shell(&state, ""), ApiError::invalid_parameter("version", &form.version)),
+        },
+        None => {
+            let problem = signed.lang.pick("表单不完整", "the form is incomplete").to_owned();
+            let said = Said { problem: Some((StatusCode::BAD_REQUEST, problem)), ..Said::default() };
+            return case_page(&state, &signed, &case, said).await;
+        }
     };
     if !same_secret(&signed.csrf, &form.csrf) {
         return refused_form(&state, &signed, &case).await;
@@ -439,6 +535,20 @@ pub async fn act(
         let error = ApiError::invalid_parameter("action", &form.action);
         return problem_page(&signed.shell(&state, ""), error);
     };
+    // The photos are stored first, by content: a refused action leaves them unattached, and
+    // the hourly tidy-up removes them.
+    let mut hashes = Vec::with_capacity(photos.len());
+    for photo in photos {
+        match state.engine.store_photo(photo, Uploader::Account(&signed.principal.account_id)).await {
+            Ok(stored) => hashes.push(stored.hash),
+            Err(error) => {
+                let error = ApiError::from(error);
+                let problem = signed.lang.pick(&error.message_zh, &error.message_en).to_owned();
+                let said = Said { problem: Some((error.status, problem)), ..Said::default() };
+                return case_page(&state, &signed, &case, said).await;
+            }
+        }
+    }
     let satisfaction = given(form.satisfaction).and_then(|s| serde_json::from_value::<Satisfaction>(s.into()).ok());
     let hours = given(form.hours).and_then(|h| h.parse::<i64>().ok());
     let request = ActionRequest {
@@ -448,12 +558,16 @@ pub async fn act(
         satisfaction,
         extension_minutes: hours.map(|hours| hours * 60),
         master: given(form.master),
+        photos: hashes,
         by: Some(signed.principal.clone()),
-        ..ActionRequest::new(case.clone(), signed.principal.actor(), action, form.version)
+        ..ActionRequest::new(case.clone(), signed.principal.actor(), action, version)
     };
     match state.engine.act(request).await {
         Ok(_) => {
-            let location = format!("/work/cases/{case}?done={}", action.as_str());
+            let location = match given(form.back) {
+                Some(back) => local_path(Some(&back)),
+                None => format!("/work/cases/{case}?done={}", action.as_str()),
+            };
             (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response()
         }
         Err(AppError::Store(StoreError::Conflict { .. })) => {

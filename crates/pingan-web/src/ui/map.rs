@@ -151,7 +151,8 @@ impl Workload {
     }
 }
 
-/// A place on the workload map: a grid or a division, what it holds, and where a click on it leads.
+/// A place on the workload map: a grid or a division, what it holds, and where a click on it leads
+/// (nowhere when `href` is empty).
 pub struct Place<'a> {
     pub label: String,
     pub region: &'a Region,
@@ -170,12 +171,21 @@ pub fn render_workload_svg(places: &[Place<'_>], outlines: &[(DivisionCode, Regi
         .reduce(|a, b| a.union(b));
     let Some(extent) = extent else { return NO_GRIDS.into() };
     let (projection, height) = Projection::fitting(extent);
+    // The projection goes with the map, for a page's script to turn a click back into a point.
     let mut svg = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" id="workload-map" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}"><g stroke="#868e96" stroke-width="0.3" fill-rule="evenodd">"##,
-        escape(caption)
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="workload-map" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}" data-projection="{} {} {} {}"><g stroke="#868e96" stroke-width="0.3" fill-rule="evenodd">"##,
+        escape(caption),
+        projection.min_lon,
+        projection.max_lat,
+        projection.scale_x,
+        projection.scale_y
     );
     for place in places {
-        let _ = write!(svg, r#"<path data-href="{}" fill="{}" d=""#, escape(&place.href), place.workload.fill());
+        svg.push_str("<path");
+        if !place.href.is_empty() {
+            let _ = write!(svg, r#" data-href="{}""#, escape(&place.href));
+        }
+        let _ = write!(svg, r#" fill="{}" d=""#, place.workload.fill());
         write_path(&mut svg, place.region, &projection);
         let _ = write!(svg, r#""><title>{}</title></path>"#, escape(&place.label));
     }

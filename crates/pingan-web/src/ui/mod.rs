@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod assets;
 pub mod cases;
 pub mod centre;
+pub mod desk;
 pub mod geography;
 pub mod map;
 pub mod rankings;

@@ -4,6 +4,7 @@
 mod access;
 mod centre;
 mod connections;
+mod desk;
 mod http;
 mod idempotency;
 mod indicators;

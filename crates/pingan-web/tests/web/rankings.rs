@@ -6,26 +6,14 @@
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_test_support::browser::Browser;
 use pingan_test_support::{
-    Engine, JSON, Served, close_through_the_grid, get_bytes, get_json_with, put, report_neighbour_disputes, served,
+    Engine, JSON, Served, close_through_the_grid, converted_by_libreoffice, get_bytes, get_json_with, put, report_neighbour_disputes, served,
     token,
 };
 use serde_json::{Value, json};
 
 /// Whether LibreOffice renders the workbook as a PDF of at least one page.
 fn renders_in_libreoffice(workbook: &[u8]) -> bool {
-    let directory = tempfile::tempdir().unwrap();
-    let file = directory.path().join("bulletin.xlsx");
-    std::fs::write(&file, workbook).unwrap();
-    let converted = std::process::Command::new("libreoffice")
-        .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
-        .arg(directory.path())
-        .arg(&file)
-        // A profile of its own, so that runs side by side do not wait on each other's lock.
-        .env("HOME", directory.path())
-        .output()
-        .expect("libreoffice is installed (.ci/run installs it)");
-    assert!(converted.status.success(), "{}", String::from_utf8_lossy(&converted.stderr));
-    let pdf = std::fs::read(directory.path().join("bulletin.pdf")).unwrap_or_default();
+    let pdf = converted_by_libreoffice(workbook, "pdf");
     let text = String::from_utf8_lossy(&pdf);
     pdf.starts_with(b"%PDF") && (text.contains("/Type /Page") || text.contains("/Type/Page"))
 }

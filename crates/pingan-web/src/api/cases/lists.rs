@@ -33,7 +33,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::accounts::auth::Caller;
 use crate::api::cases::CaseView;
-use crate::csv_export::{csv_attachment, export_failed, inert_in_spreadsheets};
+use crate::csv_export::{csv_attachment, export_failed, inert_in_spreadsheets, xlsx_attachment};
 use crate::error::{ErrorBody, query_params};
 use crate::{ApiError, AppState};
 
@@ -95,7 +95,8 @@ pub struct Page {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportOptions {
-    /// `csv` (the default and only format).
+    /// `csv` (the default) or `xlsx` (one sheet, the same columns).
+    #[param(pattern = "^(csv|xlsx)$")]
     format: Option<String>,
     /// `true` adds reporters' contact details, for roles that may read them, with a `reason`.
     #[param(value_type = Option<bool>)]
@@ -265,9 +266,10 @@ pub async fn count(
 }
 
 #[utoipa::path(get, operation_id = "export_cases", path = "/api/v1/cases/export", tag = "cases", params(Filters, ExportOptions), security(("bearer" = [])),
-    responses((status = 200, description = "CSV, UTF-8 with a byte-order mark", content_type = "text/csv", body = String), (status = 400, body = ErrorBody),
+    responses((status = 200, description = "CSV, UTF-8 with a byte-order mark; with format=xlsx, a workbook of one sheet",
+            content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, description = "More rows than one export holds", body = ErrorBody)))]
-/// Exports the caller's matching cases as CSV.
+/// Exports the caller's matching cases as CSV or XLSX.
 ///
 /// Reporters' contact details are left out, unless `personal=true` with a `reason` from a role that
 /// may reveal them: then they are in the clear, and every exported case with a reporter is written
@@ -282,10 +284,11 @@ pub async fn export(
     only_known(raw, &[documented::<Filters>(), documented::<ExportOptions>()])?;
     let (filters, options) = (query_params(filters)?, query_params(options)?);
     let filter = filters.to_case_filter(&state)?;
-    match options.format.as_deref() {
-        None | Some("csv") => {}
-        Some(other) => return Err(ApiError::invalid_choice("format", other, &["csv"])),
-    }
+    let xlsx = match options.format.as_deref() {
+        None | Some("csv") => false,
+        Some("xlsx") => true,
+        Some(other) => return Err(ApiError::invalid_choice("format", other, &["csv", "xlsx"])),
+    };
     let personal = match options.personal.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -344,7 +347,7 @@ pub async fn export(
     let engine = state.engine.clone();
     tokio::task::spawn_blocking(move || {
         let records = cases.iter().map(|case| export_record(&engine, case, personal)).collect();
-        csv_attachment("cases.csv", &header, records)
+        if xlsx { xlsx_attachment("cases.xlsx", &header, records) } else { csv_attachment("cases.csv", &header, records) }
     })
     .await
     .map_err(|error| export_failed(&error))?

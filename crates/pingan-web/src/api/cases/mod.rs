@@ -100,6 +100,7 @@ impl CreateCaseRequest {
             follow_token_hash,
             media_url: None,
             within: None,
+            held_for_dispatch: false,
         }
     }
 }
