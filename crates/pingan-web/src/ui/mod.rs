@@ -6,6 +6,7 @@ pub mod assets;
 pub mod cases;
 pub mod centre;
 pub mod geography;
+pub mod kept;
 pub mod map;
 pub mod rankings;
 pub mod shell;

@@ -11,5 +11,6 @@ mod indicators;
 mod open311;
 mod rankings;
 mod scope;
+mod session_expired;
 mod webhooks;
 mod workbench;
