@@ -143,6 +143,71 @@ impl Browser {
         std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Runs axe-core on the page shown and panics, naming each, if it finds any serious or
+    /// critical violation of accessibility (`page` names the page in the message).
+    pub async fn check_accessibility(&self, page: &str) {
+        let found = self.accessibility_violations(page).await;
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    /// The serious and critical violations of accessibility axe-core finds on the page shown, one
+    /// readable paragraph each: the rule, its impact, its help and the elements at fault (`page`
+    /// names the page). The script is given to the page through WebDriver, which the page's
+    /// content security policy does not govern: the product's policy stays as strict as it is.
+    /// Panics if axe-core is not installed or could not run.
+    pub async fn accessibility_violations(&self, page: &str) -> Vec<String> {
+        let source = axe_source();
+        let injected = self.client.execute(&format!("{source}\n;return typeof axe.run;"), Vec::new()).await;
+        match injected {
+            Ok(serde_json::Value::String(kind)) if kind == "function" => {}
+            other => panic!("{page}: axe-core could not be loaded into the page: {other:?}"),
+        }
+        // Every rule axe runs by default; only the results that fail are sent back.
+        let run = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ["violations"] })
+                .then(results => done(JSON.stringify({
+                    passes: results.passes.length,
+                    violations: results.violations.map(v => ({
+                        id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.map(n => ({ target: n.target.join(" "), impact: n.impact, summary: n.failureSummary }))
+                    }))
+                })))
+                .catch(error => done(JSON.stringify({ error: String(error) })));
+        "#;
+        let answer =
+            self.client.execute_async(run, Vec::new()).await.unwrap_or_else(|e| panic!("{page}: axe-core: {e}"));
+        let answer: serde_json::Value = serde_json::from_str(answer.as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{page}: axe-core's answer: {e}: {answer}"));
+        if let Some(error) = answer.get("error") {
+            panic!("{page}: axe-core failed: {error}");
+        }
+        assert!(answer["passes"].as_u64().unwrap_or(0) > 0, "{page}: axe-core checked nothing: {answer}");
+        let path = self.path().await;
+        let mut found = Vec::new();
+        for violation in answer["violations"].as_array().into_iter().flatten() {
+            let impact = violation["impact"].as_str().unwrap_or_default();
+            if !matches!(impact, "serious" | "critical") {
+                continue;
+            }
+            let nodes = violation["nodes"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let targets: Vec<String> = nodes
+                .iter()
+                .take(8)
+                .map(|n| format!("      {} — {}", n["target"].as_str().unwrap_or_default(), first_line(&n["summary"])))
+                .collect();
+            let more =
+                if nodes.len() > 8 { format!("\n      … and {} more", nodes.len() - 8) } else { String::new() };
+            found.push(format!(
+                "{page} ({path}): {} ({impact}): {}\n{}{more}",
+                violation["id"].as_str().unwrap_or_default(),
+                violation["help"].as_str().unwrap_or_default(),
+                targets.join("\n"),
+            ));
+        }
+        found
+    }
+
     /// Ends the browser session.
     pub async fn close(mut self) {
         let client = self.client.clone();
@@ -150,6 +215,36 @@ impl Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// Where axe-core's script is: `PINGAN_AXE` if set, else what `npm ci` installed beside this crate
+/// (`crates/pingan-test-support/axe`; `scripts/test` runs it).
+pub fn axe_path() -> std::path::PathBuf {
+    match std::env::var_os("PINGAN_AXE") {
+        Some(path) => path.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("axe/node_modules/axe-core/axe.min.js"),
+    }
+}
+
+/// axe-core's script, read once. Its absence fails the test that needs it, saying how to install it.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = axe_path();
+        std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!(
+                "axe-core is needed for the accessibility checks and is not at {}: {error}\n\
+                 install it with `npm ci` in crates/pingan-test-support/axe (scripts/test does)",
+                path.display()
+            )
+        })
+    })
+}
+
+/// The first line of a failure summary (axe's summaries go on to list every fix).
+fn first_line(summary: &serde_json::Value) -> String {
+    let text = summary.as_str().unwrap_or_default();
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).collect::<Vec<_>>().join(" ")
 }
 
 impl Drop for Browser {

@@ -107,6 +107,48 @@ impl ApiError {
         }
     }
 
+    /// A workbench form posted after its session ended: what was typed is kept for after logging in.
+    pub fn session_expired_form_kept() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "session_expired",
+            message_zh: "您的会话已过期或已结束，请重新登录。您填写的内容已保留：登录后核对一下再提交。".into(),
+            message_en: "Your session expired or was ended: log in again. What you typed is kept: check it and \
+                         send it again once you are signed in."
+                .into(),
+            details: None,
+        }
+    }
+
+    /// A form posted after its session ended, too large to be kept in a page.
+    pub fn form_too_large_to_keep(fields: usize, bytes: usize) -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "form_too_large_to_keep",
+            message_zh: format!(
+                "您的会话已过期，而表单过大（超过 {fields} 个字段或 {} KB），无法保留所填内容，请重新登录后再填写",
+                bytes / 1024
+            ),
+            message_en: format!(
+                "Your session expired, and the form is too large (over {fields} fields or {} KB) for what you typed \
+                 to be kept: log in again and fill it in again",
+                bytes / 1024
+            ),
+            details: Some(json!({ "max_fields": fields, "max_bytes": bytes })),
+        }
+    }
+
+    /// A kept form that was to go anywhere but a form of the workbench.
+    pub fn invalid_form_action(action: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_form_action",
+            message_zh: format!("保留的表单只能提交到本站工作台，而不是“{action}”"),
+            message_en: format!("a kept form goes back to a form of this site's workbench only, not to {action:?}"),
+            details: Some(json!({ "action": action })),
+        }
+    }
+
     pub fn export_too_large(rows: u64, max: u64) -> ApiError {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -121,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         .route("/work/cases/{case}/reveal", post(ui::cases::reveal))
         .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), api::idempotency::keyed)))
         .merge(api::open311::routes())
+        // A workbench form posted after its session ended comes back filled after logging in.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ui::kept::keep_typed_forms))
         .layer(axum::middleware::map_response(security_headers))
         // Pages, maps and JSON go out gzipped to clients that accept it (the event stream, which
         // must flow as written, never is).

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::api::accounts::auth::{ClientAddress, cookie, same_secret};
 use crate::ui::geography::Problem;
+use crate::ui::kept::KeptForm;
 use crate::ui::shell::local_path;
 use crate::{ApiError, AppState};
 
@@ -35,6 +36,8 @@ struct LoginPage {
     problem: Option<Problem>,
     /// Where to go once signed in (a path of this site).
     next: String,
+    /// A workbench form posted after its session ended, shown again once signed in.
+    kept: Option<KeptForm>,
 }
 
 fn render(page: impl Template, status: StatusCode, cookies: Vec<HeaderValue>) -> Response {
@@ -86,9 +89,31 @@ async fn check_form_token(
     Err(if expected.is_empty() { AccessError::CookieRefused } else { AccessError::CsrfFailed })
 }
 
-fn login_form(state: &AppState, problem: Option<Problem>, status: StatusCode, next: String) -> Response {
+fn login_form(
+    state: &AppState,
+    problem: Option<Problem>,
+    status: StatusCode,
+    next: String,
+    kept: Option<KeptForm>,
+) -> Response {
     let (csrf, cookies) = form_token(state);
-    render(LoginPage { person: None, csrf, problem, next }, status, cookies)
+    render(LoginPage { person: None, csrf, problem, next, kept }, status, cookies)
+}
+
+/// The answer to a workbench form posted without a valid session: the login page (401, never a
+/// redirection) saying so, carrying the form, or saying why it could not be kept.
+pub fn expired(state: &AppState, kept: Result<KeptForm, ApiError>) -> Response {
+    match kept {
+        Ok(kept) => {
+            let error = ApiError::session_expired_form_kept();
+            let next = kept.back();
+            login_form(state, Some(Problem::from(error)), StatusCode::UNAUTHORIZED, next, Some(kept))
+        }
+        Err(refused) => {
+            let status = refused.status;
+            login_form(state, Some(Problem::from(refused)), status, local_path(None), None)
+        }
+    }
 }
 
 fn password_form(state: &AppState, problem: Option<Problem>, status: StatusCode) -> Response {
@@ -121,10 +146,11 @@ pub async fn page(
         && let Ok((principal, session)) = state.accounts.authenticate(secret, CredentialKind::Session, address).await
     {
         let person = Person { login: principal.login, name: principal.name };
-        let page = LoginPage { person: Some(person), csrf: session.csrf.unwrap_or_default(), problem: None, next };
+        let csrf = session.csrf.unwrap_or_default();
+        let page = LoginPage { person: Some(person), csrf, problem: None, next, kept: None };
         return render(page, StatusCode::OK, Vec::new());
     }
-    login_form(&state, None, StatusCode::OK, next)
+    login_form(&state, None, StatusCode::OK, next, None)
 }
 
 #[derive(Deserialize)]
@@ -133,6 +159,9 @@ pub struct LoginForm {
     login: String,
     password: String,
     next: Option<String>,
+    /// A kept form's fields (URL-encoded) and where it was posted.
+    kept: Option<String>,
+    kept_action: Option<String>,
 }
 
 fn problem(error: AppError) -> (Problem, StatusCode) {
@@ -142,7 +171,7 @@ fn problem(error: AppError) -> (Problem, StatusCode) {
 }
 
 /// POST /login — checks the form's CSRF token against its cookie, then the password; opens a
-/// session and goes back to /login.
+/// session and goes on to `next`, or, with a kept form, shows it to be sent again.
 pub async fn submit(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -151,12 +180,22 @@ pub async fn submit(
 ) -> Response {
     let Ok(Form(form)) = form else {
         let (shown, status) = problem(AppError::MissingField("login, password"));
-        return login_form(&state, Some(shown), status, local_path(None));
+        return login_form(&state, Some(shown), status, local_path(None), None);
     };
     let next = local_path(form.next.as_deref());
+    let kept = match (form.kept.as_deref(), form.kept_action.as_deref()) {
+        (None, None) => None,
+        (kept, action) => match KeptForm::parse(action.unwrap_or_default(), kept.unwrap_or_default().as_bytes()) {
+            Ok(kept) => Some(kept),
+            Err(refused) => {
+                let status = refused.status;
+                return login_form(&state, Some(Problem::from(refused)), status, next, None);
+            }
+        },
+    };
     if let Err(refused) = check_form_token(&state, &headers, &form.csrf, "/login", address).await {
         let (shown, status) = problem(refused.into());
-        return login_form(&state, Some(shown), status, next);
+        return login_form(&state, Some(shown), status, next, kept);
     }
     let account = match state.accounts.login(&form.login, &form.password, address).await {
         Ok(account) if account.must_change_password => Err(AccessError::PasswordChangeRequired.into()),
@@ -170,11 +209,15 @@ pub async fn submit(
         Ok((session, secret)) => {
             let max_age = session.expires_at.millis_since(session.created_at) / 1000;
             let spent = state.cookies.set(state.cookies.form_name(), "", 0);
-            see_other(&next, vec![state.cookies.session(&secret, max_age), spent])
+            let cookies = vec![state.cookies.session(&secret, max_age), spent];
+            match kept {
+                Some(kept) => crate::ui::kept::resubmit_page(&state, &headers, &secret, address, kept, cookies).await,
+                None => see_other(&next, cookies),
+            }
         }
         Err(error) => {
             let (shown, status) = problem(error);
-            login_form(&state, Some(shown), status, next)
+            login_form(&state, Some(shown), status, next, kept)
         }
     }
 }
@@ -203,6 +246,7 @@ pub async fn logout(
                 csrf: session.csrf.unwrap_or_default(),
                 problem: Some(shown),
                 next: local_path(None),
+                kept: None,
             };
             return render(page, status, Vec::new());
         }

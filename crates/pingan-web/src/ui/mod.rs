@@ -7,6 +7,7 @@ pub mod cases;
 pub mod centre;
 pub mod desk;
 pub mod geography;
+pub mod kept;
 pub mod map;
 pub mod rankings;
 pub mod shell;

@@ -104,7 +104,7 @@ const PAGES: [(&str, &str, &str, &[Role]); 5] = [
 ];
 
 /// A page request from a signed-in person. Anyone else is sent to log in, and brought back here
-/// after.
+/// after; a form they posted comes back filled once they have (`kept`).
 pub struct Signed {
     pub principal: Principal,
     pub csrf: String,
@@ -161,11 +161,14 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
-/// A redirect to the login page, which comes back to `here` after.
+/// A redirect to the login page, which comes back to `here` after; marked as such, so that a
+/// form posted here is kept rather than dropped (`kept::keep_typed_forms`).
 fn to_login(here: &str) -> Response {
     let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
     let location = format!("/login?next={next}");
-    (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response()
+    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response();
+    response.extensions_mut().insert(crate::ui::kept::SignedOut);
+    response
 }
 
 /// `next` if it is a path of this site (never another site's address), else the workbench.

@@ -2,6 +2,7 @@
 //! both engines, each test on a server and database of its own (`pingan-test-support`).
 
 mod access;
+mod accessibility;
 mod centre;
 mod connections;
 mod desk;
@@ -11,5 +12,6 @@ mod indicators;
 mod open311;
 mod rankings;
 mod scope;
+mod session_expired;
 mod webhooks;
 mod workbench;
