@@ -141,6 +141,21 @@ pub enum AccessEvent {
 }
 
 impl AccessEvent {
+    pub const ALL: [AccessEvent; 12] = [
+        AccessEvent::RevealReporter,
+        AccessEvent::ExportReporter,
+        AccessEvent::RefusedCase,
+        AccessEvent::RefusedCredential,
+        AccessEvent::RefusedCsrf,
+        AccessEvent::LoginFailed,
+        AccessEvent::LoginSlowed,
+        AccessEvent::LoginThrottled,
+        AccessEvent::AccountCreated,
+        AccessEvent::PasswordReset,
+        AccessEvent::AccountDisabled,
+        AccessEvent::AccountEnabled,
+    ];
+
     /// As the log stores it.
     pub fn as_str(self) -> &'static str {
         match self {

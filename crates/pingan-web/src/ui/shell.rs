@@ -95,10 +95,11 @@ impl Shell {
 }
 
 /// The pages of the workbench, each with the roles that may use it (none: every staff role).
-const PAGES: [(&str, &str, &str, &[Role]); 4] = [
+const PAGES: [(&str, &str, &str, &[Role]); 5] = [
     ("/work/centre", "指挥中心", "Command centre", &[Role::CentreDispatcher, Role::CentreLeader]),
     ("/work/bulletin", "排名通报", "Rankings", &[Role::CentreDispatcher, Role::CentreLeader, Role::Administrator]),
     ("/work", "我的案件", "My cases", &[]),
+    ("/work/admin", "管理", "Administration", &[Role::Administrator]),
     ("/", "网格地图", "Grid map", &[]),
 ];
 
