@@ -2,6 +2,7 @@
 //! both engines, each test on a server and database of its own (`pingan-test-support`).
 
 mod access;
+mod admin;
 mod centre;
 mod connections;
 mod http;

@@ -55,7 +55,7 @@ pub fn administrator(state: &AppState, signed: &Signed, path: &str) -> Result<Sh
         return Err(problem_page(&shell, ApiError::from(error)));
     }
     // The language switch comes back to this page, also after a form was posted.
-    if !shell.here.starts_with(path) {
+    if shell.here.split('?').next() != Some(path) {
         shell.here = path.to_owned();
     }
     Ok(shell)
