@@ -256,7 +256,7 @@ fn check_admin(served: &Served, engine: &str) {
         admin.fill("#log-case", &number).await;
         admin.client.find(Locator::Css("#log-event option[value='reveal_reporter']")).await.unwrap().click().await.unwrap();
         admin.click("#log-filter button[type=submit]").await;
-        admin.wait_for("#access-log tr[data-event='reveal_reporter'][data-login='county']").await;
+        admin.wait_for(&format!("#access-log tr[data-event='reveal_reporter'][data-login='county'][data-number='{number}']")).await;
         assert!(admin.text("#access-log").await.contains("回访核实噪音时段"));
         let rows = admin.client.find_all(Locator::Css("#access-log tbody tr[data-event]")).await.unwrap();
         assert_eq!(rows.len(), 1, "one reveal of that case by that login");
@@ -268,7 +268,7 @@ fn check_admin(served: &Served, engine: &str) {
         assert!(head["content-type"].to_str().unwrap().starts_with("text/csv"));
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2, "{csv}");
-        assert!(lines[1].contains(",county,") && lines[1].contains("reveal_reporter") && lines[1].contains("回访核实噪音时段"));
+        assert!(lines[1].contains(",county,") && lines[1].contains("reveal_reporter") && lines[1].contains("回访核实噪音时段") && lines[1].contains(&number));
         // Another filter leaves it out.
         admin.goto("/work/admin/access-log?event=login_failed&login=county").await;
         admin.wait_for("#access-log").await;

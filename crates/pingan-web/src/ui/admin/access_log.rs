@@ -102,17 +102,35 @@ pub struct LogLine {
     pub event: String,
     pub event_zh: &'static str,
     pub case_id: String,
+    /// The case's number, for a case the administrator sees.
+    pub case_number: String,
     pub reason: String,
     pub address: String,
 }
 
-/// Logins by account id, for the accounts `signed` administers.
-async fn logins(state: &AppState, signed: &Signed) -> HashMap<String, String> {
-    let accounts = state.accounts.managed_by(&signed.principal).await.unwrap_or_default();
-    accounts.into_iter().map(|a| (a.id, a.login)).collect()
+/// What the lines name by id, by name: logins of the accounts `signed` administers, numbers of
+/// the cases they see.
+struct Names {
+    logins: HashMap<String, String>,
+    cases: HashMap<String, String>,
 }
 
-fn line(state: &AppState, logins: &HashMap<String, String>, entry: AccessEntry) -> LogLine {
+async fn names(state: &AppState, signed: &Signed, entries: &[AccessEntry]) -> Names {
+    let accounts = state.accounts.managed_by(&signed.principal).await.unwrap_or_default();
+    let logins = accounts.into_iter().map(|a| (a.id, a.login)).collect();
+    let mut cases = HashMap::new();
+    for id in entries.iter().filter_map(|e| e.case_id.as_deref()) {
+        if !cases.contains_key(id)
+            && let Ok(Some(number)) = state.engine.find_for(&signed.principal, id).await.map(|case| case.number)
+        {
+            cases.insert(id.to_owned(), number.to_string());
+        }
+    }
+    Names { logins, cases }
+}
+
+fn line(state: &AppState, names: &Names, entry: AccessEntry) -> LogLine {
+    let logins = &names.logins;
     let event_zh = AccessEvent::ALL.iter().find(|e| e.as_str() == entry.event).map_or("", |&e| event_zh(e));
     LogLine {
         at: local_time(entry.at),
@@ -124,6 +142,7 @@ fn line(state: &AppState, logins: &HashMap<String, String>, entry: AccessEntry) 
         unit: entry.unit.as_deref().map(|u| state.unit_name(u).unwrap_or_else(|| u.to_owned())).unwrap_or_default(),
         event: entry.event,
         event_zh,
+        case_number: entry.case_id.as_ref().and_then(|id| names.cases.get(id)).cloned().unwrap_or_default(),
         case_id: entry.case_id.unwrap_or_default(),
         reason: entry.reason,
         address: entry.address.unwrap_or_default(),
@@ -166,7 +185,7 @@ fn filter_query(query: &LogQuery) -> String {
 pub async fn show(State(state): State<AppState>, signed: Signed, Query(query): Query<LogQuery>) -> Response {
     let shell = match administrator(&state, &signed, PATH) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let page = query.page.unwrap_or(0);
     let read = match access_query(&state, &signed, &query).await {
@@ -185,7 +204,7 @@ pub async fn show(State(state): State<AppState>, signed: Signed, Query(query): Q
     };
     let next = entries.len() > PAGE as usize;
     entries.truncate(PAGE as usize);
-    let logins = logins(&state, &signed).await;
+    let names = names(&state, &signed, &entries).await;
     let value = |field: &Option<String>| field.clone().unwrap_or_default();
     let page = LogPage {
         tabs: tabs(PATH),
@@ -196,7 +215,7 @@ pub async fn show(State(state): State<AppState>, signed: Signed, Query(query): Q
         event: value(&query.event),
         case: value(&query.case),
         filter: filter_query(&query),
-        lines: entries.into_iter().map(|entry| line(&state, &logins, entry)).collect(),
+        lines: entries.into_iter().map(|entry| line(&state, &names, entry)).collect(),
         page,
         next,
         problem,
@@ -215,13 +234,13 @@ pub async fn export(
     pingan_app::administration::area(&signed.principal)?;
     let filter = AccessQuery { offset: 0, limit: MOST_EXPORTED, ..access_query(&state, &signed, &query).await? };
     let entries = state.accounts.access_log_page(&signed.principal, filter).await?;
-    let logins = logins(&state, &signed).await;
+    let names = names(&state, &signed, &entries).await;
     let records = entries
         .into_iter()
         .map(|entry| {
             let account_id = entry.account_id.clone().unwrap_or_default();
             let unit = entry.unit.clone().unwrap_or_default();
-            let shown = line(&state, &logins, entry);
+            let shown = line(&state, &names, entry);
             vec![
                 shown.at,
                 shown.login,
@@ -229,11 +248,12 @@ pub async fn export(
                 unit,
                 shown.event,
                 shown.case_id,
+                shown.case_number,
                 inert_in_spreadsheets(shown.reason),
                 shown.address,
             ]
         })
         .collect();
-    let header = ["at", "login", "account_id", "unit", "event", "case_id", "reason", "address"];
+    let header = ["at", "login", "account_id", "unit", "event", "case_id", "case_number", "reason", "address"];
     csv_attachment("access-log.csv", &header, records)
 }

@@ -172,7 +172,7 @@ pub struct AccountsQuery {
 pub async fn show(State(state): State<AppState>, signed: Signed, Query(query): Query<AccountsQuery>) -> Response {
     let shell = match administrator(&state, &signed, PATH) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let done = match (query.done.as_deref(), given(&query.login)) {
         (Some(what @ ("locked" | "unlocked")), Some(login)) => Some((what.to_owned(), login)),
@@ -190,7 +190,7 @@ pub async fn create(
 ) -> Response {
     let shell = match administrator(&state, &signed, PATH) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let fields = form.map(|Form(fields)| fields).unwrap_or_default();
     let field = |name: &str| fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.trim().to_owned());
@@ -258,7 +258,7 @@ pub async fn reset(
 ) -> Response {
     let shell = match administrator(&state, &signed, PATH) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if !carries_csrf(&signed, &form) {
         return refused_form(&state, &signed, PATH).await;
@@ -303,7 +303,7 @@ async fn set_locked(
 ) -> Response {
     let shell = match administrator(&state, &signed, PATH) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if !carries_csrf(&signed, &form) {
         return refused_form(&state, &signed, PATH).await;

@@ -49,7 +49,7 @@ const WEEKDAYS_EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
     let shell = match administrator(&state, &signed, PATH) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let clock = state.context.work_clock();
     let this_year = state.context.now().with_timezone(&china_standard_time()).year();

@@ -49,10 +49,10 @@ pub fn tabs(current: &str) -> Vec<Tab> {
 
 /// The frame of an administration page for an administrator; anyone else gets the page that says
 /// they may not (403).
-pub fn administrator(state: &AppState, signed: &Signed, path: &str) -> Result<Shell, Response> {
+pub fn administrator(state: &AppState, signed: &Signed, path: &str) -> Result<Shell, Box<Response>> {
     let mut shell = signed.shell(state, NAV);
     if let Err(error) = pingan_app::administration::area(&signed.principal) {
-        return Err(problem_page(&shell, ApiError::from(error)));
+        return Err(Box::new(problem_page(&shell, ApiError::from(error))));
     }
     // The language switch comes back to this page, also after a form was posted.
     if shell.here.split('?').next() != Some(path) {

@@ -117,7 +117,7 @@ pub struct UnitsQuery {
 pub async fn units(State(state): State<AppState>, signed: Signed, Query(query): Query<UnitsQuery>) -> Response {
     let shell = match administrator(&state, &signed, "/work/admin/units") {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let kind = given(&query.kind).unwrap_or_default();
     if !kind.is_empty() && !KINDS.iter().any(|(k, _, _)| *k == kind) {
@@ -357,7 +357,7 @@ async fn grid_staff_page(
 pub async fn grid_staff(State(state): State<AppState>, signed: Signed, Query(query): Query<TableQuery>) -> Response {
     match administrator(&state, &signed, GRID_STAFF) {
         Ok(shell) => grid_staff_page(&state, &signed, shell, &query, None).await,
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -384,7 +384,7 @@ pub async fn upload_grid_staff(
 ) -> Response {
     let shell = match administrator(&state, &signed, GRID_STAFF) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let import = |text: String, source: String| {
         let (context, by) = (state.context.clone(), signed.principal.clone());
@@ -462,7 +462,7 @@ pub async fn dispatch_rules(
 ) -> Response {
     match administrator(&state, &signed, DISPATCH_RULES) {
         Ok(shell) => dispatch_rules_page(&state, &signed, shell, &query.done, None).await,
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -481,7 +481,7 @@ pub async fn upload_dispatch_rules(
 ) -> Response {
     let shell = match administrator(&state, &signed, DISPATCH_RULES) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let import = |text: String, source: String| {
         let (context, by) = (state.context.clone(), signed.principal.clone());
@@ -569,7 +569,7 @@ async fn categories_page(
 pub async fn categories(State(state): State<AppState>, signed: Signed, Query(query): Query<TableQuery>) -> Response {
     match administrator(&state, &signed, CATEGORIES) {
         Ok(shell) => categories_page(&state, &signed, shell, &query.done, None).await,
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -588,7 +588,7 @@ pub async fn upload_categories(
 ) -> Response {
     let shell = match administrator(&state, &signed, CATEGORIES) {
         Ok(shell) => shell,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let import = |text: String, source: String| {
         let (context, by) = (state.context.clone(), signed.principal.clone());
