@@ -196,7 +196,9 @@ pub fn roles_markdown() -> String {
             text.push_str(
                 "- Administers the accounts of its subtree (creates them, resets passwords, disables and enables \
                  them) and reads and exports its subtree's access log; a province's administrator also sees \
-                 requests made without an account.\n",
+                 requests made without an account. Imports the grid staff and dispatch rules of its subtree; at \
+                 a city's or the province's centre, the category book and its deadlines (one for the whole \
+                 server, which any administrator reads).\n",
             );
         }
     }

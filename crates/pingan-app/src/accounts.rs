@@ -19,7 +19,7 @@ use pingan_core::Explain;
 use pingan_core::Unit;
 use pingan_core::access::Role;
 use pingan_core::unit::place_code_of;
-use pingan_store::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
+use pingan_store::accounts::{AccessEntry, AccessQuery, AccountRow, CredentialKind, CredentialRow};
 use sha2::{Digest, Sha256};
 
 use crate::access::{AccessError, Principal};
@@ -141,6 +141,21 @@ pub enum AccessEvent {
 }
 
 impl AccessEvent {
+    pub const ALL: [AccessEvent; 12] = [
+        AccessEvent::RevealReporter,
+        AccessEvent::ExportReporter,
+        AccessEvent::RefusedCase,
+        AccessEvent::RefusedCredential,
+        AccessEvent::RefusedCsrf,
+        AccessEvent::LoginFailed,
+        AccessEvent::LoginSlowed,
+        AccessEvent::LoginThrottled,
+        AccessEvent::AccountCreated,
+        AccessEvent::PasswordReset,
+        AccessEvent::AccountDisabled,
+        AccessEvent::AccountEnabled,
+    ];
+
     /// As the log stores it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -806,16 +821,31 @@ impl Accounts {
     }
 }
 
+/// The subtree of the access log `by` reads: its division's, everything for a province's
+/// administrator; refused to anyone who does not administer.
+fn access_log_prefix(by: &Principal) -> Result<String, AppError> {
+    let division = by.division().filter(|_| by.has(Role::Administrator));
+    let division =
+        division.ok_or_else(|| AccessError::Forbidden(Reason::new("查看访问日志", "reading the access log")))?;
+    Ok(if division.level() == pingan_core::Level::Province { String::new() } else { division.to_string() })
+}
+
 impl Accounts {
     /// The access log of the administrator's subtree from `from` on, oldest first (a province's
     /// administrator also sees requests made without an account).
     pub async fn access_log(&self, by: &Principal, from: Timestamp, limit: u32) -> Result<Vec<AccessEntry>, AppError> {
-        let division = by.division().filter(|_| by.has(Role::Administrator));
-        let division =
-            division.ok_or_else(|| AccessError::Forbidden(Reason::new("查看访问日志", "reading the access log")))?;
-        let prefix =
-            if division.level() == pingan_core::Level::Province { String::new() } else { division.to_string() };
+        let prefix = access_log_prefix(by)?;
         Ok(self.context.store().access_log(&prefix, from, limit).await?)
+    }
+
+    /// The lines of the administrator's access log (as [`Accounts::access_log`] reads it) that
+    /// `query` selects, newest first; at most 10,000 at once.
+    pub async fn access_log_page(&self, by: &Principal, query: AccessQuery) -> Result<Vec<AccessEntry>, AppError> {
+        let prefix = access_log_prefix(by)?;
+        if !(1..=10_000).contains(&query.limit) {
+            return Err(AppError::OutOfRange { field: "limit", min: 1, max: 10_000 });
+        }
+        Ok(self.context.store().access_log_page(&prefix, &query).await?)
     }
 
     /// The caller's own API tokens, newest first.

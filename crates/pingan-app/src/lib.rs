@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod address_windows;
+pub mod administration;
 pub mod cases;
 pub mod categories;
 pub mod clock;

@@ -190,11 +190,25 @@ struct StaffLine {
 /// Imports grid staff from CSV (`grid,role,name`, role `leader` or `member`): the staff of every
 /// grid named replace what it had. Every row is checked before anything is written.
 pub async fn import_grid_staff(store: &dyn Store, text: &str, file: &str) -> Result<usize, AppError> {
+    import_grid_staff_within(store, text, file, "").await
+}
+
+/// [`import_grid_staff`] for the grids of the division `within` only (an administrator's area;
+/// empty: anywhere): a line naming a grid elsewhere refuses the file.
+pub async fn import_grid_staff_within(
+    store: &dyn Store,
+    text: &str,
+    file: &str,
+    within: &str,
+) -> Result<usize, AppError> {
     let lines: Vec<StaffLine> = csv_rows(text, file)?;
     let mut staff = Vec::with_capacity(lines.len());
     for (index, line) in lines.into_iter().enumerate() {
         let bad = |reason: String| AppError::BadRow { file: file.to_owned(), line: index as u64 + 2, reason };
         let grid = GridCode::parse(&line.grid).map_err(|e| bad(e.to_string()))?;
+        if !grid.as_str().starts_with(within) {
+            return Err(bad(format!("grid {grid} lies outside division {within}")));
+        }
         if store.grids(grid.as_str()).await?.is_empty() {
             return Err(bad(format!("no grid {grid}")));
         }
@@ -224,6 +238,18 @@ pub async fn import_dispatch_rules(
     file: &str,
     book: &CategoryBook,
 ) -> Result<usize, AppError> {
+    import_dispatch_rules_within(store, text, file, book, "").await
+}
+
+/// [`import_dispatch_rules`] for the divisions under `within` only (an administrator's area;
+/// empty: anywhere): a rule for a division elsewhere refuses the file.
+pub async fn import_dispatch_rules_within(
+    store: &dyn Store,
+    text: &str,
+    file: &str,
+    book: &CategoryBook,
+    within: &str,
+) -> Result<usize, AppError> {
     let lines: Vec<RuleLine> = csv_rows(text, file)?;
     let mut rules = Vec::with_capacity(lines.len());
     for (index, line) in lines.into_iter().enumerate() {
@@ -232,6 +258,9 @@ pub async fn import_dispatch_rules(
             return Err(bad(format!("no category {:?}", line.category)));
         }
         let division = DivisionCode::parse(&line.division).map_err(|e| bad(e.to_string()))?;
+        if !division.as_str().starts_with(within) {
+            return Err(bad(format!("division {division} lies outside division {within}")));
+        }
         if store.division(&division).await?.is_none() {
             return Err(bad(format!("no division {division}")));
         }

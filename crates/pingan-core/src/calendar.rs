@@ -42,7 +42,18 @@ impl Explain for CalendarError {
 #[derive(Clone, Debug, Default)]
 pub struct OfficialCalendar {
     days: BTreeMap<NaiveDate, DayKind>,
+    /// The holiday each listed day belongs to, in Chinese and English, as the notice names it.
+    holidays: BTreeMap<NaiveDate, (String, String)>,
     years: BTreeSet<i32>,
+}
+
+/// A day the State Council's notice lists: a day off or a make-up working day, and its holiday.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedDay {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    pub holiday_zh: String,
+    pub holiday_en: String,
 }
 
 impl OfficialCalendar {
@@ -57,6 +68,7 @@ impl OfficialCalendar {
     /// different kinds is refused.
     pub fn extend(&mut self, text: &str) -> Result<(), CalendarError> {
         let mut parsed = BTreeMap::new();
+        let mut holidays = BTreeMap::new();
         for row in crate::csv_rows(text, "date") {
             let (line_number, fields) = row.map_err(|(line, reason)| CalendarError { line, reason })?;
             let bad = |reason: String| CalendarError { line: line_number, reason };
@@ -77,10 +89,28 @@ impl OfficialCalendar {
                 return Err(bad(format!("{date} is listed both as a rest day and as a working day")));
             }
             parsed.insert(date, kind);
+            let name = |index| fields.get(index).unwrap_or_default().to_owned();
+            holidays.insert(date, (name(2), name(3)));
         }
         self.years.extend(parsed.keys().map(Datelike::year));
         self.days.extend(parsed);
+        self.holidays.extend(holidays);
         Ok(())
+    }
+
+    /// The days the notice for `year` lists, in order (none for a year with no notice).
+    pub fn listed(&self, year: i32) -> Vec<ListedDay> {
+        let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31))
+        else {
+            return Vec::new();
+        };
+        self.days
+            .range(first..=last)
+            .map(|(&date, &kind)| {
+                let (holiday_zh, holiday_en) = self.holidays.get(&date).cloned().unwrap_or_default();
+                ListedDay { date, kind, holiday_zh, holiday_en }
+            })
+            .collect()
     }
 
     /// Whether the State Council's arrangement for `year` is known.
@@ -109,6 +139,11 @@ impl OfficeHours {
         let ordered =
             periods.iter().all(|(start, end)| start < end) && periods.windows(2).all(|pair| pair[0].1 <= pair[1].0);
         (!periods.is_empty() && ordered).then_some(OfficeHours { periods })
+    }
+
+    /// The periods, in order.
+    pub fn periods(&self) -> &[(NaiveTime, NaiveTime)] {
+        &self.periods
     }
 }
 
@@ -142,6 +177,10 @@ impl WorkClock {
 
     pub fn calendar(&self) -> &OfficialCalendar {
         &self.calendar
+    }
+
+    pub fn hours(&self) -> &OfficeHours {
+        &self.hours
     }
 
     fn local(instant: DateTime<Utc>) -> NaiveDateTime {
@@ -260,6 +299,20 @@ mod tests {
 
     fn day(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_years_listed_days_carry_their_holiday() {
+        let calendar = OfficialCalendar::parse(SHIPPED).unwrap();
+        let listed = calendar.listed(2025);
+        let new_year = &listed[0];
+        assert_eq!((new_year.date, new_year.kind), (day("2025-01-01"), DayKind::Rest));
+        assert_eq!((new_year.holiday_zh.as_str(), new_year.holiday_en.as_str()), ("元旦", "New Year's Day"));
+        let make_up = listed.iter().find(|d| d.date == day("2025-01-26")).unwrap();
+        assert_eq!((make_up.kind, make_up.holiday_zh.as_str()), (DayKind::Work, "春节"));
+        assert!(listed.iter().all(|d| d.date.year() == 2025));
+        assert!(calendar.listed(1999).is_empty());
+        assert_eq!(OfficeHours::default().periods().len(), 2);
     }
 
     #[test]

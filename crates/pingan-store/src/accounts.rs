@@ -88,6 +88,21 @@ pub struct AccessEntry {
     pub address: Option<String>,
 }
 
+/// Which lines of the access log to read, newest first: each field given narrows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessQuery {
+    /// Lines at or after this time.
+    pub from: Option<Timestamp>,
+    /// Lines before this time.
+    pub until: Option<Timestamp>,
+    pub account_id: Option<String>,
+    pub event: Option<String>,
+    pub case_id: Option<String>,
+    /// Lines skipped (the pages before), then at most `limit` read.
+    pub offset: u32,
+    pub limit: u32,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Stores a new account; a login already taken is [`StoreError::AlreadyExists`].
@@ -137,6 +152,10 @@ pub trait AccountStore: Send + Sync {
     /// The log entries from `from` on of accounts whose unit lies in the division subtree `prefix`
     /// (empty: all, anonymous requests included), oldest first.
     async fn access_log(&self, prefix: &str, from: Timestamp, limit: u32) -> StoreResult<Vec<AccessEntry>>;
+
+    /// The lines of the subtree `prefix` (as [`AccountStore::access_log`] reads it) that `query`
+    /// selects, newest first.
+    async fn access_log_page(&self, prefix: &str, query: &AccessQuery) -> StoreResult<Vec<AccessEntry>>;
 }
 
 const ACCOUNT_COLUMNS: &str = "id, login, name, unit, roles, password_hash, must_change_password, failed_logins, \
@@ -356,6 +375,32 @@ impl<E: SqlEngine> AccountStore for E {
             "SELECT {ACCESS_COLUMNS} FROM access_log WHERE {IN_SUBTREE} AND at >= $3 ORDER BY at, seq LIMIT $4"
         );
         let values = vec![prefix.into(), prefix_end(prefix).into(), from.into(), limit.into()];
+        self.read(Statement::new(sql, values)).await?.iter().map(AccessEntry::read).collect()
+    }
+
+    async fn access_log_page(&self, prefix: &str, query: &AccessQuery) -> StoreResult<Vec<AccessEntry>> {
+        let mut sql = format!("SELECT {ACCESS_COLUMNS} FROM access_log WHERE {IN_SUBTREE}");
+        let mut values: Vec<Value> = vec![prefix.into(), prefix_end(prefix).into()];
+        let mut narrow = |condition: &str, value: Value| {
+            values.push(value);
+            sql.push_str(&format!(" AND {condition} ${}", values.len()));
+        };
+        if let Some(from) = query.from {
+            narrow("at >=", from.into());
+        }
+        if let Some(until) = query.until {
+            narrow("at <", until.into());
+        }
+        for (column, value) in [("account_id", &query.account_id), ("event", &query.event), ("case_id", &query.case_id)]
+        {
+            if let Some(value) = value {
+                narrow(&format!("{column} ="), value.as_str().into());
+            }
+        }
+        let next = values.len();
+        sql.push_str(&format!(" ORDER BY at DESC, seq DESC LIMIT ${} OFFSET ${}", next + 1, next + 2));
+        values.push(query.limit.into());
+        values.push(query.offset.into());
         self.read(Statement::new(sql, values)).await?.iter().map(AccessEntry::read).collect()
     }
 }

@@ -4,7 +4,7 @@
 
 use pingan_core::{DivisionCode, GridCode, Level, Month, Timestamp};
 
-use crate::accounts::{AccessEntry, AccountRow, CredentialKind, CredentialRow};
+use crate::accounts::{AccessEntry, AccessQuery, AccountRow, CredentialKind, CredentialRow};
 use crate::cases::{ActionRecord, CaseBody, CaseFilter, CaseRow, Created, DuplicateSearch, NewCase, Visibility};
 use crate::idempotency::KeptAnswer;
 use crate::indicators::{
@@ -844,6 +844,21 @@ pub async fn the_access_log_is_read_by_subtree(store: &dyn Store) {
         store.access_log("3601", ms(0), 10).await.expect("log"),
         [entry(30, Some("centre:3601"), "reveal_reporter")]
     );
+    // Pages of it, newest first, narrowed by time, account, event and case.
+    let page = |query: AccessQuery| async move { events(store.access_log_page("", &query).await.expect("log")) };
+    assert_eq!(page(AccessQuery { limit: 10, ..AccessQuery::default() }).await, [40, 30, 20, 10]);
+    assert_eq!(page(AccessQuery { limit: 2, offset: 1, ..AccessQuery::default() }).await, [30, 20]);
+    let window = AccessQuery { from: Some(ms(20)), until: Some(ms(40)), limit: 10, ..AccessQuery::default() };
+    assert_eq!(page(window).await, [30, 20]);
+    let reveals = AccessQuery { event: Some("reveal_reporter".into()), limit: 10, ..AccessQuery::default() };
+    assert_eq!(page(reveals).await, [30, 10]);
+    let mine =
+        AccessQuery { account_id: Some("a1".into()), case_id: Some("c1".into()), limit: 10, ..AccessQuery::default() };
+    assert_eq!(page(mine).await, [30, 20, 10]);
+    let nobody = AccessQuery { case_id: Some("c2".into()), limit: 10, ..AccessQuery::default() };
+    assert_eq!(page(nobody).await, Vec::<i64>::new());
+    let subtree = AccessQuery { limit: 10, ..AccessQuery::default() };
+    assert_eq!(events(store.access_log_page("360313", &subtree).await.expect("log")), [20, 10]);
 }
 
 pub async fn webhook_deliveries_are_written_with_their_actions(store: &dyn Store) {

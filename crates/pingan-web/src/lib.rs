@@ -119,6 +119,32 @@ pub fn router(state: AppState) -> Router {
             post(ui::cases::act).layer(axum::extract::DefaultBodyLimit::max(ui::cases::MAX_ACT_BODY)),
         )
         .route("/work/cases/{case}/reveal", post(ui::cases::reveal))
+        .route("/work/tokens", get(ui::tokens::show).post(ui::tokens::issue))
+        .route("/work/tokens/{id}/revoke", post(ui::tokens::revoke))
+        .route("/work/admin", get(|| async { ui::admin::see_other("/work/admin/accounts") }))
+        .route("/work/admin/accounts", get(ui::admin::accounts::show).post(ui::admin::accounts::create))
+        .route("/work/admin/accounts/{login}/reset", post(ui::admin::accounts::reset))
+        .route("/work/admin/accounts/{login}/lock", post(ui::admin::accounts::lock))
+        .route("/work/admin/accounts/{login}/unlock", post(ui::admin::accounts::unlock))
+        .route("/work/admin/units", get(ui::admin::tables::units))
+        .route(
+            "/work/admin/grid-staff",
+            get(ui::admin::tables::grid_staff).post(ui::admin::tables::upload_grid_staff).layer(uploads()),
+        )
+        .route("/work/admin/grid-staff.csv", get(ui::admin::tables::grid_staff_csv))
+        .route(
+            "/work/admin/dispatch-rules",
+            get(ui::admin::tables::dispatch_rules).post(ui::admin::tables::upload_dispatch_rules).layer(uploads()),
+        )
+        .route("/work/admin/dispatch-rules.csv", get(ui::admin::tables::dispatch_rules_csv))
+        .route(
+            "/work/admin/categories",
+            get(ui::admin::tables::categories).post(ui::admin::tables::upload_categories).layer(uploads()),
+        )
+        .route("/work/admin/categories.csv", get(ui::admin::tables::categories_csv))
+        .route("/work/admin/calendar", get(ui::admin::calendar::show))
+        .route("/work/admin/access-log", get(ui::admin::access_log::show))
+        .route("/work/admin/access-log.csv", get(ui::admin::access_log::export))
         .merge(api::routes().0.layer(axum::middleware::from_fn_with_state(state.clone(), api::idempotency::keyed)))
         .merge(api::open311::routes())
         // A workbench form posted after its session ended comes back filled after logging in.
@@ -128,6 +154,11 @@ pub fn router(state: AppState) -> Router {
         // must flow as written, never is).
         .layer(tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .with_state(state)
+}
+
+/// The body an administrator's CSV upload may have.
+fn uploads() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(ui::admin::tables::MAX_UPLOAD)
 }
 
 /// Headers every answer carries: no sniffing, no framing, no referrer, script only from the files

@@ -2,6 +2,7 @@
 //! the atlas, the audit and the simulation, over real SQLite files.
 
 mod accounts;
+mod administration;
 mod atlas;
 mod audit;
 mod engine;

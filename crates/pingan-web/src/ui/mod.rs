@@ -2,6 +2,7 @@
 //! default, English from the switch on every page; no CDN.
 
 pub mod accounts;
+pub mod admin;
 pub mod assets;
 pub mod cases;
 pub mod centre;
@@ -11,3 +12,4 @@ pub mod kept;
 pub mod map;
 pub mod rankings;
 pub mod shell;
+pub mod tokens;

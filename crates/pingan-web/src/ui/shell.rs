@@ -100,6 +100,7 @@ const PAGES: [(&str, &str, &str, &[Role]); 5] = [
     ("/work/desk", "受理派单", "Case desk", &[Role::HotlineOperator, Role::CentreDispatcher, Role::CentreLeader]),
     ("/work/bulletin", "排名通报", "Rankings", &[Role::CentreDispatcher, Role::CentreLeader, Role::Administrator]),
     ("/work", "我的案件", "My cases", &[]),
+    ("/work/admin", "管理", "Administration", &[Role::Administrator]),
     ("/", "网格地图", "Grid map", &[]),
 ];
 

@@ -49,6 +49,16 @@ const PAGES: &[Page] = &[
     page("case-closed", "/work/cases/{closed}", Some("county"), "#history li:nth-child(7)"),
     page("forbidden", "/work/centre?division=360302", Some("village"), "#problem[data-status='403']"),
     page("bulletin-weights", "/work/bulletin", Some("admin"), "#weights-form"),
+    page("desk", "/work/desk", Some("operator"), "#intake"),
+    page("desk-filed", "/work/desk?filed={open}", Some("operator"), "#filed"),
+    page("admin-accounts", "/work/admin/accounts", Some("admin"), "#create-heading"),
+    page("admin-units", "/work/admin/units?kind=department", Some("admin"), "#units-filter"),
+    page("admin-grid-staff", "/work/admin/grid-staff", Some("admin"), "#grid-staff"),
+    page("admin-dispatch-rules", "/work/admin/dispatch-rules", Some("admin"), "#upload-heading"),
+    page("admin-categories", "/work/admin/categories", Some("admin"), "#categories"),
+    page("admin-calendar", "/work/admin/calendar", Some("admin"), "#office-hours"),
+    page("admin-access-log", "/work/admin/access-log", Some("admin"), "#log-filter"),
+    page("tokens", "/work/tokens", Some("county"), "#issue-heading"),
 ];
 
 /// The pages' paths with the test's cases put in.

@@ -3,6 +3,7 @@
 
 mod access;
 mod accessibility;
+mod admin;
 mod centre;
 mod connections;
 mod desk;
