@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn categories_are_found_by_their_pinyin_initials() {
         assert_eq!(pinyin_initials("道路破损"), "dlps");
-        assert_eq!(pinyin_initials("邻里纠纷"), "nljf");
+        assert_eq!(pinyin_initials("邻里纠纷"), "lljf");
         assert_eq!(pinyin_initials("12345 热线"), "12345rx");
     }
 }

@@ -141,6 +141,18 @@ fn label(lang: Lang, name: &str) -> String {
         "overdue" => ("未超期率权重", "Not-overdue weight"),
         "laggard_below" => ("约谈分数线", "Laggards below"),
         "laggard_last" => ("末位约谈数", "Last to summon"),
+        "key" => ("来电受理号（防止重复受理）", "Call key (against filing twice)"),
+        "channel" => ("渠道", "Channel"),
+        "priority" => ("紧急程度", "Priority"),
+        "caller_name" => ("来电人姓名", "Caller's name"),
+        "caller_phone" => ("来电号码", "Caller's phone"),
+        "category" => ("事项类别", "Category"),
+        "address" => ("事发地址", "Address"),
+        "lon" => ("经度", "Longitude"),
+        "lat" => ("纬度", "Latitude"),
+        "description" => ("来电内容", "What the caller says"),
+        "dispatch" => ("派单方式（rules 按规则，hold 由我派单）", "Dispatch (rules, or hold for me)"),
+        "merge_into" => ("合并到案件编号", "Merge into case number"),
         other => return other.to_owned(),
     };
     lang.pick(zh, en).to_owned()

@@ -95,7 +95,7 @@ impl Shell {
 }
 
 /// The pages of the workbench, each with the roles that may use it (none: every staff role).
-const PAGES: [(&str, &str, &str, &[Role]); 5] = [
+const PAGES: [(&str, &str, &str, &[Role]); 6] = [
     ("/work/centre", "指挥中心", "Command centre", &[Role::CentreDispatcher, Role::CentreLeader]),
     ("/work/desk", "受理派单", "Case desk", &[Role::HotlineOperator, Role::CentreDispatcher, Role::CentreLeader]),
     ("/work/bulletin", "排名通报", "Rankings", &[Role::CentreDispatcher, Role::CentreLeader, Role::Administrator]),

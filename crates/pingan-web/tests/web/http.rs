@@ -410,7 +410,7 @@ fn check_case_lists(served: &Served) {
         ("/api/v1/cases?category=no.such", 400, "unknown_category"),
         ("/api/v1/cases?division=369999", 400, "unknown_division"),
         ("/api/v1/cases/count?limit=5", 400, "unknown_parameter"),
-        ("/api/v1/cases/export?format=xlsx", 400, "invalid_parameter"),
+        ("/api/v1/cases/export?format=pdf", 400, "invalid_parameter"),
         ("/api/v1/cases/export?personal=true", 400, "reason_required"),
         ("/api/v1/cases/export?personal=yes&reason=%E5%9B%9E%E8%AE%BF", 400, "invalid_parameter"),
     ];
