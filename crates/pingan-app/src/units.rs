@@ -401,8 +401,11 @@ impl DispatchBook {
             }
         }
         targets.retain(|unit| !unit.starts_with("leader:") || self.leaders.contains(unit));
-        let places: Vec<String> =
-            [Level::County, Level::City].into_iter().filter_map(|level| place.ancestor(level)).map(String::from).collect();
+        let places: Vec<String> = [Level::County, Level::City]
+            .into_iter()
+            .filter_map(|level| place.ancestor(level))
+            .map(String::from)
+            .collect();
         let mut departments: Vec<&String> = self
             .departments
             .iter()

@@ -516,11 +516,18 @@ pub(crate) fn given(value: Option<String>) -> Option<String> {
 /// POST /work/cases/{case}/act — takes one action at the version the person saw, then shows the
 /// case again (a reload does not act twice). Someone who acted first is said plainly, with the
 /// case as it is now.
-pub async fn act(State(state): State<AppState>, signed: Signed, Path(case): Path<String>, request: Request) -> Response {
+pub async fn act(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(case): Path<String>,
+    request: Request,
+) -> Response {
     let (form, photos, version) = match read_act_form(&state, request).await {
         Some((form, photos)) => match form.version.trim().parse::<i64>() {
             Ok(version) => (form, photos, version),
-            Err(_) => return problem_page(&signed.shell(&state, ""), ApiError::invalid_parameter("version", &form.version)),
+            Err(_) => {
+                return problem_page(&signed.shell(&state, ""), ApiError::invalid_parameter("version", &form.version));
+            }
         },
         None => {
             let problem = signed.lang.pick("表单不完整", "the form is incomplete").to_owned();

@@ -255,7 +255,8 @@ async fn filed_case(state: &AppState, signed: &Signed, shell: &Shell, number: &s
 
 /// The cases waiting for acceptance or dispatch that `signed` may see, newest first.
 async fn waiting_rows(state: &AppState, signed: &Signed, shell: &Shell) -> Result<Vec<WaitingRow>, ApiError> {
-    let filter = CaseFilter { statuses: vec![Status::Reported, Status::Accepted], limit: WAITING, ..CaseFilter::default() };
+    let filter =
+        CaseFilter { statuses: vec![Status::Reported, Status::Accepted], limit: WAITING, ..CaseFilter::default() };
     let cases = state.engine.list_for(&signed.principal, filter).await?;
     Ok(cases
         .iter()
@@ -282,7 +283,12 @@ fn desk_map(state: &AppState, shell: &Shell, division: &DivisionCode) -> String 
         let outlines = state.atlas.boundaries_in(division.as_str());
         let places: Vec<Place> = grids
             .iter()
-            .map(|(_, name, region)| Place { label: name.clone(), region, workload: Workload::default(), href: String::new() })
+            .map(|(_, name, region)| Place {
+                label: name.clone(),
+                region,
+                workload: Workload::default(),
+                href: String::new(),
+            })
             .collect();
         render_workload_svg(&places, &outlines, caption)
     } else {
@@ -378,7 +384,11 @@ async fn file_call(state: &AppState, signed: &Signed, call: &CallForm) -> Result
 /// POST /work/desk — takes a call: files it, merges it if chosen, and shows the desk with the case
 /// filed (and, if it waits for dispatch, where it may go). A refused call comes back in the form
 /// as typed, with the reason.
-pub async fn take(State(state): State<AppState>, signed: Signed, form: Result<Form<CallForm>, FormRejection>) -> Response {
+pub async fn take(
+    State(state): State<AppState>,
+    signed: Signed,
+    form: Result<Form<CallForm>, FormRejection>,
+) -> Response {
     let Ok(Form(call)) = form else {
         let problem = ApiError::invalid_parameter("form", "");
         return desk_page(&state, &signed, CallForm::default(), None, Some(problem)).await;

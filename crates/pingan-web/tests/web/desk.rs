@@ -104,7 +104,8 @@ fn check_desk(served: &Served, engine: &str) {
         hotline.screenshot(&format!("{engine}-desk-similar")).await;
         hotline.click(&candidate).await;
         hotline.wait_for("#filed[data-status=merged]").await;
-        let merged = hotline.client.find(Locator::Css("#filed")).await.unwrap().attr("data-case").await.unwrap().unwrap();
+        let merged =
+            hotline.client.find(Locator::Css("#filed")).await.unwrap().attr("data-case").await.unwrap().unwrap();
         assert_ne!(merged, number);
         hotline.close().await;
         (number, merged)

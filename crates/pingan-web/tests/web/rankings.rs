@@ -6,8 +6,8 @@
 use pingan_app::demo::DEMO_PASSWORD;
 use pingan_test_support::browser::Browser;
 use pingan_test_support::{
-    Engine, JSON, Served, close_through_the_grid, converted_by_libreoffice, get_bytes, get_json_with, put, report_neighbour_disputes, served,
-    token,
+    Engine, JSON, Served, close_through_the_grid, converted_by_libreoffice, get_bytes, get_json_with, put,
+    report_neighbour_disputes, served, token,
 };
 use serde_json::{Value, json};
 

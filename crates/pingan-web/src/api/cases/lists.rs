@@ -347,7 +347,11 @@ pub async fn export(
     let engine = state.engine.clone();
     tokio::task::spawn_blocking(move || {
         let records = cases.iter().map(|case| export_record(&engine, case, personal)).collect();
-        if xlsx { xlsx_attachment("cases.xlsx", &header, records) } else { csv_attachment("cases.csv", &header, records) }
+        if xlsx {
+            xlsx_attachment("cases.xlsx", &header, records)
+        } else {
+            csv_attachment("cases.csv", &header, records)
+        }
     })
     .await
     .map_err(|error| export_failed(&error))?
