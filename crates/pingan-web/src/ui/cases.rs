@@ -150,15 +150,14 @@ fn queue_filter(state: &AppState, signed: &Signed, query: &QueueQuery) -> Result
 
 /// The export's query for the cases `filter` lists (the API's own filters: the export goes
 /// through the same scope as the list).
-fn export_query(filter: &CaseFilter) -> String {
+fn export_query(filter: &CaseFilter, category: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if !filter.statuses.is_empty() {
         query.append_pair("status", &filter.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","));
     }
-    // A family's categories are named by the family; one category by itself.
-    if let Some(first) = filter.categories.first() {
-        let family = first.split('.').next().unwrap_or(first);
-        query.append_pair("category", if filter.categories.len() > 1 { family } else { first });
+    // The category (or family) as the queue was asked for it: the export expands it the same way.
+    if let Some(category) = category.filter(|c| !c.is_empty()) {
+        query.append_pair("category", category);
     }
     for (name, value) in [("q", &filter.text), ("grid", &filter.grid_prefix), ("handler", &filter.handler)] {
         if let Some(value) = value {
@@ -175,7 +174,7 @@ fn export_query(filter: &CaseFilter) -> String {
 pub async fn queue(State(state): State<AppState>, signed: Signed, Query(query): Query<QueueQuery>) -> Response {
     let shell = signed.shell(&state, "/work");
     let filter = queue_filter(&state, &signed, &query);
-    let export = filter.as_ref().map(export_query).unwrap_or_default();
+    let export = filter.as_ref().map(|filter| export_query(filter, query.category.as_deref())).unwrap_or_default();
     let listed = match filter {
         Ok(filter) => state.engine.list_for(&signed.principal, filter).await.map_err(ApiError::from),
         Err(error) => Err(error),
